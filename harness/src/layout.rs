@@ -1,0 +1,64 @@
+//! Where things live in a witness checkout.
+
+use std::path::{Path, PathBuf};
+
+/// The guest that only the harness's own self-tests use.
+pub const SELFTEST_GUEST: &str = "selftest";
+
+/// The paths the harness reads: case files, guest sources, built guest
+/// components and the compilation cache.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    root: PathBuf,
+    components: PathBuf,
+}
+
+impl Layout {
+    /// The checkout this harness was built from. `WITNESS_COMPONENTS_DIR`
+    /// points at guests built elsewhere (for example against another WIT).
+    pub fn from_env() -> Layout {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("harness/ sits inside the workspace")
+            .to_path_buf();
+        let components = std::env::var_os("WITNESS_COMPONENTS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target/wasm32-wasip2/release"));
+        Layout { root, components }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `cases/`: one directory per family, one TOML file per case.
+    pub fn cases_dir(&self) -> PathBuf {
+        self.root.join("cases")
+    }
+
+    /// The self-test suite's case files.
+    pub fn selftest_cases_dir(&self) -> PathBuf {
+        self.root.join("harness/tests/selftest")
+    }
+
+    /// The guest programs' sources: a guest is `guests/<name>/src/main.rs`.
+    pub fn guests_dir(&self) -> PathBuf {
+        self.root.join("guests")
+    }
+
+    /// The built component of a guest.
+    pub fn component(&self, guest: &str) -> PathBuf {
+        self.components.join(format!("{guest}.wasm"))
+    }
+
+    /// wasmtime's compilation cache, so each guest is compiled once, not
+    /// once per test process.
+    pub fn compile_cache_dir(&self) -> PathBuf {
+        self.root.join("target/witness/compile-cache")
+    }
+
+    /// A path as the user would type it from the checkout's root.
+    pub fn display<'a>(&self, path: &'a Path) -> std::path::Display<'a> {
+        path.strip_prefix(&self.root).unwrap_or(path).display()
+    }
+}

@@ -1,0 +1,16 @@
+//! witness: a conformance and regression harness for WASI 0.2 hosts.
+//!
+//! Data flows one way through these modules:
+//! [`case`] loads and validates case files → [`host`] runs a guest scenario
+//! and reports an [`outcome::Outcome`] → [`observations`] parses what the
+//! guest reported → [`expectation`] matches it → [`report`] renders a
+//! failure. [`suite`] wires them into libtest-mimic trials.
+
+pub mod case;
+pub mod expectation;
+pub mod host;
+pub mod layout;
+pub mod observations;
+pub mod outcome;
+pub mod report;
+pub mod suite;

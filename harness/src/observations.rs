@@ -1,0 +1,89 @@
+//! What a guest reported: `@witness {"<name>": <json>}` lines on its stdout.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The prefix of an observation line; every other stdout line is ignored.
+pub const PREFIX: &str = "@witness ";
+
+/// Named values the guest observed, each name at most once.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observations(pub BTreeMap<String, Value>);
+
+impl Observations {
+    /// Reads the observation lines of a guest's stdout.
+    pub fn parse(stdout: &str) -> Result<Observations, String> {
+        let mut seen = BTreeMap::new();
+        for (number, line) in stdout.lines().enumerate() {
+            let Some(json) = line.strip_prefix(PREFIX) else {
+                continue;
+            };
+            let malformed = || {
+                format!(
+                    "stdout line {}: `{line}` is not `{PREFIX}{{\"<name>\": <json>}}`",
+                    number + 1
+                )
+            };
+            let Ok(Value::Object(object)) = serde_json::from_str::<Value>(json) else {
+                return Err(malformed());
+            };
+            let mut entries = object.into_iter();
+            let (Some((name, value)), None) = (entries.next(), entries.next()) else {
+                return Err(malformed());
+            };
+            if seen.insert(name.clone(), value).is_some() {
+                return Err(format!(
+                    "stdout line {}: the guest reported `{name}` twice",
+                    number + 1
+                ));
+            }
+        }
+        Ok(Observations(seen))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Observations {
+    /// One `observations.<name> = <json>` line per observation.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (name, value) in &self.0 {
+            writeln!(f, "observations.{name} = {value}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_only_prefixed_lines() {
+        let seen =
+            Observations::parse("hello\n@witness {\"ready\":false}\n@witness {\"n\":[0,1]}\n")
+                .unwrap();
+        assert_eq!(
+            seen.to_string(),
+            "observations.n = [0,1]\nobservations.ready = false\n"
+        );
+    }
+
+    #[test]
+    fn rejects_repeated_and_malformed_lines() {
+        assert!(
+            Observations::parse("@witness {\"a\":1}\n@witness {\"a\":2}\n")
+                .unwrap_err()
+                .contains("twice")
+        );
+        assert!(
+            Observations::parse("@witness [1]\n")
+                .unwrap_err()
+                .contains("line 1")
+        );
+        assert!(Observations::parse("@witness {\"a\":1,\"b\":2}\n").is_err());
+    }
+}

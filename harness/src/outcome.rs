@@ -1,0 +1,93 @@
+//! What a run of one case on one host produced (the README's outcome table).
+
+use crate::host::HostRun;
+use crate::observations::Observations;
+use std::fmt;
+use std::time::Duration;
+
+/// How a run ended, as the host saw it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// The guest ran to the end and exited with this code.
+    Completed { exit: i32 },
+    /// The instance trapped.
+    Trap(Trap),
+    /// Nothing finished before the deadline; the harness stopped the guest.
+    Hang { deadline: Duration },
+    /// The host implementation panicked.
+    HostPanic { message: String },
+    /// The host process died (only seen when a case runs in its own process).
+    Crash { detail: String },
+    /// The component could not be instantiated.
+    LinkError { message: String },
+}
+
+/// Who raised a trap.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Trap {
+    /// A host import refused the call, or the runtime's canonical ABI
+    /// checks rejected it ("empty poll list", "unknown handle index 3").
+    ByHost { message: String },
+    /// The wasm code trapped: `code` names the trap ("unreachable-code-reached"
+    /// for a Rust guest's panic), `message` is the runtime's text.
+    ByGuest { code: String, message: String },
+}
+
+/// Everything the harness learnt from one run: the outcome, the guest's
+/// observations and its stderr (shown on failure).
+#[derive(Clone, Debug)]
+pub struct Observed {
+    pub outcome: Outcome,
+    /// `Err` when the guest broke the observation protocol.
+    pub observations: Result<Observations, String>,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// The `outcome = "..."` name a case file uses.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Completed { .. } => "completed",
+            Outcome::Trap(_) => "trap",
+            Outcome::Hang { .. } => "hang",
+            Outcome::HostPanic { .. } => "host-panic",
+            Outcome::Crash { .. } => "crash",
+            Outcome::LinkError { .. } => "link-error",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    /// Case-file-shaped lines, for the side-by-side failure report.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "outcome = {:?}", self.kind())?;
+        match self {
+            Outcome::Completed { exit } => writeln!(f, "exit = {exit}"),
+            Outcome::Trap(Trap::ByHost { message }) => {
+                writeln!(f, "by = \"host\"")?;
+                writeln!(f, "message = {message:?}")
+            }
+            Outcome::Trap(Trap::ByGuest { code, message }) => {
+                writeln!(f, "by = \"guest\"")?;
+                writeln!(f, "code = {code:?}")?;
+                writeln!(f, "message = {message:?}")
+            }
+            Outcome::Hang { deadline } => writeln!(f, "deadline-ms = {}", deadline.as_millis()),
+            Outcome::HostPanic { message } | Outcome::LinkError { message } => {
+                writeln!(f, "message = {message:?}")
+            }
+            Outcome::Crash { detail } => writeln!(f, "detail = {detail:?}"),
+        }
+    }
+}
+
+impl Observed {
+    /// Reads the guest's observations out of what the host captured.
+    pub fn from_run(run: HostRun) -> Observed {
+        Observed {
+            outcome: run.outcome,
+            observations: Observations::parse(&String::from_utf8_lossy(&run.stdout)),
+            stderr: String::from_utf8_lossy(&run.stderr).into_owned(),
+        }
+    }
+}
