@@ -38,7 +38,7 @@ impl Layout {
 
     /// The self-test suite's case files.
     pub fn selftest_cases_dir(&self) -> PathBuf {
-        self.root.join("harness/tests/selftest")
+        self.root.join("harness/tests/selftest-cases")
     }
 
     /// The guest programs' sources: a guest is `guests/<name>/src/main.rs`.

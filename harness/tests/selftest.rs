@@ -1,0 +1,223 @@
+//! Self-tests: the harness proves it can fail. A wrong expectation fails
+//! with a readable report, a guest panic is a guest trap, spinning and
+//! blocked guests end as hangs at the deadline, a panicking host import is
+//! a host-panic and the next run still works, malformed case files name
+//! file:line:col.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use witness::case::{self, Case, CaseName};
+use witness::host::wasmtime::{GuestState, WasmtimeHost};
+use witness::layout::{Layout, SELFTEST_GUEST};
+use witness::outcome::{Observed, Outcome, Trap};
+use witness::suite::{self, Suite};
+
+/// The faulty host's name, as case files key its messages.
+const FAULTY_HOST: &str = "wasmtime-faulty";
+
+/// wasmtime with one extra import that panics: a deliberately faulty host,
+/// for self-tests only.
+fn faulty_host(layout: &Layout) -> WasmtimeHost {
+    WasmtimeHost::with_extra_imports(FAULTY_HOST, layout.compile_cache_dir(), |linker| {
+        linker.instance("witness:guests/faulty")?.func_wrap(
+            "panic-in-host",
+            |_store: wasmtime::StoreContextMut<'_, GuestState>, (): ()| -> wasmtime::Result<()> {
+                panic!("the self-test host panics on purpose")
+            },
+        )
+    })
+}
+
+fn selftest_case(layout: &Layout, family: &str, name: &str) -> Case {
+    let path = layout
+        .selftest_cases_dir()
+        .join(family)
+        .join(format!("{name}.toml"));
+    let guests = BTreeSet::from([SELFTEST_GUEST.to_string()]);
+    let name = CaseName {
+        family: family.into(),
+        case: name.into(),
+    };
+    case::load(&path, name, &guests).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs a self-test case on the faulty host and checks it.
+fn run(host: &WasmtimeHost, family: &str, name: &str) -> (Observed, Result<(), String>) {
+    let layout = Layout::from_env();
+    let case = selftest_case(&layout, family, name);
+    let observed = suite::observe(&layout, host, &case).unwrap_or_else(|e| panic!("{e}"));
+    let trial = format!("{FAULTY_HOST}::{}", case.name);
+    let verdict = suite::check(&trial, FAULTY_HOST, &case, &observed);
+    (observed, verdict)
+}
+
+#[test]
+fn a_wrong_expectation_fails_with_expected_and_observed_side_by_side() {
+    let host = faulty_host(&Layout::from_env());
+    let (_, verdict) = run(&host, "wrong", "observe-answer");
+    let report = verdict.expect_err("answer = 41 is wrong: the guest observes 42");
+    assert!(report.contains("≠ observations.answer = 41"), "{report}");
+    assert!(report.contains("│ observations.answer = 42"), "{report}");
+    assert!(
+        report.contains("observation `answer`: expected 41, observed 42"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "reproduce: cargo xtask test -- --exact wasmtime-faulty::wrong::observe-answer"
+        ),
+        "{report}"
+    );
+}
+
+#[test]
+fn the_right_expectation_passes() {
+    let host = faulty_host(&Layout::from_env());
+    let (observed, verdict) = run(&host, "behaviour", "observe-answer");
+    assert_eq!(observed.outcome, Outcome::Completed { exit: 0 });
+    verdict.unwrap();
+}
+
+#[test]
+fn a_guest_panic_is_a_trap_raised_by_the_guest() {
+    let host = faulty_host(&Layout::from_env());
+    let (observed, verdict) = run(&host, "behaviour", "guest-panic");
+    assert!(
+        matches!(&observed.outcome, Outcome::Trap(Trap::ByGuest { code, .. }) if code == "unreachable-code-reached"),
+        "{:?}",
+        observed.outcome
+    );
+    assert!(
+        observed
+            .stderr
+            .contains("the selftest guest panics on purpose"),
+        "{}",
+        observed.stderr
+    );
+    verdict.unwrap();
+}
+
+#[test]
+fn a_guest_spinning_in_wasm_is_a_hang_at_the_deadline() {
+    let host = faulty_host(&Layout::from_env());
+    let (observed, verdict) = run(&host, "behaviour", "spin-forever");
+    assert!(
+        matches!(observed.outcome, Outcome::Hang { .. }),
+        "{:?}",
+        observed.outcome
+    );
+    verdict.unwrap();
+}
+
+#[test]
+fn a_guest_blocked_in_a_host_call_is_a_hang_at_the_deadline() {
+    let host = faulty_host(&Layout::from_env());
+    let (observed, verdict) = run(&host, "behaviour", "block-forever");
+    assert!(
+        matches!(observed.outcome, Outcome::Hang { .. }),
+        "{:?}",
+        observed.outcome
+    );
+    verdict.unwrap();
+}
+
+#[test]
+fn a_panicking_host_import_is_a_host_panic_and_the_next_run_still_works() {
+    let host = faulty_host(&Layout::from_env());
+    let (observed, verdict) = run(&host, "behaviour", "host-panic");
+    assert!(
+        matches!(&observed.outcome, Outcome::HostPanic { message } if message.contains("panics on purpose")),
+        "{:?}",
+        observed.outcome
+    );
+    verdict.unwrap();
+    let (after, verdict) = run(&host, "behaviour", "observe-answer");
+    assert_eq!(after.outcome, Outcome::Completed { exit: 0 });
+    verdict.unwrap();
+}
+
+#[test]
+fn a_guest_exit_is_completed_with_its_status() {
+    let host = faulty_host(&Layout::from_env());
+    let (_, verdict) = run(&host, "behaviour", "exit-code");
+    verdict.unwrap();
+}
+
+#[test]
+fn a_missing_import_is_a_link_error() {
+    let layout = Layout::from_env();
+    let plain = WasmtimeHost::new(layout.compile_cache_dir());
+    let case = selftest_case(&layout, "behaviour", "observe-answer");
+    let observed = suite::observe(&layout, &plain, &case).unwrap();
+    assert!(
+        matches!(&observed.outcome, Outcome::LinkError { message } if message.contains("witness:guests/faulty")),
+        "{:?}",
+        observed.outcome
+    );
+}
+
+#[test]
+fn every_selftest_scenario_has_a_case_and_every_case_a_scenario() {
+    let layout = Layout::from_env();
+    let host: std::sync::Arc<dyn witness::host::Host> = std::sync::Arc::new(faulty_host(&layout));
+    let trials = Suite::selftest(&layout).trials(&[host]);
+    let arguments = libtest_mimic::Arguments {
+        filter: Some(format!("guests::{SELFTEST_GUEST}::scenarios")),
+        exact: true,
+        ..Default::default()
+    };
+    let conclusion = libtest_mimic::run(&arguments, trials);
+    assert_eq!((conclusion.num_passed, conclusion.num_failed), (1, 0));
+}
+
+/// Loads a malformed case file and returns its error text.
+fn load_error(file: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/malformed-cases")
+        .join(file);
+    let guests = BTreeSet::from([SELFTEST_GUEST.to_string()]);
+    let name = CaseName {
+        family: "malformed".into(),
+        case: file.into(),
+    };
+    match case::load(&path, name, &guests) {
+        Ok(_) => panic!("{file} loaded"),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[test]
+fn malformed_case_files_name_file_line_and_column() {
+    for (file, at, says) in [
+        (
+            "unknown-key.toml",
+            "unknown-key.toml:4:1:",
+            "unknown field `colour`",
+        ),
+        (
+            "key-for-another-outcome.toml",
+            "key-for-another-outcome.toml:11:6:",
+            "`by` does not apply to this outcome",
+        ),
+        (
+            "missing-guest.toml",
+            "missing-guest.toml:2:9:",
+            "there is no guest named `no-such-guest`",
+        ),
+        (
+            "bad-syntax.toml",
+            "bad-syntax.toml:10:",
+            "invalid basic string",
+        ),
+        (
+            "spec-without-clause.toml",
+            "spec-without-clause.toml:5:1:",
+            "exactly one of `clause` and `silent`",
+        ),
+    ] {
+        let error = load_error(file);
+        assert!(error.contains(at), "{file}: {error}");
+        assert!(error.contains(says), "{file}: {error}");
+        assert!(error.contains("help: "), "{file}: {error}");
+    }
+}
