@@ -201,11 +201,18 @@ pub fn load(path: &Path, name: CaseName, guests: &BTreeSet<String>) -> Result<Ca
         .map_err(|(span, message, help)| error(span, message, help))?;
     let mut divergences = Vec::new();
     for divergence in file.divergence {
+        if !divergence.upstream.get_ref().starts_with("https://") {
+            return Err(error(
+                divergence.upstream.span(),
+                "a divergence needs the upstream issue's address".into(),
+                "link the issue that tracks the host's bug, e.g. https://github.com/bytecodealliance/wasmtime/issues/N",
+            ));
+        }
         let expect = into_expectation(divergence.expect)
             .map_err(|(span, message, help)| error(span, message, help))?;
         divergences.push(Divergence {
             host: divergence.host,
-            upstream: divergence.upstream,
+            upstream: divergence.upstream.into_inner(),
             expect,
         });
     }
@@ -275,7 +282,7 @@ struct RunFile {
 #[serde(deny_unknown_fields)]
 struct DivergenceFile {
     host: String,
-    upstream: String,
+    upstream: Spanned<String>,
     expect: Spanned<ExpectFile>,
 }
 
@@ -300,6 +307,19 @@ enum OutcomeKind {
     HostPanic,
     Crash,
     LinkError,
+}
+
+impl OutcomeKind {
+    fn name(self) -> &'static str {
+        match self {
+            OutcomeKind::Completed => "completed",
+            OutcomeKind::Trap => "trap",
+            OutcomeKind::Hang => "hang",
+            OutcomeKind::HostPanic => "host-panic",
+            OutcomeKind::Crash => "crash",
+            OutcomeKind::LinkError => "link-error",
+        }
+    }
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq)]
@@ -341,40 +361,43 @@ fn into_expectation(expect: Spanned<ExpectFile>) -> Result<Expectation, Invalid>
         observations,
     } = expect.into_inner();
     let kind = *outcome.get_ref();
-    let not_here = |span: Range<usize>, key: &str| -> Invalid {
-        (
-            span,
-            format!("`{key}` does not apply to this outcome"),
-            "remove it; see \"Case files\" in the README",
-        )
-    };
     let messages = |message: Option<Spanned<BTreeMap<String, String>>>| {
         HostMessages(message.map(Spanned::into_inner).unwrap_or_default())
     };
-    if kind != OutcomeKind::Completed {
-        if let Some(exit) = &exit {
-            return Err(not_here(exit.span(), "exit"));
-        }
-    }
-    if kind != OutcomeKind::Trap {
-        if let Some(by) = &by {
-            return Err(not_here(by.span(), "by"));
-        }
-    }
     let is_guest_trap =
         kind == OutcomeKind::Trap && by.as_ref().is_some_and(|by| *by.get_ref() == TrapBy::Guest);
-    if !is_guest_trap {
-        if let Some(code) = &code {
-            return Err(not_here(code.span(), "code"));
-        }
-    }
     let takes_message = matches!(
         kind,
         OutcomeKind::Trap | OutcomeKind::HostPanic | OutcomeKind::LinkError
     ) && !is_guest_trap;
-    if !takes_message {
-        if let Some(message) = &message {
-            return Err(not_here(message.span(), "message"));
+    // Each optional key, where it stands, and whether this outcome takes it.
+    let keys = [
+        (
+            "exit",
+            exit.as_ref().map(Spanned::span),
+            kind == OutcomeKind::Completed,
+        ),
+        (
+            "by",
+            by.as_ref().map(Spanned::span),
+            kind == OutcomeKind::Trap,
+        ),
+        ("code", code.as_ref().map(Spanned::span), is_guest_trap),
+        (
+            "message",
+            message.as_ref().map(Spanned::span),
+            takes_message,
+        ),
+    ];
+    for (key, span, applies) in keys {
+        if let Some(span) = span
+            && !applies
+        {
+            return Err((
+                span,
+                format!("`{key}` does not apply to outcome = \"{}\"", kind.name()),
+                "remove it; see \"Case files\" in the README for the keys each outcome takes",
+            ));
         }
     }
     let outcome = match kind {

@@ -1,22 +1,29 @@
 //! The failure report: expected and observed side by side, what differs,
 //! and one command that reproduces just this trial.
 
-use crate::case::{Case, Citation, Divergence};
+use crate::case::{Case, Citation};
+use crate::layout::Layout;
 use crate::outcome::Observed;
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
 
 /// Renders a failed trial for the terminal.
 pub fn failure(
+    layout: &Layout,
     trial: &str,
+    host: &str,
     case: &Case,
-    expected: &str,
-    divergence: Option<&Divergence>,
     observed: &Observed,
     problems: &[String],
 ) -> String {
+    let (expectation, divergence) = case.expectation_for(host);
     let mut out = String::new();
-    let _ = writeln!(out, "case:   {} ({})", case.path.display(), case.summary);
+    let _ = writeln!(
+        out,
+        "case:   {} ({})",
+        layout.display(&case.path),
+        case.summary
+    );
     let _ = match &case.spec {
         Citation::Clause { item, clause } => writeln!(out, "cites:  {item}: {clause:?}"),
         Citation::Silent { item, question } => {
@@ -31,7 +38,10 @@ pub fn failure(
         );
     }
     let _ = writeln!(out);
-    out.push_str(&side_by_side(expected, &observed_text(observed)));
+    out.push_str(&side_by_side(
+        &expectation.render(host),
+        &observed_text(observed),
+    ));
     let _ = writeln!(out, "\nwhat differs:");
     for problem in problems {
         let _ = writeln!(out, "  - {problem}");

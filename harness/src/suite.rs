@@ -60,7 +60,7 @@ impl Suite {
                 trials.push(Trial::test(trial.clone(), move || {
                     let case = case.map_err(|e| Failed::from(e.to_string()))?;
                     let observed = observe(&layout, host.as_ref(), &case)?;
-                    check(&trial, host.name(), &case, &observed).map_err(Failed::from)
+                    check(&layout, &trial, host.name(), &case, &observed).map_err(Failed::from)
                 }));
             }
         }
@@ -111,19 +111,20 @@ pub fn observe(layout: &Layout, host: &dyn Host, case: &Case) -> Result<Observed
 
 /// Matches what was observed against what `case` expects on `host`; `Err`
 /// is the failure report.
-pub fn check(trial: &str, host: &str, case: &Case, observed: &Observed) -> Result<(), String> {
-    let (expectation, divergence) = case.expectation_for(host);
+pub fn check(
+    layout: &Layout,
+    trial: &str,
+    host: &str,
+    case: &Case,
+    observed: &Observed,
+) -> Result<(), String> {
+    let (expectation, _) = case.expectation_for(host);
     let problems = expectation.mismatches(host, observed);
     if problems.is_empty() {
         return Ok(());
     }
     Err(report::failure(
-        trial,
-        case,
-        &expectation.render(host),
-        divergence,
-        observed,
-        &problems,
+        layout, trial, host, case, observed, &problems,
     ))
 }
 

@@ -47,7 +47,7 @@ fn run(host: &WasmtimeHost, family: &str, name: &str) -> (Observed, Result<(), S
     let case = selftest_case(&layout, family, name);
     let observed = suite::observe(&layout, host, &case).unwrap_or_else(|e| panic!("{e}"));
     let trial = format!("{FAULTY_HOST}::{}", case.name);
-    let verdict = suite::check(&trial, FAULTY_HOST, &case, &observed);
+    let verdict = suite::check(&layout, &trial, FAULTY_HOST, &case, &observed);
     (observed, verdict)
 }
 
@@ -66,6 +66,28 @@ fn a_wrong_expectation_fails_with_expected_and_observed_side_by_side() {
         report.contains(
             "reproduce: cargo xtask test -- --exact wasmtime-faulty::wrong::observe-answer"
         ),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_known_divergence_holds_the_host_to_its_known_wrong_outcome() {
+    let host = faulty_host(&Layout::from_env());
+    run(&host, "divergence", "known").1.unwrap();
+}
+
+#[test]
+fn a_divergence_the_host_no_longer_shows_fails_as_stale() {
+    let host = faulty_host(&Layout::from_env());
+    let report = run(&host, "divergence", "stale")
+        .1
+        .expect_err("the host now meets the spec");
+    assert!(
+        report.contains("https://github.com/example/selftest/issues/2"),
+        "{report}"
+    );
+    assert!(
+        report.contains("the divergence is stale: remove it"),
         "{report}"
     );
 }
@@ -197,7 +219,7 @@ fn malformed_case_files_name_file_line_and_column() {
         (
             "key-for-another-outcome.toml",
             "key-for-another-outcome.toml:11:6:",
-            "`by` does not apply to this outcome",
+            "`by` does not apply to outcome = \"completed\"",
         ),
         (
             "missing-guest.toml",
@@ -220,4 +242,62 @@ fn malformed_case_files_name_file_line_and_column() {
         assert!(error.contains(says), "{file}: {error}");
         assert!(error.contains("help: "), "{file}: {error}");
     }
+}
+
+/// Copies a directory tree (the case files: small, a few levels deep).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn changing_one_expectation_fails_exactly_that_case() {
+    let layout = Layout::from_env();
+    let cases = tempfile::tempdir().unwrap();
+    copy_tree(&layout.cases_dir(), cases.path());
+    let edited = cases.path().join("poll/never-and-1ms.toml");
+    let text = std::fs::read_to_string(&edited).unwrap();
+    assert!(
+        text.contains("indices = [1]"),
+        "the fixture edit no longer applies: {text}"
+    );
+    std::fs::write(&edited, text.replace("indices = [1]", "indices = [0]")).unwrap();
+
+    let suite = Suite {
+        cases_dir: cases.path().to_path_buf(),
+        ..Suite::conformance(&layout)
+    };
+    let host = WasmtimeHost::new(layout.compile_cache_dir());
+    let mut failed = Vec::new();
+    for (name, case) in suite.load() {
+        let case = case.unwrap_or_else(|e| panic!("{e}"));
+        let observed = suite::observe(&layout, &host, &case).unwrap();
+        if let Err(report) = suite::check(
+            &layout,
+            &format!("wasmtime::{name}"),
+            "wasmtime",
+            &case,
+            &observed,
+        ) {
+            failed.push((name.to_string(), report));
+        }
+    }
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    let (name, report) = &failed[0];
+    assert_eq!(name, "poll::never-and-1ms");
+    assert!(
+        report.contains("≠ observations.indices = [0] │ observations.indices = [1]"),
+        "{report}"
+    );
+    assert!(
+        report.contains("reproduce: cargo xtask test -- --exact wasmtime::poll::never-and-1ms"),
+        "{report}"
+    );
 }

@@ -54,11 +54,14 @@ pub struct WasmtimeHost {
     runtime: OnceLock<Runtime>,
 }
 
+/// A guest compiled and pre-linked, or why it cannot be instantiated.
+type Prepared = Result<CommandPre<GuestState>, String>;
+
 struct Runtime {
     engine: Engine,
     linker: Linker<GuestState>,
     tokio: tokio::runtime::Runtime,
-    prepared: Mutex<HashMap<PathBuf, Arc<OnceLock<Result<CommandPre<GuestState>, String>>>>>,
+    prepared: Mutex<HashMap<PathBuf, Arc<OnceLock<Prepared>>>>,
 }
 
 impl WasmtimeHost {
@@ -131,7 +134,7 @@ impl Runtime {
 
     /// The guest compiled and pre-linked, once per process; `Err` says why
     /// it cannot be instantiated.
-    fn prepare(&self, component: &Path) -> Result<CommandPre<GuestState>, String> {
+    fn prepare(&self, component: &Path) -> Prepared {
         let slot = self
             .prepared
             .lock()
