@@ -3,6 +3,7 @@
 //! Every error names the file, line and column and says what to do.
 
 use crate::expectation::{Expectation, ExpectedOutcome, HostMessages};
+use crate::host::RunSettings;
 use crate::observations::Observations;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,9 +12,6 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
-
-/// How long a case may run unless its file says otherwise.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// One validated case file.
 #[derive(Clone, Debug)]
@@ -26,7 +24,7 @@ pub struct Case {
     /// Where `scenario = ...` stands, for errors about the scenario.
     pub scenario_at: Position,
     pub spec: Citation,
-    pub deadline: Duration,
+    pub run: RunSettings,
     pub expect: Expectation,
     pub divergences: Vec<Divergence>,
 }
@@ -54,6 +52,16 @@ pub struct Divergence {
     pub host: String,
     pub upstream: String,
     pub expect: Expectation,
+}
+
+/// What a case file may refer to outside itself.
+#[derive(Clone, Debug)]
+pub struct Known {
+    /// The guests a case may name.
+    pub guests: BTreeSet<String>,
+    /// Where draft upstream issues live (`upstream/`), for divergences
+    /// whose issue is not filed yet.
+    pub drafts_dir: PathBuf,
 }
 
 /// A line and column (both from 1) in a case file.
@@ -114,11 +122,11 @@ impl Position {
 
 /// Every case file under `dir`, each loaded or with the reason it was not.
 /// A broken file never hides the others.
-pub fn load_dir(dir: &Path, guests: &BTreeSet<String>) -> Vec<(CaseName, Result<Case, LoadError>)> {
+pub fn load_dir(dir: &Path, known: &Known) -> Vec<(CaseName, Result<Case, LoadError>)> {
     let mut loaded = Vec::new();
     for path in case_files(dir) {
         let name = name_of(dir, &path);
-        let case = load(&path, name.clone(), guests);
+        let case = load(&path, name.clone(), known);
         loaded.push((name, case));
     }
     loaded.sort_by(|a, b| a.0.cmp(&b.0));
@@ -157,8 +165,8 @@ fn name_of(dir: &Path, path: &Path) -> CaseName {
     }
 }
 
-/// Loads one case file. `guests` are the guest programs a case may name.
-pub fn load(path: &Path, name: CaseName, guests: &BTreeSet<String>) -> Result<Case, LoadError> {
+/// Loads one case file.
+pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadError> {
     let source = std::fs::read_to_string(path).map_err(|e| LoadError {
         path: path.to_path_buf(),
         at: Position { line: 1, column: 1 },
@@ -185,13 +193,13 @@ pub fn load(path: &Path, name: CaseName, guests: &BTreeSet<String>) -> Result<Ca
             "move it to cases/<family>/<case>.toml",
         ));
     }
-    if !guests.contains(file.guest.get_ref()) {
+    if !known.guests.contains(file.guest.get_ref()) {
         return Err(error(
             file.guest.span(),
             format!("there is no guest named `{}`", file.guest.get_ref()),
             &format!(
                 "a guest is a directory guests/<name>/ with a src/main.rs; known guests: {}",
-                list(guests)
+                list(&known.guests)
             ),
         ));
     }
@@ -201,12 +209,10 @@ pub fn load(path: &Path, name: CaseName, guests: &BTreeSet<String>) -> Result<Ca
         .map_err(|(span, message, help)| error(span, message, help))?;
     let mut divergences = Vec::new();
     for divergence in file.divergence {
-        if !divergence.upstream.get_ref().starts_with("https://") {
-            return Err(error(
-                divergence.upstream.span(),
-                "a divergence needs the upstream issue's address".into(),
-                "link the issue that tracks the host's bug, e.g. https://github.com/bytecodealliance/wasmtime/issues/N",
-            ));
+        if let Err((message, help)) =
+            check_upstream(divergence.upstream.get_ref(), &known.drafts_dir)
+        {
+            return Err(error(divergence.upstream.span(), message, &help));
         }
         let expect = into_expectation(divergence.expect)
             .map_err(|(span, message, help)| error(span, message, help))?;
@@ -216,17 +222,8 @@ pub fn load(path: &Path, name: CaseName, guests: &BTreeSet<String>) -> Result<Ca
             expect,
         });
     }
-    let deadline = match file.run.deadline_ms {
-        None => DEFAULT_DEADLINE,
-        Some(ms) if *ms.get_ref() > 0 => Duration::from_millis(*ms.get_ref()),
-        Some(ms) => {
-            return Err(error(
-                ms.span(),
-                "`deadline-ms` must be positive".into(),
-                "give the deadline in milliseconds, e.g. 500",
-            ));
-        }
-    };
+    let run =
+        into_run_settings(file.run).map_err(|(span, message, help)| error(span, message, help))?;
     Ok(Case {
         name,
         path: path.to_path_buf(),
@@ -235,10 +232,29 @@ pub fn load(path: &Path, name: CaseName, guests: &BTreeSet<String>) -> Result<Ca
         scenario_at: Position::of(&source, file.scenario.span().start),
         scenario: file.scenario.into_inner(),
         spec,
-        deadline,
+        run,
         expect,
         divergences,
     })
+}
+
+/// A divergence names the upstream issue, or until it is filed, its draft:
+/// `draft:<file>` in the drafts directory.
+fn check_upstream(upstream: &str, drafts_dir: &Path) -> Result<(), (String, String)> {
+    if upstream.starts_with("https://") {
+        return Ok(());
+    }
+    match upstream.strip_prefix("draft:") {
+        Some(draft) if drafts_dir.join(draft).is_file() => Ok(()),
+        Some(draft) => Err((
+            format!("there is no draft issue `{draft}` in {}", drafts_dir.display()),
+            "write the draft there, or link the filed issue".into(),
+        )),
+        None => Err((
+            "a divergence needs the upstream issue's address".into(),
+            "link the issue that tracks the host's bug (https://...), or `draft:<file>` for a draft in upstream/ not filed yet".into(),
+        )),
+    }
 }
 
 fn list(names: &BTreeSet<String>) -> String {
@@ -276,6 +292,10 @@ struct SpecFile {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RunFile {
     deadline_ms: Option<Spanned<u64>>,
+    stdin: Option<String>,
+    stderr_capacity: Option<usize>,
+    #[serde(default)]
+    scratch_dir: bool,
 }
 
 #[derive(Deserialize)]
@@ -331,6 +351,27 @@ enum TrapBy {
 
 /// A validation error: where, what, and what to do.
 type Invalid = (Range<usize>, String, &'static str);
+
+fn into_run_settings(run: RunFile) -> Result<RunSettings, Invalid> {
+    let defaults = RunSettings::default();
+    let deadline = match run.deadline_ms {
+        None => defaults.deadline,
+        Some(ms) if *ms.get_ref() > 0 => Duration::from_millis(*ms.get_ref()),
+        Some(ms) => {
+            return Err((
+                ms.span(),
+                "`deadline-ms` must be positive".into(),
+                "give the deadline in milliseconds, e.g. 500",
+            ));
+        }
+    };
+    Ok(RunSettings {
+        deadline,
+        stdin: run.stdin.map_or(defaults.stdin, String::into_bytes),
+        stderr_capacity: run.stderr_capacity.unwrap_or(defaults.stderr_capacity),
+        scratch_dir: run.scratch_dir,
+    })
+}
 
 fn into_citation(spec: Spanned<SpecFile>) -> Result<Citation, Invalid> {
     let span = spec.span();

@@ -41,6 +41,11 @@ impl Layout {
         self.root.join("harness/tests/selftest-cases")
     }
 
+    /// Draft upstream issues, for divergences not filed yet.
+    pub fn drafts_dir(&self) -> PathBuf {
+        self.root.join("upstream")
+    }
+
     /// The guest programs' sources: a guest is `guests/<name>/src/main.rs`.
     pub fn guests_dir(&self) -> PathBuf {
         self.root.join("guests")

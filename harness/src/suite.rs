@@ -1,8 +1,8 @@
 //! A suite: a directory of case files and the guests they run, turned into
 //! libtest-mimic trials named `<host>::<family>::<case>`.
 
-use crate::case::{self, Case, CaseName, LoadError};
-use crate::host::{Host, RunRequest};
+use crate::case::{self, Case, CaseName, Known, LoadError};
+use crate::host::{Host, RunRequest, RunSettings};
 use crate::layout::{Layout, SELFTEST_GUEST};
 use crate::outcome::Observed;
 use crate::report;
@@ -15,11 +15,11 @@ use std::time::Duration;
 /// How long a guest may take to print its scenario list.
 const LIST_DEADLINE: Duration = Duration::from_secs(30);
 
-/// Case files and the guests they may name.
+/// Case files and what they may refer to.
 pub struct Suite {
     pub layout: Layout,
     pub cases_dir: PathBuf,
-    pub guests: BTreeSet<String>,
+    pub known: Known,
 }
 
 impl Suite {
@@ -30,7 +30,10 @@ impl Suite {
         Suite {
             layout: layout.clone(),
             cases_dir: layout.cases_dir(),
-            guests,
+            known: Known {
+                guests,
+                drafts_dir: layout.drafts_dir(),
+            },
         }
     }
 
@@ -40,12 +43,15 @@ impl Suite {
         Suite {
             layout: layout.clone(),
             cases_dir: layout.selftest_cases_dir(),
-            guests,
+            known: Known {
+                guests,
+                drafts_dir: layout.drafts_dir(),
+            },
         }
     }
 
     pub fn load(&self) -> Vec<(CaseName, Result<Case, LoadError>)> {
-        case::load_dir(&self.cases_dir, &self.guests)
+        case::load_dir(&self.cases_dir, &self.known)
     }
 
     /// One trial per (host, case), plus one per guest checking that its
@@ -65,7 +71,7 @@ impl Suite {
             }
         }
         if let Some(host) = hosts.first() {
-            for guest in &self.guests {
+            for guest in &self.known.guests {
                 let (host, loaded, layout, guest) = (
                     host.clone(),
                     loaded.clone(),
@@ -104,7 +110,7 @@ pub fn observe(layout: &Layout, host: &dyn Host, case: &Case) -> Result<Observed
     let request = RunRequest {
         component: &component,
         scenario: &case.scenario,
-        deadline: case.deadline,
+        settings: &case.run,
     };
     Ok(Observed::from_run(host.run(&request)))
 }
@@ -148,10 +154,14 @@ fn check_scenarios(
     loaded: &[(CaseName, Result<Case, LoadError>)],
 ) -> Result<(), String> {
     let component = built_component(layout, guest)?;
+    let list_settings = RunSettings {
+        deadline: LIST_DEADLINE,
+        ..RunSettings::default()
+    };
     let run = host.run(&RunRequest {
         component: &component,
         scenario: "--list",
-        deadline: LIST_DEADLINE,
+        settings: &list_settings,
     });
     let listed: BTreeSet<String> = String::from_utf8_lossy(&run.stdout)
         .lines()

@@ -4,7 +4,6 @@
 //! a host-panic and the next run still works, malformed case files name
 //! file:line:col.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use witness::case::{self, Case, CaseName};
 use witness::host::wasmtime::{GuestState, WasmtimeHost};
@@ -33,12 +32,11 @@ fn selftest_case(layout: &Layout, family: &str, name: &str) -> Case {
         .selftest_cases_dir()
         .join(family)
         .join(format!("{name}.toml"));
-    let guests = BTreeSet::from([SELFTEST_GUEST.to_string()]);
     let name = CaseName {
         family: family.into(),
         case: name.into(),
     };
-    case::load(&path, name, &guests).unwrap_or_else(|e| panic!("{e}"))
+    case::load(&path, name, &Suite::selftest(layout).known).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Runs a self-test case on the faulty host and checks it.
@@ -197,12 +195,11 @@ fn load_error(file: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/malformed-cases")
         .join(file);
-    let guests = BTreeSet::from([SELFTEST_GUEST.to_string()]);
     let name = CaseName {
         family: "malformed".into(),
         case: file.into(),
     };
-    match case::load(&path, name, &guests) {
+    match case::load(&path, name, &Suite::selftest(&Layout::from_env()).known) {
         Ok(_) => panic!("{file} loaded"),
         Err(error) => error.to_string(),
     }

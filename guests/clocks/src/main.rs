@@ -4,7 +4,7 @@
 
 use common::observe;
 use std::process::ExitCode;
-use wasi::clocks::monotonic_clock::{now, subscribe_duration, subscribe_instant};
+use wasi::clocks::monotonic_clock::{now, resolution, subscribe_duration, subscribe_instant};
 use wasi::io::poll::{Pollable, poll};
 
 wit_bindgen::generate!({ path: "../../wit", world: "clocks", generate_all });
@@ -26,7 +26,12 @@ fn main() -> ExitCode {
         ("instant-past-poll", || {
             poll_one(subscribe_instant(now() - 1))
         }),
+        ("instant-past-block", || block(subscribe_instant(now() - 1))),
+        ("instant-now-ready", || {
+            ready_twice(subscribe_instant(now()))
+        }),
         ("instant-now-block", || block(subscribe_instant(now()))),
+        ("instant-now-poll", || poll_one(subscribe_instant(now()))),
         ("duration-max-ready", || {
             ready_twice(subscribe_duration(u64::MAX))
         }),
@@ -38,6 +43,15 @@ fn main() -> ExitCode {
         ("dropped-before-fire", dropped_before_fire),
         ("many-alive", many_alive),
         ("duration-1ms-not-early", duration_1ms_not_early),
+        ("instant-1ms-not-early", instant_1ms_not_early),
+        ("now", || {
+            now();
+            observe("returned", true);
+        }),
+        ("now-non-decreasing", now_non_decreasing),
+        ("resolution", || {
+            observe("resolution-positive", resolution() > 0)
+        }),
     ])
 }
 
@@ -81,4 +95,20 @@ fn duration_1ms_not_early() {
     let start = now();
     subscribe_duration(ONE_MS).block();
     observe("elapsed-at-least-1ms", now() - start >= ONE_MS);
+}
+
+/// After `block` on a timer for now + 1 ms, that instant has come.
+fn instant_1ms_not_early() {
+    let when = now() + ONE_MS;
+    subscribe_instant(when).block();
+    observe("now-at-least-deadline", now() >= when);
+}
+
+/// Ten thousand readings in a row never go backwards.
+fn now_non_decreasing() {
+    let readings: Vec<u64> = (0..10_000).map(|_| now()).collect();
+    observe(
+        "non-decreasing",
+        readings.windows(2).all(|pair| pair[0] <= pair[1]),
+    );
 }

@@ -13,8 +13,31 @@ pub struct RunRequest<'a> {
     pub component: &'a Path,
     /// `argv[1]`: the scenario to run, or `--list`.
     pub scenario: &'a str,
+    pub settings: &'a RunSettings,
+}
+
+/// What a case may set about the world its guest runs in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSettings {
     /// After this long the harness stops the guest and records a hang.
     pub deadline: Duration,
+    /// The bytes the guest's stdin holds; it is closed after them.
+    pub stdin: Vec<u8>,
+    /// How many bytes stderr accepts before it reports `closed`.
+    pub stderr_capacity: usize,
+    /// Preopen a fresh empty directory at `/scratch`.
+    pub scratch_dir: bool,
+}
+
+impl Default for RunSettings {
+    fn default() -> RunSettings {
+        RunSettings {
+            deadline: Duration::from_secs(10),
+            stdin: Vec::new(),
+            stderr_capacity: 1 << 20,
+            scratch_dir: false,
+        }
+    }
 }
 
 /// What the host reports: how the run ended and the guest's raw output.

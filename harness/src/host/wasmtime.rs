@@ -15,14 +15,16 @@ use wasmtime::{
     Cache, CacheConfig, Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
 };
 use wasmtime_wasi::p2::bindings::CommandPre;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 /// How often running wasm yields to tokio, so that a deadline can stop a
 /// guest spinning in pure wasm as well as one blocked in a host call.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
-/// Captured stdout and stderr beyond this are dropped.
-const PIPE_CAPACITY: usize = 1 << 20;
+/// stdout carries the observations: room for plenty of them.
+const STDOUT_CAPACITY: usize = 1 << 20;
+/// Where a case's scratch directory appears to the guest.
+const SCRATCH_DIR: &str = "/scratch";
 /// A guest's linear memories may not grow past this.
 const MEMORY_LIMIT: usize = 256 << 20;
 
@@ -160,8 +162,8 @@ impl Host for WasmtimeHost {
     }
 
     fn run(&self, request: &RunRequest<'_>) -> HostRun {
-        let stdout = MemoryOutputPipe::new(PIPE_CAPACITY);
-        let stderr = MemoryOutputPipe::new(PIPE_CAPACITY);
+        let stdout = MemoryOutputPipe::new(STDOUT_CAPACITY);
+        let stderr = MemoryOutputPipe::new(request.settings.stderr_capacity);
         let outcome = match self.runtime() {
             Err(error) => Outcome::LinkError {
                 message: format!("the wasmtime host could not start: {error}"),
@@ -191,11 +193,29 @@ impl Runtime {
             .component
             .file_stem()
             .map_or("guest".into(), |stem| stem.to_string_lossy().into_owned());
-        let wasi = WasiCtx::builder()
-            .args(&[guest_name.as_str(), request.scenario])
+        let settings = request.settings;
+        let mut wasi = WasiCtx::builder();
+        wasi.args(&[guest_name.as_str(), request.scenario])
+            .stdin(MemoryInputPipe::new(settings.stdin.clone()))
             .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .build();
+            .stderr(stderr.clone());
+        // Lives until the run ends: the directory is deleted on drop.
+        let scratch = match settings.scratch_dir.then(tempfile::tempdir).transpose() {
+            Ok(scratch) => scratch,
+            Err(e) => {
+                return Outcome::LinkError {
+                    message: format!("cannot create the scratch directory: {e}"),
+                };
+            }
+        };
+        if let Some(dir) = &scratch {
+            if let Err(e) = wasi.preopened_dir(dir.path(), SCRATCH_DIR, FsPerms::ReadWrite) {
+                return Outcome::LinkError {
+                    message: format!("cannot preopen the scratch directory: {e}"),
+                };
+            }
+        }
+        let wasi = wasi.build();
         let state = GuestState {
             wasi,
             table: ResourceTable::new(),
@@ -205,7 +225,7 @@ impl Runtime {
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
-        let deadline = request.deadline;
+        let deadline = settings.deadline;
         self.tokio.block_on(async move {
             // A task of its own: a panic in host code ends the task, not the
             // harness, and `abort` stops a guest that outlives its deadline.

@@ -1,0 +1,231 @@
+//! `wasi:io/streams` at its limits: write permits on every output stream a
+//! guest can reach, every operation on closed output and input streams,
+//! the 4096-byte bound of the blocking writes, and reads of 0 and u64::MAX.
+//!
+//! stdout carries the observations, so the stdio stream under test is
+//! stderr: the same kind of host stream, whose capacity a case can set.
+
+use common::observe;
+use serde_json::{Value, json};
+use std::process::ExitCode;
+use wasi::cli::{stderr::get_stderr, stdin::get_stdin};
+use wasi::filesystem::preopens::get_directories;
+use wasi::filesystem::types::{DescriptorFlags, OpenFlags, PathFlags};
+use wasi::io::poll::poll;
+use wasi::io::streams::{InputStream, OutputStream, StreamError};
+
+wit_bindgen::generate!({ path: "../../wit", world: "streams", generate_all });
+
+fn main() -> ExitCode {
+    common::run(&[
+        ("stderr-write-without-check-write", || {
+            write_without_check_write(get_stderr())
+        }),
+        ("stderr-write-over-permit", || {
+            write_over_permit(get_stderr())
+        }),
+        ("stderr-write-zeroes-over-permit", || {
+            write_zeroes_over_permit(get_stderr())
+        }),
+        ("small-stderr-write-without-check-write", || {
+            write_without_check_write(get_stderr())
+        }),
+        ("small-stderr-write-over-permit", || {
+            write_over_permit(get_stderr())
+        }),
+        ("small-stderr-write-zeroes-over-permit", || {
+            write_zeroes_over_permit(get_stderr())
+        }),
+        ("file-write-without-check-write", || {
+            write_without_check_write(scratch_file())
+        }),
+        ("file-write-over-permit", || {
+            write_over_permit(scratch_file())
+        }),
+        ("file-write-zeroes-over-permit", || {
+            write_zeroes_over_permit(scratch_file())
+        }),
+        ("closed-output-check-write", || {
+            observe("check-write", permit(&closed_stderr().check_write()))
+        }),
+        ("closed-output-write", || {
+            observe("write", unit(&closed_stderr().write(b"x")))
+        }),
+        ("closed-output-write-empty", || {
+            observe("write", unit(&closed_stderr().write(&[])))
+        }),
+        ("closed-output-flush", || {
+            observe("flush", unit(&closed_stderr().flush()))
+        }),
+        ("closed-output-blocking-flush", || {
+            observe("blocking-flush", unit(&closed_stderr().blocking_flush()))
+        }),
+        (
+            "closed-output-subscribe-ready",
+            closed_output_subscribe_ready,
+        ),
+        ("closed-output-splice", closed_output_splice),
+        ("closed-output-blocking-write-and-flush", || {
+            observe(
+                "blocking-write-and-flush",
+                unit(&closed_stderr().blocking_write_and_flush(b"x")),
+            )
+        }),
+        ("closed-input-read", || {
+            observe("read", bytes(&closed_stdin().read(1)))
+        }),
+        ("closed-input-read-zero", || {
+            observe("read", bytes(&closed_stdin().read(0)))
+        }),
+        ("closed-input-blocking-read", || {
+            observe("blocking-read", bytes(&closed_stdin().blocking_read(1)))
+        }),
+        ("closed-input-skip", || {
+            observe("skip", count(&closed_stdin().skip(1)))
+        }),
+        ("closed-input-subscribe-poll", closed_input_subscribe_poll),
+        ("closed-input-splice", closed_input_splice),
+        ("open-input-read-zero", || {
+            observe("read", bytes(&get_stdin().read(0)))
+        }),
+        ("input-read-u64-max", || {
+            observe("read", bytes(&get_stdin().read(u64::MAX)))
+        }),
+        ("blocking-write-and-flush-0", || blocking_write_and_flush(0)),
+        ("blocking-write-and-flush-4096", || {
+            blocking_write_and_flush(4096)
+        }),
+        ("blocking-write-and-flush-4097", || {
+            blocking_write_and_flush(4097)
+        }),
+        ("blocking-write-zeroes-and-flush-0", || {
+            blocking_write_zeroes_and_flush(0)
+        }),
+        ("blocking-write-zeroes-and-flush-4096", || {
+            blocking_write_zeroes_and_flush(4096)
+        }),
+        ("blocking-write-zeroes-and-flush-4097", || {
+            blocking_write_zeroes_and_flush(4097)
+        }),
+    ])
+}
+
+/// `{"ok": …}` or `{"err": "closed" | "last-operation-failed"}`.
+fn outcome<T>(result: &Result<T, StreamError>, ok: impl Fn(&T) -> Value) -> Value {
+    match result {
+        Ok(value) => json!({ "ok": ok(value) }),
+        Err(StreamError::Closed) => json!({ "err": "closed" }),
+        Err(StreamError::LastOperationFailed(_)) => json!({ "err": "last-operation-failed" }),
+    }
+}
+
+/// A `result<_, stream-error>`: `{"ok": true}` on success.
+fn unit(result: &Result<(), StreamError>) -> Value {
+    outcome(result, |()| Value::Bool(true))
+}
+
+fn permit(result: &Result<u64, StreamError>) -> Value {
+    outcome(result, |n| json!(n))
+}
+
+fn count(result: &Result<u64, StreamError>) -> Value {
+    permit(result)
+}
+
+/// The number of bytes read, not the bytes: cases compare lengths.
+fn bytes(result: &Result<Vec<u8>, StreamError>) -> Value {
+    outcome(result, |bytes| json!(bytes.len()))
+}
+
+/// A new file in the preopened scratch directory, opened for writing.
+fn scratch_file() -> OutputStream {
+    let (dir, _) = get_directories()
+        .into_iter()
+        .next()
+        .expect("the case preopens a scratch directory");
+    let file = dir
+        .open_at(
+            PathFlags::empty(),
+            "witness.out",
+            OpenFlags::CREATE,
+            DescriptorFlags::WRITE,
+        )
+        .expect("the scratch directory is writable");
+    file.write_via_stream(0)
+        .expect("a file opened for writing has an output stream")
+}
+
+fn write_without_check_write(stream: OutputStream) {
+    observe("write", unit(&stream.write(b"witness\n")));
+}
+
+fn write_over_permit(stream: OutputStream) {
+    let permitted = stream
+        .check_write()
+        .expect("an open stream permits a write");
+    observe("permit-positive", permitted > 0);
+    let contents = vec![b'x'; permitted as usize + 1];
+    observe("write", unit(&stream.write(&contents)));
+}
+
+fn write_zeroes_over_permit(stream: OutputStream) {
+    let permitted = stream
+        .check_write()
+        .expect("an open stream permits a write");
+    observe("permit-positive", permitted > 0);
+    observe("write-zeroes", unit(&stream.write_zeroes(permitted + 1)));
+}
+
+/// stderr, written up to its capacity: the case sets a small one, and the
+/// stream reports `closed` once it is full.
+fn closed_stderr() -> OutputStream {
+    let stderr = get_stderr();
+    let permitted = stderr.check_write().expect("the small stderr starts open");
+    stderr
+        .write(&vec![b'x'; permitted as usize])
+        .expect("a write within the permit");
+    stderr
+}
+
+/// stdin, read to its end: the case gives it no bytes.
+fn closed_stdin() -> InputStream {
+    let stdin = get_stdin();
+    while let Ok(_) = stdin.blocking_read(4096) {}
+    stdin
+}
+
+fn closed_output_subscribe_ready() {
+    let stderr = closed_stderr();
+    let pollable = stderr.subscribe();
+    observe("ready", pollable.ready());
+}
+
+fn closed_output_splice() {
+    let stderr = closed_stderr();
+    observe("splice", count(&stderr.splice(&get_stdin(), 1)));
+}
+
+fn closed_input_subscribe_poll() {
+    let stdin = closed_stdin();
+    let pollable = stdin.subscribe();
+    observe("indices", poll(&[&pollable]));
+}
+
+fn closed_input_splice() {
+    let stdin = closed_stdin();
+    observe("splice", count(&get_stderr().splice(&stdin, 1)));
+}
+
+fn blocking_write_and_flush(len: usize) {
+    observe(
+        "result",
+        unit(&get_stderr().blocking_write_and_flush(&vec![b'x'; len])),
+    );
+}
+
+fn blocking_write_zeroes_and_flush(len: u64) {
+    observe(
+        "result",
+        unit(&get_stderr().blocking_write_zeroes_and_flush(len)),
+    );
+}
