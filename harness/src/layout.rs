@@ -36,6 +36,11 @@ impl Layout {
         self.root.join("cases")
     }
 
+    /// The spec under test: witness's worlds and, in deps/, the WASI packages.
+    pub fn wit_dir(&self) -> PathBuf {
+        self.root.join("wit")
+    }
+
     /// The self-test suite's case files.
     pub fn selftest_cases_dir(&self) -> PathBuf {
         self.root.join("harness/tests/selftest-cases")

@@ -13,4 +13,5 @@ pub mod layout;
 pub mod observations;
 pub mod outcome;
 pub mod report;
+pub mod spec;
 pub mod suite;

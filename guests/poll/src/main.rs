@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         ("repeated-pollable", repeated_pollable),
         ("indices-order", indices_order),
         ("block-equals-poll", block_equals_poll),
+        ("ready-reports-readiness", ready_reports_readiness),
     ])
 }
 
@@ -117,4 +118,10 @@ fn block_equals_poll() {
     let by_poll = subscribe_duration(1_000_000);
     observe("indices", poll(&[&by_poll]));
     observe("ready-after-poll", by_poll.ready());
+}
+
+/// `ready` on a pollable that will never be ready, then on one that fired.
+fn ready_reports_readiness() {
+    observe("never-ready", subscribe_instant(u64::MAX).ready());
+    observe("fired-ready", ready_timer().ready());
 }

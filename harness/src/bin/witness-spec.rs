@@ -1,0 +1,143 @@
+//! `witness-spec`: the spec side of witness, run by `cargo xtask spec`.
+//! `check` fails when a case's cited clause or item is gone from the WIT;
+//! `coverage` lists the normative clauses and the cases that cite them.
+
+use clap::{Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use witness::case::{Case, Citation};
+use witness::layout::Layout;
+use witness::spec::{FULLY_COVERED_INTERFACES, Spec, Stale};
+use witness::suite::Suite;
+
+#[derive(Parser)]
+#[command(
+    name = "witness-spec",
+    about = "Check case citations against the WIT, and measure coverage"
+)]
+struct Cli {
+    #[command(subcommand)]
+    verb: Verb,
+    /// The WIT tree, in wit/'s layout (default: the checkout's wit/).
+    #[arg(long, global = true)]
+    wit: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Verb {
+    /// Fail when a quoted clause is no longer in its item's docs, or the item is gone.
+    Check,
+    /// List each normative clause with the cases citing it; fail when a clause
+    /// of wasi:io/poll or wasi:clocks/monotonic-clock is not covered.
+    Coverage,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let layout = Layout::from_env();
+    let wit = cli.wit.unwrap_or_else(|| layout.wit_dir());
+    let spec = match Spec::load(&wit) {
+        Ok(spec) => spec,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut cases = Vec::new();
+    for (_, case) in Suite::conformance(&layout).load() {
+        match case {
+            Ok(case) => cases.push(case),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let ok = match cli.verb {
+        Verb::Check => check(&layout, &spec, &cases),
+        Verb::Coverage => coverage(&spec, &cases),
+    };
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn check(layout: &Layout, spec: &Spec, cases: &[Case]) -> bool {
+    let mut stale = 0;
+    for case in cases {
+        let Some(problem) = spec.stale(case) else {
+            continue;
+        };
+        stale += 1;
+        let (item, quoted) = match &case.spec {
+            Citation::Clause { item, clause } => (item, Some(clause)),
+            Citation::Silent { item, .. } => (item, None),
+        };
+        let path = layout.display(&case.path);
+        match problem {
+            Stale::ItemGone => println!(
+                "{path}: {} cites `{item}`, which is not in the WIT any more",
+                case.name
+            ),
+            Stale::ClauseGone { current } => {
+                println!(
+                    "{path}: {} quotes a clause that `{item}` no longer says",
+                    case.name
+                );
+                println!(
+                    "  quoted:  {:?}",
+                    quoted.map(String::as_str).unwrap_or_default()
+                );
+                println!("  current: {current:?}");
+            }
+        }
+    }
+    println!(
+        "spec check: {} cases, {stale} citing a clause or item that changed or is gone",
+        cases.len()
+    );
+    stale == 0
+}
+
+fn coverage(spec: &Spec, cases: &[Case]) -> bool {
+    let mut by_interface: BTreeMap<String, Vec<_>> = BTreeMap::new();
+    for clause in spec.coverage(cases) {
+        by_interface
+            .entry(clause.interface.clone())
+            .or_default()
+            .push(clause);
+    }
+    let mut complete = true;
+    let (mut all_covered, mut all_total) = (0, 0);
+    for (interface, clauses) in &by_interface {
+        let covered = clauses
+            .iter()
+            .filter(|clause| !clause.cases.is_empty())
+            .count();
+        println!(
+            "{interface}: {covered}/{} normative clauses covered",
+            clauses.len()
+        );
+        for clause in clauses {
+            let item = clause
+                .item
+                .rsplit_once('#')
+                .map_or("(interface)", |(_, item)| item);
+            match clause.cases.as_slice() {
+                [] => println!("  ✗ {item}: {:?}", clause.sentence),
+                cases => println!("  ✓ {item}: {:?} ← {}", clause.sentence, cases.join(", ")),
+            }
+        }
+        if FULLY_COVERED_INTERFACES.contains(&interface.as_str()) && covered < clauses.len() {
+            complete = false;
+            println!("  every normative clause of {interface} must be covered");
+        }
+        all_covered += covered;
+        all_total += clauses.len();
+    }
+    println!("spec coverage: {all_covered}/{all_total} normative clauses covered");
+    complete
+}

@@ -1,0 +1,290 @@
+//! The spec under test: the doc text of every WIT item, read with
+//! wit-parser, the clauses cases cite, and which normative clauses they
+//! cover.
+//!
+//! An item is named `<package>/<interface>@<version>`, then `#<name>` for a
+//! function, type or resource, `#<resource>.<method>` for a method, and
+//! `#<type>.<case>` for a variant, enum or flags case or a record field:
+//! `wasi:io/poll@0.2.12#pollable.ready`, `wasi:io/streams@0.2.12#stream-error.closed`.
+
+use crate::case::{Case, Citation};
+use std::collections::BTreeMap;
+use std::path::Path;
+use wit_parser::{Docs, FunctionKind, Resolve, TypeDefKind};
+
+/// The interfaces whose normative clauses `coverage` lists.
+pub const COVERAGE_INTERFACES: [&str; 4] = [
+    "wasi:io/poll",
+    "wasi:io/streams",
+    "wasi:io/error",
+    "wasi:clocks/monotonic-clock",
+];
+/// The interfaces every normative clause of which a case must cite.
+pub const FULLY_COVERED_INTERFACES: [&str; 2] = ["wasi:io/poll", "wasi:clocks/monotonic-clock"];
+
+/// Which sentences are normative, that is state behaviour a host must or
+/// may show: every sentence of a function's or method's docs (each says
+/// what the call does); in the docs of interfaces, types, resources, cases
+/// and fields, the sentences with one of these words (what a host must,
+/// may or will do: trap, fail, block, return; a precondition or a bound).
+/// The rest describe data.
+const NORMATIVE_WORDS: [&str; 22] = [
+    "trap",
+    "traps",
+    "must",
+    "may",
+    "should",
+    "shall",
+    "never",
+    "always",
+    "will",
+    "returns",
+    "return",
+    "fails",
+    "fail",
+    "precondition",
+    "otherwise",
+    "equivalent",
+    "identical",
+    "immediately",
+    "promptly",
+    "blocks",
+    "non-decreasing",
+    "until",
+];
+
+/// Every documented item of a WIT tree.
+#[derive(Debug)]
+pub struct Spec {
+    /// Item name → its interface (unversioned) and its docs, whitespace
+    /// normalised.
+    items: BTreeMap<String, Item>,
+}
+
+#[derive(Debug)]
+struct Item {
+    interface: String,
+    docs: String,
+    /// A function or method: every sentence of its docs is normative.
+    is_function: bool,
+}
+
+/// Why a case's citation no longer holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stale {
+    /// The cited item is not in the WIT any more.
+    ItemGone,
+    /// The item is there, but its docs no longer contain the quoted clause.
+    ClauseGone { current: String },
+}
+
+/// One normative clause and the cases that cite it.
+#[derive(Debug)]
+pub struct Clause {
+    pub interface: String,
+    pub item: String,
+    pub sentence: String,
+    pub cases: Vec<String>,
+}
+
+impl Spec {
+    /// Parses a WIT tree in wit/'s layout (a package, and its deps/).
+    pub fn load(wit_dir: &Path) -> Result<Spec, String> {
+        let mut resolve = Resolve::default();
+        resolve
+            .push_dir(wit_dir)
+            .map_err(|e| format!("cannot read the WIT in {}: {e:?}", wit_dir.display()))?;
+        let mut items = BTreeMap::new();
+        for (id, interface) in resolve.interfaces.iter() {
+            let Some(name) = resolve.id_of(id) else {
+                continue;
+            };
+            let unversioned = name.split('@').next().unwrap_or(&name).to_string();
+            let mut add = |item: String, docs: &Docs, is_function: bool| {
+                let docs = normalise(docs.contents.as_deref().unwrap_or(""));
+                items.insert(
+                    item,
+                    Item {
+                        interface: unversioned.clone(),
+                        docs,
+                        is_function,
+                    },
+                );
+            };
+            add(name.clone(), &interface.docs, false);
+            for function in interface.functions.values() {
+                let item = match function.kind {
+                    FunctionKind::Freestanding | FunctionKind::AsyncFreestanding => {
+                        function.name.clone()
+                    }
+                    FunctionKind::Method(resource)
+                    | FunctionKind::AsyncMethod(resource)
+                    | FunctionKind::Static(resource)
+                    | FunctionKind::AsyncStatic(resource)
+                    | FunctionKind::Constructor(resource) => {
+                        let resource = resource_name(&resolve, resource);
+                        format!("{resource}.{}", function.item_name())
+                    }
+                };
+                add(format!("{name}#{item}"), &function.docs, true);
+            }
+            for (type_name, &type_id) in &interface.types {
+                let definition = &resolve.types[type_id];
+                add(format!("{name}#{type_name}"), &definition.docs, false);
+                let mut member = |member: &str, docs: &Docs| {
+                    add(format!("{name}#{type_name}.{member}"), docs, false)
+                };
+                match &definition.kind {
+                    TypeDefKind::Variant(variant) => {
+                        variant.cases.iter().for_each(|c| member(&c.name, &c.docs))
+                    }
+                    TypeDefKind::Enum(enumeration) => enumeration
+                        .cases
+                        .iter()
+                        .for_each(|c| member(&c.name, &c.docs)),
+                    TypeDefKind::Flags(flags) => {
+                        flags.flags.iter().for_each(|f| member(&f.name, &f.docs))
+                    }
+                    TypeDefKind::Record(record) => {
+                        record.fields.iter().for_each(|f| member(&f.name, &f.docs))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(Spec { items })
+    }
+
+    /// Whether `case`'s citation still holds in this spec.
+    pub fn stale(&self, case: &Case) -> Option<Stale> {
+        let (item, clause) = match &case.spec {
+            Citation::Clause { item, clause } => (item, Some(clause)),
+            Citation::Silent { item, .. } => (item, None),
+        };
+        let Some(found) = self.items.get(item) else {
+            return Some(Stale::ItemGone);
+        };
+        let clause = normalise(clause?);
+        (!found.docs.contains(&clause)).then(|| Stale::ClauseGone {
+            current: found.docs.clone(),
+        })
+    }
+
+    /// The normative clauses of the coverage interfaces, each with the cases
+    /// whose quote contains it or lies inside it.
+    pub fn coverage(&self, cases: &[Case]) -> Vec<Clause> {
+        let mut clauses = Vec::new();
+        for (item, found) in &self.items {
+            if !COVERAGE_INTERFACES.contains(&found.interface.as_str()) {
+                continue;
+            }
+            for sentence in sentences(&found.docs)
+                .into_iter()
+                .filter(|s| found.is_function || is_normative(s))
+            {
+                let cases = cases
+                    .iter()
+                    .filter(|case| match &case.spec {
+                        Citation::Clause {
+                            item: cited,
+                            clause,
+                        } if cited == item => {
+                            let quote = normalise(clause);
+                            quote.contains(&sentence) || sentence.contains(&quote)
+                        }
+                        _ => false,
+                    })
+                    .map(|case| case.name.to_string())
+                    .collect();
+                clauses.push(Clause {
+                    interface: found.interface.clone(),
+                    item: item.clone(),
+                    sentence,
+                    cases,
+                });
+            }
+        }
+        clauses
+    }
+}
+
+fn resource_name(resolve: &Resolve, resource: wit_parser::TypeId) -> String {
+    resolve.types[resource].name.clone().unwrap_or_default()
+}
+
+/// Whitespace runs, line breaks included, become one space.
+pub fn normalise(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A doc text's sentences: it breaks after `.`, `!` or `?` followed by a
+/// space and a letter, a backtick or a list dash (not after a list number,
+/// as in `1. calling`), and after `:` followed by a space and a list dash.
+pub fn sentences(docs: &str) -> Vec<String> {
+    let chars: Vec<char> = docs.chars().collect();
+    let mut sentences = Vec::new();
+    let mut start = 0;
+    for i in 0..chars.len() {
+        let (Some(' '), Some(&next)) = (chars.get(i + 1), chars.get(i + 2)) else {
+            continue;
+        };
+        let opens = next.is_alphabetic() || next == '`' || next == '-';
+        let previous = if i > 0 { chars[i - 1] } else { ' ' };
+        let ends = match chars[i] {
+            '.' => opens && !previous.is_ascii_digit(),
+            '!' | '?' => opens,
+            ':' => next == '-',
+            _ => false,
+        };
+        if ends {
+            sentences.push(
+                chars[start..=i]
+                    .iter()
+                    .collect::<String>()
+                    .trim()
+                    .to_string(),
+            );
+            start = i + 1;
+        }
+    }
+    let rest: String = chars[start..].iter().collect();
+    if !rest.trim().is_empty() {
+        sentences.push(rest.trim().to_string());
+    }
+    sentences
+}
+
+/// Whether a sentence states behaviour: see [`NORMATIVE_WORDS`].
+pub fn is_normative(sentence: &str) -> bool {
+    sentence
+        .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .any(|word| NORMATIVE_WORDS.contains(&word.to_lowercase().as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_break_at_full_stops_and_list_items() {
+        let docs = normalise(
+            "This function traps if either:\n- the list is empty, or:\n- the list is long.\n\nA timeout can be implemented.",
+        );
+        assert_eq!(
+            sentences(&docs),
+            [
+                "This function traps if either:",
+                "- the list is empty, or:",
+                "- the list is long.",
+                "A timeout can be implemented."
+            ]
+        );
+    }
+
+    #[test]
+    fn normative_sentences_state_behaviour() {
+        assert!(is_normative("Return the readiness of a pollable."));
+        assert!(is_normative("This function never blocks."));
+        assert!(!is_normative("A duration of time, in nanoseconds."));
+    }
+}
