@@ -208,12 +208,12 @@ impl Runtime {
                 };
             }
         };
-        if let Some(dir) = &scratch {
-            if let Err(e) = wasi.preopened_dir(dir.path(), SCRATCH_DIR, FsPerms::ReadWrite) {
-                return Outcome::LinkError {
-                    message: format!("cannot preopen the scratch directory: {e}"),
-                };
-            }
+        if let Some(dir) = &scratch
+            && let Err(e) = wasi.preopened_dir(dir.path(), SCRATCH_DIR, FsPerms::ReadWrite)
+        {
+            return Outcome::LinkError {
+                message: format!("cannot preopen the scratch directory: {e}"),
+            };
         }
         let wasi = wasi.build();
         let state = GuestState {
