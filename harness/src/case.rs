@@ -90,6 +90,15 @@ impl Case {
     }
 }
 
+impl Citation {
+    /// The cited WIT item.
+    pub fn item(&self) -> &str {
+        match self {
+            Citation::Clause { item, .. } | Citation::Silent { item, .. } => item,
+        }
+    }
+}
+
 impl fmt::Display for CaseName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}::{}", self.family, self.case)

@@ -11,11 +11,13 @@ pub const SELFTEST_GUEST: &str = "selftest";
 pub struct Layout {
     root: PathBuf,
     components: PathBuf,
+    wit: PathBuf,
 }
 
 impl Layout {
-    /// The checkout this harness was built from. `WITNESS_COMPONENTS_DIR`
-    /// points at guests built elsewhere (for example against another WIT).
+    /// The checkout this harness was built from. `cargo xtask test --wit`
+    /// points `WITNESS_WIT_DIR` at the spec under test and
+    /// `WITNESS_COMPONENTS_DIR` at the guests built against it.
     pub fn from_env() -> Layout {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
@@ -24,7 +26,13 @@ impl Layout {
         let components = std::env::var_os("WITNESS_COMPONENTS_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join("target/wasm32-wasip2/release"));
-        Layout { root, components }
+        let wit =
+            std::env::var_os("WITNESS_WIT_DIR").map_or_else(|| root.join("wit"), PathBuf::from);
+        Layout {
+            root,
+            components,
+            wit,
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -38,7 +46,7 @@ impl Layout {
 
     /// The spec under test: witness's worlds and, in deps/, the WASI packages.
     pub fn wit_dir(&self) -> PathBuf {
-        self.root.join("wit")
+        self.wit.clone()
     }
 
     /// The self-test suite's case files.
@@ -59,6 +67,12 @@ impl Layout {
     /// The built component of a guest.
     pub fn component(&self, guest: &str) -> PathBuf {
         self.components.join(format!("{guest}.wasm"))
+    }
+
+    /// Where `cargo xtask test --wit` leaves the error of a guest that no
+    /// longer builds.
+    pub fn build_error(&self, guest: &str) -> PathBuf {
+        self.components.join(format!("{guest}.build-error.txt"))
     }
 
     /// wasmtime's compilation cache, so each guest is compiled once, not

@@ -9,7 +9,8 @@ use witness::case::{self, Case, CaseName};
 use witness::host::wasmtime::{GuestState, WasmtimeHost};
 use witness::layout::{Layout, SELFTEST_GUEST};
 use witness::outcome::{Observed, Outcome, Trap};
-use witness::suite::{self, Suite};
+use witness::spec::Spec;
+use witness::suite::Suite;
 
 /// The faulty host's name, as case files key its messages.
 const FAULTY_HOST: &str = "wasmtime-faulty";
@@ -43,9 +44,10 @@ fn selftest_case(layout: &Layout, family: &str, name: &str) -> Case {
 fn run(host: &WasmtimeHost, family: &str, name: &str) -> (Observed, Result<(), String>) {
     let layout = Layout::from_env();
     let case = selftest_case(&layout, family, name);
-    let observed = suite::observe(&layout, host, &case).unwrap_or_else(|e| panic!("{e}"));
+    let suite = Suite::selftest(&layout);
+    let observed = suite.observe(host, &case).unwrap_or_else(|e| panic!("{e}"));
     let trial = format!("{FAULTY_HOST}::{}", case.name);
-    let verdict = suite::check(&layout, &trial, FAULTY_HOST, &case, &observed);
+    let verdict = suite.check(&trial, FAULTY_HOST, &case, &observed);
     (observed, verdict)
 }
 
@@ -168,7 +170,7 @@ fn a_missing_import_is_a_link_error() {
     let layout = Layout::from_env();
     let plain = WasmtimeHost::new(layout.compile_cache_dir());
     let case = selftest_case(&layout, "behaviour", "observe-answer");
-    let observed = suite::observe(&layout, &plain, &case).unwrap();
+    let observed = Suite::selftest(&layout).observe(&plain, &case).unwrap();
     assert!(
         matches!(&observed.outcome, Outcome::LinkError { message } if message.contains("witness:guests/faulty")),
         "{:?}",
@@ -180,7 +182,7 @@ fn a_missing_import_is_a_link_error() {
 fn every_selftest_scenario_has_a_case_and_every_case_a_scenario() {
     let layout = Layout::from_env();
     let host: std::sync::Arc<dyn witness::host::Host> = std::sync::Arc::new(faulty_host(&layout));
-    let trials = Suite::selftest(&layout).trials(&[host]);
+    let trials = std::sync::Arc::new(Suite::selftest(&layout)).trials(&[host]);
     let arguments = libtest_mimic::Arguments {
         filter: Some(format!("guests::{SELFTEST_GUEST}::scenarios")),
         exact: true,
@@ -267,22 +269,15 @@ fn changing_one_expectation_fails_exactly_that_case() {
     );
     std::fs::write(&edited, text.replace("indices = [1]", "indices = [0]")).unwrap();
 
-    let suite = Suite {
-        cases_dir: cases.path().to_path_buf(),
-        ..Suite::conformance(&layout)
-    };
+    let guests = Suite::conformance(&layout).known.guests;
+    let suite = Suite::new(&layout, cases.path().to_path_buf(), guests);
     let host = WasmtimeHost::new(layout.compile_cache_dir());
     let mut failed = Vec::new();
     for (name, case) in suite.load() {
         let case = case.unwrap_or_else(|e| panic!("{e}"));
-        let observed = suite::observe(&layout, &host, &case).unwrap();
-        if let Err(report) = suite::check(
-            &layout,
-            &format!("wasmtime::{name}"),
-            "wasmtime",
-            &case,
-            &observed,
-        ) {
+        let observed = suite.observe(&host, &case).unwrap();
+        if let Err(report) = suite.check(&format!("wasmtime::{name}"), "wasmtime", &case, &observed)
+        {
             failed.push((name.to_string(), report));
         }
     }
@@ -297,4 +292,30 @@ fn changing_one_expectation_fails_exactly_that_case() {
         report.contains("reproduce: cargo xtask test -- --exact wasmtime::poll::never-and-1ms"),
         "{report}"
     );
+}
+
+#[test]
+fn a_spec_edit_names_exactly_the_cases_that_cite_the_changed_clause() {
+    let layout = Layout::from_env();
+    let wit = tempfile::tempdir().unwrap();
+    copy_tree(&layout.wit_dir(), wit.path());
+    let io = wit.path().join("deps/io.wit");
+    let text = std::fs::read_to_string(&io).unwrap();
+    let removed = "  /// - the list is empty, or:\n";
+    assert!(
+        text.contains(removed),
+        "the fixture edit no longer applies to {}",
+        io.display()
+    );
+    std::fs::write(&io, text.replace(removed, "")).unwrap();
+
+    let spec = Spec::load(wit.path()).unwrap();
+    let stale: Vec<String> = Suite::conformance(&layout)
+        .load()
+        .into_iter()
+        .map(|(_, case)| case.unwrap())
+        .filter(|case| spec.stale(case).is_some())
+        .map(|case| case.name.to_string())
+        .collect();
+    assert_eq!(stale, ["poll::empty-list"]);
 }

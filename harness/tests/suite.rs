@@ -12,6 +12,6 @@ fn main() -> ExitCode {
     let arguments = libtest_mimic::Arguments::from_args();
     let layout = Layout::from_env();
     let hosts: Vec<Arc<dyn Host>> = vec![Arc::new(WasmtimeHost::new(layout.compile_cache_dir()))];
-    let trials = Suite::conformance(&layout).trials(&hosts);
+    let trials = Arc::new(Suite::conformance(&layout)).trials(&hosts);
     libtest_mimic::run(&arguments, trials).exit_code()
 }
