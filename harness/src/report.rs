@@ -110,10 +110,26 @@ fn side_by_side(expected: &str, observed: &str) -> String {
         .max("expected".len());
     let mut out = format!("  {:width$}   observed\n", "expected");
     for (i, (l, r)) in rows.iter().enumerate() {
-        let mark = if same.contains(&i) { ' ' } else { '≠' };
+        let agree = same.contains(&i) || message_contained(l, r);
+        let mark = if agree { ' ' } else { '≠' };
         let _ = writeln!(out, "{mark} {l:width$} │ {r}");
     }
     out
+}
+
+/// `message contains "part"` beside `message = "...part..."`: the row agrees.
+fn message_contained(expected: &str, observed: &str) -> bool {
+    let quoted = |line: &str, prefix: &str| {
+        line.strip_prefix(prefix)
+            .map(|rest| rest.trim_matches('"').to_string())
+    };
+    match (
+        quoted(expected, "message contains "),
+        quoted(observed, "message = "),
+    ) {
+        (Some(part), Some(message)) => message.contains(&part),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -134,5 +150,19 @@ mod tests {
                 && rows[1].contains("\"completed\"")
         );
         assert!(rows[2].starts_with(' ') && rows[2].matches("x = 1").count() == 2);
+    }
+
+    #[test]
+    fn a_contained_message_agrees() {
+        let table = side_by_side(
+            "message contains \"empty\"\n",
+            "message = \"empty poll list\"\n",
+        );
+        assert!(table.lines().nth(1).unwrap().starts_with(' '), "{table}");
+        let table = side_by_side(
+            "message contains \"full\"\n",
+            "message = \"empty poll list\"\n",
+        );
+        assert!(table.lines().nth(1).unwrap().starts_with('≠'), "{table}");
     }
 }

@@ -5,24 +5,27 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::Command;
 
-const TARGET: &str = "wasm32-wasip2";
+pub const TARGET: &str = "wasm32-wasip2";
 
-/// Builds every guest for wasm32-wasip2 into the workspace's target/, so
-/// the harness finds them at target/wasm32-wasip2/release/<guest>.wasm.
-pub fn build(root: &Path) -> Result<()> {
-    ensure_target(root)?;
+/// `cargo build` of the guests in `guests_dir` for wasm32-wasip2 into
+/// `target_dir`, so that components land in
+/// `<target_dir>/wasm32-wasip2/release/<guest>.wasm`; only `package` if given.
+pub fn build(root: &Path, guests_dir: &Path, target_dir: &Path, package: Option<&str>) -> Command {
     let mut build = cargo(root);
     build
         .args(["build", "--release", "--target", TARGET, "--manifest-path"])
-        .arg(root.join("guests/Cargo.toml"))
+        .arg(guests_dir.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(root.join("target"));
-    succeed(build)
+        .arg(target_dir);
+    if let Some(package) = package {
+        build.args(["--package", package]);
+    }
+    build
 }
 
 /// A fresh machine has the toolchain but not the wasm32-wasip2 standard
 /// library: add it with rustup, for the toolchain rust-toolchain.toml pins.
-fn ensure_target(root: &Path) -> Result<()> {
+pub fn ensure_target(root: &Path) -> Result<()> {
     let installed = Command::new("rustup")
         .current_dir(root)
         .args(["target", "list", "--installed"])

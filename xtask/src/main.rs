@@ -1,6 +1,7 @@
 //! `cargo xtask <verb>`: witness's developer commands, in plain Rust.
 
 mod guests;
+mod spec_gate;
 mod wit;
 
 use anyhow::{Context, Result, bail};
@@ -23,6 +24,13 @@ enum Verb {
     /// wit/deps/ first. Arguments after `--` go to the libtest harness:
     /// filters, `--exact`, `--list`, `--ignored`, `--test-threads`.
     Test {
+        /// Run against another spec: a WIT tree in wit/'s layout (witness.wit
+        /// and deps/). The guests are rebuilt against it in target/spec-gate/,
+        /// every case's citation is checked against it, and the failures name
+        /// each case whose clause changed or is gone, whose guest no longer
+        /// builds, which no longer links, or whose outcome changed.
+        #[arg(long, value_name = "DIR")]
+        wit: Option<PathBuf>,
         /// libtest arguments, e.g. `-- --exact wasmtime::poll::empty-list`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         libtest: Vec<String>,
@@ -36,10 +44,32 @@ enum Verb {
     },
     /// Build the guest components for wasm32-wasip2 against wit/.
     BuildGuests,
+    /// Trace cases to the WIT: check citations, measure coverage.
+    Spec {
+        #[command(subcommand)]
+        verb: SpecVerb,
+    },
     /// Work with the WIT the guests are built against.
     Wit {
         #[command(subcommand)]
         verb: WitVerb,
+    },
+}
+
+#[derive(Subcommand)]
+enum SpecVerb {
+    /// Fail when a case quotes a clause its WIT item no longer says, or the item is gone.
+    Check {
+        /// The WIT tree to check against (default: wit/).
+        #[arg(long, value_name = "DIR")]
+        wit: Option<PathBuf>,
+    },
+    /// List the normative clauses of wasi:io and monotonic-clock with the cases
+    /// citing each; fail when a clause of wasi:io/poll or monotonic-clock is uncovered.
+    Coverage {
+        /// The WIT tree to measure (default: wit/).
+        #[arg(long, value_name = "DIR")]
+        wit: Option<PathBuf>,
     },
 }
 
@@ -68,12 +98,16 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let root = workspace_root();
     match cli.verb {
-        Verb::Test { libtest } => {
+        Verb::Test { wit: None, libtest } => {
             prepare(&root)?;
-            let mut test = cargo(&root);
-            test.args(["test", "--package", "witness", "--test", "suite", "--"])
-                .args(libtest);
-            status(test)
+            status(suite(&root, &libtest))
+        }
+        Verb::Test {
+            wit: Some(wit),
+            libtest,
+        } => {
+            wit::sync(&root, false)?;
+            spec_gate::run(&root, &std::path::absolute(wit)?, &libtest)
         }
         Verb::Selftest { cargo_test } => {
             prepare(&root)?;
@@ -93,6 +127,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
             prepare(&root)?;
             Ok(ExitCode::SUCCESS)
         }
+        Verb::Spec { verb } => {
+            let (verb, wit) = match verb {
+                SpecVerb::Check { wit } => ("check", wit),
+                SpecVerb::Coverage { wit } => ("coverage", wit),
+            };
+            wit::sync(&root, false)?;
+            let mut spec = cargo(&root);
+            spec.args([
+                "run",
+                "--quiet",
+                "--package",
+                "witness",
+                "--bin",
+                "witness-spec",
+                "--",
+                verb,
+            ]);
+            if let Some(wit) = wit {
+                spec.arg("--wit").arg(std::path::absolute(wit)?);
+            }
+            status(spec)
+        }
         Verb::Wit {
             verb: WitVerb::Sync { update_lock },
         } => {
@@ -106,7 +162,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
 /// place and the guests built against them.
 fn prepare(root: &Path) -> Result<()> {
     wit::sync(root, false)?;
-    guests::build(root)
+    guests::ensure_target(root)?;
+    succeed(guests::build(
+        root,
+        &root.join("guests"),
+        &root.join("target"),
+        None,
+    ))
+}
+
+/// The conformance suite's test binary, with libtest's arguments.
+fn suite(root: &Path, libtest: &[String]) -> Command {
+    let mut test = cargo(root);
+    test.args(["test", "--package", "witness", "--test", "suite", "--"])
+        .args(libtest);
+    test
 }
 
 fn workspace_root() -> PathBuf {

@@ -1,0 +1,92 @@
+//! `cargo xtask test --wit <dir>`: the CI gate for a change to the WIT.
+//!
+//! The guests are rebuilt against the changed WIT in target/spec-gate/
+//! (one package at a time, so a guest that no longer builds is named), then
+//! the suite runs with `WITNESS_WIT_DIR` and `WITNESS_COMPONENTS_DIR`
+//! pointing there: every trial checks its case's citation against the
+//! changed docs, and runs the guest built against them.
+
+use crate::{guests, suite};
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(root: &Path, wit: &Path, libtest: &[String]) -> Result<ExitCode> {
+    let work = root.join("target/spec-gate");
+    // The guests find their WIT at ../../wit, as in the checkout.
+    replace_with_copy(&root.join("guests"), &work.join("guests"))?;
+    replace_with_copy(wit, &work.join("wit"))?;
+    if !work.join("wit/witness.wit").is_file() {
+        std::fs::copy(root.join("wit/witness.wit"), work.join("wit/witness.wit"))?;
+    }
+    guests::ensure_target(root)?;
+    let target_dir = work.join("target");
+    let components = target_dir.join(guests::TARGET).join("release");
+    std::fs::create_dir_all(&components)?;
+    for guest in guest_names(&root.join("guests"))? {
+        let component = components.join(format!("{guest}.wasm"));
+        let build_error = components.join(format!("{guest}.build-error.txt"));
+        for stale in [&component, &build_error] {
+            if stale.exists() {
+                std::fs::remove_file(stale)?;
+            }
+        }
+        let output = guests::build(root, &work.join("guests"), &target_dir, Some(&guest))
+            .output()
+            .context("cannot run cargo build for the guests")?;
+        if output.status.success() {
+            eprintln!(
+                "spec gate: guest `{guest}` builds against {}",
+                wit.display()
+            );
+        } else {
+            eprintln!(
+                "spec gate: guest `{guest}` does NOT build against {}",
+                wit.display()
+            );
+            std::fs::write(&build_error, &output.stderr)?;
+        }
+    }
+    let mut test = suite(root, libtest);
+    test.env("WITNESS_WIT_DIR", work.join("wit"))
+        .env("WITNESS_COMPONENTS_DIR", &components);
+    crate::status(test)
+}
+
+/// The guest programs: every `<dir>/<name>/src/main.rs`.
+fn guest_names(dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.path().join("src/main.rs").is_file() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Makes `to` a copy of `from`, leaving out build output (`target/`).
+fn replace_with_copy(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        std::fs::remove_dir_all(to)?;
+    }
+    copy_tree(from, to)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            if entry.file_name() != "target" {
+                copy_tree(&entry.path(), &target)?;
+            }
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
