@@ -99,7 +99,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let root = workspace_root();
     match cli.verb {
         Verb::Test { wit: None, libtest } => {
-            prepare(&root)?;
+            // Listing runs nothing, so it needs no guests: keep it instant.
+            if !libtest.iter().any(|arg| arg == "--list") {
+                prepare(&root)?;
+            }
             status(suite(&root, &libtest))
         }
         Verb::Test {
