@@ -182,57 +182,49 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
         message: format!("cannot read the case file: {e}"),
         help: "check the file's permissions and encoding (UTF-8)".into(),
     })?;
-    let error = |span: Range<usize>, message: String, help: &str| LoadError {
+    let error = |(span, message, help): Invalid| LoadError {
         path: path.to_path_buf(),
         at: Position::of(&source, span.start),
         message,
-        help: help.to_string(),
+        help,
     };
     let file: CaseFile = toml::from_str(&source).map_err(|e| {
-        error(
+        error((
             e.span().unwrap_or(0..0),
             e.message().trim().to_string(),
-            "see \"Case files\" in the README for the keys a case takes",
-        )
+            "see \"Case files\" in the README for the keys a case takes".into(),
+        ))
     })?;
     if name.family.is_empty() || name.family.contains("::") {
-        return Err(error(
+        return Err(error((
             0..0,
             "a case file must sit exactly one directory below the cases directory".into(),
-            "move it to cases/<family>/<case>.toml",
-        ));
+            "move it to cases/<family>/<case>.toml".into(),
+        )));
     }
     if !known.guests.contains(file.guest.get_ref()) {
-        return Err(error(
+        return Err(error((
             file.guest.span(),
             format!("there is no guest named `{}`", file.guest.get_ref()),
-            &format!(
+            format!(
                 "a guest is a directory guests/<name>/ with a src/main.rs; known guests: {}",
                 list(&known.guests)
             ),
-        ));
+        )));
     }
-    let spec =
-        into_citation(file.spec).map_err(|(span, message, help)| error(span, message, help))?;
-    let expect = into_expectation(file.expect)
-        .map_err(|(span, message, help)| error(span, message, help))?;
+    let spec = into_citation(file.spec).map_err(error)?;
+    let expect = into_expectation(file.expect).map_err(error)?;
     let mut divergences = Vec::new();
     for divergence in file.divergence {
-        if let Err((message, help)) =
-            check_upstream(divergence.upstream.get_ref(), &known.drafts_dir)
-        {
-            return Err(error(divergence.upstream.span(), message, &help));
-        }
-        let expect = into_expectation(divergence.expect)
-            .map_err(|(span, message, help)| error(span, message, help))?;
+        check_upstream(&divergence.upstream, &known.drafts_dir).map_err(error)?;
+        let expect = into_expectation(divergence.expect).map_err(error)?;
         divergences.push(Divergence {
             host: divergence.host,
             upstream: divergence.upstream.into_inner(),
             expect,
         });
     }
-    let run =
-        into_run_settings(file.run).map_err(|(span, message, help)| error(span, message, help))?;
+    let run = into_run_settings(file.run).map_err(error)?;
     Ok(Case {
         name,
         path: path.to_path_buf(),
@@ -249,17 +241,19 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
 
 /// A divergence names the upstream issue, or until it is filed, its draft:
 /// `draft:<file>` in the drafts directory.
-fn check_upstream(upstream: &str, drafts_dir: &Path) -> Result<(), (String, String)> {
-    if upstream.starts_with("https://") {
+fn check_upstream(upstream: &Spanned<String>, drafts_dir: &Path) -> Result<(), Invalid> {
+    if upstream.get_ref().starts_with("https://") {
         return Ok(());
     }
-    match upstream.strip_prefix("draft:") {
+    match upstream.get_ref().strip_prefix("draft:") {
         Some(draft) if drafts_dir.join(draft).is_file() => Ok(()),
         Some(draft) => Err((
+            upstream.span(),
             format!("there is no draft issue `{draft}` in {}", drafts_dir.display()),
             "write the draft there, or link the filed issue".into(),
         )),
         None => Err((
+            upstream.span(),
             "a divergence needs the upstream issue's address".into(),
             "link the issue that tracks the host's bug (https://...), or `draft:<file>` for a draft in upstream/ not filed yet".into(),
         )),
@@ -359,7 +353,7 @@ enum TrapBy {
 }
 
 /// A validation error: where, what, and what to do.
-type Invalid = (Range<usize>, String, &'static str);
+type Invalid = (Range<usize>, String, String);
 
 fn into_run_settings(run: RunFile) -> Result<RunSettings, Invalid> {
     let defaults = RunSettings::default();
@@ -370,7 +364,7 @@ fn into_run_settings(run: RunFile) -> Result<RunSettings, Invalid> {
             return Err((
                 ms.span(),
                 "`deadline-ms` must be positive".into(),
-                "give the deadline in milliseconds, e.g. 500",
+                "give the deadline in milliseconds, e.g. 500".into(),
             ));
         }
     };
@@ -395,7 +389,7 @@ fn into_citation(spec: Spanned<SpecFile>) -> Result<Citation, Invalid> {
         _ => Err((
             span,
             "[spec] needs exactly one of `clause` and `silent`".into(),
-            "quote the clause of the item's docs this case tests, or say `silent = \"<the open question>\"`",
+            "quote the clause of the item's docs this case tests, or say `silent = \"<the open question>\"`".into(),
         )),
     }
 }
@@ -446,7 +440,8 @@ fn into_expectation(expect: Spanned<ExpectFile>) -> Result<Expectation, Invalid>
             return Err((
                 span,
                 format!("`{key}` does not apply to outcome = \"{}\"", kind.name()),
-                "remove it; see \"Case files\" in the README for the keys each outcome takes",
+                "remove it; see \"Case files\" in the README for the keys each outcome takes"
+                    .into(),
             ));
         }
     }
@@ -459,7 +454,7 @@ fn into_expectation(expect: Spanned<ExpectFile>) -> Result<Expectation, Invalid>
                 return Err((
                     outcome.span(),
                     "a trap needs `by`".into(),
-                    "say `by = \"host\"` (a host import or the canonical ABI refused the call) or `by = \"guest\"` (the wasm code trapped)",
+                    "say `by = \"host\"` (a host import or the canonical ABI refused the call) or `by = \"guest\"` (the wasm code trapped)".into(),
                 ));
             }
             Some(TrapBy::Host) => ExpectedOutcome::HostTrap {
@@ -473,7 +468,7 @@ fn into_expectation(expect: Spanned<ExpectFile>) -> Result<Expectation, Invalid>
                     return Err((
                         table_span,
                         "a guest trap needs `code`".into(),
-                        "name the trap, e.g. `code = \"unreachable-code-reached\"`",
+                        "name the trap, e.g. `code = \"unreachable-code-reached\"`".into(),
                     ));
                 }
             },
