@@ -136,21 +136,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 SpecVerb::Coverage { wit } => ("coverage", wit),
             };
             wit::sync(&root, false)?;
-            let mut spec = cargo(&root);
-            spec.args([
-                "run",
-                "--quiet",
-                "--package",
-                "witness",
-                "--bin",
-                "witness-spec",
-                "--",
-                verb,
-            ]);
-            if let Some(wit) = wit {
-                spec.arg("--wit").arg(std::path::absolute(wit)?);
-            }
-            status(spec)
+            let wit = wit.map(std::path::absolute).transpose()?;
+            status(witness_spec(&root, verb, wit.as_deref()))
         }
         Verb::Wit {
             verb: WitVerb::Sync { update_lock },
@@ -180,6 +167,25 @@ fn suite(root: &Path, libtest: &[String]) -> Command {
     test.args(["test", "--package", "witness", "--test", "suite", "--"])
         .args(libtest);
     test
+}
+
+/// `witness-spec <verb>`: citations and coverage, against `wit` or wit/.
+fn witness_spec(root: &Path, verb: &str, wit: Option<&Path>) -> Command {
+    let mut spec = cargo(root);
+    spec.args([
+        "run",
+        "--quiet",
+        "--package",
+        "witness",
+        "--bin",
+        "witness-spec",
+        "--",
+        verb,
+    ]);
+    if let Some(wit) = wit {
+        spec.arg("--wit").arg(wit);
+    }
+    spec
 }
 
 fn workspace_root() -> PathBuf {

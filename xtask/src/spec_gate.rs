@@ -1,12 +1,12 @@
 //! `cargo xtask test --wit <dir>`: the CI gate for a change to the WIT.
 //!
 //! The guests are rebuilt against the changed WIT in target/spec-gate/
-//! (one package at a time, so a guest that no longer builds is named), then
-//! the suite runs with `WITNESS_WIT_DIR` and `WITNESS_COMPONENTS_DIR`
+//! (one package at a time, so a guest that no longer builds is named), the
+//! spec check lists the citations that changed, then the suite runs with `WITNESS_WIT_DIR` and `WITNESS_COMPONENTS_DIR`
 //! pointing there: every trial checks its case's citation against the
 //! changed docs, and runs the guest built against them.
 
-use crate::{guests, suite};
+use crate::{guests, suite, witness_spec};
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
@@ -47,6 +47,8 @@ pub fn run(root: &Path, wit: &Path, libtest: &[String]) -> Result<ExitCode> {
             std::fs::write(&build_error, &output.stderr)?;
         }
     }
+    // The citations first, as one list; the suite then fails each case.
+    crate::status(witness_spec(root, "check", Some(&work.join("wit"))))?;
     let mut test = suite(root, libtest);
     test.env("WITNESS_WIT_DIR", work.join("wit"))
         .env("WITNESS_COMPONENTS_DIR", &components);
