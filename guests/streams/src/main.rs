@@ -107,6 +107,45 @@ fn main() -> ExitCode {
         ("blocking-write-zeroes-and-flush-4097", || {
             blocking_write_zeroes_and_flush(4097)
         }),
+        ("open-output-check-write", || {
+            observe("check-write", permit(&get_stderr().check_write()))
+        }),
+        (
+            "open-output-write-within-permit",
+            open_output_write_within_permit,
+        ),
+        (
+            "open-output-write-zeroes-within-permit",
+            open_output_write_zeroes_within_permit,
+        ),
+        ("open-output-flush", || {
+            observe("flush", unit(&get_stderr().flush()))
+        }),
+        ("open-output-blocking-flush", || {
+            observe("blocking-flush", unit(&get_stderr().blocking_flush()))
+        }),
+        (
+            "open-output-subscribe-then-check-write",
+            open_output_subscribe_then_check_write,
+        ),
+        ("open-input-read-4", || {
+            observe("read", bytes(&get_stdin().read(4)))
+        }),
+        ("open-input-skip-3", || {
+            observe("skip", count(&get_stdin().skip(3)))
+        }),
+        ("closed-input-blocking-skip", || {
+            observe("blocking-skip", count(&closed_stdin().blocking_skip(1)))
+        }),
+        ("open-splice", || {
+            observe("splice", count(&get_stderr().splice(&get_stdin(), 64)))
+        }),
+        ("open-blocking-splice", || {
+            observe(
+                "blocking-splice",
+                count(&get_stderr().blocking_splice(&get_stdin(), 64)),
+            )
+        }),
     ])
 }
 
@@ -228,4 +267,33 @@ fn blocking_write_zeroes_and_flush(len: u64) {
         "result",
         unit(&get_stderr().blocking_write_zeroes_and_flush(len)),
     );
+}
+
+/// A write of exactly what check-write permitted.
+fn open_output_write_within_permit() {
+    let stderr = get_stderr();
+    let permitted = stderr
+        .check_write()
+        .expect("an open stream permits a write");
+    observe(
+        "write",
+        unit(&stderr.write(&vec![b'x'; permitted as usize])),
+    );
+}
+
+/// write-zeroes of exactly what check-write permitted.
+fn open_output_write_zeroes_within_permit() {
+    let stderr = get_stderr();
+    let permitted = stderr
+        .check_write()
+        .expect("an open stream permits a write");
+    observe("write-zeroes", unit(&stderr.write_zeroes(permitted)));
+}
+
+/// Once the output pollable is ready, check-write permits at least a byte.
+fn open_output_subscribe_then_check_write() {
+    let stderr = get_stderr();
+    stderr.subscribe().block();
+    let permitted = stderr.check_write();
+    observe("permit-positive", matches!(permitted, Ok(n) if n > 0));
 }
