@@ -39,8 +39,14 @@ pub struct CaseName {
 /// What part of the spec a case tests.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Citation {
-    /// A clause quoted from the docs of a WIT item, e.g. `wasi:io/poll@0.2.12#poll`.
-    Clause { item: String, clause: String },
+    /// A clause quoted from the docs of a WIT item, e.g. `wasi:io/poll@0.2.12#poll`:
+    /// whole, contiguous sentences. `nearest` says why the case can only
+    /// approach the clause (no guest can exercise it as written).
+    Clause {
+        item: String,
+        clause: String,
+        nearest: Option<String>,
+    },
     /// The item's docs say nothing about this: the open question.
     Silent { item: String, question: String },
 }
@@ -217,9 +223,22 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
     let mut divergences = Vec::new();
     for divergence in file.divergence {
         check_upstream(&divergence.upstream, &known.drafts_dir).map_err(error)?;
+        if divergences
+            .iter()
+            .any(|d: &Divergence| d.host == *divergence.host.get_ref())
+        {
+            return Err(error((
+                divergence.host.span(),
+                format!(
+                    "a second divergence for host `{}`",
+                    divergence.host.get_ref()
+                ),
+                "a host diverges one way per case: keep one [[divergence]] for it".into(),
+            )));
+        }
         let expect = into_expectation(divergence.expect).map_err(error)?;
         divergences.push(Divergence {
-            host: divergence.host,
+            host: divergence.host.into_inner(),
             upstream: divergence.upstream.into_inner(),
             expect,
         });
@@ -289,6 +308,7 @@ struct SpecFile {
     item: String,
     clause: Option<String>,
     silent: Option<String>,
+    nearest: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -304,7 +324,7 @@ struct RunFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DivergenceFile {
-    host: String,
+    host: Spanned<String>,
     upstream: Spanned<String>,
     expect: Spanned<ExpectFile>,
 }
@@ -330,19 +350,6 @@ enum OutcomeKind {
     HostPanic,
     Crash,
     LinkError,
-}
-
-impl OutcomeKind {
-    fn name(self) -> &'static str {
-        match self {
-            OutcomeKind::Completed => "completed",
-            OutcomeKind::Trap => "trap",
-            OutcomeKind::Hang => "hang",
-            OutcomeKind::HostPanic => "host-panic",
-            OutcomeKind::Crash => "crash",
-            OutcomeKind::LinkError => "link-error",
-        }
-    }
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq)]
@@ -382,10 +389,21 @@ fn into_citation(spec: Spanned<SpecFile>) -> Result<Citation, Invalid> {
         item,
         clause,
         silent,
+        nearest,
     } = spec.into_inner();
-    match (clause, silent) {
-        (Some(clause), None) => Ok(Citation::Clause { item, clause }),
-        (None, Some(question)) => Ok(Citation::Silent { item, question }),
+    match (clause, silent, nearest) {
+        (Some(clause), None, _) if clause.trim().is_empty() => Err((
+            span,
+            "`clause` is empty".into(),
+            "quote whole sentences of the item's docs".into(),
+        )),
+        (Some(clause), None, nearest) => Ok(Citation::Clause { item, clause, nearest }),
+        (None, Some(question), None) => Ok(Citation::Silent { item, question }),
+        (None, Some(_), Some(_)) => Err((
+            span,
+            "`nearest` goes with `clause`, not `silent`".into(),
+            "a case that approaches a clause quotes it; a silent one has no clause to approach".into(),
+        )),
         _ => Err((
             span,
             "[spec] needs exactly one of `clause` and `silent`".into(),
@@ -414,36 +432,57 @@ fn into_expectation(expect: Spanned<ExpectFile>) -> Result<Expectation, Invalid>
         kind,
         OutcomeKind::Trap | OutcomeKind::HostPanic | OutcomeKind::LinkError
     ) && !is_guest_trap;
-    // Each optional key, where it stands, and whether this outcome takes it.
+    // Each optional key, where it stands, whether this expectation takes
+    // it, and which expectations do.
     let keys = [
         (
             "exit",
             exit.as_ref().map(Spanned::span),
             kind == OutcomeKind::Completed,
+            "outcome = \"completed\"",
         ),
         (
             "by",
             by.as_ref().map(Spanned::span),
             kind == OutcomeKind::Trap,
+            "outcome = \"trap\"",
         ),
-        ("code", code.as_ref().map(Spanned::span), is_guest_trap),
+        (
+            "code",
+            code.as_ref().map(Spanned::span),
+            is_guest_trap,
+            "a trap with by = \"guest\"",
+        ),
         (
             "message",
             message.as_ref().map(Spanned::span),
             takes_message,
+            "a trap with by = \"host\", host-panic and link-error",
         ),
     ];
-    for (key, span, applies) in keys {
+    for (key, span, applies, takers) in keys {
         if let Some(span) = span
             && !applies
         {
             return Err((
                 span,
-                format!("`{key}` does not apply to outcome = \"{}\"", kind.name()),
+                format!("`{key}` applies only to {takers}"),
                 "remove it; see \"Case files\" in the README for the keys each outcome takes"
                     .into(),
             ));
         }
+    }
+    if let Some(message) = &message
+        && message
+            .get_ref()
+            .values()
+            .any(|part| part.trim().is_empty())
+    {
+        return Err((
+            message.span(),
+            "an empty message part matches every message".into(),
+            "record a part of the message the host gives, e.g. `message.wasmtime = \"empty poll list\"`".into(),
+        ));
     }
     let outcome = match kind {
         OutcomeKind::Completed => ExpectedOutcome::Completed {

@@ -88,12 +88,11 @@ impl ExpectedOutcome {
             (
                 ExpectedOutcome::HostTrap { message },
                 Outcome::Trap(Trap::ByHost { message: got }),
-            ) => match message.0.get(host) {
-                None => Some(format!(
-                    "no trap message is recorded for host `{host}`: add `message.{host}` with a part of {got:?}"
-                )),
-                Some(wanted) => message_mismatch(wanted, got),
-            },
+            )
+            | (ExpectedOutcome::HostPanic { message }, Outcome::HostPanic { message: got })
+            | (ExpectedOutcome::LinkError { message }, Outcome::LinkError { message: got }) => {
+                message.mismatch(host, got)
+            }
             (
                 ExpectedOutcome::GuestTrap { code },
                 Outcome::Trap(Trap::ByGuest { code: got, .. }),
@@ -113,13 +112,6 @@ impl ExpectedOutcome {
             }
             (ExpectedOutcome::Hang, Outcome::Hang { .. })
             | (ExpectedOutcome::Crash, Outcome::Crash { .. }) => None,
-            (ExpectedOutcome::HostPanic { message }, Outcome::HostPanic { message: got })
-            | (ExpectedOutcome::LinkError { message }, Outcome::LinkError { message: got }) => {
-                message
-                    .0
-                    .get(host)
-                    .and_then(|wanted| message_mismatch(wanted, got))
-            }
             _ => wrong_kind(),
         }
     }
@@ -171,7 +163,88 @@ impl ExpectedOutcome {
     }
 }
 
-fn message_mismatch(wanted: &str, got: &str) -> Option<String> {
-    (!got.contains(wanted))
-        .then(|| format!("message: expected it to contain {wanted:?}, observed {got:?}"))
+impl HostMessages {
+    /// Messages differ between hosts, so each host must have its own part
+    /// recorded: a host without one fails, showing the message to record.
+    fn mismatch(&self, host: &str, got: &str) -> Option<String> {
+        match self.0.get(host) {
+            None => Some(format!(
+                "no message is recorded for host `{host}`: add `message.{host}` with a part of {got:?}"
+            )),
+            Some(wanted) => (!got.contains(wanted.as_str()))
+                .then(|| format!("message: expected it to contain {wanted:?}, observed {got:?}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn observed(outcome: Outcome) -> Observed {
+        Observed {
+            outcome,
+            observations: Ok(Observations::default()),
+            stderr: String::new(),
+        }
+    }
+
+    fn host_trap(part: &str) -> Expectation {
+        let message = HostMessages([("wasmtime".to_string(), part.to_string())].into());
+        Expectation {
+            outcome: ExpectedOutcome::HostTrap { message },
+            observations: Observations::default(),
+        }
+    }
+
+    #[test]
+    fn a_host_trap_matches_on_a_part_of_its_message() {
+        let trap = observed(Outcome::Trap(Trap::ByHost {
+            message: "empty poll list".into(),
+        }));
+        assert!(
+            host_trap("empty poll")
+                .mismatches("wasmtime", &trap)
+                .is_empty()
+        );
+        assert_eq!(host_trap("full").mismatches("wasmtime", &trap).len(), 1);
+    }
+
+    #[test]
+    fn a_host_without_a_recorded_message_fails() {
+        let trap = observed(Outcome::Trap(Trap::ByHost {
+            message: "empty poll list".into(),
+        }));
+        let problems = host_trap("empty").mismatches("jco", &trap);
+        assert!(
+            problems[0].contains("no message is recorded for host `jco`"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_trap_by_the_other_side_is_a_mismatch() {
+        let guest = observed(Outcome::Trap(Trap::ByGuest {
+            code: "unreachable-code-reached".into(),
+            message: String::new(),
+        }));
+        let problems = host_trap("empty").mismatches("wasmtime", &guest);
+        assert!(
+            problems[0]
+                .contains("expected one raised by the host, observed one raised by the guest"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn observations_are_compared_exactly() {
+        let expect = Expectation {
+            outcome: ExpectedOutcome::Completed { exit: 0 },
+            observations: Observations([("a".to_string(), 1.into())].into()),
+        };
+        let mut run = observed(Outcome::Completed { exit: 0 });
+        run.observations = Observations::parse("@witness {\"a\":1}\n@witness {\"b\":2}\n");
+        let problems = expect.mismatches("wasmtime", &run);
+        assert_eq!(problems, ["observation `b` = 2 is not in the expectation"]);
+    }
 }

@@ -35,10 +35,6 @@ impl Layout {
         }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// `cases/`: one directory per family, one TOML file per case.
     pub fn cases_dir(&self) -> PathBuf {
         self.root.join("cases")

@@ -41,10 +41,6 @@ impl Observations {
         }
         Ok(Observations(seen))
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl fmt::Display for Observations {

@@ -25,15 +25,21 @@ pub fn failure(
         case.summary
     );
     let _ = match &case.spec {
-        Citation::Clause { item, clause } => writeln!(out, "cites:  {item}: {clause:?}"),
+        Citation::Clause { item, clause, .. } => writeln!(out, "cites:  {item}: {clause:?}"),
         Citation::Silent { item, question } => {
             writeln!(out, "spec:   {item} is silent: {question}")
         }
     };
     if let Some(divergence) = divergence {
+        // Stale when the host now does what the spec asks.
+        let verdict = if case.expect.mismatches(host, observed).is_empty() {
+            "the host now meets the spec's expectation: the divergence is stale, remove it"
+        } else {
+            "the host now diverges in another way than recorded"
+        };
         let _ = writeln!(
             out,
-            "note:   on {} this case expects a known divergence ({}); if the host was fixed, the divergence is stale: remove it",
+            "note:   on {} this case expects a known divergence ({}); {verdict}",
             divergence.host, divergence.upstream
         );
     }

@@ -84,7 +84,28 @@ pub struct Clause {
     pub interface: String,
     pub item: String,
     pub sentence: String,
-    pub cases: Vec<String>,
+    pub cases: Vec<Covering>,
+}
+
+/// A case that cites a clause.
+#[derive(Debug)]
+pub struct Covering {
+    pub case: String,
+    /// Set when the case can only approach the clause, and why.
+    pub nearest: Option<String>,
+}
+
+impl Clause {
+    /// Some case tests the clause itself.
+    pub fn is_covered(&self) -> bool {
+        self.cases.iter().any(|covering| covering.nearest.is_none())
+    }
+
+    /// No case tests the clause itself, but one approaches it and says why
+    /// nothing can do more.
+    pub fn is_only_approached(&self) -> bool {
+        !self.is_covered() && !self.cases.is_empty()
+    }
 }
 
 impl Spec {
@@ -157,21 +178,19 @@ impl Spec {
 
     /// Whether `case`'s citation still holds in this spec.
     pub fn stale(&self, case: &Case) -> Option<Stale> {
-        let (item, clause) = match &case.spec {
-            Citation::Clause { item, clause } => (item, Some(clause)),
-            Citation::Silent { item, .. } => (item, None),
-        };
-        let Some(found) = self.items.get(item) else {
+        let Some(found) = self.items.get(case.spec.item()) else {
             return Some(Stale::ItemGone);
         };
-        let clause = normalise(clause?);
-        (!found.docs.contains(&clause)).then(|| Stale::ClauseGone {
+        let Citation::Clause { clause, .. } = &case.spec else {
+            return None;
+        };
+        (!says(&found.docs, clause)).then(|| Stale::ClauseGone {
             current: found.docs.clone(),
         })
     }
 
     /// The normative clauses of the coverage interfaces, each with the cases
-    /// whose quote contains it or lies inside it.
+    /// whose quote includes it.
     pub fn coverage(&self, cases: &[Case]) -> Vec<Clause> {
         let mut clauses = Vec::new();
         for (item, found) in &self.items {
@@ -184,17 +203,19 @@ impl Spec {
             {
                 let cases = cases
                     .iter()
-                    .filter(|case| match &case.spec {
+                    .filter_map(|case| match &case.spec {
                         Citation::Clause {
                             item: cited,
                             clause,
-                        } if cited == item => {
-                            let quote = normalise(clause);
-                            quote.contains(&sentence) || sentence.contains(&quote)
+                            nearest,
+                        } if cited == item && sentences(&normalise(clause)).contains(&sentence) => {
+                            Some(Covering {
+                                case: case.name.to_string(),
+                                nearest: nearest.clone(),
+                            })
                         }
-                        _ => false,
+                        _ => None,
                     })
-                    .map(|case| case.name.to_string())
                     .collect();
                 clauses.push(Clause {
                     interface: found.interface.clone(),
@@ -210,6 +231,15 @@ impl Spec {
 
 fn resource_name(resolve: &Resolve, resource: wit_parser::TypeId) -> String {
     resolve.types[resource].name.clone().unwrap_or_default()
+}
+
+/// Whether `clause` is whole, contiguous sentences of `docs`.
+fn says(docs: &str, clause: &str) -> bool {
+    let quoted = sentences(&normalise(clause));
+    !quoted.is_empty()
+        && sentences(docs)
+            .windows(quoted.len())
+            .any(|run| run == quoted.as_slice())
 }
 
 /// Whitespace runs, line breaks included, become one space.
@@ -279,6 +309,29 @@ mod tests {
                 "A timeout can be implemented."
             ]
         );
+    }
+
+    #[test]
+    fn a_clause_must_be_whole_contiguous_sentences_of_the_docs() {
+        let wit = tempfile::tempdir().unwrap();
+        std::fs::write(
+            wit.path().join("x.wit"),
+            "package t:x;\ninterface i {\n  /// First sentence here.\n  /// Second one, on\n  /// two lines. Third.\n  f: func();\n}\n",
+        )
+        .unwrap();
+        let spec = Spec::load(wit.path()).unwrap();
+        let docs = &spec.items["t:x/i#f"].docs;
+        assert!(says(docs, "Second one, on\n two lines. Third."));
+        assert!(says(docs, "First sentence here."));
+        assert!(
+            !says(docs, "Second one, on"),
+            "a sentence cut short is not a clause"
+        );
+        assert!(
+            !says(docs, "First sentence here. Third."),
+            "sentences must be contiguous"
+        );
+        assert!(!says(docs, ""));
     }
 
     #[test]

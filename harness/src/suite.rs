@@ -4,7 +4,7 @@
 use crate::case::{self, Case, CaseName, Known, LoadError};
 use crate::host::{Host, RunRequest, RunSettings};
 use crate::layout::{Layout, SELFTEST_GUEST};
-use crate::outcome::Observed;
+use crate::outcome::{Observed, Outcome};
 use crate::report;
 use crate::spec::{Spec, Stale};
 use libtest_mimic::{Failed, Trial};
@@ -101,7 +101,7 @@ impl Suite {
             scenario: &case.scenario,
             settings: &case.run,
         };
-        Ok(Observed::from_run(host.run(&request)))
+        Ok(Observed::from_run(host.run(&request)?))
     }
 
     /// Checks that `case` still cites the spec correctly and that what was
@@ -183,16 +183,21 @@ impl Suite {
             component: &component,
             scenario: "--list",
             settings: &list_settings,
-        });
+        })?;
+        if run.outcome != (Outcome::Completed { exit: 0 }) {
+            return Err(format!(
+                "`{guest} --list` did not complete: it ended as {:?}",
+                run.outcome
+            ));
+        }
         let listed: BTreeSet<String> = String::from_utf8_lossy(&run.stdout)
             .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
             .map(str::to_string)
             .collect();
         if listed.is_empty() {
-            return Err(format!(
-                "`{guest} --list` printed no scenarios; it ended as {:?}",
-                run.outcome
-            ));
+            return Err(format!("`{guest} --list` printed no scenarios"));
         }
         let mut cases: BTreeMap<&str, Vec<&Case>> = BTreeMap::new();
         for case in loaded

@@ -87,7 +87,9 @@ fn a_divergence_the_host_no_longer_shows_fails_as_stale() {
         "{report}"
     );
     assert!(
-        report.contains("the divergence is stale: remove it"),
+        report.contains(
+            "the host now meets the spec's expectation: the divergence is stale, remove it"
+        ),
         "{report}"
     );
 }
@@ -216,7 +218,7 @@ fn malformed_case_files_name_file_line_and_column() {
         (
             "key-for-another-outcome.toml",
             "key-for-another-outcome.toml:11:6:",
-            "`by` does not apply to outcome = \"completed\"",
+            "`by` applies only to outcome = \"trap\"",
         ),
         (
             "missing-guest.toml",
@@ -232,6 +234,31 @@ fn malformed_case_files_name_file_line_and_column() {
             "spec-without-clause.toml",
             "spec-without-clause.toml:5:1:",
             "exactly one of `clause` and `silent`",
+        ),
+        (
+            "empty-clause.toml",
+            "empty-clause.toml:5:1:",
+            "`clause` is empty",
+        ),
+        (
+            "divergence-without-link.toml",
+            "divergence-without-link.toml:14:12:",
+            "the upstream issue's address",
+        ),
+        (
+            "divergence-missing-draft.toml",
+            "divergence-missing-draft.toml:14:12:",
+            "there is no draft issue `no-such-draft.md`",
+        ),
+        (
+            "duplicate-divergence.toml",
+            "duplicate-divergence.toml:18:8:",
+            "a second divergence for host `wasmtime`",
+        ),
+        (
+            "empty-message.toml",
+            "empty-message.toml:12:1:",
+            "an empty message part matches every message",
         ),
     ] {
         let error = load_error(file);

@@ -77,6 +77,28 @@ pub fn sync(root: &Path, update_lock: bool) -> Result<()> {
     }
     let deps = root.join("wit/deps");
     std::fs::create_dir_all(&deps)?;
+    // wit-parser reads every package in deps/: one the crate no longer
+    // ships must go.
+    for entry in std::fs::read_dir(&deps)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .expect("a directory entry")
+            .to_string_lossy()
+            .into_owned();
+        if !files.contains_key(&name) {
+            eprintln!(
+                "{} is not in {SOURCE_CRATE} {}: removed",
+                path.display(),
+                lock.version
+            );
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path)?;
+            } else {
+                std::fs::remove_file(&path)?;
+            }
+        }
+    }
     for (name, bytes) in &files {
         let target = deps.join(name);
         let present = std::fs::read(&target).ok();

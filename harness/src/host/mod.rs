@@ -52,10 +52,11 @@ pub struct HostRun {
 ///
 /// A host must turn every way a run can end — a trap, a panic inside its
 /// own code, a guest that never returns — into an [`Outcome`]; it must never
-/// panic or block past the deadline itself.
+/// panic or block past the deadline itself. `Err` is for what is not an
+/// outcome of the guest: the host or the run's set-up failed.
 pub trait Host: Send + Sync {
     /// The first part of every trial name on this host.
     fn name(&self) -> &str;
 
-    fn run(&self, request: &RunRequest<'_>) -> HostRun;
+    fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String>;
 }

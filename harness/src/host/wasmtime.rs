@@ -161,20 +161,18 @@ impl Host for WasmtimeHost {
         &self.name
     }
 
-    fn run(&self, request: &RunRequest<'_>) -> HostRun {
+    fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
         let stdout = MemoryOutputPipe::new(STDOUT_CAPACITY);
         let stderr = MemoryOutputPipe::new(request.settings.stderr_capacity);
-        let outcome = match self.runtime() {
-            Err(error) => Outcome::LinkError {
-                message: format!("the wasmtime host could not start: {error}"),
-            },
-            Ok(runtime) => runtime.run(request, &stdout, &stderr),
-        };
-        HostRun {
+        let runtime = self
+            .runtime()
+            .map_err(|e| format!("the wasmtime host could not start: {e}"))?;
+        let outcome = runtime.run(request, &stdout, &stderr)?;
+        Ok(HostRun {
             outcome,
             stdout: stdout.contents().to_vec(),
             stderr: stderr.contents().to_vec(),
-        }
+        })
     }
 }
 
@@ -184,9 +182,9 @@ impl Runtime {
         request: &RunRequest<'_>,
         stdout: &MemoryOutputPipe,
         stderr: &MemoryOutputPipe,
-    ) -> Outcome {
+    ) -> Result<Outcome, String> {
         let pre = match self.prepare(request.component) {
-            Err(message) => return Outcome::LinkError { message },
+            Err(message) => return Ok(Outcome::LinkError { message }),
             Ok(pre) => pre,
         };
         let guest_name = request
@@ -200,20 +198,14 @@ impl Runtime {
             .stdout(stdout.clone())
             .stderr(stderr.clone());
         // Lives until the run ends: the directory is deleted on drop.
-        let scratch = match settings.scratch_dir.then(tempfile::tempdir).transpose() {
-            Ok(scratch) => scratch,
-            Err(e) => {
-                return Outcome::LinkError {
-                    message: format!("cannot create the scratch directory: {e}"),
-                };
-            }
-        };
-        if let Some(dir) = &scratch
-            && let Err(e) = wasi.preopened_dir(dir.path(), SCRATCH_DIR, FsPerms::ReadWrite)
-        {
-            return Outcome::LinkError {
-                message: format!("cannot preopen the scratch directory: {e}"),
-            };
+        let scratch = settings
+            .scratch_dir
+            .then(tempfile::tempdir)
+            .transpose()
+            .map_err(|e| format!("cannot create the scratch directory: {e}"))?;
+        if let Some(dir) = &scratch {
+            wasi.preopened_dir(dir.path(), SCRATCH_DIR, FsPerms::ReadWrite)
+                .map_err(|e| format!("cannot preopen the scratch directory: {e}"))?;
         }
         let wasi = wasi.build();
         let state = GuestState {
@@ -234,7 +226,7 @@ impl Runtime {
                 command.wasi_cli_run().call_run(&mut store).await
             });
             let abort = task.abort_handle();
-            match tokio::time::timeout(deadline, task).await {
+            Ok(match tokio::time::timeout(deadline, task).await {
                 Err(_elapsed) => {
                     abort.abort();
                     Outcome::Hang { deadline }
@@ -243,14 +235,13 @@ impl Runtime {
                     Ok(payload) => Outcome::HostPanic {
                         message: panic_text(payload.as_ref()),
                     },
-                    Err(cancelled) => Outcome::HostPanic {
-                        message: format!("the run was cancelled: {cancelled}"),
-                    },
+                    // Only a runtime shutting down cancels the task.
+                    Err(cancelled) => return Err(format!("the run was cancelled: {cancelled}")),
                 },
                 Ok(Ok(Ok(Ok(())))) => Outcome::Completed { exit: 0 },
                 Ok(Ok(Ok(Err(())))) => Outcome::Completed { exit: 1 },
                 Ok(Ok(Err(error))) => classify(&error),
-            }
+            })
         })
     }
 }
@@ -305,4 +296,16 @@ fn kebab_case(name: &str) -> String {
         kebab.extend(c.to_lowercase());
     }
     kebab
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn trap_names_become_kebab_case() {
+        assert_eq!(
+            super::kebab_case("UnreachableCodeReached"),
+            "unreachable-code-reached"
+        );
+        assert_eq!(super::kebab_case("Interrupt"), "interrupt");
+    }
 }
