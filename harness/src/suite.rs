@@ -5,13 +5,14 @@ use crate::case::{self, Case, CaseName, Known, LoadError};
 use crate::host::{Host, RunRequest, RunSettings};
 use crate::layout::{Layout, SELFTEST_GUEST};
 use crate::outcome::{Observed, Outcome};
+use crate::records::Records;
 use crate::report;
 use crate::spec::{Spec, Stale};
 use libtest_mimic::{Failed, Trial};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a guest may take to print its scenario list.
 const LIST_DEADLINE: Duration = Duration::from_secs(30);
@@ -23,6 +24,8 @@ pub struct Suite {
     pub known: Known,
     /// wit/ read once, on the first trial that needs it.
     spec: OnceLock<Result<Spec, String>>,
+    /// What each trial did, for the JSON and JUnit reports.
+    pub records: Records,
 }
 
 impl Suite {
@@ -50,6 +53,7 @@ impl Suite {
             cases_dir,
             known,
             spec: OnceLock::new(),
+            records: Records::default(),
         }
     }
 
@@ -67,11 +71,21 @@ impl Suite {
                 let trial = format!("{}::{name}", host.name());
                 let (suite, host, case) = (self.clone(), host.clone(), case.clone());
                 trials.push(Trial::test(trial.clone(), move || {
-                    let case = case.map_err(|e| Failed::from(e.to_string()))?;
-                    let observed = suite.observe(host.as_ref(), &case)?;
+                    let started = Instant::now();
+                    let (outcome, result) = match case {
+                        Err(error) => (None, Err(error.to_string())),
+                        Ok(case) => match suite.observe(host.as_ref(), &case) {
+                            Err(error) => (None, Err(error)),
+                            Ok(observed) => (
+                                Some(observed.outcome.kind()),
+                                suite.check(&trial, host.name(), &case, &observed),
+                            ),
+                        },
+                    };
                     suite
-                        .check(&trial, host.name(), &case, &observed)
-                        .map_err(Failed::from)
+                        .records
+                        .add(&trial, outcome, started.elapsed(), &result);
+                    result.map_err(Failed::from)
                 }));
             }
         }
@@ -79,14 +93,13 @@ impl Suite {
             for guest in &self.known.guests {
                 let (suite, host, loaded, guest) =
                     (self.clone(), host.clone(), loaded.clone(), guest.clone());
-                trials.push(Trial::test(
-                    format!("guests::{guest}::scenarios"),
-                    move || {
-                        suite
-                            .check_scenarios(host.as_ref(), &guest, &loaded)
-                            .map_err(Failed::from)
-                    },
-                ));
+                let trial = format!("guests::{guest}::scenarios");
+                trials.push(Trial::test(trial.clone(), move || {
+                    let started = Instant::now();
+                    let result = suite.check_scenarios(host.as_ref(), &guest, &loaded);
+                    suite.records.add(&trial, None, started.elapsed(), &result);
+                    result.map_err(Failed::from)
+                }));
             }
         }
         trials

@@ -183,9 +183,11 @@ fn every_selftest_scenario_has_a_case_and_every_case_a_scenario() {
     let layout = Layout::from_env();
     let host: std::sync::Arc<dyn witness::host::Host> = std::sync::Arc::new(faulty_host(&layout));
     let trials = std::sync::Arc::new(Suite::selftest(&layout)).trials(&[host]);
+    let log = tempfile::NamedTempFile::new().unwrap();
     let arguments = libtest_mimic::Arguments {
         filter: Some(format!("guests::{SELFTEST_GUEST}::scenarios")),
         exact: true,
+        logfile: Some(log.path().display().to_string()),
         ..Default::default()
     };
     let conclusion = libtest_mimic::run(&arguments, trials);
@@ -343,4 +345,45 @@ fn a_spec_edit_names_exactly_the_cases_that_cite_the_changed_clause() {
         .map(|case| case.name.to_string())
         .collect();
     assert_eq!(stale, ["poll::empty-list"]);
+}
+
+#[test]
+fn records_keep_each_trial_for_json_and_junit() {
+    let layout = Layout::from_env();
+    let host: std::sync::Arc<dyn witness::host::Host> = std::sync::Arc::new(faulty_host(&layout));
+    let suite = std::sync::Arc::new(Suite::selftest(&layout));
+    let out = tempfile::tempdir().unwrap();
+    let arguments = libtest_mimic::Arguments {
+        // behaviour::observe-answer passes, wrong::observe-answer fails.
+        filter: Some("::observe-answer".into()),
+        // The nested run's own report goes to a file, not into this test's output.
+        logfile: Some(out.path().join("log").display().to_string()),
+        ..Default::default()
+    };
+    let conclusion = libtest_mimic::run(&arguments, suite.clone().trials(&[host]));
+    assert_eq!((conclusion.num_passed, conclusion.num_failed), (1, 1));
+
+    let (json, junit) = (out.path().join("r.json"), out.path().join("r.xml"));
+    suite.records.write_json(&json).unwrap();
+    suite.records.write_junit(&junit).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(
+        (json["passed"].as_u64(), json["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        json["trials"][1]["trial"],
+        "wasmtime-faulty::wrong::observe-answer"
+    );
+    assert_eq!(json["trials"][1]["outcome"], "completed");
+    let junit = std::fs::read_to_string(junit).unwrap();
+    assert!(
+        junit.contains(r#"tests="2""#) && junit.contains(r#"failures="1""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("observation `answer`: expected 41, observed 42"),
+        "{junit}"
+    );
 }

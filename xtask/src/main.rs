@@ -31,6 +31,8 @@ enum Verb {
         /// builds, which no longer links, or whose outcome changed.
         #[arg(long, value_name = "DIR")]
         wit: Option<PathBuf>,
+        #[command(flatten)]
+        reports: Reports,
         /// libtest arguments, e.g. `-- --exact wasmtime::poll::empty-list`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         libtest: Vec<String>,
@@ -54,6 +56,17 @@ enum Verb {
         #[command(subcommand)]
         verb: WitVerb,
     },
+}
+
+/// Where to write the run's records for CI.
+#[derive(clap::Args, Clone)]
+struct Reports {
+    /// Write every trial's result as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write every trial's result as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -98,19 +111,24 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let root = workspace_root();
     match cli.verb {
-        Verb::Test { wit: None, libtest } => {
+        Verb::Test {
+            wit: None,
+            reports,
+            libtest,
+        } => {
             // Listing runs nothing, so it needs no guests: keep it instant.
             if !libtest.iter().any(|arg| arg == "--list") {
                 prepare(&root)?;
             }
-            status(suite(&root, &libtest))
+            status(suite(&root, &reports, &libtest)?)
         }
         Verb::Test {
             wit: Some(wit),
+            reports,
             libtest,
         } => {
             wit::sync(&root, false)?;
-            spec_gate::run(&root, &std::path::absolute(wit)?, &libtest)
+            spec_gate::run(&root, &std::path::absolute(wit)?, &reports, &libtest)
         }
         Verb::Selftest { cargo_test } => {
             prepare(&root)?;
@@ -162,11 +180,19 @@ fn prepare(root: &Path) -> Result<()> {
 }
 
 /// The conformance suite's test binary, with libtest's arguments.
-fn suite(root: &Path, libtest: &[String]) -> Command {
+fn suite(root: &Path, reports: &Reports, libtest: &[String]) -> Result<Command> {
     let mut test = cargo(root);
     test.args(["test", "--package", "witness", "--test", "suite", "--"])
         .args(libtest);
-    test
+    for (variable, path) in [
+        ("WITNESS_JSON", &reports.json),
+        ("WITNESS_JUNIT", &reports.junit),
+    ] {
+        if let Some(path) = path {
+            test.env(variable, std::path::absolute(path)?);
+        }
+    }
+    Ok(test)
 }
 
 /// `witness-spec <verb>`: citations and coverage, against `wit` or wit/.

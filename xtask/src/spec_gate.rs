@@ -6,12 +6,12 @@
 //! pointing there: every trial checks its case's citation against the
 //! changed docs, and runs the guest built against them.
 
-use crate::{guests, suite, witness_spec};
+use crate::{Reports, guests, suite, witness_spec};
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(root: &Path, wit: &Path, libtest: &[String]) -> Result<ExitCode> {
+pub fn run(root: &Path, wit: &Path, reports: &Reports, libtest: &[String]) -> Result<ExitCode> {
     let work = root.join("target/spec-gate");
     // The guests find their WIT at ../../wit, as in the checkout.
     replace_with_copy(&root.join("guests"), &work.join("guests"))?;
@@ -49,7 +49,7 @@ pub fn run(root: &Path, wit: &Path, libtest: &[String]) -> Result<ExitCode> {
     }
     // The citations first, as one list; the suite then fails each case.
     crate::status(witness_spec(root, "check", Some(&work.join("wit"))))?;
-    let mut test = suite(root, libtest);
+    let mut test = suite(root, reports, libtest)?;
     test.env("WITNESS_WIT_DIR", work.join("wit"))
         .env("WITNESS_COMPONENTS_DIR", &components);
     crate::status(test)
