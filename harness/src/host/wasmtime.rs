@@ -154,29 +154,7 @@ impl Runtime {
         })
         .clone()
     }
-}
 
-impl Host for WasmtimeHost {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
-        let stdout = MemoryOutputPipe::new(STDOUT_CAPACITY);
-        let stderr = MemoryOutputPipe::new(request.settings.stderr_capacity);
-        let runtime = self
-            .runtime()
-            .map_err(|e| format!("the wasmtime host could not start: {e}"))?;
-        let outcome = runtime.run(request, &stdout, &stderr)?;
-        Ok(HostRun {
-            outcome,
-            stdout: stdout.contents().to_vec(),
-            stderr: stderr.contents().to_vec(),
-        })
-    }
-}
-
-impl Runtime {
     fn run(
         &self,
         request: &RunRequest<'_>,
@@ -242,6 +220,26 @@ impl Runtime {
                 Ok(Ok(Ok(Err(())))) => Outcome::Completed { exit: 1 },
                 Ok(Ok(Err(error))) => classify(&error),
             })
+        })
+    }
+}
+
+impl Host for WasmtimeHost {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
+        let stdout = MemoryOutputPipe::new(STDOUT_CAPACITY);
+        let stderr = MemoryOutputPipe::new(request.settings.stderr_capacity);
+        let runtime = self
+            .runtime()
+            .map_err(|e| format!("the wasmtime host could not start: {e}"))?;
+        let outcome = runtime.run(request, &stdout, &stderr)?;
+        Ok(HostRun {
+            outcome,
+            stdout: stdout.contents().to_vec(),
+            stderr: stderr.contents().to_vec(),
         })
     }
 }
