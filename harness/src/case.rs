@@ -2,13 +2,14 @@
 //!
 //! Every error names the file, line and column and says what to do.
 
-use crate::expectation::{Expectation, ExpectedOutcome, HostMessages};
+use crate::expectation::Expectation;
+use crate::file_error::{FileError, Invalid, Position};
 use crate::host::RunSettings;
-use crate::observations::Observations;
+use crate::outcome_pattern::{OutcomeTable, Writer};
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use serde::de::{MapAccess, SeqAccess, Visitor};
+use std::collections::BTreeSet;
 use std::fmt;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
@@ -25,6 +26,7 @@ pub struct Case {
     pub scenario_at: Position,
     pub spec: Citation,
     pub run: RunSettings,
+    /// What the spec allows.
     pub expect: Expectation,
     pub divergences: Vec<Divergence>,
 }
@@ -51,13 +53,14 @@ pub enum Citation {
     Silent { item: String, question: String },
 }
 
-/// A host known to violate the spec: on it, the case expects the
-/// known-wrong outcome, and fails as stale the day the host is fixed.
+/// Hosts known to violate the spec on this case, with the upstream issue
+/// that tracks it: their violation passes as known, and fails as stale the
+/// day the host conforms. What the host does instead is its record.
 #[derive(Clone, Debug)]
 pub struct Divergence {
-    pub host: String,
+    pub hosts: Vec<String>,
+    /// `https://...`, or `draft:<file>` for a draft in `upstream/`.
     pub upstream: String,
-    pub expect: Expectation,
 }
 
 /// What a case file may refer to outside itself.
@@ -70,29 +73,15 @@ pub struct Known {
     pub drafts_dir: PathBuf,
 }
 
-/// A line and column (both from 1) in a case file.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Position {
-    pub line: usize,
-    pub column: usize,
-}
-
 /// A case file that could not be loaded.
-#[derive(Clone, Debug)]
-pub struct LoadError {
-    pub path: PathBuf,
-    pub at: Position,
-    pub message: String,
-    pub help: String,
-}
+pub type LoadError = FileError;
 
 impl Case {
-    /// The expectation on `host`, and the divergence it comes from if any.
-    pub fn expectation_for(&self, host: &str) -> (&Expectation, Option<&Divergence>) {
-        match self.divergences.iter().find(|d| d.host == host) {
-            Some(divergence) => (&divergence.expect, Some(divergence)),
-            None => (&self.expect, None),
-        }
+    /// The divergence recorded for `host`, if any.
+    pub fn divergence(&self, host: &str) -> Option<&Divergence> {
+        self.divergences
+            .iter()
+            .find(|d| d.hosts.iter().any(|h| h == host))
     }
 }
 
@@ -108,30 +97,6 @@ impl Citation {
 impl fmt::Display for CaseName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}::{}", self.family, self.case)
-    }
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Position { line, column } = self.at;
-        write!(
-            f,
-            "{}:{line}:{column}: {}\n  help: {}",
-            self.path.display(),
-            self.message,
-            self.help
-        )
-    }
-}
-
-impl Position {
-    fn of(source: &str, offset: usize) -> Position {
-        let before = &source[..offset.min(source.len())];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        Position {
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
-        }
     }
 }
 
@@ -182,24 +147,16 @@ fn name_of(dir: &Path, path: &Path) -> CaseName {
 
 /// Loads one case file.
 pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadError> {
-    let source = std::fs::read_to_string(path).map_err(|e| LoadError {
-        path: path.to_path_buf(),
-        at: Position { line: 1, column: 1 },
-        message: format!("cannot read the case file: {e}"),
-        help: "check the file's permissions and encoding (UTF-8)".into(),
-    })?;
-    let error = |(span, message, help): Invalid| LoadError {
-        path: path.to_path_buf(),
-        at: Position::of(&source, span.start),
-        message,
-        help,
-    };
+    let source =
+        std::fs::read_to_string(path).map_err(|e| FileError::unreadable(path, &e))?;
+    let error = |invalid: Invalid| FileError::at(path, &source, invalid);
     let file: CaseFile = toml::from_str(&source).map_err(|e| {
-        error((
-            e.span().unwrap_or(0..0),
-            e.message().trim().to_string(),
-            "see \"Case files\" in the README for the keys a case takes".into(),
-        ))
+        FileError::toml(
+            path,
+            &source,
+            &e,
+            "see \"Case files\" in the README for the keys a case takes",
+        )
     })?;
     if name.family.is_empty() || name.family.contains("::") {
         return Err(error((
@@ -218,29 +175,40 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
             ),
         )));
     }
+    if file.scenario.get_ref().is_empty() || file.scenario.get_ref().starts_with('-') {
+        return Err(error((
+            file.scenario.span(),
+            format!("`{}` cannot name a scenario", file.scenario.get_ref()),
+            "a scenario is argv[1] of the guest: a name that does not start with `-` (`--list` asks the guest for its scenarios)".into(),
+        )));
+    }
     let spec = into_citation(file.spec).map_err(error)?;
     let expect = into_expectation(file.expect).map_err(error)?;
     let mut divergences = Vec::new();
+    let mut diverging = BTreeSet::new();
     for divergence in file.divergence {
         check_upstream(&divergence.upstream, &known.drafts_dir).map_err(error)?;
-        if divergences
-            .iter()
-            .any(|d: &Divergence| d.host == *divergence.host.get_ref())
-        {
+        if divergence.hosts.get_ref().is_empty() {
             return Err(error((
-                divergence.host.span(),
-                format!(
-                    "a second divergence for host `{}`",
-                    divergence.host.get_ref()
-                ),
-                "a host diverges one way per case: keep one [[divergence]] for it".into(),
+                divergence.hosts.span(),
+                "a divergence names no host".into(),
+                "list the hosts that violate the clause, e.g. `hosts = [\"wasmtime\"]`".into(),
             )));
         }
-        let expect = into_expectation(divergence.expect).map_err(error)?;
+        let mut hosts = Vec::new();
+        for host in divergence.hosts.into_inner() {
+            if !diverging.insert(host.get_ref().clone()) {
+                return Err(error((
+                    host.span(),
+                    format!("host `{}` is named by a second divergence", host.get_ref()),
+                    "a host diverges one way per case: name it in one [[divergence]]".into(),
+                )));
+            }
+            hosts.push(host.into_inner());
+        }
         divergences.push(Divergence {
-            host: divergence.host.into_inner(),
+            hosts,
             upstream: divergence.upstream.into_inner(),
-            expect,
         });
     }
     let run = into_run_settings(file.run).map_err(error)?;
@@ -324,43 +292,39 @@ struct RunFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DivergenceFile {
-    host: Spanned<String>,
+    hosts: Spanned<Vec<Spanned<String>>>,
     upstream: Spanned<String>,
-    expect: Spanned<ExpectFile>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExpectFile {
-    outcome: Spanned<OutcomeKind>,
-    exit: Option<Spanned<i32>>,
-    by: Option<Spanned<TrapBy>>,
-    code: Option<Spanned<String>>,
-    message: Option<Spanned<BTreeMap<String, String>>>,
-    #[serde(default)]
-    observations: BTreeMap<String, toml::Value>,
+/// `[expect]`, one table, or `[[expect]]`, the alternatives the spec allows.
+enum ExpectFile {
+    One(OutcomeTable),
+    Alternatives(Vec<Spanned<OutcomeTable>>),
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq)]
-#[serde(rename_all = "kebab-case")]
-enum OutcomeKind {
-    Completed,
-    Trap,
-    Hang,
-    HostPanic,
-    Crash,
-    LinkError,
+impl<'de> Deserialize<'de> for ExpectFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ExpectVisitor;
+        impl<'de> Visitor<'de> for ExpectVisitor {
+            type Value = ExpectFile;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table [expect], or tables [[expect]] for alternatives")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ExpectFile, A::Error> {
+                let table = serde::de::value::MapAccessDeserializer::new(map);
+                OutcomeTable::deserialize(table).map(ExpectFile::One)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ExpectFile, A::Error> {
+                let mut alternatives = Vec::new();
+                while let Some(table) = seq.next_element()? {
+                    alternatives.push(table);
+                }
+                Ok(ExpectFile::Alternatives(alternatives))
+            }
+        }
+        deserializer.deserialize_any(ExpectVisitor)
+    }
 }
-
-#[derive(Deserialize, Clone, Copy, PartialEq)]
-#[serde(rename_all = "kebab-case")]
-enum TrapBy {
-    Host,
-    Guest,
-}
-
-/// A validation error: where, what, and what to do.
-type Invalid = (Range<usize>, String, String);
 
 fn into_run_settings(run: RunFile) -> Result<RunSettings, Invalid> {
     let defaults = RunSettings::default();
@@ -413,125 +377,36 @@ fn into_citation(spec: Spanned<SpecFile>) -> Result<Citation, Invalid> {
 }
 
 fn into_expectation(expect: Spanned<ExpectFile>) -> Result<Expectation, Invalid> {
-    let table_span = expect.span();
-    let ExpectFile {
-        outcome,
-        exit,
-        by,
-        code,
-        message,
-        observations,
-    } = expect.into_inner();
-    let kind = *outcome.get_ref();
-    let messages = |message: Option<Spanned<BTreeMap<String, String>>>| {
-        HostMessages(message.map(Spanned::into_inner).unwrap_or_default())
+    let span = expect.span();
+    let tables = match expect.into_inner() {
+        ExpectFile::One(table) => vec![(span.clone(), table)],
+        ExpectFile::Alternatives(tables) => tables
+            .into_iter()
+            .map(|table| (table.span(), table.into_inner()))
+            .collect(),
     };
-    let is_guest_trap =
-        kind == OutcomeKind::Trap && by.as_ref().is_some_and(|by| *by.get_ref() == TrapBy::Guest);
-    let takes_message = matches!(
-        kind,
-        OutcomeKind::Trap | OutcomeKind::HostPanic | OutcomeKind::LinkError
-    ) && !is_guest_trap;
-    // Each optional key, where it stands, whether this expectation takes
-    // it, and which expectations do.
-    let keys = [
-        (
-            "exit",
-            exit.as_ref().map(Spanned::span),
-            kind == OutcomeKind::Completed,
-            "outcome = \"completed\"",
-        ),
-        (
-            "by",
-            by.as_ref().map(Spanned::span),
-            kind == OutcomeKind::Trap,
-            "outcome = \"trap\"",
-        ),
-        (
-            "code",
-            code.as_ref().map(Spanned::span),
-            is_guest_trap,
-            "a trap with by = \"guest\"",
-        ),
-        (
-            "message",
-            message.as_ref().map(Spanned::span),
-            takes_message,
-            "a trap with by = \"host\", host-panic and link-error",
-        ),
-    ];
-    for (key, span, applies, takers) in keys {
-        if let Some(span) = span
-            && !applies
-        {
-            return Err((
-                span,
-                format!("`{key}` applies only to {takers}"),
-                "remove it; see \"Case files\" in the README for the keys each outcome takes"
-                    .into(),
-            ));
-        }
-    }
-    if let Some(message) = &message
-        && message
-            .get_ref()
-            .values()
-            .any(|part| part.trim().is_empty())
-    {
+    if tables.is_empty() {
         return Err((
-            message.span(),
-            "an empty message part matches every message".into(),
-            "record a part of the message the host gives, e.g. `message.wasmtime = \"empty poll list\"`".into(),
+            span,
+            "`expect` allows nothing".into(),
+            "write one [expect] table, or an [[expect]] table per outcome the spec allows".into(),
         ));
     }
-    let outcome = match kind {
-        OutcomeKind::Completed => ExpectedOutcome::Completed {
-            exit: exit.map_or(0, Spanned::into_inner),
-        },
-        OutcomeKind::Trap => match by.map(Spanned::into_inner) {
-            None => {
+    let mut allowed = Vec::new();
+    for (span, table) in tables {
+        for (key, at) in [
+            ("intermittent", table.intermittent.as_ref().map(Spanned::span)),
+            ("reason", table.reason.as_ref().map(Spanned::span)),
+        ] {
+            if let Some(at) = at {
                 return Err((
-                    outcome.span(),
-                    "a trap needs `by`".into(),
-                    "say `by = \"host\"` (a host import or the canonical ABI refused the call) or `by = \"guest\"` (the wasm code trapped)".into(),
+                    at,
+                    format!("`{key}` belongs in a host's records, not in [expect]"),
+                    "[expect] says what the spec allows; what a host was seen to do goes in records/<host>.toml".into(),
                 ));
             }
-            Some(TrapBy::Host) => ExpectedOutcome::HostTrap {
-                message: messages(message),
-            },
-            Some(TrapBy::Guest) => match code {
-                Some(code) => ExpectedOutcome::GuestTrap {
-                    code: code.into_inner(),
-                },
-                None => {
-                    return Err((
-                        table_span,
-                        "a guest trap needs `code`".into(),
-                        "name the trap, e.g. `code = \"unreachable-code-reached\"`".into(),
-                    ));
-                }
-            },
-        },
-        OutcomeKind::Hang => ExpectedOutcome::Hang,
-        OutcomeKind::HostPanic => ExpectedOutcome::HostPanic {
-            message: messages(message),
-        },
-        OutcomeKind::Crash => ExpectedOutcome::Crash,
-        OutcomeKind::LinkError => ExpectedOutcome::LinkError {
-            message: messages(message),
-        },
-    };
-    let observations = observations
-        .into_iter()
-        .map(|(name, value)| {
-            (
-                name,
-                serde_json::to_value(value).expect("a TOML value is JSON"),
-            )
-        })
-        .collect();
-    Ok(Expectation {
-        outcome,
-        observations: Observations(observations),
-    })
+        }
+        allowed.push(table.pattern(span, Writer::Spec)?);
+    }
+    Ok(Expectation { allowed })
 }

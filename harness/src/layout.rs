@@ -45,6 +45,16 @@ impl Layout {
         self.wit.clone()
     }
 
+    /// What each host did on each case: `records/<host>.toml`.
+    pub fn records_dir(&self) -> PathBuf {
+        self.root.join("records")
+    }
+
+    /// The self-test hosts' records.
+    pub fn selftest_records_dir(&self) -> PathBuf {
+        self.root.join("harness/tests/selftest-records")
+    }
+
     /// The self-test suite's case files.
     pub fn selftest_cases_dir(&self) -> PathBuf {
         self.root.join("harness/tests/selftest-cases")

@@ -3,17 +3,26 @@
 //! Data flows one way through these modules:
 //! [`case`] loads and validates case files → [`host`] runs a guest scenario
 //! and reports an [`outcome::Outcome`] → [`observations`] parses what the
-//! guest reported → [`expectation`] matches it → [`report`] renders a
-//! failure. [`suite`] wires them into libtest-mimic trials, and
-//! [`records`] keeps what each trial did for JSON and JUnit reports.
+//! guest reported → [`verdict`] asks the two questions: does it conform
+//! to what the spec allows ([`expectation`], built of [`outcome_pattern`]s
+//! and [`pattern`]s), and did the host change since its [`records`]? →
+//! [`report`] renders a failure. [`suite`] wires them into libtest-mimic
+//! trials, [`results`] keeps each trial's verdicts for the console summary,
+//! JSON and JUnit, and [`bless`] writes host records.
 
+pub mod bless;
 pub mod case;
 pub mod expectation;
+pub mod file_error;
 pub mod host;
 pub mod layout;
 pub mod observations;
 pub mod outcome;
+pub mod outcome_pattern;
+pub mod pattern;
 pub mod records;
 pub mod report;
+pub mod results;
 pub mod spec;
 pub mod suite;
+pub mod verdict;

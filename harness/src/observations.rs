@@ -44,10 +44,15 @@ impl Observations {
 }
 
 impl fmt::Display for Observations {
-    /// One `observations.<name> = <json>` line per observation.
+    /// One `observations.<name> = <value>` line per observation, in TOML's
+    /// inline syntax as case files and records write them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (name, value) in &self.0 {
-            writeln!(f, "observations.{name} = {value}")?;
+            writeln!(
+                f,
+                "observations.{name} = {}",
+                crate::pattern::inline_toml(value)
+            )?;
         }
         Ok(())
     }
@@ -64,7 +69,7 @@ mod tests {
                 .unwrap();
         assert_eq!(
             seen.to_string(),
-            "observations.n = [0,1]\nobservations.ready = false\n"
+            "observations.n = [0, 1]\nobservations.ready = false\n"
         );
     }
 

@@ -1,85 +1,131 @@
-//! Report records: one per trial that ran, written for CI as JSON and as
-//! JUnit XML once the run is over.
+//! Host records: what each host actually did on each case, one file per
+//! host, `records/<host>.toml`. The regression question is asked here: did
+//! the host change since its behaviour was recorded? `cargo xtask bless`
+//! writes them; people review them like code.
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-use serde::Serialize;
-use std::path::Path;
-use std::sync::Mutex;
-use std::time::Duration;
+use crate::case::CaseName;
+use crate::file_error::{FileError, Invalid, Position};
+use crate::outcome::Observed;
+use crate::outcome_pattern::{OutcomePattern, OutcomeTable, Writer};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
 
-/// What one trial did.
-#[derive(Clone, Debug, Serialize)]
-pub struct Record {
-    pub trial: String,
-    pub passed: bool,
-    /// The outcome kind observed (`completed`, `trap`, ...), when the case ran.
-    pub outcome: Option<&'static str>,
-    pub seconds: f64,
-    /// The failure report, as printed on the terminal.
-    pub failure: Option<String>,
+/// One host's records, by case name (`poll::empty-list`).
+#[derive(Clone, Debug)]
+pub struct HostRecords {
+    pub path: PathBuf,
+    pub entries: BTreeMap<String, Record>,
 }
 
-/// The records of a run, filled in by trials running in parallel.
-#[derive(Debug, Default)]
-pub struct Records(Mutex<Vec<Record>>);
+/// What a host did on one case.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub seen: OutcomePattern,
+    /// Other outcomes the host was seen to produce on this case from run
+    /// to run, each with the reason it varies (as WPT's `known_intermittent`).
+    pub intermittent: Vec<Intermittent>,
+    /// Where the record starts in its file.
+    pub at: Position,
+}
 
-impl Records {
-    pub fn add(
-        &self,
-        trial: &str,
-        outcome: Option<&'static str>,
-        took: Duration,
-        result: &Result<(), String>,
-    ) {
-        let record = Record {
-            trial: trial.to_string(),
-            passed: result.is_ok(),
-            outcome,
-            seconds: took.as_secs_f64(),
-            failure: result.as_ref().err().cloned(),
+#[derive(Clone, Debug)]
+pub struct Intermittent {
+    pub reason: String,
+    pub seen: OutcomePattern,
+}
+
+impl HostRecords {
+    /// `records/<host>.toml`; a host with no file has no records yet.
+    pub fn load(path: &Path) -> Result<HostRecords, FileError> {
+        let source = match std::fs::read_to_string(path) {
+            Ok(source) => source,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(FileError::unreadable(path, &e)),
         };
-        self.0.lock().expect("no panics while locked").push(record);
-    }
-
-    /// The records, in trial-name order.
-    pub fn all(&self) -> Vec<Record> {
-        let mut records = self.0.lock().expect("no panics while locked").clone();
-        records.sort_by(|a, b| a.trial.cmp(&b.trial));
-        records
-    }
-
-    /// `{"passed": n, "failed": n, "trials": [record, ...]}`.
-    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
-        let trials = self.all();
-        let passed = trials.iter().filter(|record| record.passed).count();
-        let json = serde_json::json!({ "passed": passed, "failed": trials.len() - passed, "trials": trials });
-        std::fs::write(path, serde_json::to_string_pretty(&json)?)
-    }
-
-    /// One JUnit test suite named `witness`, a test case per trial.
-    pub fn write_junit(&self, path: &Path) -> std::io::Result<()> {
-        let mut suite = TestSuite::new("witness");
-        for record in self.all() {
-            let status = match &record.failure {
-                None => TestCaseStatus::success(),
-                Some(report) => {
-                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    status.set_description(report.as_str());
-                    status
-                }
-            };
-            let (classname, name) = record
-                .trial
-                .rsplit_once("::")
-                .unwrap_or(("witness", &record.trial));
-            let mut case = TestCase::new(name, status);
-            case.set_classname(classname)
-                .set_time(Duration::from_secs_f64(record.seconds));
-            suite.add_test_case(case);
+        let file: BTreeMap<Spanned<String>, Spanned<OutcomeTable>> = toml::from_str(&source)
+            .map_err(|e| {
+                FileError::toml(
+                    path,
+                    &source,
+                    &e,
+                    "see \"Host records\" in the README for the keys a record takes",
+                )
+            })?;
+        let mut entries = BTreeMap::new();
+        for (case, table) in file {
+            let at = Position::of(&source, case.span().start);
+            let record = into_record(table).map_err(|e| FileError::at(path, &source, e))?;
+            entries.insert(case.into_inner(), Record { at, ..record });
         }
-        let mut report = Report::new("witness");
-        report.add_test_suite(suite);
-        let xml = report.to_string().map_err(std::io::Error::other)?;
-        std::fs::write(path, xml)
+        Ok(HostRecords {
+            path: path.to_path_buf(),
+            entries,
+        })
     }
+
+    pub fn get(&self, case: &CaseName) -> Option<&Record> {
+        self.entries.get(&case.to_string())
+    }
+}
+
+impl Record {
+    /// `Ok` when `observed` is what the host was recorded doing (or one of
+    /// its intermittent alternatives); otherwise how it differs from the record.
+    pub fn check(&self, observed: &Observed) -> Result<(), Vec<String>> {
+        let problems = self.seen.mismatches(observed);
+        if problems.is_empty()
+            || self
+                .intermittent
+                .iter()
+                .any(|alternative| alternative.seen.mismatches(observed).is_empty())
+        {
+            return Ok(());
+        }
+        Err(problems)
+    }
+}
+
+fn into_record(table: Spanned<OutcomeTable>) -> Result<Record, Invalid> {
+    let span = table.span();
+    let table = table.into_inner();
+    if let Some(reason) = &table.reason {
+        return Err((
+            reason.span(),
+            "`reason` belongs to an intermittent alternative".into(),
+            "explain why the host varies inside `intermittent = [{ reason = \"...\", outcome = ... }]`".into(),
+        ));
+    }
+    let seen = table.pattern(span, Writer::Record)?;
+    let mut intermittent = Vec::new();
+    for alternative in table.intermittent.map(Spanned::into_inner).unwrap_or_default() {
+        let span = alternative.span();
+        let alternative = alternative.into_inner();
+        let reason = match &alternative.reason {
+            Some(reason) if !reason.get_ref().trim().is_empty() => reason.get_ref().clone(),
+            _ => {
+                return Err((
+                    span,
+                    "an intermittent alternative needs a `reason`".into(),
+                    "say why this host's outcome varies from run to run on this case".into(),
+                ));
+            }
+        };
+        if let Some(nested) = &alternative.intermittent {
+            return Err((
+                nested.span(),
+                "an intermittent alternative cannot have alternatives of its own".into(),
+                "list every alternative in the record's own `intermittent`".into(),
+            ));
+        }
+        intermittent.push(Intermittent {
+            reason,
+            seen: alternative.pattern(span, Writer::Intermittent)?,
+        });
+    }
+    Ok(Record {
+        seen,
+        intermittent,
+        at: Position::default(),
+    })
 }

@@ -1,9 +1,11 @@
-//! The failure report: expected and observed side by side, what differs,
-//! and one command that reproduces just this trial.
+//! The failure report: both verdicts, expected and observed side by side,
+//! what differs, and the commands that reproduce the trial or record it.
 
 use crate::case::{Case, Citation};
 use crate::layout::Layout;
 use crate::outcome::Observed;
+use crate::records::HostRecords;
+use crate::verdict::{RecordVerdict, SpecVerdict, Verdicts};
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
 
@@ -14,9 +16,9 @@ pub fn failure(
     host: &str,
     case: &Case,
     observed: &Observed,
-    problems: &[String],
+    verdicts: &Verdicts,
+    records: Option<&HostRecords>,
 ) -> String {
-    let (expectation, divergence) = case.expectation_for(host);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -30,27 +32,70 @@ pub fn failure(
             writeln!(out, "spec:   {item} is silent: {question}")
         }
     };
-    if let Some(divergence) = divergence {
-        // Stale when the host now does what the spec asks.
-        let verdict = if case.expect.mismatches(host, observed).is_empty() {
-            "the host now meets the spec's expectation: the divergence is stale, remove it"
-        } else {
-            "the host now diverges in another way than recorded"
-        };
+    let record = records.and_then(|records| records.get(&case.name).map(|r| (records, r)));
+    let _ = writeln!(out, "spec verdict:   {}", spec_line(&verdicts.spec, host));
+    let _ = writeln!(
+        out,
+        "record verdict: {}",
+        match (&verdicts.record, record) {
+            (RecordVerdict::Changed { .. }, Some((records, record))) => format!(
+                "changed since its record ({}:{})",
+                layout.display(&records.path),
+                record.at.line
+            ),
+            (RecordVerdict::Unrecorded, _) => format!(
+                "unrecorded: nothing is recorded for `{host}` on this case; record what it did with `{}`",
+                bless_command(host, case)
+            ),
+            (verdict, _) => verdict.label().to_string(),
+        }
+    );
+    let observed_lines = observed_text(observed);
+    if matches!(
+        verdicts.spec,
+        SpecVerdict::Violates { .. } | SpecVerdict::StaleDivergence { .. }
+    ) {
+        let _ = writeln!(out);
+        out.push_str(&side_by_side("the spec allows", &case.expect.render(), &observed_lines));
+    }
+    if let (RecordVerdict::Changed { .. }, Some((_, record))) = (&verdicts.record, record) {
+        let _ = writeln!(out);
+        out.push_str(&side_by_side("recorded", &record.seen.render(), &observed_lines));
+    }
+    if verdicts.record == RecordVerdict::Unrecorded && verdicts.spec.passes() {
+        let _ = writeln!(out, "\nobserved:");
+        for line in observed_lines.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    let _ = writeln!(out, "\nwhat differs:");
+    let problems = [
+        ("citation", verdicts.citation.as_slice()),
+        (
+            "spec",
+            match &verdicts.spec {
+                SpecVerdict::Violates { problems } => problems.as_slice(),
+                _ => &[],
+            },
+        ),
+        (
+            "record",
+            match &verdicts.record {
+                RecordVerdict::Changed { problems } => problems.as_slice(),
+                _ => &[],
+            },
+        ),
+    ];
+    for (question, problems) in problems {
+        for problem in problems {
+            let _ = writeln!(out, "  - {question}: {problem}");
+        }
+    }
+    if let SpecVerdict::StaleDivergence { .. } = verdicts.spec {
         let _ = writeln!(
             out,
-            "note:   on {} this case expects a known divergence ({}); {verdict}",
-            divergence.host, divergence.upstream
+            "  - spec: the host now does what the spec allows; remove `{host}` from the case's [[divergence]]"
         );
-    }
-    let _ = writeln!(out);
-    out.push_str(&side_by_side(
-        &expectation.render(host),
-        &observed_text(observed),
-    ));
-    let _ = writeln!(out, "\nwhat differs:");
-    for problem in problems {
-        let _ = writeln!(out, "  - {problem}");
     }
     if !observed.stderr.trim().is_empty() {
         let _ = writeln!(out, "\nguest stderr:");
@@ -59,7 +104,34 @@ pub fn failure(
         }
     }
     let _ = writeln!(out, "\nreproduce: {}", reproduce(trial));
+    if matches!(verdicts.record, RecordVerdict::Changed { .. }) {
+        let _ = writeln!(
+            out,
+            "if the change is intended: {}",
+            bless_command(host, case)
+        );
+    }
     out
+}
+
+/// The spec verdict, said in a line.
+fn spec_line(verdict: &SpecVerdict, host: &str) -> String {
+    match verdict {
+        SpecVerdict::Conforms => "conforms".into(),
+        SpecVerdict::Violates { .. } => {
+            "violates: the spec does not allow what the host did (a known violation needs a [[divergence]] with its upstream issue or draft)".into()
+        }
+        SpecVerdict::KnownViolation { upstream } => format!("known violation ({upstream})"),
+        SpecVerdict::StaleDivergence { upstream } => format!(
+            "stale divergence: `{host}` now does what the spec allows; the divergence ({upstream}) is stale, remove it"
+        ),
+        SpecVerdict::NotJudged => "not judged: the spec is silent".into(),
+    }
+}
+
+/// The command that records what `host` did on `case`.
+pub fn bless_command(host: &str, case: &Case) -> String {
+    format!("cargo xtask bless --host {host} {}", case.name)
 }
 
 /// The command that runs just this trial.
@@ -79,7 +151,7 @@ fn observed_text(observed: &Observed) -> String {
 
 /// Two columns, lines that agree on the same row; `≠` marks a row whose
 /// sides differ.
-fn side_by_side(expected: &str, observed: &str) -> String {
+fn side_by_side(heading: &str, expected: &str, observed: &str) -> String {
     let diff = TextDiff::from_lines(expected, observed);
     let mut rows: Vec<(String, String)> = Vec::new();
     let (mut left, mut right) = (Vec::new(), Vec::new());
@@ -113,8 +185,8 @@ fn side_by_side(expected: &str, observed: &str) -> String {
         .map(|(l, _)| l.chars().count())
         .max()
         .unwrap_or(0)
-        .max("expected".len());
-    let mut out = format!("  {:width$}   observed\n", "expected");
+        .max(heading.chars().count());
+    let mut out = format!("  {heading:width$}   observed\n");
     for (i, (l, r)) in rows.iter().enumerate() {
         let agree = same.contains(&i) || message_contained(l, r);
         let mark = if agree { ' ' } else { '≠' };
@@ -145,6 +217,7 @@ mod tests {
     #[test]
     fn equal_lines_share_a_row_and_differences_are_marked() {
         let table = side_by_side(
+            "expected",
             "outcome = \"trap\"\nx = 1\n",
             "outcome = \"completed\"\nx = 1\n",
         );
@@ -161,11 +234,13 @@ mod tests {
     #[test]
     fn a_contained_message_agrees() {
         let table = side_by_side(
+            "expected",
             "message contains \"empty\"\n",
             "message = \"empty poll list\"\n",
         );
         assert!(table.lines().nth(1).unwrap().starts_with(' '), "{table}");
         let table = side_by_side(
+            "expected",
             "message contains \"full\"\n",
             "message = \"empty poll list\"\n",
         );

@@ -1,49 +1,71 @@
-//! A suite: a directory of case files and the guests they run, turned into
-//! libtest-mimic trials named `<host>::<family>::<case>`.
+//! A suite: a directory of case files, the guests they run and the hosts'
+//! records, turned into libtest-mimic trials named `<host>::<family>::<case>`.
 
+use crate::bless::Blessings;
 use crate::case::{self, Case, CaseName, Known, LoadError};
+use crate::file_error::FileError;
 use crate::host::{Host, RunRequest, RunSettings};
 use crate::layout::{Layout, SELFTEST_GUEST};
 use crate::outcome::{Observed, Outcome};
-use crate::records::Records;
+use crate::records::HostRecords;
 use crate::report;
+use crate::results::Results;
 use crate::spec::{Spec, Stale};
+use crate::verdict::{RecordVerdict, SpecVerdict, Verdicts};
 use libtest_mimic::{Failed, Trial};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How long a guest may take to print its scenario list.
 const LIST_DEADLINE: Duration = Duration::from_secs(30);
 
-/// Case files, what they may refer to, and the spec they cite.
+/// Case files, what they may refer to, the spec they cite and the hosts'
+/// records.
 pub struct Suite {
     pub layout: Layout,
     pub cases_dir: PathBuf,
+    /// `<records_dir>/<host>.toml`: what each host did.
+    pub records_dir: PathBuf,
     pub known: Known,
     /// wit/ read once, on the first trial that needs it.
     spec: OnceLock<Result<Spec, String>>,
-    /// What each trial did, for the JSON and JUnit reports.
-    pub records: Records,
+    /// Each host's records, read once.
+    records: Mutex<BTreeMap<String, Arc<Result<HostRecords, FileError>>>>,
+    /// What each trial did, for the summary, JSON and JUnit.
+    pub results: Results,
+    /// Set by `cargo xtask bless`: trials collect what they observed, to be
+    /// written as records, instead of comparing with the records.
+    pub blessings: Option<Blessings>,
 }
 
 impl Suite {
-    /// `cases/` with every guest but the self-test one.
+    /// `cases/` with every guest but the self-test one, and `records/`.
     pub fn conformance(layout: &Layout) -> Suite {
         let mut guests = guests_in(layout);
         guests.remove(SELFTEST_GUEST);
-        Suite::new(layout, layout.cases_dir(), guests)
+        Suite::new(layout, layout.cases_dir(), layout.records_dir(), guests)
     }
 
-    /// The harness's self-test cases with the self-test guest.
+    /// The harness's self-test cases with the self-test guest and records.
     pub fn selftest(layout: &Layout) -> Suite {
         let guests = BTreeSet::from([SELFTEST_GUEST.to_string()]);
-        Suite::new(layout, layout.selftest_cases_dir(), guests)
+        Suite::new(
+            layout,
+            layout.selftest_cases_dir(),
+            layout.selftest_records_dir(),
+            guests,
+        )
     }
 
-    /// The suite of another directory of case files.
-    pub fn new(layout: &Layout, cases_dir: PathBuf, guests: BTreeSet<String>) -> Suite {
+    /// The suite of another directory of case files and records.
+    pub fn new(
+        layout: &Layout,
+        cases_dir: PathBuf,
+        records_dir: PathBuf,
+        guests: BTreeSet<String>,
+    ) -> Suite {
         let known = Known {
             guests,
             drafts_dir: layout.drafts_dir(),
@@ -51,9 +73,20 @@ impl Suite {
         Suite {
             layout: layout.clone(),
             cases_dir,
+            records_dir,
             known,
             spec: OnceLock::new(),
-            records: Records::default(),
+            records: Mutex::default(),
+            results: Results::default(),
+            blessings: None,
+        }
+    }
+
+    /// The same suite, blessing: see [`Suite::blessings`].
+    pub fn blessing(self) -> Suite {
+        Suite {
+            blessings: Some(Blessings::default()),
+            ..self
         }
     }
 
@@ -61,8 +94,9 @@ impl Suite {
         case::load_dir(&self.cases_dir, &self.known)
     }
 
-    /// One trial per (host, case), plus one per guest checking that its
-    /// scenarios and the cases pair up both ways. Building them runs nothing.
+    /// One trial per (host, case); one per host checking its records file;
+    /// one per guest checking that its scenarios and the cases pair up both
+    /// ways. Building them runs nothing.
     pub fn trials(self: Arc<Self>, hosts: &[Arc<dyn Host>]) -> Vec<Trial> {
         let loaded = Arc::new(self.load());
         let mut trials = Vec::new();
@@ -72,22 +106,37 @@ impl Suite {
                 let (suite, host, case) = (self.clone(), host.clone(), case.clone());
                 trials.push(Trial::test(trial.clone(), move || {
                     let started = Instant::now();
-                    let (outcome, result) = match case {
-                        Err(error) => (None, Err(error.to_string())),
+                    let (outcome, verdicts, result) = match case {
+                        Err(error) => (None, None, Err(error.to_string())),
                         Ok(case) => match suite.observe(host.as_ref(), &case) {
-                            Err(error) => (None, Err(error)),
-                            Ok(observed) => (
-                                Some(observed.outcome.kind()),
-                                suite.check(&trial, host.name(), &case, &observed),
-                            ),
+                            Err(error) => (None, None, Err(error)),
+                            Ok(observed) => {
+                                let (verdicts, result) =
+                                    suite.check(&trial, host.name(), &case, &observed);
+                                (Some(observed.outcome.kind()), verdicts, result)
+                            }
                         },
                     };
-                    suite
-                        .records
-                        .add(&trial, outcome, started.elapsed(), &result);
+                    suite.results.add(
+                        &trial,
+                        outcome,
+                        verdicts.as_ref(),
+                        started.elapsed(),
+                        &result,
+                    );
                     result.map_err(Failed::from)
                 }));
             }
+            let (suite, loaded, host) = (self.clone(), loaded.clone(), host.name().to_string());
+            let trial = format!("records::{host}");
+            trials.push(Trial::test(trial.clone(), move || {
+                let started = Instant::now();
+                let result = suite.check_records(&host, &loaded);
+                suite
+                    .results
+                    .add(&trial, None, None, started.elapsed(), &result);
+                result.map_err(Failed::from)
+            }));
         }
         if let Some(host) = hosts.first() {
             for guest in &self.known.guests {
@@ -97,7 +146,9 @@ impl Suite {
                 trials.push(Trial::test(trial.clone(), move || {
                     let started = Instant::now();
                     let result = suite.check_scenarios(host.as_ref(), &guest, &loaded);
-                    suite.records.add(&trial, None, started.elapsed(), &result);
+                    suite
+                        .results
+                        .add(&trial, None, None, started.elapsed(), &result);
                     result.map_err(Failed::from)
                 }));
             }
@@ -117,29 +168,90 @@ impl Suite {
         Ok(Observed::from_run(host.run(&request)?))
     }
 
-    /// Checks that `case` still cites the spec correctly and that what was
-    /// observed on `host` is what it expects; `Err` is the failure report.
+    /// Judges what was observed on `host`: the case's citation still
+    /// stands, the spec verdict and the record verdict. `Err` is the failure
+    /// report; the verdicts are `None` when the host's records cannot be read.
     pub fn check(
         &self,
         trial: &str,
         host: &str,
         case: &Case,
         observed: &Observed,
+    ) -> (Option<Verdicts>, Result<(), String>) {
+        let records = self.host_records(host);
+        let records = match records.as_ref() {
+            Ok(records) => records,
+            Err(error) => return (None, Err(format!("the host's records cannot be read:\n{error}"))),
+        };
+        let record = match &self.blessings {
+            Some(blessings) => {
+                blessings.add(host, &case.name, observed);
+                RecordVerdict::Blessed
+            }
+            None => RecordVerdict::judge(records.get(&case.name), observed),
+        };
+        let verdicts = Verdicts {
+            spec: SpecVerdict::judge(case, host, observed),
+            record,
+            citation: self.citation_problems(case),
+        };
+        let result = if verdicts.passes() {
+            Ok(())
+        } else {
+            Err(report::failure(
+                &self.layout,
+                trial,
+                host,
+                case,
+                observed,
+                &verdicts,
+                Some(records),
+            ))
+        };
+        (Some(verdicts), result)
+    }
+
+    /// `<records_dir>/<host>.toml`, read once.
+    pub fn host_records(&self, host: &str) -> Arc<Result<HostRecords, FileError>> {
+        self.records
+            .lock()
+            .expect("no panics while locked")
+            .entry(host.to_string())
+            .or_insert_with(|| {
+                Arc::new(HostRecords::load(
+                    &self.records_dir.join(format!("{host}.toml")),
+                ))
+            })
+            .clone()
+    }
+
+    /// The host's records file reads, and every record names a case.
+    fn check_records(
+        &self,
+        host: &str,
+        loaded: &[(CaseName, Result<Case, LoadError>)],
     ) -> Result<(), String> {
-        let (expectation, _) = case.expectation_for(host);
-        let mut problems = self.citation_problems(case);
-        problems.extend(expectation.mismatches(host, observed));
-        if problems.is_empty() {
-            return Ok(());
+        let records = self.host_records(host);
+        let records = records.as_ref().as_ref().map_err(ToString::to_string)?;
+        let cases: BTreeSet<String> = loaded.iter().map(|(name, _)| name.to_string()).collect();
+        let orphans: Vec<String> = records
+            .entries
+            .iter()
+            .filter(|(case, _)| !cases.contains(*case))
+            .map(|(case, record)| {
+                format!(
+                    "{}:{}:{}: a record for `{case}`, which is not a case: remove it, or restore the case file",
+                    self.layout.display(&records.path),
+                    record.at.line,
+                    record.at.column
+                )
+            })
+            .collect();
+        if orphans.is_empty() {
+            Ok(())
+        } else {
+            Err(orphans.join("\n"))
         }
-        Err(report::failure(
-            &self.layout,
-            trial,
-            host,
-            case,
-            observed,
-            &problems,
-        ))
     }
 
     /// What is wrong with `case`'s citation in the spec under test.
@@ -152,13 +264,13 @@ impl Suite {
             Ok(None) => Vec::new(),
             Ok(Some(Stale::ItemGone)) => {
                 vec![format!(
-                    "spec: `{item}` is not in {} any more",
+                    "`{item}` is not in {} any more",
                     wit_dir.display()
                 )]
             }
             Ok(Some(Stale::ClauseGone { current })) => {
                 vec![format!(
-                    "spec: `{item}` no longer says the quoted clause; its docs now read {current:?}"
+                    "`{item}` no longer says the quoted clause; its docs now read {current:?}"
                 )]
             }
         }

@@ -1,39 +1,62 @@
 //! The conformance suite as a libtest-mimic test binary: every case on
 //! every host. `cargo xtask test` builds the guests and runs it.
 //!
-//! `WITNESS_JSON` and `WITNESS_JUNIT` name files to write the run's records
-//! to, for CI (`cargo xtask test --json PATH --junit PATH` sets them).
+//! Environment (set by `cargo xtask`): `WITNESS_HOSTS` selects hosts
+//! (comma-separated); `WITNESS_JSON` and `WITNESS_JUNIT` name files to write
+//! every trial's result to; `WITNESS_BLESS=1` records what each host did
+//! into records/ instead of comparing with it (`cargo xtask bless`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use witness::host::Host;
-use witness::host::wasmtime::WasmtimeHost;
 use witness::layout::Layout;
+use witness::results::Results;
 use witness::suite::Suite;
 
 fn main() -> ExitCode {
     let arguments = libtest_mimic::Arguments::from_args();
     let layout = Layout::from_env();
-    let hosts: Vec<Arc<dyn Host>> = vec![Arc::new(WasmtimeHost::new(layout.compile_cache_dir()))];
-    let suite = Arc::new(Suite::conformance(&layout));
+    let sync_program = PathBuf::from(env!("CARGO_BIN_EXE_witness-wasmtime-sync"));
+    let hosts = match witness::host::selected(witness::host::embedded(
+        layout.compile_cache_dir(),
+        sync_program,
+    )) {
+        Ok(hosts) => hosts,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut suite = Suite::conformance(&layout);
+    if std::env::var_os("WITNESS_BLESS").is_some() {
+        suite = suite.blessing();
+    }
+    let suite = Arc::new(suite);
     let conclusion = libtest_mimic::run(&arguments, suite.clone().trials(&hosts));
+    print!("{}", suite.results.summary());
     let reports = [
-        (
-            "WITNESS_JSON",
-            witness::records::Records::write_json as fn(&_, &_) -> _,
-        ),
-        ("WITNESS_JUNIT", witness::records::Records::write_junit),
+        ("WITNESS_JSON", Results::write_json as fn(&_, &_) -> _),
+        ("WITNESS_JUNIT", Results::write_junit),
     ];
     for (variable, write) in reports {
         if let Some(path) = std::env::var_os(variable).map(PathBuf::from)
-            && let Err(error) = write(&suite.records, &path)
+            && let Err(error) = write(&suite.results, &path)
         {
             eprintln!(
                 "error: cannot write {} ({variable}): {error}",
                 path.display()
             );
             return ExitCode::FAILURE;
+        }
+    }
+    if let Some(blessings) = &suite.blessings {
+        match blessings.write(&suite.records_dir) {
+            Ok(diff) if diff.is_empty() => println!("bless: every record already matches"),
+            Ok(diff) => print!("bless: records written\n{diff}"),
+            Err(error) => {
+                eprintln!("error: bless: {error}");
+                return ExitCode::FAILURE;
+            }
         }
     }
     conclusion.exit_code()

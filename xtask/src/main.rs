@@ -32,10 +32,27 @@ enum Verb {
         #[arg(long, value_name = "DIR")]
         wit: Option<PathBuf>,
         #[command(flatten)]
+        hosts: Hosts,
+        #[command(flatten)]
         reports: Reports,
         /// libtest arguments, e.g. `-- --exact wasmtime::poll::empty-list`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         libtest: Vec<String>,
+    },
+    /// Record what each host did into records/<host>.toml, and print the diff.
+    ///
+    /// Runs the selected cases like `test`, then writes each host's
+    /// observed outcome where its record no longer matches (comments, key
+    /// order and formatting kept; a record that matches is left as it is, so
+    /// blessing twice changes nothing). It never edits a case file: a spec
+    /// violation still fails until a person adds a [[divergence]] with its
+    /// upstream issue or draft.
+    Bless {
+        #[command(flatten)]
+        hosts: Hosts,
+        /// Only trials whose name contains this, e.g. `poll::` or
+        /// `poll::empty-list` (libtest's filter).
+        filter: Option<String>,
     },
     /// Run the harness's own tests: unit tests and self-tests that prove it
     /// can fail (wrong expectations, guest panics, hangs, a panicking host).
@@ -58,7 +75,16 @@ enum Verb {
     },
 }
 
-/// Where to write the run's records for CI.
+/// Which hosts run the cases.
+#[derive(clap::Args, Clone, Default)]
+struct Hosts {
+    /// Run on this host only (repeatable): wasmtime, wasmtime-current-thread,
+    /// wasmtime-sync. Default: every host.
+    #[arg(long = "host", value_name = "NAME")]
+    names: Vec<String>,
+}
+
+/// Where to write the run's results for CI.
 #[derive(clap::Args, Clone)]
 struct Reports {
     /// Write every trial's result as JSON to this file.
@@ -113,6 +139,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.verb {
         Verb::Test {
             wit: None,
+            hosts,
             reports,
             libtest,
         } => {
@@ -120,15 +147,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if !libtest.iter().any(|arg| arg == "--list") {
                 prepare(&root)?;
             }
-            status(suite(&root, &reports, &libtest)?)
+            status(suite(&root, &hosts, &reports, &libtest)?)
         }
         Verb::Test {
             wit: Some(wit),
+            hosts,
             reports,
             libtest,
         } => {
             wit::sync(&root, false)?;
-            spec_gate::run(&root, &std::path::absolute(wit)?, &reports, &libtest)
+            let wit = std::path::absolute(wit)?;
+            spec_gate::run(&root, &wit, suite(&root, &hosts, &reports, &libtest)?)
+        }
+        Verb::Bless { hosts, filter } => {
+            prepare(&root)?;
+            let no_reports = Reports {
+                json: None,
+                junit: None,
+            };
+            let mut bless = suite(&root, &hosts, &no_reports, filter.as_slice())?;
+            bless.env("WITNESS_BLESS", "1");
+            status(bless)
         }
         Verb::Selftest { cargo_test } => {
             prepare(&root)?;
@@ -179,11 +218,15 @@ fn prepare(root: &Path) -> Result<()> {
     ))
 }
 
-/// The conformance suite's test binary, with libtest's arguments.
-fn suite(root: &Path, reports: &Reports, libtest: &[String]) -> Result<Command> {
+/// The conformance suite's test binary, on the chosen hosts, with
+/// libtest's arguments.
+fn suite(root: &Path, hosts: &Hosts, reports: &Reports, libtest: &[String]) -> Result<Command> {
     let mut test = cargo(root);
     test.args(["test", "--package", "witness", "--test", "suite", "--"])
         .args(libtest);
+    if !hosts.names.is_empty() {
+        test.env("WITNESS_HOSTS", hosts.names.join(","));
+    }
     for (variable, path) in [
         ("WITNESS_JSON", &reports.json),
         ("WITNESS_JUNIT", &reports.junit),

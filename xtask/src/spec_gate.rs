@@ -6,12 +6,14 @@
 //! pointing there: every trial checks its case's citation against the
 //! changed docs, and runs the guest built against them.
 
-use crate::{Reports, guests, suite, witness_spec};
+use crate::{guests, witness_spec};
 use anyhow::{Context, Result};
 use std::path::Path;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
-pub fn run(root: &Path, wit: &Path, reports: &Reports, libtest: &[String]) -> Result<ExitCode> {
+/// Rebuilds the guests against `wit`, then runs `suite` (the conformance
+/// suite's command) against them.
+pub fn run(root: &Path, wit: &Path, mut suite: Command) -> Result<ExitCode> {
     let work = root.join("target/spec-gate");
     // The guests find their WIT at ../../wit, as in the checkout.
     replace_with_copy(&root.join("guests"), &work.join("guests"))?;
@@ -49,10 +51,10 @@ pub fn run(root: &Path, wit: &Path, reports: &Reports, libtest: &[String]) -> Re
     }
     // The citations first, as one list; the suite then fails each case.
     crate::status(witness_spec(root, "check", Some(&work.join("wit"))))?;
-    let mut test = suite(root, reports, libtest)?;
-    test.env("WITNESS_WIT_DIR", work.join("wit"))
+    suite
+        .env("WITNESS_WIT_DIR", work.join("wit"))
         .env("WITNESS_COMPONENTS_DIR", &components);
-    crate::status(test)
+    crate::status(suite)
 }
 
 /// The guest programs: every `<dir>/<name>/src/main.rs`.

@@ -1,9 +1,12 @@
 //! Hosts: the WASI implementations a case runs on.
 
+pub mod subprocess;
 pub mod wasmtime;
+pub mod wasmtime_sync;
 
 use crate::outcome::Outcome;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One run of one guest scenario.
@@ -59,4 +62,42 @@ pub trait Host: Send + Sync {
     fn name(&self) -> &str;
 
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String>;
+}
+
+/// The embedded wasmtime configurations, each a host of its own: async on a
+/// multi-thread runtime (the default), async on a current-thread runtime,
+/// and sync in a child process (`sync_program`, `witness-wasmtime-sync`).
+pub fn embedded(cache_dir: PathBuf, sync_program: PathBuf) -> Vec<Arc<dyn Host>> {
+    use self::wasmtime::{Flavor, WasmtimeHost};
+    vec![
+        Arc::new(WasmtimeHost::new(Flavor::MultiThread, cache_dir.clone())),
+        Arc::new(WasmtimeHost::new(Flavor::CurrentThread, cache_dir.clone())),
+        Arc::new(wasmtime_sync::WasmtimeSyncHost::new(sync_program, cache_dir)),
+    ]
+}
+
+/// The hosts named in `WITNESS_HOSTS` (comma-separated; `cargo xtask test
+/// --host`), in `hosts`' order; all of them when it is unset or empty.
+pub fn selected(hosts: Vec<Arc<dyn Host>>) -> Result<Vec<Arc<dyn Host>>, String> {
+    let wanted: Vec<String> = std::env::var("WITNESS_HOSTS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect();
+    if wanted.is_empty() {
+        return Ok(hosts);
+    }
+    let known: Vec<&str> = hosts.iter().map(|host| host.name()).collect();
+    if let Some(unknown) = wanted.iter().find(|name| !known.contains(&name.as_str())) {
+        return Err(format!(
+            "there is no host named `{unknown}`; the hosts: {}",
+            known.join(", ")
+        ));
+    }
+    Ok(hosts
+        .into_iter()
+        .filter(|host| wanted.iter().any(|name| name == host.name()))
+        .collect())
 }

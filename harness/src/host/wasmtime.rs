@@ -1,8 +1,12 @@
-//! The embedded wasmtime 48 host: `wasmtime-wasi`'s WASI 0.2, async on tokio.
+//! The embedded wasmtime 48 hosts: `wasmtime-wasi`'s WASI 0.2 as embedders
+//! run it. Async on a multi-thread tokio runtime (`wasmtime`, the default)
+//! and async on a current-thread runtime (`wasmtime-current-thread`) run in
+//! this process; the sync configuration runs in a child process
+//! (`host/wasmtime_sync.rs`) and shares the pieces here.
 //!
-//! One Engine for the process; each guest compiled once (and kept in
-//! wasmtime's on-disk cache across processes) and pre-linked once; a fresh
-//! Store per run with its own pipes and limits.
+//! One Engine per process; each guest compiled once (and kept in wasmtime's
+//! on-disk cache across processes) and pre-linked once; a fresh Store per
+//! run with its own pipes and limits.
 
 use super::{Host, HostRun, RunRequest};
 use crate::outcome::{Outcome, Trap};
@@ -28,6 +32,16 @@ const SCRATCH_DIR: &str = "/scratch";
 /// A guest's linear memories may not grow past this.
 const MEMORY_LIMIT: usize = 256 << 20;
 
+/// Which tokio runtime an async embedding runs its guests on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Flavor {
+    /// One multi-thread runtime for the process: `wasmtime`.
+    MultiThread,
+    /// A current-thread runtime per run, as many embedders use one per
+    /// request: `wasmtime-current-thread`.
+    CurrentThread,
+}
+
 /// The state a guest's Store carries.
 pub struct GuestState {
     wasi: WasiCtx,
@@ -47,9 +61,10 @@ impl WasiView for GuestState {
 /// Adds imports beyond WASI to the linker (the self-tests' faulty host).
 pub type ExtraImports = fn(&mut Linker<GuestState>) -> wasmtime::Result<()>;
 
-/// wasmtime embedded in this process.
+/// wasmtime embedded in this process, async on tokio.
 pub struct WasmtimeHost {
     name: String,
+    flavor: Flavor,
     cache_dir: PathBuf,
     extra_imports: Option<ExtraImports>,
     /// Built on first use, so that listing trials costs nothing.
@@ -62,15 +77,22 @@ type Prepared = Result<CommandPre<GuestState>, String>;
 struct Runtime {
     engine: Engine,
     linker: Linker<GuestState>,
-    tokio: tokio::runtime::Runtime,
+    /// The multi-thread flavour's runtime; the current-thread flavour
+    /// builds one per run.
+    multi_thread: Option<tokio::runtime::Runtime>,
     prepared: Mutex<HashMap<PathBuf, Arc<OnceLock<Prepared>>>>,
 }
 
 impl WasmtimeHost {
-    /// The default host, named `wasmtime`.
-    pub fn new(cache_dir: PathBuf) -> WasmtimeHost {
+    /// `wasmtime` (multi-thread) or `wasmtime-current-thread`.
+    pub fn new(flavor: Flavor, cache_dir: PathBuf) -> WasmtimeHost {
+        let name = match flavor {
+            Flavor::MultiThread => "wasmtime",
+            Flavor::CurrentThread => "wasmtime-current-thread",
+        };
         WasmtimeHost {
-            name: "wasmtime".into(),
+            name: name.into(),
+            flavor,
             cache_dir,
             extra_imports: None,
             runtime: OnceLock::new(),
@@ -81,14 +103,14 @@ impl WasmtimeHost {
     /// harness's self-tests use this, to link a deliberately faulty import.
     pub fn with_extra_imports(
         name: &str,
+        flavor: Flavor,
         cache_dir: PathBuf,
         extra_imports: ExtraImports,
     ) -> WasmtimeHost {
         WasmtimeHost {
             name: name.into(),
-            cache_dir,
             extra_imports: Some(extra_imports),
-            runtime: OnceLock::new(),
+            ..WasmtimeHost::new(flavor, cache_dir)
         }
     }
 
@@ -96,20 +118,19 @@ impl WasmtimeHost {
         if let Some(runtime) = self.runtime.get() {
             return Ok(runtime);
         }
-        let runtime =
-            Runtime::new(&self.cache_dir, self.extra_imports).map_err(|e| format!("{e:?}"))?;
+        let runtime = Runtime::new(&self.cache_dir, self.flavor, self.extra_imports)
+            .map_err(|e| format!("{e:?}"))?;
         Ok(self.runtime.get_or_init(|| runtime))
     }
 }
 
 impl Runtime {
-    fn new(cache_dir: &Path, extra_imports: Option<ExtraImports>) -> wasmtime::Result<Runtime> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let mut cache = CacheConfig::new();
-        cache.with_directory(cache_dir);
-        config.cache(Some(Cache::new(cache)?));
-        let engine = Engine::new(&config)?;
+    fn new(
+        cache_dir: &Path,
+        flavor: Flavor,
+        extra_imports: Option<ExtraImports>,
+    ) -> wasmtime::Result<Runtime> {
+        let engine = engine(cache_dir, true)?;
         let ticker = engine.weak();
         std::thread::spawn(move || {
             while let Some(engine) = ticker.upgrade() {
@@ -123,13 +144,18 @@ impl Runtime {
         if let Some(extra_imports) = extra_imports {
             extra_imports(&mut linker)?;
         }
-        let tokio = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
+        let multi_thread = match flavor {
+            Flavor::MultiThread => Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()?,
+            ),
+            Flavor::CurrentThread => None,
+        };
         Ok(Runtime {
             engine,
             linker,
-            tokio,
+            multi_thread,
             prepared: Mutex::default(),
         })
     }
@@ -165,38 +191,11 @@ impl Runtime {
             Err(message) => return Ok(Outcome::LinkError { message }),
             Ok(pre) => pre,
         };
-        let guest_name = request
-            .component
-            .file_stem()
-            .map_or("guest".into(), |stem| stem.to_string_lossy().into_owned());
-        let settings = request.settings;
-        let mut wasi = WasiCtx::builder();
-        wasi.args(&[guest_name.as_str(), request.scenario])
-            .stdin(MemoryInputPipe::new(settings.stdin.clone()))
-            .stdout(stdout.clone())
-            .stderr(stderr.clone());
-        // Lives until the run ends: the directory is deleted on drop.
-        let scratch = settings
-            .scratch_dir
-            .then(tempfile::tempdir)
-            .transpose()
-            .map_err(|e| format!("cannot create the scratch directory: {e}"))?;
-        if let Some(dir) = &scratch {
-            wasi.preopened_dir(dir.path(), SCRATCH_DIR, FsPerms::ReadWrite)
-                .map_err(|e| format!("cannot preopen the scratch directory: {e}"))?;
-        }
-        let wasi = wasi.build();
-        let state = GuestState {
-            wasi,
-            table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).build(),
-        };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
+        let (mut store, _scratch) = guest_store(&self.engine, request, stdout, stderr)?;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
-        let deadline = settings.deadline;
-        self.tokio.block_on(async move {
+        let deadline = request.settings.deadline;
+        let run = async move {
             // A task of its own: a panic in host code ends the task, not the
             // harness, and `abort` stops a guest that outlives its deadline.
             let task = tokio::spawn(async move {
@@ -216,11 +215,17 @@ impl Runtime {
                     // Only a runtime shutting down cancels the task.
                     Err(cancelled) => return Err(format!("the run was cancelled: {cancelled}")),
                 },
-                Ok(Ok(Ok(Ok(())))) => Outcome::Completed { exit: 0 },
-                Ok(Ok(Ok(Err(())))) => Outcome::Completed { exit: 1 },
-                Ok(Ok(Err(error))) => classify(&error),
+                Ok(Ok(result)) => ended(result),
             })
-        })
+        };
+        match &self.multi_thread {
+            Some(tokio) => tokio.block_on(run),
+            None => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start a current-thread tokio runtime: {e}"))?
+                .block_on(run),
+        }
     }
 }
 
@@ -230,17 +235,82 @@ impl Host for WasmtimeHost {
     }
 
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
-        let stdout = MemoryOutputPipe::new(STDOUT_CAPACITY);
-        let stderr = MemoryOutputPipe::new(request.settings.stderr_capacity);
+        let (stdout, stderr) = output_pipes(request);
         let runtime = self
             .runtime()
-            .map_err(|e| format!("the wasmtime host could not start: {e}"))?;
+            .map_err(|e| format!("the {} host could not start: {e}", self.name))?;
         let outcome = runtime.run(request, &stdout, &stderr)?;
         Ok(HostRun {
             outcome,
             stdout: stdout.contents().to_vec(),
             stderr: stderr.contents().to_vec(),
         })
+    }
+}
+
+/// The Engine every embedded configuration uses: wasmtime's compile cache
+/// in `cache_dir`; epoch interruption where a deadline must stop running wasm
+/// in-process (the async configurations).
+pub(crate) fn engine(cache_dir: &Path, epochs: bool) -> wasmtime::Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(epochs);
+    let mut cache = CacheConfig::new();
+    cache.with_directory(cache_dir);
+    config.cache(Some(Cache::new(cache)?));
+    Engine::new(&config)
+}
+
+/// A fresh Store for one run of `request`: argv, stdin, the pipes, the
+/// scratch directory (deleted when the returned guard drops) and limits.
+pub(crate) fn guest_store(
+    engine: &Engine,
+    request: &RunRequest<'_>,
+    stdout: &MemoryOutputPipe,
+    stderr: &MemoryOutputPipe,
+) -> Result<(Store<GuestState>, Option<tempfile::TempDir>), String> {
+    let guest_name = request
+        .component
+        .file_stem()
+        .map_or("guest".into(), |stem| stem.to_string_lossy().into_owned());
+    let settings = request.settings;
+    let mut wasi = WasiCtx::builder();
+    wasi.args(&[guest_name.as_str(), request.scenario])
+        .stdin(MemoryInputPipe::new(settings.stdin.clone()))
+        .stdout(stdout.clone())
+        .stderr(stderr.clone());
+    let scratch = settings
+        .scratch_dir
+        .then(tempfile::tempdir)
+        .transpose()
+        .map_err(|e| format!("cannot create the scratch directory: {e}"))?;
+    if let Some(dir) = &scratch {
+        wasi.preopened_dir(dir.path(), SCRATCH_DIR, FsPerms::ReadWrite)
+            .map_err(|e| format!("cannot preopen the scratch directory: {e}"))?;
+    }
+    let state = GuestState {
+        wasi: wasi.build(),
+        table: ResourceTable::new(),
+        limits: StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).build(),
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limits);
+    Ok((store, scratch))
+}
+
+/// The pipes a run's stdout and stderr go to.
+pub(crate) fn output_pipes(request: &RunRequest<'_>) -> (MemoryOutputPipe, MemoryOutputPipe) {
+    (
+        MemoryOutputPipe::new(STDOUT_CAPACITY),
+        MemoryOutputPipe::new(request.settings.stderr_capacity),
+    )
+}
+
+/// What `call_run` returned, as an outcome.
+pub(crate) fn ended(result: wasmtime::Result<Result<(), ()>>) -> Outcome {
+    match result {
+        Ok(Ok(())) => Outcome::Completed { exit: 0 },
+        Ok(Err(())) => Outcome::Completed { exit: 1 },
+        Err(error) => classify(&error),
     }
 }
 
@@ -261,7 +331,7 @@ fn classify(error: &wasmtime::Error) -> Outcome {
 
 /// The error's messages, outermost first, without the wasm backtrace
 /// (wasmtime attaches it as the outermost context).
-fn error_text(error: &wasmtime::Error) -> String {
+pub(crate) fn error_text(error: &wasmtime::Error) -> String {
     let backtrace = error
         .downcast_ref::<wasmtime::WasmBacktrace>()
         .map(ToString::to_string);
@@ -273,7 +343,7 @@ fn error_text(error: &wasmtime::Error) -> String {
         .join(": ")
 }
 
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     match (
         payload.downcast_ref::<&str>(),
         payload.downcast_ref::<String>(),
@@ -294,6 +364,17 @@ fn kebab_case(name: &str) -> String {
         kebab.extend(c.to_lowercase());
     }
     kebab
+}
+
+/// The self-tests' deliberately faulty import: `witness:guests/faulty`'s
+/// `panic-in-host` panics. Only self-test hosts link it, named `*-faulty`.
+pub fn selftest_faulty_import(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
+    linker.instance("witness:guests/faulty")?.func_wrap(
+        "panic-in-host",
+        |_store: wasmtime::StoreContextMut<'_, GuestState>, (): ()| -> wasmtime::Result<()> {
+            panic!("the self-test host panics on purpose")
+        },
+    )
 }
 
 #[cfg(test)]

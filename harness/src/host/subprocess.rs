@@ -1,0 +1,84 @@
+//! Running a host in a child process: the harness owns the deadline, and
+//! on expiry kills the child's whole process group, so a blocked host and
+//! anything it started are stopped and nothing is left running.
+
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How a child process ended.
+#[derive(Debug)]
+pub enum ChildEnd {
+    /// It exited or was killed by a signal, with what it printed.
+    Exited {
+        status: ExitStatus,
+        stdout: Vec<u8>,
+        stderr: Vec<u8>,
+    },
+    /// The deadline passed first; its process group was killed.
+    DeadlinePassed { stderr: Vec<u8> },
+}
+
+/// Runs `command` in a process group of its own with `stdin` as its
+/// standard input, for at most `deadline`.
+pub fn run(mut command: Command, stdin: &[u8], deadline: Duration) -> Result<ChildEnd, String> {
+    command
+        .process_group(0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start {:?}: {e}", command.get_program()))?;
+    let group = child.id() as libc::pid_t;
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let stdin = stdin.to_vec();
+    // Threads, so that a child that does not read its stdin, or fills a
+    // pipe, never blocks the harness.
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let stdout = drain(child.stdout.take().expect("stdout is piped"));
+    let stderr = drain(child.stderr.take().expect("stderr is piped"));
+    let (done, waited) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let _ = done.send(child.wait());
+    });
+    let ended = waited.recv_timeout(deadline);
+    // Whatever happened, nothing the child started outlives the run.
+    kill_group(group);
+    let _ = waiter.join();
+    let _ = writer.join();
+    let (stdout, stderr) = (collect(stdout), collect(stderr));
+    match ended {
+        Err(_) => Ok(ChildEnd::DeadlinePassed { stderr }),
+        Ok(Err(e)) => Err(format!("cannot wait for the child process: {e}")),
+        Ok(Ok(status)) => Ok(ChildEnd::Exited {
+            status,
+            stdout,
+            stderr,
+        }),
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+fn collect(reader: std::thread::JoinHandle<Vec<u8>>) -> Vec<u8> {
+    reader.join().unwrap_or_default()
+}
+
+fn kill_group(group: libc::pid_t) {
+    // SAFETY: kill(2) with a negative pid signals that process group; the
+    // group is the child's own (process_group(0)), never the harness's.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
+    }
+}

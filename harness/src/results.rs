@@ -1,0 +1,160 @@
+//! Trial results: one per trial that ran, kept for the verdict summary on
+//! the console and written for CI as JSON and JUnit XML once the run is over.
+
+use crate::verdict::Verdicts;
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// What one trial did.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrialResult {
+    pub trial: String,
+    pub passed: bool,
+    /// The outcome kind observed (`completed`, `trap`, ...), when the case ran.
+    pub outcome: Option<&'static str>,
+    /// The spec verdict (`conforms`, `violates`, `known-violation`,
+    /// `stale-divergence`, `not-judged`), when the case ran.
+    pub spec: Option<&'static str>,
+    /// The record verdict (`unchanged`, `changed`, `unrecorded`, `blessed`).
+    pub record: Option<&'static str>,
+    /// The upstream issue of a known violation or a stale divergence.
+    pub upstream: Option<String>,
+    pub seconds: f64,
+    /// The failure report, as printed on the terminal.
+    pub failure: Option<String>,
+}
+
+/// The results of a run, filled in by trials running in parallel.
+#[derive(Debug, Default)]
+pub struct Results(Mutex<Vec<TrialResult>>);
+
+impl Results {
+    pub fn add(
+        &self,
+        trial: &str,
+        outcome: Option<&'static str>,
+        verdicts: Option<&Verdicts>,
+        took: Duration,
+        result: &Result<(), String>,
+    ) {
+        use crate::verdict::SpecVerdict::{KnownViolation, StaleDivergence};
+        let upstream = verdicts.and_then(|v| match &v.spec {
+            KnownViolation { upstream } | StaleDivergence { upstream } => Some(upstream.clone()),
+            _ => None,
+        });
+        let result = TrialResult {
+            trial: trial.to_string(),
+            passed: result.is_ok(),
+            outcome,
+            spec: verdicts.map(|v| v.spec.label()),
+            record: verdicts.map(|v| v.record.label()),
+            upstream,
+            seconds: took.as_secs_f64(),
+            failure: result.as_ref().err().cloned(),
+        };
+        self.0.lock().expect("no panics while locked").push(result);
+    }
+
+    /// The results, in trial-name order.
+    pub fn all(&self) -> Vec<TrialResult> {
+        let mut results = self.0.lock().expect("no panics while locked").clone();
+        results.sort_by(|a, b| a.trial.cmp(&b.trial));
+        results
+    }
+
+    /// How many trials got each verdict: `(spec, record)`.
+    fn counts(results: &[TrialResult]) -> (BTreeMap<&str, usize>, BTreeMap<&str, usize>) {
+        let (mut spec, mut record) = (BTreeMap::new(), BTreeMap::new());
+        for result in results {
+            if let (Some(s), Some(r)) = (result.spec, result.record) {
+                *spec.entry(s).or_default() += 1;
+                *record.entry(r).or_default() += 1;
+            }
+        }
+        (spec, record)
+    }
+
+    /// The verdicts in a few lines for the console, after libtest's own
+    /// summary: both questions' counts and every known violation.
+    pub fn summary(&self) -> String {
+        let results = self.all();
+        let (spec, record) = Results::counts(&results);
+        if spec.is_empty() {
+            return String::new();
+        }
+        let line = |counts: &BTreeMap<&str, usize>| {
+            counts
+                .iter()
+                .map(|(label, n)| format!("{n} {label}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = format!(
+            "verdicts — spec: {}\n           record: {}\n",
+            line(&spec),
+            line(&record)
+        );
+        for result in results.iter().filter(|r| r.spec == Some("known-violation")) {
+            let _ = writeln!(
+                out,
+                "known violation: {} ({})",
+                result.trial,
+                result.upstream.as_deref().unwrap_or_default()
+            );
+        }
+        out
+    }
+
+    /// `{"passed": n, "failed": n, "spec": {verdict: n}, "record": {verdict: n}, "trials": [...]}`.
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
+        let trials = self.all();
+        let passed = trials.iter().filter(|result| result.passed).count();
+        let (spec, record) = Results::counts(&trials);
+        let json = serde_json::json!({
+            "passed": passed,
+            "failed": trials.len() - passed,
+            "spec": spec,
+            "record": record,
+            "trials": trials,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)
+    }
+
+    /// One JUnit test suite named `witness`, a test case per trial, its
+    /// verdicts as the properties `spec` and `record`.
+    pub fn write_junit(&self, path: &Path) -> std::io::Result<()> {
+        let mut suite = TestSuite::new("witness");
+        for result in self.all() {
+            let status = match &result.failure {
+                None => TestCaseStatus::success(),
+                Some(report) => {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    status.set_description(report.as_str());
+                    status
+                }
+            };
+            let (classname, name) = result
+                .trial
+                .rsplit_once("::")
+                .unwrap_or(("witness", &result.trial));
+            let mut case = TestCase::new(name, status);
+            case.set_classname(classname)
+                .set_time(Duration::from_secs_f64(result.seconds));
+            for (property, value) in [("spec", result.spec), ("record", result.record)] {
+                if let Some(value) = value {
+                    case.add_property(Property::new(property, value));
+                }
+            }
+            suite.add_test_case(case);
+        }
+        let mut report = Report::new("witness");
+        report.add_test_suite(suite);
+        let xml = report.to_string().map_err(std::io::Error::other)?;
+        std::fs::write(path, xml)
+    }
+}

@@ -1,0 +1,117 @@
+//! The two verdicts of a trial, one per question, kept apart: does the host
+//! do what the spec allows (conformance), and did it change since its
+//! behaviour was recorded (regression). A trial fails if either fails.
+
+use crate::case::{Case, Citation};
+use crate::outcome::{Observed, Outcome};
+use crate::records::Record;
+
+/// Does the host do what the spec allows?
+#[derive(Clone, Debug, PartialEq)]
+pub enum SpecVerdict {
+    Conforms,
+    /// A violation no divergence accounts for: fails.
+    Violates { problems: Vec<String> },
+    /// A violation the case's divergence for this host tracks upstream: passes.
+    KnownViolation { upstream: String },
+    /// The case has a divergence for this host, but the host now conforms: fails.
+    StaleDivergence { upstream: String },
+    /// The spec is silent on this case: nothing to judge.
+    NotJudged,
+}
+
+/// Did the host change since its record?
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecordVerdict {
+    Unchanged,
+    /// Fails: the host no longer does what its record says.
+    Changed { problems: Vec<String> },
+    /// Fails: nothing is recorded for this host on this case.
+    Unrecorded,
+    /// `cargo xtask bless` is writing the record from this run.
+    Blessed,
+}
+
+impl SpecVerdict {
+    /// `observed` on `host` against what `case` says the spec allows.
+    /// A host panic or a crash violates every case, silent ones included.
+    pub fn judge(case: &Case, host: &str, observed: &Observed) -> SpecVerdict {
+        let violation = match (&observed.outcome, &case.spec) {
+            (Outcome::HostPanic { .. } | Outcome::Crash { .. }, _) => Some(vec![format!(
+                "outcome: {} is a violation on every case, whatever the spec allows",
+                observed.outcome.kind()
+            )]),
+            (_, Citation::Silent { .. }) => None,
+            (_, Citation::Clause { .. }) => case.expect.check(observed).err(),
+        };
+        match (violation, case.divergence(host)) {
+            (Some(problems), None) => SpecVerdict::Violates { problems },
+            (Some(_), Some(divergence)) => SpecVerdict::KnownViolation {
+                upstream: divergence.upstream.clone(),
+            },
+            (None, Some(divergence)) => SpecVerdict::StaleDivergence {
+                upstream: divergence.upstream.clone(),
+            },
+            (None, None) if matches!(case.spec, Citation::Silent { .. }) => SpecVerdict::NotJudged,
+            (None, None) => SpecVerdict::Conforms,
+        }
+    }
+
+    pub fn passes(&self) -> bool {
+        !matches!(
+            self,
+            SpecVerdict::Violates { .. } | SpecVerdict::StaleDivergence { .. }
+        )
+    }
+
+    /// The verdict's name in reports: `conforms`, `violates`, ...
+    pub fn label(&self) -> &'static str {
+        match self {
+            SpecVerdict::Conforms => "conforms",
+            SpecVerdict::Violates { .. } => "violates",
+            SpecVerdict::KnownViolation { .. } => "known-violation",
+            SpecVerdict::StaleDivergence { .. } => "stale-divergence",
+            SpecVerdict::NotJudged => "not-judged",
+        }
+    }
+}
+
+impl RecordVerdict {
+    pub fn judge(record: Option<&Record>, observed: &Observed) -> RecordVerdict {
+        match record.map(|record| record.check(observed)) {
+            None => RecordVerdict::Unrecorded,
+            Some(Ok(())) => RecordVerdict::Unchanged,
+            Some(Err(problems)) => RecordVerdict::Changed { problems },
+        }
+    }
+
+    pub fn passes(&self) -> bool {
+        matches!(self, RecordVerdict::Unchanged | RecordVerdict::Blessed)
+    }
+
+    /// The verdict's name in reports: `unchanged`, `changed`, ...
+    pub fn label(&self) -> &'static str {
+        match self {
+            RecordVerdict::Unchanged => "unchanged",
+            RecordVerdict::Changed { .. } => "changed",
+            RecordVerdict::Unrecorded => "unrecorded",
+            RecordVerdict::Blessed => "blessed",
+        }
+    }
+}
+
+/// Everything a trial judged: both verdicts, and whether the case's
+/// citation still stands in the spec under test.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdicts {
+    pub spec: SpecVerdict,
+    pub record: RecordVerdict,
+    /// What is wrong with the case's citation; empty when it stands.
+    pub citation: Vec<String>,
+}
+
+impl Verdicts {
+    pub fn passes(&self) -> bool {
+        self.spec.passes() && self.record.passes() && self.citation.is_empty()
+    }
+}
