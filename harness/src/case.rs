@@ -26,8 +26,9 @@ pub struct Case {
     pub scenario_at: Position,
     pub spec: Citation,
     pub run: RunSettings,
-    /// What the spec allows.
-    pub expect: Expectation,
+    /// What the spec allows; `None` for a silent case, which makes no
+    /// conformance claim.
+    pub expect: Option<Expectation>,
     pub divergences: Vec<Divergence>,
 }
 
@@ -182,8 +183,26 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
             "a scenario is argv[1] of the guest: a name that does not start with `-` (`--list` asks the guest for its scenarios)".into(),
         )));
     }
+    let spec_span = file.spec.span();
     let spec = into_citation(file.spec).map_err(error)?;
-    let expect = into_expectation(file.expect).map_err(error)?;
+    let expect = match (&spec, file.expect) {
+        (Citation::Clause { .. }, Some(expect)) => Some(into_expectation(expect).map_err(error)?),
+        (Citation::Silent { .. }, None) => None,
+        (Citation::Clause { .. }, None) => {
+            return Err(error((
+                spec_span,
+                "a case that cites a clause needs [expect]".into(),
+                "say what the clause allows in [expect], or [[expect]] tables for alternatives".into(),
+            )));
+        }
+        (Citation::Silent { .. }, Some(expect)) => {
+            return Err(error((
+                expect.span(),
+                "a silent case makes no conformance claim, so it has no [expect]".into(),
+                "remove [expect]: what each host does on this case is its record, in records/<host>.toml".into(),
+            )));
+        }
+    };
     let mut divergences = Vec::new();
     let mut diverging = BTreeSet::new();
     for divergence in file.divergence {
@@ -265,7 +284,7 @@ struct CaseFile {
     spec: Spanned<SpecFile>,
     #[serde(default)]
     run: RunFile,
-    expect: Spanned<ExpectFile>,
+    expect: Option<Spanned<ExpectFile>>,
     #[serde(default)]
     divergence: Vec<DivergenceFile>,
 }

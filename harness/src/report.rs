@@ -51,12 +51,11 @@ pub fn failure(
         }
     );
     let observed_lines = observed_text(observed);
-    if matches!(
-        verdicts.spec,
-        SpecVerdict::Violates { .. } | SpecVerdict::StaleDivergence { .. }
-    ) {
+    if let (SpecVerdict::Violates { .. } | SpecVerdict::StaleDivergence { .. }, Some(expect)) =
+        (&verdicts.spec, &case.expect)
+    {
         let _ = writeln!(out);
-        out.push_str(&side_by_side("the spec allows", &case.expect.render(), &observed_lines));
+        out.push_str(&side_by_side("the spec allows", &expect.render(), &observed_lines));
     }
     if let (RecordVerdict::Changed { .. }, Some((_, record))) = (&verdicts.record, record) {
         let _ = writeln!(out);

@@ -42,7 +42,10 @@ impl SpecVerdict {
                 observed.outcome.kind()
             )]),
             (_, Citation::Silent { .. }) => None,
-            (_, Citation::Clause { .. }) => case.expect.check(observed).err(),
+            (_, Citation::Clause { .. }) => case
+                .expect
+                .as_ref()
+                .and_then(|expect| expect.check(observed).err()),
         };
         match (violation, case.divergence(host)) {
             (Some(problems), None) => SpecVerdict::Violates { problems },
