@@ -76,6 +76,14 @@ pub fn bless(
     observed: &BTreeMap<String, Observed>,
 ) -> Result<String, String> {
     let mut document: DocumentMut = source.parse().map_err(|e| format!("{e}"))?;
+    // A file of comments alone (a new file's header): toml_edit keeps them
+    // as the text after the last table, which would put them below every
+    // record added. Keep them on top.
+    let mut header = String::new();
+    if document.as_table().is_empty() {
+        header = document.trailing().as_str().unwrap_or_default().to_string();
+        document.set_trailing("");
+    }
     let mut changed = false;
     for (case, observed) in observed {
         let unchanged = records
@@ -96,25 +104,35 @@ pub fn bless(
         let Some(table) = entry.as_table_mut() else {
             return Err(format!("{case}: the record is not a table"));
         };
-        // The record's own keys are rewritten; its comments and its
+        // The record's own keys are rewritten in place, each keeping its
+        // comments; a key the new outcome does not take goes. Its
         // intermittent alternatives (written by a person, with reasons) stay.
-        let keys: Vec<String> = table
-            .iter()
-            .map(|(key, _)| key.to_string())
-            .filter(|key| key != "intermittent")
-            .collect();
-        for key in keys {
-            table.remove(&key);
-        }
-        for (key, value) in outcome_keys(&observed.outcome) {
-            table.insert(key, toml_edit::value(value));
-        }
+        let mut keys = outcome_keys(&observed.outcome);
         if !observations.0.is_empty() {
             let mut inline = InlineTable::new();
             for (name, value) in &observations.0 {
                 inline.insert(name, toml_value(value));
             }
-            table.insert("observations", toml_edit::value(inline));
+            keys.push(("observations", inline.into()));
+        }
+        let gone: Vec<String> = table
+            .iter()
+            .map(|(key, _)| key.to_string())
+            .filter(|key| key != "intermittent" && !keys.iter().any(|(new, _)| new == key))
+            .collect();
+        for key in gone {
+            table.remove(&key);
+        }
+        for (key, mut value) in keys {
+            match table.get_mut(key).and_then(Item::as_value_mut) {
+                Some(old) => {
+                    *value.decor_mut() = old.decor().clone();
+                    *old = value;
+                }
+                None => {
+                    table.insert(key, toml_edit::value(value));
+                }
+            }
         }
         changed = true;
     }
@@ -122,7 +140,7 @@ pub fn bless(
         return Ok(source.to_string());
     }
     document.as_table_mut().sort_values();
-    Ok(document.to_string())
+    Ok(format!("{header}{document}"))
 }
 
 /// The keys that say how a run ended, as a record writes them.

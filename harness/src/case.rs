@@ -148,8 +148,7 @@ fn name_of(dir: &Path, path: &Path) -> CaseName {
 
 /// Loads one case file.
 pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadError> {
-    let source =
-        std::fs::read_to_string(path).map_err(|e| FileError::unreadable(path, &e))?;
+    let source = std::fs::read_to_string(path).map_err(|e| FileError::unreadable(path, &e))?;
     let error = |invalid: Invalid| FileError::at(path, &source, invalid);
     let file: CaseFile = toml::from_str(&source).map_err(|e| {
         FileError::toml(
@@ -192,7 +191,8 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
             return Err(error((
                 spec_span,
                 "a case that cites a clause needs [expect]".into(),
-                "say what the clause allows in [expect], or [[expect]] tables for alternatives".into(),
+                "say what the clause allows in [expect], or [[expect]] tables for alternatives"
+                    .into(),
             )));
         }
         (Citation::Silent { .. }, Some(expect)) => {
@@ -317,7 +317,7 @@ struct DivergenceFile {
 
 /// `[expect]`, one table, or `[[expect]]`, the alternatives the spec allows.
 enum ExpectFile {
-    One(OutcomeTable),
+    One(Box<OutcomeTable>),
     Alternatives(Vec<Spanned<OutcomeTable>>),
 }
 
@@ -331,7 +331,7 @@ impl<'de> Deserialize<'de> for ExpectFile {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ExpectFile, A::Error> {
                 let table = serde::de::value::MapAccessDeserializer::new(map);
-                OutcomeTable::deserialize(table).map(ExpectFile::One)
+                OutcomeTable::deserialize(table).map(|table| ExpectFile::One(Box::new(table)))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ExpectFile, A::Error> {
                 let mut alternatives = Vec::new();
@@ -398,7 +398,7 @@ fn into_citation(spec: Spanned<SpecFile>) -> Result<Citation, Invalid> {
 fn into_expectation(expect: Spanned<ExpectFile>) -> Result<Expectation, Invalid> {
     let span = expect.span();
     let tables = match expect.into_inner() {
-        ExpectFile::One(table) => vec![(span.clone(), table)],
+        ExpectFile::One(table) => vec![(span.clone(), *table)],
         ExpectFile::Alternatives(tables) => tables
             .into_iter()
             .map(|table| (table.span(), table.into_inner()))
@@ -414,7 +414,10 @@ fn into_expectation(expect: Spanned<ExpectFile>) -> Result<Expectation, Invalid>
     let mut allowed = Vec::new();
     for (span, table) in tables {
         for (key, at) in [
-            ("intermittent", table.intermittent.as_ref().map(Spanned::span)),
+            (
+                "intermittent",
+                table.intermittent.as_ref().map(Spanned::span),
+            ),
             ("reason", table.reason.as_ref().map(Spanned::span)),
         ] {
             if let Some(at) = at {

@@ -87,23 +87,45 @@ mod tests {
 
     #[test]
     fn any_alternative_conforms() {
-        let trap = observed(Outcome::Trap(Trap::ByHost { message: "any text".into() }), "");
+        let trap = observed(
+            Outcome::Trap(Trap::ByHost {
+                message: "any text".into(),
+            }),
+            "",
+        );
         assert_eq!(may_trap().check(&trap), Ok(()));
-        let closed = observed(Outcome::Completed { exit: 0 }, "@witness {\"write\":{\"err\":\"closed\"}}\n");
+        let closed = observed(
+            Outcome::Completed { exit: 0 },
+            "@witness {\"write\":{\"err\":\"closed\"}}\n",
+        );
         assert_eq!(may_trap().check(&closed), Ok(()));
     }
 
     #[test]
     fn a_violation_is_explained_against_the_alternative_of_its_kind() {
-        let ok = observed(Outcome::Completed { exit: 0 }, "@witness {\"write\":{\"ok\":true}}\n");
+        let ok = observed(
+            Outcome::Completed { exit: 0 },
+            "@witness {\"write\":{\"ok\":true}}\n",
+        );
         let problems = may_trap().check(&ok).unwrap_err();
-        assert_eq!(problems, ["observation `write`: expected { err = \"closed\" }, observed { ok = true }"]);
+        assert_eq!(
+            problems,
+            ["observation `write`: expected { err = \"closed\" }, observed { ok = true }"]
+        );
     }
 
     #[test]
     fn an_outcome_of_another_kind_names_every_allowed_one() {
-        let hang = observed(Outcome::Hang { deadline: std::time::Duration::from_millis(1) }, "");
+        let hang = observed(
+            Outcome::Hang {
+                deadline: std::time::Duration::from_millis(1),
+            },
+            "",
+        );
         let problems = may_trap().check(&hang).unwrap_err();
-        assert_eq!(problems, ["outcome: the spec allows a trap raised by the host or completed, observed hang"]);
+        assert_eq!(
+            problems,
+            ["outcome: the spec allows a trap raised by the host or completed, observed hang"]
+        );
     }
 }

@@ -82,14 +82,21 @@ pub enum TrapBy {
 impl OutcomeTable {
     /// Validates the table as `writer` may write it. `intermittent` and
     /// `reason` are left to the caller, which checks where they may stand.
-    pub fn pattern(&self, table_span: std::ops::Range<usize>, writer: Writer) -> Result<OutcomePattern, Invalid> {
+    pub fn pattern(
+        &self,
+        table_span: std::ops::Range<usize>,
+        writer: Writer,
+    ) -> Result<OutcomePattern, Invalid> {
         let kind = *self.outcome.get_ref();
         let by = self.by.as_ref().map(|by| *by.get_ref());
         let is_guest_trap = kind == OutcomeKind::Trap && by == Some(TrapBy::Guest);
         let takes_message = writer != Writer::Spec
             && matches!(
                 kind,
-                OutcomeKind::Trap | OutcomeKind::HostPanic | OutcomeKind::Crash | OutcomeKind::LinkError
+                OutcomeKind::Trap
+                    | OutcomeKind::HostPanic
+                    | OutcomeKind::Crash
+                    | OutcomeKind::LinkError
             )
             && !is_guest_trap;
         let message_takers = if writer == Writer::Spec {
@@ -100,10 +107,30 @@ impl OutcomeTable {
         // Each optional key, where it stands, whether this table takes it,
         // and which tables do.
         let keys = [
-            ("exit", self.exit.as_ref().map(Spanned::span), kind == OutcomeKind::Completed, "outcome = \"completed\""),
-            ("by", self.by.as_ref().map(Spanned::span), kind == OutcomeKind::Trap, "outcome = \"trap\""),
-            ("code", self.code.as_ref().map(Spanned::span), is_guest_trap, "a trap with by = \"guest\""),
-            ("message", self.message.as_ref().map(Spanned::span), takes_message, message_takers),
+            (
+                "exit",
+                self.exit.as_ref().map(Spanned::span),
+                kind == OutcomeKind::Completed,
+                "outcome = \"completed\"",
+            ),
+            (
+                "by",
+                self.by.as_ref().map(Spanned::span),
+                kind == OutcomeKind::Trap,
+                "outcome = \"trap\"",
+            ),
+            (
+                "code",
+                self.code.as_ref().map(Spanned::span),
+                is_guest_trap,
+                "a trap with by = \"guest\"",
+            ),
+            (
+                "message",
+                self.message.as_ref().map(Spanned::span),
+                takes_message,
+                message_takers,
+            ),
         ];
         for (key, span, applies, takers) in keys {
             if let Some(span) = span
@@ -131,7 +158,10 @@ impl OutcomeTable {
             ));
         }
         let message = self.message.as_ref().map(|m| m.get_ref().clone());
-        if writer != Writer::Spec && takes_message && message.as_deref().is_none_or(|m| m.trim().is_empty()) {
+        if writer != Writer::Spec
+            && takes_message
+            && message.as_deref().is_none_or(|m| m.trim().is_empty())
+        {
             return Err((
                 self.message.as_ref().map_or(table_span.clone(), Spanned::span),
                 "a record of this outcome needs a non-empty `message`: a part of the host's text".into(),
@@ -172,7 +202,10 @@ impl OutcomeTable {
             };
             observations.insert(name.clone(), pattern);
         }
-        Ok(OutcomePattern { ending, observations })
+        Ok(OutcomePattern {
+            ending,
+            observations,
+        })
     }
 }
 
@@ -184,11 +217,15 @@ impl OutcomePattern {
             problems.push(problem);
         }
         match &observed.observations {
-            Err(protocol) => problems.push(format!("the guest broke the observation protocol: {protocol}")),
+            Err(protocol) => problems.push(format!(
+                "the guest broke the observation protocol: {protocol}"
+            )),
             Ok(seen) => {
                 for (name, pattern) in &self.observations {
                     match seen.0.get(name) {
-                        None => problems.push(format!("observation `{name}`: expected {pattern}, the guest did not report it")),
+                        None => problems.push(format!(
+                            "observation `{name}`: expected {pattern}, the guest did not report it"
+                        )),
                         Some(got) if !pattern.matches(got) => problems.push(format!(
                             "observation `{name}`: expected {pattern}, observed {}",
                             crate::pattern::inline_toml(got)
@@ -225,7 +262,9 @@ impl Ending {
             wanted
                 .as_ref()
                 .filter(|wanted| !got.contains(wanted.as_str()))
-                .map(|wanted| format!("message: expected it to contain {wanted:?}, observed {got:?}"))
+                .map(|wanted| {
+                    format!("message: expected it to contain {wanted:?}, observed {got:?}")
+                })
         };
         match (self, outcome) {
             (Ending::Completed { exit }, Outcome::Completed { exit: got }) => {
@@ -234,19 +273,25 @@ impl Ending {
             (Ending::HostTrap { message }, Outcome::Trap(Trap::ByHost { message: got }))
             | (Ending::HostPanic { message }, Outcome::HostPanic { message: got })
             | (Ending::LinkError { message }, Outcome::LinkError { message: got })
-            | (Ending::Crash { message }, Outcome::Crash { detail: got }) => message_mismatch(message, got),
+            | (Ending::Crash { message }, Outcome::Crash { detail: got }) => {
+                message_mismatch(message, got)
+            }
             (Ending::GuestTrap { code }, Outcome::Trap(Trap::ByGuest { code: got, .. })) => code
                 .as_ref()
                 .filter(|code| *code != got)
                 .map(|code| format!("guest trap code: expected {code:?}, observed {got:?}")),
-            (Ending::HostTrap { .. }, Outcome::Trap(Trap::ByGuest { .. })) => {
-                Some("trap: expected one raised by the host, observed one raised by the guest".into())
-            }
-            (Ending::GuestTrap { .. }, Outcome::Trap(Trap::ByHost { .. })) => {
-                Some("trap: expected one raised by the guest, observed one raised by the host".into())
-            }
+            (Ending::HostTrap { .. }, Outcome::Trap(Trap::ByGuest { .. })) => Some(
+                "trap: expected one raised by the host, observed one raised by the guest".into(),
+            ),
+            (Ending::GuestTrap { .. }, Outcome::Trap(Trap::ByHost { .. })) => Some(
+                "trap: expected one raised by the guest, observed one raised by the host".into(),
+            ),
             (Ending::Hang, Outcome::Hang { .. }) => None,
-            _ => Some(format!("outcome: expected {}, observed {}", self.kind(), outcome.kind())),
+            _ => Some(format!(
+                "outcome: expected {}, observed {}",
+                self.kind(),
+                outcome.kind()
+            )),
         }
     }
 
@@ -269,7 +314,10 @@ impl Ending {
             (self, outcome),
             (Ending::Completed { .. }, Outcome::Completed { .. })
                 | (Ending::HostTrap { .. }, Outcome::Trap(Trap::ByHost { .. }))
-                | (Ending::GuestTrap { .. }, Outcome::Trap(Trap::ByGuest { .. }))
+                | (
+                    Ending::GuestTrap { .. },
+                    Outcome::Trap(Trap::ByGuest { .. })
+                )
                 | (Ending::Hang, Outcome::Hang { .. })
                 | (Ending::HostPanic { .. }, Outcome::HostPanic { .. })
                 | (Ending::Crash { .. }, Outcome::Crash { .. })
@@ -284,10 +332,13 @@ impl Ending {
         };
         match self {
             Ending::Completed { exit } => format!("outcome = \"completed\"\nexit = {exit}\n"),
-            Ending::HostTrap { message: m } => format!("outcome = \"trap\"\nby = \"host\"\n{}", message(m)),
+            Ending::HostTrap { message: m } => {
+                format!("outcome = \"trap\"\nby = \"host\"\n{}", message(m))
+            }
             Ending::GuestTrap { code } => format!(
                 "outcome = \"trap\"\nby = \"guest\"\n{}",
-                code.as_ref().map_or(String::new(), |code| format!("code = {code:?}\n"))
+                code.as_ref()
+                    .map_or(String::new(), |code| format!("code = {code:?}\n"))
             ),
             Ending::Hang => "outcome = \"hang\"\n".into(),
             Ending::HostPanic { message: m } => format!("outcome = \"host-panic\"\n{}", message(m)),

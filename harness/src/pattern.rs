@@ -16,7 +16,13 @@ use serde_json::Value;
 use std::fmt;
 
 /// The words that make a table a matcher.
-const MATCHER_WORDS: [&str; 5] = ["one-of", "at-least", "at-most", "any-order", "one-or-more-of"];
+const MATCHER_WORDS: [&str; 5] = [
+    "one-of",
+    "at-least",
+    "at-most",
+    "any-order",
+    "one-or-more-of",
+];
 
 /// A pattern an observation must match.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,7 +38,10 @@ enum Shape {
     Array(Vec<Pattern>),
     Table(Vec<(String, Pattern)>),
     OneOf(Vec<Pattern>),
-    Bounds { at_least: Option<i128>, at_most: Option<i128> },
+    Bounds {
+        at_least: Option<i128>,
+        at_most: Option<i128>,
+    },
     AnyOrder(Vec<Value>),
     OneOrMoreOf(Vec<Value>),
 }
@@ -84,21 +93,21 @@ impl Pattern {
                         .all(|(key, p)| table.get(key).is_some_and(|v| p.matches(v)))
             }
             (Shape::OneOf(patterns), value) => patterns.iter().any(|p| p.matches(value)),
-            (Shape::Bounds { at_least, at_most }, value) => {
-                integer(value).is_some_and(|n| {
-                    at_least.is_none_or(|low| n >= low) && at_most.is_none_or(|high| n <= high)
-                })
-            }
+            (Shape::Bounds { at_least, at_most }, value) => integer(value).is_some_and(|n| {
+                at_least.is_none_or(|low| n >= low) && at_most.is_none_or(|high| n <= high)
+            }),
             (Shape::AnyOrder(expected), Value::Array(items)) => {
                 let mut left: Vec<&Value> = expected.iter().collect();
                 items.len() == expected.len()
-                    && items.iter().all(|item| match left.iter().position(|v| *v == item) {
-                        Some(i) => {
-                            left.swap_remove(i);
-                            true
-                        }
-                        None => false,
-                    })
+                    && items
+                        .iter()
+                        .all(|item| match left.iter().position(|v| *v == item) {
+                            Some(i) => {
+                                left.swap_remove(i);
+                                true
+                            }
+                            None => false,
+                        })
             }
             (Shape::OneOrMoreOf(allowed), Value::Array(items)) => {
                 !items.is_empty() && items.iter().all(|item| allowed.contains(item))
@@ -125,7 +134,9 @@ pub fn inline_toml(value: &Value) -> String {
 }
 
 fn is_matcher(table: &serde_json::Map<String, Value>) -> bool {
-    table.keys().any(|key| MATCHER_WORDS.contains(&key.as_str()))
+    table
+        .keys()
+        .any(|key| MATCHER_WORDS.contains(&key.as_str()))
 }
 
 fn matcher(table: &serde_json::Map<String, Value>) -> Result<Shape, String> {
@@ -244,7 +255,10 @@ mod tests {
             (json!({ "one-of": [] }), "non-empty array"),
             (json!({ "at-most": "4" }), "integer"),
             (json!({ "at-least": 5, "at-most": 4 }), "above"),
-            (json!({ "one-of": [1], "any-order": [1] }), "one matcher per table"),
+            (
+                json!({ "one-of": [1], "any-order": [1] }),
+                "one matcher per table",
+            ),
         ] {
             let error = Pattern::parse(written.clone()).unwrap_err();
             assert!(error.contains(says), "{written}: {error}");

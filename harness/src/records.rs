@@ -98,7 +98,11 @@ fn into_record(table: Spanned<OutcomeTable>) -> Result<Record, Invalid> {
     }
     let seen = table.pattern(span, Writer::Record)?;
     let mut intermittent = Vec::new();
-    for alternative in table.intermittent.map(Spanned::into_inner).unwrap_or_default() {
+    for alternative in table
+        .intermittent
+        .map(Spanned::into_inner)
+        .unwrap_or_default()
+    {
         let span = alternative.span();
         let alternative = alternative.into_inner();
         let reason = match &alternative.reason {

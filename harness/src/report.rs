@@ -2,6 +2,7 @@
 //! what differs, and the commands that reproduce the trial or record it.
 
 use crate::case::{Case, Citation};
+use crate::expectation::Expectation;
 use crate::layout::Layout;
 use crate::outcome::Observed;
 use crate::records::HostRecords;
@@ -55,11 +56,22 @@ pub fn failure(
         (&verdicts.spec, &case.expect)
     {
         let _ = writeln!(out);
-        out.push_str(&side_by_side("the spec allows", &expect.render(), &observed_lines));
+        let matched = |l: &str, r: &str| observation_matched(expect, observed, l, r);
+        out.push_str(&side_by_side(
+            "the spec allows",
+            &expect.render(),
+            &observed_lines,
+            &matched,
+        ));
     }
     if let (RecordVerdict::Changed { .. }, Some((_, record))) = (&verdicts.record, record) {
         let _ = writeln!(out);
-        out.push_str(&side_by_side("recorded", &record.seen.render(), &observed_lines));
+        out.push_str(&side_by_side(
+            "recorded",
+            &record.seen.render(),
+            &observed_lines,
+            &|_, _| false,
+        ));
     }
     if verdicts.record == RecordVerdict::Unrecorded && verdicts.spec.passes() {
         let _ = writeln!(out, "\nobserved:");
@@ -148,9 +160,37 @@ fn observed_text(observed: &Observed) -> String {
     }
 }
 
+/// Whether the row `observations.<name> = <pattern>` beside
+/// `observations.<name> = <value>` agrees: the value matches a pattern the
+/// spec allows for that observation.
+fn observation_matched(expect: &Expectation, observed: &Observed, left: &str, right: &str) -> bool {
+    let name_in = |line: &str| {
+        line.strip_prefix("observations.")
+            .and_then(|rest| rest.split_once(" = "))
+            .map(|(name, _)| name.to_string())
+    };
+    let (Some(name), Ok(seen)) = (name_in(left), &observed.observations) else {
+        return false;
+    };
+    name_in(right).as_ref() == Some(&name)
+        && seen.0.get(&name).is_some_and(|value| {
+            expect.allowed.iter().any(|allowed| {
+                allowed
+                    .observations
+                    .get(&name)
+                    .is_some_and(|pattern| pattern.matches(value))
+            })
+        })
+}
+
 /// Two columns, lines that agree on the same row; `≠` marks a row whose
-/// sides differ.
-fn side_by_side(heading: &str, expected: &str, observed: &str) -> String {
+/// sides differ (`agrees` says when two different lines agree all the same).
+fn side_by_side(
+    heading: &str,
+    expected: &str,
+    observed: &str,
+    agrees: &dyn Fn(&str, &str) -> bool,
+) -> String {
     let diff = TextDiff::from_lines(expected, observed);
     let mut rows: Vec<(String, String)> = Vec::new();
     let (mut left, mut right) = (Vec::new(), Vec::new());
@@ -187,7 +227,7 @@ fn side_by_side(heading: &str, expected: &str, observed: &str) -> String {
         .max(heading.chars().count());
     let mut out = format!("  {heading:width$}   observed\n");
     for (i, (l, r)) in rows.iter().enumerate() {
-        let agree = same.contains(&i) || message_contained(l, r);
+        let agree = same.contains(&i) || message_contained(l, r) || agrees(l, r);
         let mark = if agree { ' ' } else { '≠' };
         let _ = writeln!(out, "{mark} {l:width$} │ {r}");
     }
@@ -219,6 +259,7 @@ mod tests {
             "expected",
             "outcome = \"trap\"\nx = 1\n",
             "outcome = \"completed\"\nx = 1\n",
+            &|_, _| false,
         );
         let rows: Vec<&str> = table.lines().collect();
         assert_eq!(rows.len(), 3);
@@ -236,12 +277,14 @@ mod tests {
             "expected",
             "message contains \"empty\"\n",
             "message = \"empty poll list\"\n",
+            &|_, _| false,
         );
         assert!(table.lines().nth(1).unwrap().starts_with(' '), "{table}");
         let table = side_by_side(
             "expected",
             "message contains \"full\"\n",
             "message = \"empty poll list\"\n",
+            &|_, _| false,
         );
         assert!(table.lines().nth(1).unwrap().starts_with('≠'), "{table}");
     }

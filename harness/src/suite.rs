@@ -181,7 +181,12 @@ impl Suite {
         let records = self.host_records(host);
         let records = match records.as_ref() {
             Ok(records) => records,
-            Err(error) => return (None, Err(format!("the host's records cannot be read:\n{error}"))),
+            Err(error) => {
+                return (
+                    None,
+                    Err(format!("the host's records cannot be read:\n{error}")),
+                );
+            }
         };
         let record = match &self.blessings {
             Some(blessings) => {
@@ -263,10 +268,7 @@ impl Suite {
             Err(error) => vec![format!("the spec under test does not parse: {error}")],
             Ok(None) => Vec::new(),
             Ok(Some(Stale::ItemGone)) => {
-                vec![format!(
-                    "`{item}` is not in {} any more",
-                    wit_dir.display()
-                )]
+                vec![format!("`{item}` is not in {} any more", wit_dir.display())]
             }
             Ok(Some(Stale::ClauseGone { current })) => {
                 vec![format!(

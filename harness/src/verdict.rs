@@ -11,11 +11,17 @@ use crate::records::Record;
 pub enum SpecVerdict {
     Conforms,
     /// A violation no divergence accounts for: fails.
-    Violates { problems: Vec<String> },
+    Violates {
+        problems: Vec<String>,
+    },
     /// A violation the case's divergence for this host tracks upstream: passes.
-    KnownViolation { upstream: String },
+    KnownViolation {
+        upstream: String,
+    },
     /// The case has a divergence for this host, but the host now conforms: fails.
-    StaleDivergence { upstream: String },
+    StaleDivergence {
+        upstream: String,
+    },
     /// The spec is silent on this case: nothing to judge.
     NotJudged,
 }
@@ -25,7 +31,9 @@ pub enum SpecVerdict {
 pub enum RecordVerdict {
     Unchanged,
     /// Fails: the host no longer does what its record says.
-    Changed { problems: Vec<String> },
+    Changed {
+        problems: Vec<String>,
+    },
     /// Fails: nothing is recorded for this host on this case.
     Unrecorded,
     /// `cargo xtask bless` is writing the record from this run.

@@ -12,7 +12,10 @@ use witness::host::RunSettings;
 use witness::host::wasmtime_sync::run_here;
 
 #[derive(Parser)]
-#[command(name = "witness-wasmtime-sync", about = "Run one guest scenario on wasmtime's sync WASI linker")]
+#[command(
+    name = "witness-wasmtime-sync",
+    about = "Run one guest scenario on wasmtime's sync WASI linker"
+)]
 struct Cli {
     /// The guest component.
     #[arg(long)]
@@ -55,7 +58,10 @@ fn main() -> ExitCode {
         cli.selftest_faulty_import,
     ) {
         Ok(reply) => {
-            println!("{}", serde_json::to_string(&reply).expect("a reply is JSON"));
+            println!(
+                "{}",
+                serde_json::to_string(&reply).expect("a reply is JSON")
+            );
             ExitCode::SUCCESS
         }
         Err(error) => {

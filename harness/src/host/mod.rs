@@ -72,7 +72,10 @@ pub fn embedded(cache_dir: PathBuf, sync_program: PathBuf) -> Vec<Arc<dyn Host>>
     vec![
         Arc::new(WasmtimeHost::new(Flavor::MultiThread, cache_dir.clone())),
         Arc::new(WasmtimeHost::new(Flavor::CurrentThread, cache_dir.clone())),
-        Arc::new(wasmtime_sync::WasmtimeSyncHost::new(sync_program, cache_dir)),
+        Arc::new(wasmtime_sync::WasmtimeSyncHost::new(
+            sync_program,
+            cache_dir,
+        )),
     ]
 }
 
