@@ -1,8 +1,9 @@
 //! `witness-wasmtime-sync`: runs one guest scenario on wasmtime with the
 //! sync WASI linker and prints the outcome as one JSON line. The harness
-//! starts it for each run of the `wasmtime-sync` host and kills it at the
-//! deadline (see host/wasmtime_sync.rs). The guest's stdin is this
-//! process's stdin.
+//! starts it for each run of the `wasmtime-sync` host (see
+//! host/wasmtime_sync.rs). The guest's stdin is this process's stdin. At
+//! the deadline it replies `hang` and returns from `main`, which ends the
+//! guest's thread with the process.
 
 use clap::Parser;
 use std::io::Read;
@@ -26,6 +27,9 @@ struct Cli {
     /// Bytes stderr accepts before it reports closed.
     #[arg(long)]
     stderr_capacity: usize,
+    /// After this many milliseconds the run is a hang.
+    #[arg(long)]
+    deadline_ms: u64,
     /// Preopen a fresh empty directory at /scratch.
     #[arg(long)]
     scratch_dir: bool,
@@ -48,7 +52,7 @@ fn main() -> ExitCode {
         stdin,
         stderr_capacity: cli.stderr_capacity,
         scratch_dir: cli.scratch_dir,
-        ..RunSettings::default()
+        deadline: std::time::Duration::from_millis(cli.deadline_ms),
     };
     match run_here(
         &cli.component,

@@ -1,12 +1,15 @@
 //! `wasmtime-sync`: wasmtime with `add_to_linker_sync`, as embedders without
 //! an async runtime run it. Nothing in-process can stop a guest blocked in a
 //! sync host call, so each run happens in a child process
-//! (`witness-wasmtime-sync`, src/bin/) that the harness kills at the
-//! deadline: a hang costs a process, never an abandoned thread. A child
-//! that dies of a signal is a `crash`.
+//! (`witness-wasmtime-sync`, src/bin/): a hang costs a process, never an
+//! abandoned thread. A child that dies of a signal is a `crash`.
 //!
-//! The child reads the guest's stdin bytes on its stdin and prints one
-//! JSON line, a [`Reply`], on its stdout.
+//! The child reads the guest's stdin bytes on its stdin, runs the guest on
+//! a thread of its own and prints one JSON line, a [`Reply`], on its stdout:
+//! at the deadline it replies `hang` with what the guest had written so far
+//! and exits, which ends the blocked thread with the process. Should the
+//! child not reply in time, the harness kills its whole process group
+//! [`CHILD_GRACE`] after the deadline: a hang all the same.
 
 use super::subprocess::{self, ChildEnd};
 use super::wasmtime::{
@@ -19,8 +22,13 @@ use serde::{Deserialize, Serialize};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime_wasi::p2::bindings::sync::CommandPre;
+
+/// How long after the deadline the harness waits for the child's own
+/// `hang` reply before it kills the child.
+pub const CHILD_GRACE: Duration = Duration::from_secs(2);
 
 /// The parent's side: runs each request in a `witness-wasmtime-sync` child.
 pub struct WasmtimeSyncHost {
@@ -36,7 +44,7 @@ pub struct WasmtimeSyncHost {
 #[derive(Serialize, Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct Reply {
-    /// `completed`, `trap`, `host-panic` or `link-error`.
+    /// `completed`, `trap`, `hang`, `host-panic` or `link-error`.
     pub outcome: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit: Option<i32>,
@@ -86,6 +94,8 @@ impl Host for WasmtimeSyncHost {
             .arg(request.scenario)
             .arg("--stderr-capacity")
             .arg(settings.stderr_capacity.to_string())
+            .arg("--deadline-ms")
+            .arg(settings.deadline.as_millis().to_string())
             .arg("--cache-dir")
             .arg(&self.cache_dir);
         if settings.scratch_dir {
@@ -94,7 +104,7 @@ impl Host for WasmtimeSyncHost {
         if self.faulty {
             child.arg("--selftest-faulty-import");
         }
-        let end = subprocess::run(child, &settings.stdin, settings.deadline)?;
+        let end = subprocess::run(child, &settings.stdin, settings.deadline + CHILD_GRACE)?;
         let (status, stdout, stderr) = match end {
             ChildEnd::DeadlinePassed { stderr } => {
                 return Ok(HostRun {
@@ -128,7 +138,7 @@ impl Host for WasmtimeSyncHost {
                 String::from_utf8_lossy(&stderr)
             )
         })?;
-        reply.into_run()
+        reply.into_run(settings.deadline)
     }
 }
 
@@ -162,7 +172,7 @@ impl Reply {
         reply
     }
 
-    fn into_run(self) -> Result<HostRun, String> {
+    fn into_run(self, deadline: Duration) -> Result<HostRun, String> {
         let message = self.message.unwrap_or_default();
         let outcome = match (self.outcome.as_str(), self.by.as_deref()) {
             ("completed", _) => Outcome::Completed {
@@ -173,6 +183,7 @@ impl Reply {
                 code: self.code.unwrap_or_default(),
                 message,
             }),
+            ("hang", _) => Outcome::Hang { deadline },
             ("host-panic", _) => Outcome::HostPanic { message },
             ("link-error", _) => Outcome::LinkError { message },
             (other, by) => {
@@ -189,7 +200,9 @@ impl Reply {
     }
 }
 
-/// The child's side: one run with the sync linker, in this process.
+/// The child's side: one run with the sync linker, on a thread of this
+/// process; at `settings.deadline` the reply is `hang`, and the caller
+/// must then end the process (returning from `main` does) to stop the run.
 /// `Err` is a failure to set the run up, not an outcome.
 pub fn run_here(
     component: &Path,
@@ -213,24 +226,35 @@ pub fn run_here(
     let pre = Component::from_file(&engine, component)
         .and_then(|compiled| linker.instantiate_pre(&compiled))
         .and_then(CommandPre::new);
-    let outcome = match pre {
-        Err(e) => Outcome::LinkError {
-            message: error_text(&e),
-        },
-        Ok(pre) => {
-            let (mut store, _scratch) = guest_store(&engine, &request, &stdout, &stderr)?;
-            // A panic in host code unwinds out of the wasm frames to here.
-            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let command = pre.instantiate(&mut store)?;
-                command.wasi_cli_run().call_run(&mut store)
-            }));
-            match run {
-                Ok(result) => ended(result),
-                Err(payload) => Outcome::HostPanic {
-                    message: panic_text(payload.as_ref()),
-                },
-            }
+    let pre = match pre {
+        Ok(pre) => pre,
+        Err(e) => {
+            let outcome = Outcome::LinkError {
+                message: error_text(&e),
+            };
+            return Ok(Reply::new(&outcome, &[], &[]));
         }
     };
-    Ok(Reply::new(&outcome, &stdout.contents(), &stderr.contents()))
+    let (mut store, scratch) = guest_store(&engine, &request, &stdout, &stderr)?;
+    let (done, ended_as) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // A panic in host code unwinds out of the wasm frames to here.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let command = pre.instantiate(&mut store)?;
+            command.wasi_cli_run().call_run(&mut store)
+        }));
+        let outcome = match run {
+            Ok(result) => ended(result),
+            Err(payload) => Outcome::HostPanic {
+                message: panic_text(payload.as_ref()),
+            },
+        };
+        let _ = done.send(outcome);
+    });
+    let outcome = ended_as.recv_timeout(settings.deadline).unwrap_or(Outcome::Hang {
+        deadline: settings.deadline,
+    });
+    let reply = Reply::new(&outcome, &stdout.contents(), &stderr.contents());
+    drop(scratch);
+    Ok(reply)
 }
