@@ -17,6 +17,10 @@ fn main() -> ExitCode {
         ("block-forever", || subscribe_duration(u64::MAX).block()),
         ("host-panic", witness::guests::faulty::panic_in_host),
         ("exit-code", || std::process::exit(3)),
+        // An empty poll list: the host refuses the call with a trap.
+        ("host-trap", || {
+            wasi::io::poll::poll(&[]);
+        }),
     ])
 }
 

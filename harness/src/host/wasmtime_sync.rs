@@ -251,9 +251,11 @@ pub fn run_here(
         };
         let _ = done.send(outcome);
     });
-    let outcome = ended_as.recv_timeout(settings.deadline).unwrap_or(Outcome::Hang {
-        deadline: settings.deadline,
-    });
+    let outcome = ended_as
+        .recv_timeout(settings.deadline)
+        .unwrap_or(Outcome::Hang {
+            deadline: settings.deadline,
+        });
     let reply = Reply::new(&outcome, &stdout.contents(), &stderr.contents());
     drop(scratch);
     Ok(reply)
