@@ -187,7 +187,7 @@ fn toml_value(value: &Value) -> toml_edit::Value {
             }
             inline.into()
         }
-        // TOML has no null; a guest that reports one says so in a string.
-        Value::Null => "null".into(),
+        // Observations never hold a null (observations.rs refuses them).
+        Value::Null => unreachable!("observations hold no null"),
     }
 }

@@ -32,6 +32,12 @@ impl Observations {
             let (Some((name, value)), None) = (entries.next(), entries.next()) else {
                 return Err(malformed());
             };
+            if contains_null(&value) {
+                return Err(format!(
+                    "stdout line {}: `{name}` holds a null, which a case file or a record cannot write: report a string or a boolean instead",
+                    number + 1
+                ));
+            }
             if seen.insert(name.clone(), value).is_some() {
                 return Err(format!(
                     "stdout line {}: the guest reported `{name}` twice",
@@ -40,6 +46,16 @@ impl Observations {
             }
         }
         Ok(Observations(seen))
+    }
+}
+
+/// TOML, the language of case files and records, has no null.
+fn contains_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(contains_null),
+        Value::Object(table) => table.values().any(contains_null),
+        _ => false,
     }
 }
 
@@ -86,5 +102,10 @@ mod tests {
                 .contains("line 1")
         );
         assert!(Observations::parse("@witness {\"a\":1,\"b\":2}\n").is_err());
+        assert!(
+            Observations::parse("@witness {\"a\":[1,null]}\n")
+                .unwrap_err()
+                .contains("null")
+        );
     }
 }

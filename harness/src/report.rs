@@ -56,7 +56,15 @@ pub fn failure(
         (&verdicts.spec, &case.expect)
     {
         let _ = writeln!(out);
-        let matched = |l: &str, r: &str| observation_matched(expect, observed, l, r);
+        // The spec names no message, trap code or deadline: the host's own
+        // details stand beside nothing, and that is no difference.
+        let matched = |l: &str, r: &str| {
+            (l.is_empty()
+                && ["message = ", "code = ", "deadline-ms = "]
+                    .iter()
+                    .any(|detail| r.starts_with(detail)))
+                || observation_matched(expect, observed, l, r)
+        };
         out.push_str(&side_by_side(
             "the spec allows",
             &expect.render(),
@@ -79,14 +87,19 @@ pub fn failure(
             let _ = writeln!(out, "  {line}");
         }
     }
-    let _ = writeln!(out, "\nwhat differs:");
+    let stale = match verdicts.spec {
+        SpecVerdict::StaleDivergence { .. } => vec![format!(
+            "the host now does what the spec allows; remove `{host}` from the case's [[divergence]]"
+        )],
+        _ => Vec::new(),
+    };
     let problems = [
         ("citation", verdicts.citation.as_slice()),
         (
             "spec",
             match &verdicts.spec {
                 SpecVerdict::Violates { problems } => problems.as_slice(),
-                _ => &[],
+                _ => stale.as_slice(),
             },
         ),
         (
@@ -97,16 +110,13 @@ pub fn failure(
             },
         ),
     ];
+    if problems.iter().any(|(_, problems)| !problems.is_empty()) {
+        let _ = writeln!(out, "\nwhat differs:");
+    }
     for (question, problems) in problems {
         for problem in problems {
             let _ = writeln!(out, "  - {question}: {problem}");
         }
-    }
-    if let SpecVerdict::StaleDivergence { .. } = verdicts.spec {
-        let _ = writeln!(
-            out,
-            "  - spec: the host now does what the spec allows; remove `{host}` from the case's [[divergence]]"
-        );
     }
     if !observed.stderr.trim().is_empty() {
         let _ = writeln!(out, "\nguest stderr:");

@@ -57,9 +57,10 @@ enum Verb {
     /// Run the harness's own tests: unit tests and self-tests that prove it
     /// can fail (wrong expectations, guest panics, hangs, a panicking host).
     Selftest {
-        /// Arguments for `cargo test`, e.g. `-- --nocapture`.
+        /// Arguments for the test binaries, e.g. `-- --nocapture`, or
+        /// `-- --ignored --exact bless_the_selftest_records`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        cargo_test: Vec<String>,
+        libtest: Vec<String>,
     },
     /// Build the guest components for wasm32-wasip2 against wit/.
     BuildGuests,
@@ -169,7 +170,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             bless.env("WITNESS_BLESS", "1");
             status(bless)
         }
-        Verb::Selftest { cargo_test } => {
+        Verb::Selftest { libtest } => {
             prepare(&root)?;
             let mut test = cargo(&root);
             test.args([
@@ -180,7 +181,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 "--test",
                 "selftest",
             ])
-            .args(cargo_test);
+            .arg("--")
+            .args(libtest);
             status(test)
         }
         Verb::BuildGuests => {
