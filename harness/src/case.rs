@@ -69,6 +69,8 @@ pub struct Divergence {
 pub struct Known {
     /// The guests a case may name.
     pub guests: BTreeSet<String>,
+    /// The hosts a divergence may name.
+    pub hosts: BTreeSet<String>,
     /// Where draft upstream issues live (`upstream/`), for divergences
     /// whose issue is not filed yet.
     pub drafts_dir: PathBuf,
@@ -216,6 +218,13 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
         }
         let mut hosts = Vec::new();
         for host in divergence.hosts.into_inner() {
+            if !known.hosts.contains(host.get_ref()) {
+                return Err(error((
+                    host.span(),
+                    format!("there is no host named `{}`", host.get_ref()),
+                    format!("known hosts: {}", list(&known.hosts)),
+                )));
+            }
             if !diverging.insert(host.get_ref().clone()) {
                 return Err(error((
                     host.span(),

@@ -5,6 +5,15 @@ use std::path::{Path, PathBuf};
 /// The guest that only the harness's own self-tests use.
 pub const SELFTEST_GUEST: &str = "selftest";
 
+/// The self-tests' hosts: the embedded configurations with a deliberately
+/// faulty import, named apart so that no record or divergence of theirs
+/// can stand for a real host's.
+pub const SELFTEST_HOSTS: [&str; 3] = [
+    "wasmtime-faulty",
+    "wasmtime-current-thread-faulty",
+    "wasmtime-sync-faulty",
+];
+
 /// The paths the harness reads: case files, guest sources, built guest
 /// components and the compilation cache.
 #[derive(Clone, Debug)]

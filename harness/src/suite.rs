@@ -5,7 +5,7 @@ use crate::bless::Blessings;
 use crate::case::{self, Case, CaseName, Known, LoadError};
 use crate::file_error::FileError;
 use crate::host::{Host, RunRequest, RunSettings};
-use crate::layout::{Layout, SELFTEST_GUEST};
+use crate::layout::{Layout, SELFTEST_GUEST, SELFTEST_HOSTS};
 use crate::outcome::{Observed, Outcome};
 use crate::records::HostRecords;
 use crate::report;
@@ -45,7 +45,13 @@ impl Suite {
     pub fn conformance(layout: &Layout) -> Suite {
         let mut guests = guests_in(layout);
         guests.remove(SELFTEST_GUEST);
-        Suite::new(layout, layout.cases_dir(), layout.records_dir(), guests)
+        Suite::new(
+            layout,
+            layout.cases_dir(),
+            layout.records_dir(),
+            guests,
+            names(&crate::host::EMBEDDED_HOSTS),
+        )
     }
 
     /// The harness's self-test cases with the self-test guest and records.
@@ -56,18 +62,22 @@ impl Suite {
             layout.selftest_cases_dir(),
             layout.selftest_records_dir(),
             guests,
+            names(&SELFTEST_HOSTS),
         )
     }
 
-    /// The suite of another directory of case files and records.
+    /// The suite of another directory of case files and records, whose
+    /// cases may name `guests` and, in divergences, `hosts`.
     pub fn new(
         layout: &Layout,
         cases_dir: PathBuf,
         records_dir: PathBuf,
         guests: BTreeSet<String>,
+        hosts: BTreeSet<String>,
     ) -> Suite {
         let known = Known {
             guests,
+            hosts,
             drafts_dir: layout.drafts_dir(),
         };
         Suite {
@@ -368,6 +378,10 @@ impl Suite {
             Err(problems.join("\n"))
         }
     }
+}
+
+fn names(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|name| name.to_string()).collect()
 }
 
 /// The guests: every `guests/<name>/src/main.rs`.

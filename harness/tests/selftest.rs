@@ -25,7 +25,7 @@ use witness::case::{self, Case, CaseName};
 use witness::host::wasmtime::{Flavor, WasmtimeHost, selftest_faulty_import};
 use witness::host::wasmtime_sync::WasmtimeSyncHost;
 use witness::host::{Host, HostRun, RunRequest};
-use witness::layout::{Layout, SELFTEST_GUEST};
+use witness::layout::{Layout, SELFTEST_GUEST, SELFTEST_HOSTS};
 use witness::outcome::{Observed, Outcome, Trap};
 use witness::records::HostRecords;
 use witness::spec::Spec;
@@ -56,19 +56,19 @@ impl Configuration {
         let cache = layout.compile_cache_dir();
         match self {
             Configuration::MultiThread => Arc::new(WasmtimeHost::with_extra_imports(
-                "wasmtime-faulty",
+                SELFTEST_HOSTS[0],
                 Flavor::MultiThread,
                 cache,
                 selftest_faulty_import,
             )),
             Configuration::CurrentThread => Arc::new(WasmtimeHost::with_extra_imports(
-                "wasmtime-current-thread-faulty",
+                SELFTEST_HOSTS[1],
                 Flavor::CurrentThread,
                 cache,
                 selftest_faulty_import,
             )),
             Configuration::Sync => Arc::new(WasmtimeSyncHost::selftest_faulty(
-                "wasmtime-sync-faulty",
+                SELFTEST_HOSTS[2],
                 sync_program(),
                 cache,
             )),
@@ -101,6 +101,11 @@ fn faulty_host() -> Arc<dyn Host> {
 /// The self-test guest alone.
 fn selftest_guests() -> BTreeSet<String> {
     BTreeSet::from([SELFTEST_GUEST.to_string()])
+}
+
+/// The self-test hosts' names.
+fn selftest_hosts() -> BTreeSet<String> {
+    SELFTEST_HOSTS.iter().map(|name| name.to_string()).collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -286,6 +291,7 @@ fn selftest_suite_with_records(records_dir: &Path) -> Suite {
         layout.selftest_cases_dir(),
         records_dir.to_path_buf(),
         selftest_guests(),
+        selftest_hosts(),
     )
 }
 
@@ -558,6 +564,7 @@ fn a_scenario_without_a_case_and_a_case_without_a_scenario_fail_the_pairing() {
         cases.path().to_path_buf(),
         layout.selftest_records_dir(),
         selftest_guests(),
+        selftest_hosts(),
     ));
     let conclusion = run_trials(&suite, &[faulty_host()], SCENARIOS_TRIAL, true);
     assert_eq!((conclusion.num_passed, conclusion.num_failed), (0, 1));
@@ -765,8 +772,13 @@ fn malformed_case_files_name_file_line_and_column_and_say_what_to_do() {
         ),
         (
             "duplicate-divergence.toml",
-            "14:27:",
-            "host `wasmtime` is named by a second divergence",
+            "14:34:",
+            "host `wasmtime-faulty` is named by a second divergence",
+        ),
+        (
+            "divergence-unknown-host.toml",
+            "13:29:",
+            "there is no host named `wasmtim`",
         ),
         ("trap-without-by.toml", "10:11:", "a trap needs `by`"),
         (
@@ -1066,8 +1078,16 @@ fn bless_writes_the_records_dir_and_nothing_else() {
     copy_tree(&layout.selftest_cases_dir(), &cases);
     let before = snapshot(root.path());
 
-    let suite =
-        Arc::new(Suite::new(&layout, cases.clone(), records.clone(), selftest_guests()).blessing());
+    let suite = Arc::new(
+        Suite::new(
+            &layout,
+            cases.clone(),
+            records.clone(),
+            selftest_guests(),
+            selftest_hosts(),
+        )
+        .blessing(),
+    );
     // behaviour::observe-answer, and wrong::observe-answer: blessing never
     // makes a spec violation pass.
     let conclusion = run_trials(&suite, &[faulty_host()], "::observe-answer", false);
@@ -1158,12 +1178,13 @@ fn changing_one_expectation_fails_exactly_that_case() {
     );
     std::fs::write(&edited, text.replace(allowed, edit)).unwrap();
 
-    let guests = Suite::conformance(&layout).known.guests;
+    let known = Suite::conformance(&layout).known;
     let suite = Suite::new(
         &layout,
         cases.path().to_path_buf(),
         layout.records_dir(),
-        guests,
+        known.guests,
+        known.hosts,
     );
     let host = Configuration::MultiThread.plain(&layout);
     let loaded = suite.load();

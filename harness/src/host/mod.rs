@@ -64,6 +64,10 @@ pub trait Host: Send + Sync {
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String>;
 }
 
+/// The names of the [`embedded`] hosts, in their order: what trial names,
+/// records files and divergences call them.
+pub const EMBEDDED_HOSTS: [&str; 3] = ["wasmtime", "wasmtime-current-thread", "wasmtime-sync"];
+
 /// The embedded wasmtime configurations, each a host of its own: async on a
 /// multi-thread runtime (the default), async on a current-thread runtime,
 /// and sync in a child process (`sync_program`, `witness-wasmtime-sync`).
@@ -103,4 +107,14 @@ pub fn selected(hosts: Vec<Arc<dyn Host>>) -> Result<Vec<Arc<dyn Host>>, String>
         .into_iter()
         .filter(|host| wanted.iter().any(|name| name == host.name()))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_embedded_hosts_are_named_as_listed() {
+        let hosts = super::embedded("cache".into(), "sync".into());
+        let names: Vec<&str> = hosts.iter().map(|host| host.name()).collect();
+        assert_eq!(names, super::EMBEDDED_HOSTS);
+    }
 }
