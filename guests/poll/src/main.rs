@@ -4,13 +4,14 @@
 
 use common::{observe, raw};
 use std::process::ExitCode;
-use wasi::clocks::monotonic_clock::{subscribe_duration, subscribe_instant};
+use wasi::clocks::monotonic_clock::{now, subscribe_duration, subscribe_instant};
 use wasi::io::poll::{Pollable, poll};
 
 wit_bindgen::generate!({ path: "../../wit", world: "poll", generate_all });
 
 /// An address past the end of any linear memory a guest this size can have.
 const FAR_OUT_OF_BOUNDS: usize = 0xFFFF_FFF0;
+const ONE_MS: u64 = 1_000_000;
 /// wasmtime's default store handle limit (`DEFAULT_MAX_COMPONENT_HANDLES`).
 const HOST_HANDLE_LIMIT: usize = 100_000;
 
@@ -91,10 +92,13 @@ fn borrows_at_handle_limit() {
     poll_borrowed(HOST_HANDLE_LIMIT);
 }
 
+/// poll must wait for the 1 ms timer: the clock shows it did.
 fn never_and_1ms() {
+    let start = now();
     let never = subscribe_instant(u64::MAX);
-    let soon = subscribe_duration(1_000_000);
+    let soon = subscribe_duration(ONE_MS);
     observe("indices", poll(&[&never, &soon]));
+    observe("elapsed-at-least-1ms", now() - start >= ONE_MS);
 }
 
 fn repeated_pollable() {
@@ -112,10 +116,10 @@ fn indices_order() {
 /// `block` is documented as `poll` on a one-element list: after either,
 /// the same timer reports the same readiness.
 fn block_equals_poll() {
-    let by_block = subscribe_duration(1_000_000);
+    let by_block = subscribe_duration(ONE_MS);
     by_block.block();
     observe("ready-after-block", by_block.ready());
-    let by_poll = subscribe_duration(1_000_000);
+    let by_poll = subscribe_duration(ONE_MS);
     observe("indices", poll(&[&by_poll]));
     observe("ready-after-poll", by_poll.ready());
 }

@@ -16,6 +16,9 @@ use wasi::io::streams::{InputStream, OutputStream, StreamError};
 
 wit_bindgen::generate!({ path: "../../wit", world: "streams", generate_all });
 
+/// How many check-write rounds filling a small stderr may take.
+const FILL_ROUNDS: usize = 1_000;
+
 fn main() -> ExitCode {
     common::run(&[
         ("stderr-write-without-check-write", || {
@@ -203,7 +206,9 @@ fn write_over_permit(stream: OutputStream) {
         .check_write()
         .expect("an open stream permits a write");
     observe("permit-positive", permitted > 0);
-    let contents = vec![b'x'; permitted as usize + 1];
+    let over = usize::try_from(permitted + 1)
+        .expect("a permit small enough for a wasm32 guest to write one byte more");
+    let contents = vec![b'x'; over];
     observe("write", unit(&stream.write(&contents)));
 }
 
@@ -215,17 +220,27 @@ fn write_zeroes_over_permit(stream: OutputStream) {
     observe("write-zeroes", unit(&stream.write_zeroes(permitted + 1)));
 }
 
-/// stderr, written up to its capacity: the case sets a small one, and the
-/// stream reports `closed` once it is full. `check-write-when-full` is the
-/// evidence that it did: what check-write said after the bytes went in.
+/// stderr, written until check-write reports an error: the case sets a
+/// small capacity, and a host's stderr reports `closed` once it is full.
+/// Each permit is written in full; a permit of 0 waits on `subscribe`, which
+/// is ready once check-write permits a byte or fails. The docs do not make a
+/// host permit all the room at once, hence the rounds.
+/// `check-write-when-full` is the evidence: the error that ended them.
 fn closed_stderr() -> OutputStream {
     let stderr = get_stderr();
-    let permitted = stderr.check_write().expect("the small stderr starts open");
-    stderr
-        .write(&vec![b'x'; permitted as usize])
-        .expect("a write within the permit");
-    observe("check-write-when-full", permit(&stderr.check_write()));
-    stderr
+    for _ in 0..FILL_ROUNDS {
+        match stderr.check_write() {
+            Ok(0) => stderr.subscribe().block(),
+            Ok(permitted) => stderr
+                .write(&vec![b'x'; permitted as usize])
+                .expect("a write within the permit"),
+            Err(error) => {
+                observe("check-write-when-full", permit(&Err(error)));
+                return stderr;
+            }
+        }
+    }
+    panic!("stderr still accepts bytes after {FILL_ROUNDS} rounds: it has no small capacity")
 }
 
 /// stdin, read to its end: the case gives it no bytes.
