@@ -59,6 +59,23 @@ impl Layout {
         self.root.join("records")
     }
 
+    /// `hosts.toml`: the hosts witness knows.
+    pub fn hosts_registry(&self) -> PathBuf {
+        self.root.join("hosts.toml")
+    }
+
+    /// Where `cargo xtask hosts install` puts each host: `target/hosts/<name>/`.
+    pub fn hosts_install_root(&self) -> PathBuf {
+        self.root.join("target/hosts")
+    }
+
+    /// The registry of hosts, read.
+    pub fn registry(
+        &self,
+    ) -> Result<crate::host::registry::Registry, crate::file_error::FileError> {
+        crate::host::registry::Registry::load(&self.hosts_registry(), self.hosts_install_root())
+    }
+
     /// The self-test hosts' records.
     pub fn selftest_records_dir(&self) -> PathBuf {
         self.root.join("harness/tests/selftest-records")

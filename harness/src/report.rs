@@ -120,7 +120,11 @@ pub fn failure(
     }
     if !observed.stderr.trim().is_empty() {
         let _ = writeln!(out, "\nguest stderr:");
-        for line in observed.stderr.lines() {
+        let (shown, left_out) = tail(&observed.stderr, STDERR_SHOWN);
+        if left_out > 0 {
+            let _ = writeln!(out, "  | ... ({left_out} bytes before these)");
+        }
+        for line in shown.lines() {
             let _ = writeln!(out, "  | {line}");
         }
     }
@@ -133,6 +137,20 @@ pub fn failure(
         );
     }
     out
+}
+
+/// How much of a guest's stderr a report shows: its end, where a trap's
+/// message or a panic is.
+const STDERR_SHOWN: usize = 4096;
+
+/// The last `most` bytes of `text` (from a char boundary), and how many
+/// bytes come before them.
+fn tail(text: &str, most: usize) -> (&str, usize) {
+    let mut start = text.len().saturating_sub(most);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    (&text[start..], start)
 }
 
 /// The spec verdict, said in a line.

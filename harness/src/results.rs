@@ -24,6 +24,10 @@ pub struct TrialResult {
     pub record: Option<&'static str>,
     /// The upstream issue of a known violation or a stale divergence.
     pub upstream: Option<String>,
+    /// Why the host cannot run this case (`spec` and `record` are then
+    /// `not-applicable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
     pub seconds: f64,
     /// The failure report, as printed on the terminal.
     pub failure: Option<String>,
@@ -54,8 +58,25 @@ impl Results {
             spec: verdicts.map(|v| v.spec.label()),
             record: verdicts.map(|v| v.record.label()),
             upstream,
+            not_applicable: None,
             seconds: took.as_secs_f64(),
             failure: result.as_ref().err().cloned(),
+        };
+        self.0.lock().expect("no panics while locked").push(result);
+    }
+
+    /// A trial the host cannot run: not a pass, not a failure, counted apart.
+    pub fn add_not_applicable(&self, trial: &str, reason: &str) {
+        let result = TrialResult {
+            trial: trial.to_string(),
+            passed: true,
+            outcome: None,
+            spec: Some("not-applicable"),
+            record: Some("not-applicable"),
+            upstream: None,
+            not_applicable: Some(reason.to_string()),
+            seconds: 0.0,
+            failure: None,
         };
         self.0.lock().expect("no panics while locked").push(result);
     }
@@ -107,17 +128,27 @@ impl Results {
                 result.upstream.as_deref().unwrap_or_default()
             );
         }
+        for result in &results {
+            if let Some(reason) = &result.not_applicable {
+                let _ = writeln!(out, "not applicable: {} ({reason})", result.trial);
+            }
+        }
         out
     }
 
-    /// `{"passed": n, "failed": n, "spec": {verdict: n}, "record": {verdict: n}, "trials": [...]}`.
+    /// `{"passed": n, "failed": n, "spec": {verdict: n}, "record": {verdict: n}, "trials": [...]}`;
+    /// not-applicable trials count in neither `passed` nor `failed`.
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
         let trials = self.all();
-        let passed = trials.iter().filter(|result| result.passed).count();
+        let passed = trials
+            .iter()
+            .filter(|result| result.passed && result.not_applicable.is_none())
+            .count();
+        let failed = trials.iter().filter(|result| !result.passed).count();
         let (spec, record) = Results::counts(&trials);
         let json = serde_json::json!({
             "passed": passed,
-            "failed": trials.len() - passed,
+            "failed": failed,
             "spec": spec,
             "record": record,
             "trials": trials,
@@ -131,6 +162,7 @@ impl Results {
         let mut suite = TestSuite::new("witness");
         for result in self.all() {
             let status = match &result.failure {
+                None if result.not_applicable.is_some() => TestCaseStatus::skipped(),
                 None => TestCaseStatus::success(),
                 Some(report) => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);

@@ -38,19 +38,27 @@ pub struct Suite {
     /// Set by `cargo xtask bless`: trials collect what they observed, to be
     /// written as records, instead of comparing with the records.
     pub blessings: Option<Blessings>,
+    /// The (trial, reason) pairs a host cannot run, listed as ignored.
+    pub not_applicable: Mutex<Vec<(String, String)>>,
 }
 
 impl Suite {
-    /// `cases/` with every guest but the self-test one, and `records/`.
+    /// `cases/` with every guest but the self-test one, and `records/`;
+    /// divergences may name every host of `hosts.toml` (a registry that does
+    /// not read leaves the embedded ones: the suite reports its error).
     pub fn conformance(layout: &Layout) -> Suite {
         let mut guests = guests_in(layout);
         guests.remove(SELFTEST_GUEST);
+        let mut hosts = names(&crate::host::EMBEDDED_HOSTS);
+        if let Ok(registry) = layout.registry() {
+            hosts.extend(registry.entries.into_keys());
+        }
         Suite::new(
             layout,
             layout.cases_dir(),
             layout.records_dir(),
             guests,
-            names(&crate::host::EMBEDDED_HOSTS),
+            hosts,
         )
     }
 
@@ -89,6 +97,7 @@ impl Suite {
             records: Mutex::default(),
             results: Results::default(),
             blessings: None,
+            not_applicable: Mutex::default(),
         }
     }
 
@@ -113,6 +122,26 @@ impl Suite {
         for host in hosts {
             for (name, case) in loaded.iter() {
                 let trial = format!("{}::{name}", host.name());
+                let unsupported = case
+                    .as_ref()
+                    .ok()
+                    .and_then(|case| host.supports(&case.run).err());
+                if let Some(reason) = unsupported {
+                    // Listed as ignored (nextest's convention for what a
+                    // platform cannot run); run with --ignored, it says why.
+                    self.not_applicable
+                        .lock()
+                        .expect("no panics while locked")
+                        .push((trial.clone(), reason.clone()));
+                    let host = host.name().to_string();
+                    trials.push(
+                        Trial::test(trial, move || {
+                            Err(Failed::from(format!("not applicable on {host}: {reason}")))
+                        })
+                        .with_ignored_flag(true),
+                    );
+                    continue;
+                }
                 let (suite, host, case) = (self.clone(), host.clone(), case.clone());
                 trials.push(Trial::test(trial.clone(), move || {
                     let started = Instant::now();

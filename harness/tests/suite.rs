@@ -1,11 +1,14 @@
 //! The conformance suite as a libtest-mimic test binary: every case on
-//! every host. `cargo xtask test` builds the guests and runs it.
+//! every chosen host. `cargo xtask test` builds the guests and runs it.
 //!
-//! Environment (set by `cargo xtask`): `WITNESS_HOSTS` selects hosts
-//! (comma-separated); `WITNESS_JSON` and `WITNESS_JUNIT` name files to write
-//! every trial's result to; `WITNESS_BLESS=1` records what each host did
-//! into records/ instead of comparing with it (`cargo xtask bless`).
+//! Environment (set by `cargo xtask`): `WITNESS_HOSTS` names the hosts
+//! (comma-separated: names from hosts.toml, or `wasmtime-cli=PATH`);
+//! `WITNESS_ALL_HOSTS` runs every installed host; `WITNESS_JSON` and
+//! `WITNESS_JUNIT` name files to write every trial's result to;
+//! `WITNESS_BLESS=1` records what each host did into records/ instead of
+//! comparing with it (`cargo xtask bless`).
 
+use libtest_mimic::Arguments;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,25 +17,40 @@ use witness::results::Results;
 use witness::suite::Suite;
 
 fn main() -> ExitCode {
-    let arguments = libtest_mimic::Arguments::from_args();
+    let arguments = Arguments::from_args();
     let layout = Layout::from_env();
     let sync_program = PathBuf::from(env!("CARGO_BIN_EXE_witness-wasmtime-sync"));
-    let hosts = match witness::host::selected(witness::host::embedded(
-        layout.compile_cache_dir(),
-        sync_program,
-    )) {
-        Ok(hosts) => hosts,
+    let chosen = layout
+        .registry()
+        .map_err(|e| e.to_string())
+        .and_then(|registry| {
+            witness::host::choose(&registry, layout.compile_cache_dir(), sync_program)
+        });
+    let chosen = match chosen {
+        Ok(chosen) => chosen,
         Err(error) => {
             eprintln!("error: {error}");
             return ExitCode::FAILURE;
         }
     };
+    if !arguments.list {
+        for (host, why) in &chosen.skipped {
+            eprintln!("host {host} skipped: {why}");
+        }
+    }
     let mut suite = Suite::conformance(&layout);
     if std::env::var_os("WITNESS_BLESS").is_some() {
         suite = suite.blessing();
     }
     let suite = Arc::new(suite);
-    let conclusion = libtest_mimic::run(&arguments, suite.clone().trials(&hosts));
+    let conclusion = libtest_mimic::run(&arguments, suite.clone().trials(&chosen.hosts));
+    if !arguments.ignored && !arguments.list {
+        for (trial, reason) in suite.not_applicable.lock().expect("no panics").iter() {
+            if selected(&arguments, trial) {
+                suite.results.add_not_applicable(trial, reason);
+            }
+        }
+    }
     print!("{}", suite.results.summary());
     let reports = [
         ("WITNESS_JSON", Results::write_json as fn(&_, &_) -> _),
@@ -60,4 +78,15 @@ fn main() -> ExitCode {
         }
     }
     conclusion.exit_code()
+}
+
+/// Whether libtest's filter (and `--skip`) selects `trial`, as libtest-mimic
+/// applies them.
+fn selected(arguments: &Arguments, trial: &str) -> bool {
+    let matches = |pattern: &str| match arguments.exact {
+        true => trial == pattern,
+        false => trial.contains(pattern),
+    };
+    arguments.filter.as_deref().is_none_or(matches)
+        && !arguments.skip.iter().any(|skip| matches(skip))
 }

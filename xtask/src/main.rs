@@ -69,6 +69,13 @@ enum Verb {
         #[command(subcommand)]
         verb: SpecVerb,
     },
+    /// List the hosts witness knows (hosts.toml) and whether each is installed;
+    /// `install NAME...` installs hosts under target/hosts/.
+    Hosts {
+        /// `list` (the default) or `install NAME...`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        arguments: Vec<String>,
+    },
     /// Work with the WIT the guests are built against.
     Wit {
         #[command(subcommand)]
@@ -79,10 +86,14 @@ enum Verb {
 /// Which hosts run the cases.
 #[derive(clap::Args, Clone, Default)]
 struct Hosts {
-    /// Run on this host only (repeatable): wasmtime, wasmtime-current-thread,
-    /// wasmtime-sync. Default: every host.
+    /// Run on this host (repeatable): a name from hosts.toml (`cargo xtask
+    /// hosts` lists them), or `wasmtime-cli=PATH` for any wasmtime CLI.
+    /// Default: the embedded hosts.
     #[arg(long = "host", value_name = "NAME")]
     names: Vec<String>,
+    /// Run on every host that is installed; say which are skipped, and why.
+    #[arg(long, conflicts_with = "names")]
+    all_hosts: bool,
 }
 
 /// Where to write the run's results for CI.
@@ -198,6 +209,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let wit = wit.map(std::path::absolute).transpose()?;
             status(witness_spec(&root, verb, wit.as_deref()))
         }
+        Verb::Hosts { arguments } => {
+            let mut hosts = cargo(&root);
+            hosts
+                .args([
+                    "run",
+                    "--quiet",
+                    "--package",
+                    "witness",
+                    "--bin",
+                    "witness-hosts",
+                    "--",
+                ])
+                .args(arguments);
+            status(hosts)
+        }
         Verb::Wit {
             verb: WitVerb::Sync { update_lock },
         } => {
@@ -228,6 +254,9 @@ fn suite(root: &Path, hosts: &Hosts, reports: &Reports, libtest: &[String]) -> R
         .args(libtest);
     if !hosts.names.is_empty() {
         test.env("WITNESS_HOSTS", hosts.names.join(","));
+    }
+    if hosts.all_hosts {
+        test.env("WITNESS_ALL_HOSTS", "1");
     }
     for (variable, path) in [
         ("WITNESS_JSON", &reports.json),

@@ -1,7 +1,9 @@
 //! Hosts: the WASI implementations a case runs on.
 
+pub mod registry;
 pub mod subprocess;
 pub mod wasmtime;
+pub mod wasmtime_cli;
 pub mod wasmtime_sync;
 
 use crate::outcome::Outcome;
@@ -61,6 +63,12 @@ pub trait Host: Send + Sync {
     /// The first part of every trial name on this host.
     fn name(&self) -> &str;
 
+    /// `Err` says why this host cannot provide `settings` (a case's `[run]`):
+    /// the case is *not applicable* on it, reported as such, never run.
+    fn supports(&self, _settings: &RunSettings) -> Result<(), String> {
+        Ok(())
+    }
+
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String>;
 }
 
@@ -83,9 +91,22 @@ pub fn embedded(cache_dir: PathBuf, sync_program: PathBuf) -> Vec<Arc<dyn Host>>
     ]
 }
 
-/// The hosts named in `WITNESS_HOSTS` (comma-separated; `cargo xtask test
-/// --host`), in `hosts`' order; all of them when it is unset or empty.
-pub fn selected(hosts: Vec<Arc<dyn Host>>) -> Result<Vec<Arc<dyn Host>>, String> {
+/// The hosts a run uses, and the known hosts it leaves out with the reason.
+pub struct Chosen {
+    pub hosts: Vec<Arc<dyn Host>>,
+    pub skipped: Vec<(String, String)>,
+}
+
+/// The hosts of this run. `WITNESS_HOSTS` (comma-separated; `cargo xtask test
+/// --host`) names them: hosts of `registry` or `wasmtime-cli=PATH`. Without
+/// it, the embedded hosts; with `WITNESS_ALL_HOSTS` (`--all-hosts`), every
+/// known host that is installed, and the others are skipped with the reason.
+pub fn choose(
+    registry: &registry::Registry,
+    cache_dir: PathBuf,
+    sync_program: PathBuf,
+) -> Result<Chosen, String> {
+    let embedded = embedded(cache_dir, sync_program);
     let wanted: Vec<String> = std::env::var("WITNESS_HOSTS")
         .unwrap_or_default()
         .split(',')
@@ -93,20 +114,41 @@ pub fn selected(hosts: Vec<Arc<dyn Host>>) -> Result<Vec<Arc<dyn Host>>, String>
         .filter(|name| !name.is_empty())
         .map(str::to_string)
         .collect();
+    let all = std::env::var_os("WITNESS_ALL_HOSTS").is_some();
+    let mut chosen = Chosen {
+        hosts: Vec::new(),
+        skipped: Vec::new(),
+    };
     if wanted.is_empty() {
-        return Ok(hosts);
+        chosen.hosts = embedded;
+        for (name, entry) in &registry.entries {
+            if EMBEDDED_HOSTS.contains(&name.as_str()) {
+                continue;
+            }
+            match (all, registry.status(name, entry)) {
+                (true, registry::Status::Ready) => chosen.hosts.push(registry.open(name)?),
+                (true, registry::Status::NotInstalled { help }) => {
+                    chosen.skipped.push((name.clone(), help))
+                }
+                (false, _) => chosen.skipped.push((
+                    name.clone(),
+                    "not selected: --all-hosts or --host runs it".into(),
+                )),
+            }
+        }
+        return Ok(chosen);
     }
-    let known: Vec<&str> = hosts.iter().map(|host| host.name()).collect();
-    if let Some(unknown) = wanted.iter().find(|name| !known.contains(&name.as_str())) {
-        return Err(format!(
-            "there is no host named `{unknown}`; the hosts: {}",
-            known.join(", ")
-        ));
+    for name in wanted {
+        if let Some(program) = name.strip_prefix("wasmtime-cli=") {
+            let host = wasmtime_cli::WasmtimeCliHost::new(PathBuf::from(program), None)?;
+            chosen.hosts.push(Arc::new(host));
+        } else if let Some(host) = embedded.iter().find(|host| host.name() == name) {
+            chosen.hosts.push(host.clone());
+        } else {
+            chosen.hosts.push(registry.open(&name)?);
+        }
     }
-    Ok(hosts
-        .into_iter()
-        .filter(|host| wanted.iter().any(|name| name == host.name()))
-        .collect())
+    Ok(chosen)
 }
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ pub enum ChildEnd {
         stdout: Vec<u8>,
         stderr: Vec<u8>,
     },
-    /// The deadline passed first; its process group was killed.
-    DeadlinePassed { stderr: Vec<u8> },
+    /// The deadline passed first; its process group was killed. What it
+    /// had printed by then.
+    DeadlinePassed { stdout: Vec<u8>, stderr: Vec<u8> },
 }
 
 /// Runs `command` in a process group of its own with `stdin` as its
@@ -53,7 +54,7 @@ pub fn run(mut command: Command, stdin: &[u8], deadline: Duration) -> Result<Chi
     let _ = writer.join();
     let (stdout, stderr) = (collect(stdout), collect(stderr));
     match ended {
-        Err(_) => Ok(ChildEnd::DeadlinePassed { stderr }),
+        Err(_) => Ok(ChildEnd::DeadlinePassed { stdout, stderr }),
         Ok(Err(e)) => Err(format!("cannot wait for the child process: {e}")),
         Ok(Ok(status)) => Ok(ChildEnd::Exited {
             status,

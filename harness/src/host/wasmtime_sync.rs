@@ -106,7 +106,8 @@ impl Host for WasmtimeSyncHost {
         }
         let end = subprocess::run(child, &settings.stdin, settings.deadline + CHILD_GRACE)?;
         let (status, stdout, stderr) = match end {
-            ChildEnd::DeadlinePassed { stderr } => {
+            // The child's stdout is its reply, not the guest's: nothing of it counts.
+            ChildEnd::DeadlinePassed { stderr, .. } => {
                 return Ok(HostRun {
                     outcome: Outcome::Hang {
                         deadline: settings.deadline,

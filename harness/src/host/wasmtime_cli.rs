@@ -1,0 +1,304 @@
+//! A `wasmtime` CLI of any version as a host: `wasmtime run COMPONENT
+//! SCENARIO` in a process group of its own, stopped at the deadline, its
+//! outcome read from its exit status and the error report it prints on
+//! stderr. The rules (README, "Hosts"):
+//!
+//! | the CLI ended with | outcome |
+//! | --- | --- |
+//! | status 0 | `completed`, exit 0 |
+//! | an error report with `wasm trap: <text>` | `trap` by the guest; the code is the wasmtime `Trap` whose text that is (`unreachable-code-reached`) |
+//! | an error report with "failed to invoke `run` function" | `trap` by the host; the message is the report's last cause (`empty poll list`) |
+//! | any other error report ("failed to run main module", instantiation failed) | `link-error`; the message is every cause |
+//! | status 101 and no error report | `host-panic`: the CLI itself panicked |
+//! | another status and no error report | `completed` with that status (the guest's exit) |
+//! | a signal | `crash` |
+//!
+//! The guest's own stderr is what the CLI printed before its error report.
+
+use super::subprocess::{self, ChildEnd};
+use super::{Host, HostRun, RunRequest, RunSettings};
+use crate::outcome::{Outcome, Trap};
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Where a case's scratch directory appears to the guest.
+const SCRATCH_DIR: &str = "/scratch";
+/// The line a wasmtime CLI's error report starts with.
+const ERROR_REPORT: &str = "Error: ";
+
+/// A wasmtime CLI binary.
+pub struct WasmtimeCliHost {
+    name: String,
+    program: PathBuf,
+    /// As `wasmtime --version` says it: `49.0.3`.
+    pub version: String,
+}
+
+impl WasmtimeCliHost {
+    /// The CLI at `program`, named `name` or else `wasmtime-cli-<version>`.
+    pub fn new(program: PathBuf, name: Option<String>) -> Result<WasmtimeCliHost, String> {
+        let output = Command::new(&program)
+            .arg("--version")
+            .output()
+            .map_err(|e| format!("cannot run {} --version: {e}", program.display()))?;
+        let said = String::from_utf8_lossy(&output.stdout);
+        let version = said
+            .split_whitespace()
+            .nth(1)
+            .filter(|_| said.starts_with("wasmtime "))
+            .ok_or_else(|| {
+                format!(
+                    "{} --version said {said:?}, not `wasmtime <version> ...`: is it a wasmtime CLI?",
+                    program.display()
+                )
+            })?
+            .to_string();
+        Ok(WasmtimeCliHost {
+            name: name.unwrap_or_else(|| format!("wasmtime-cli-{version}")),
+            program,
+            version,
+        })
+    }
+}
+
+impl Host for WasmtimeCliHost {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn supports(&self, settings: &RunSettings) -> Result<(), String> {
+        if settings.stderr_capacity != RunSettings::default().stderr_capacity {
+            return Err(
+                "the CLI gives the guest the real stderr, a pipe: it cannot give stderr a capacity"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
+        let settings = request.settings;
+        let scratch = settings
+            .scratch_dir
+            .then(tempfile::tempdir)
+            .transpose()
+            .map_err(|e| format!("cannot create the scratch directory: {e}"))?;
+        let mut cli = Command::new(&self.program);
+        cli.arg("run")
+            // Backtraces of the CLI itself would only bury its error report.
+            .env("RUST_BACKTRACE", "0")
+            .env("WASMTIME_BACKTRACE_DETAILS", "0");
+        if let Some(dir) = &scratch {
+            cli.arg("--dir")
+                .arg(format!("{}::{SCRATCH_DIR}", dir.path().display()));
+        }
+        cli.arg(request.component).arg(request.scenario);
+        let (status, stdout, stderr) =
+            match subprocess::run(cli, &settings.stdin, settings.deadline)? {
+                ChildEnd::DeadlinePassed { stdout, stderr } => {
+                    return Ok(HostRun {
+                        outcome: Outcome::Hang {
+                            deadline: settings.deadline,
+                        },
+                        stdout,
+                        stderr,
+                    });
+                }
+                ChildEnd::Exited {
+                    status,
+                    stdout,
+                    stderr,
+                } => (status, stdout, stderr),
+            };
+        let text = String::from_utf8_lossy(&stderr).into_owned();
+        let outcome = match (status.code(), status.signal()) {
+            (_, Some(signal)) => Outcome::Crash {
+                detail: format!("killed by signal {signal}"),
+            },
+            (Some(code), None) => classify(code, &text).map_err(|problem| {
+                format!(
+                    "{} ({}): {problem}; it exited with {status} and printed on stderr:\n{text}",
+                    self.name,
+                    self.program.display()
+                )
+            })?,
+            (None, None) => return Err(format!("{} ended with {status}", self.name)),
+        };
+        Ok(HostRun {
+            outcome,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+/// The outcome of a CLI run that exited with `code` and printed `stderr`.
+fn classify(code: i32, stderr: &str) -> Result<Outcome, String> {
+    let Some(report) = error_report(stderr) else {
+        return Ok(match code {
+            101 => Outcome::HostPanic {
+                message: panic_message(stderr),
+            },
+            exit => Outcome::Completed { exit },
+        });
+    };
+    if code == 0 {
+        return Err("status 0 with an error report".into());
+    }
+    let causes = causes(report);
+    if let Some(text) = causes
+        .iter()
+        .find_map(|cause| cause.strip_prefix("wasm trap: "))
+    {
+        return Ok(Outcome::Trap(Trap::ByGuest {
+            code: trap_code(text),
+            message: text.to_string(),
+        }));
+    }
+    if causes
+        .iter()
+        .any(|cause| cause.starts_with("failed to invoke `run` function"))
+    {
+        let message = causes.last().cloned().unwrap_or_default();
+        return Ok(Outcome::Trap(Trap::ByHost { message }));
+    }
+    Ok(Outcome::LinkError {
+        message: causes.join(": "),
+    })
+}
+
+/// The CLI's error report: from its last `Error: ` line on.
+fn error_report(stderr: &str) -> Option<&str> {
+    if stderr.starts_with(ERROR_REPORT) {
+        return Some(stderr);
+    }
+    stderr
+        .rfind(&format!("\n{ERROR_REPORT}"))
+        .map(|at| &stderr[at + 1..])
+}
+
+/// The report's message and its numbered causes, without the wasm
+/// backtrace frames some versions print at the causes' indentation.
+fn causes(report: &str) -> Vec<String> {
+    let mut causes = Vec::new();
+    let mut lines = report.lines();
+    if let Some(first) = lines.next() {
+        causes.push(first.trim_start_matches(ERROR_REPORT).trim().to_string());
+    }
+    for line in lines {
+        let Some(rest) = line.strip_prefix("    ") else {
+            continue;
+        };
+        let Some((number, text)) = rest.split_once(": ") else {
+            continue;
+        };
+        let is_frame = text.starts_with(' ') || text.trim_start().starts_with("0x");
+        if !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()) && !is_frame {
+            causes.push(text.trim().to_string());
+        }
+    }
+    causes
+}
+
+/// The text after the CLI's `panicked at ...:` line.
+fn panic_message(stderr: &str) -> String {
+    let mut lines = stderr
+        .lines()
+        .skip_while(|line| !line.contains("panicked at"));
+    let at = lines.next().unwrap_or_default();
+    let message: Vec<&str> = lines
+        .take_while(|line| !line.starts_with("note:"))
+        .collect();
+    match message.is_empty() {
+        true => at.to_string(),
+        false => message.join("\n"),
+    }
+}
+
+/// wasmtime's name for the trap whose text this is, in kebab case as the
+/// embedded host names traps; the text itself when no trap says it.
+fn trap_code(text: &str) -> String {
+    (0..=u8::MAX)
+        .filter_map(wasmtime::Trap::from_u8)
+        .find(|trap| trap.to_string() == text)
+        .map(|trap| super::wasmtime::kebab_case(&format!("{trap:?}")))
+        .unwrap_or_else(|| text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What wasmtime 49.0.3 prints for poll on an empty list (frames cut).
+    const HOST_TRAP_49: &str = "Error: failed to run main module `poll.wasm`
+
+Caused by:
+    0: failed to invoke `run` function
+    1: error while executing at wasm backtrace:
+    0:  0x25272 - <unknown>!<wasm function 0>
+    1:   0x380a - poll.wasm!poll::empty_list
+    2: empty poll list
+";
+
+    /// The same from wasmtime 36.0.9, whose frames are indented further.
+    const HOST_TRAP_36: &str = "Error: failed to run main module `poll.wasm`
+
+Caused by:
+    0: failed to invoke `run` function
+    1: error while executing at wasm backtrace:
+           0:  0x25272 - <unknown>!<wasm function 0>
+    2: empty poll list
+";
+
+    #[test]
+    fn a_host_trap_is_the_last_cause() {
+        for report in [HOST_TRAP_49, HOST_TRAP_36] {
+            assert_eq!(
+                classify(1, report),
+                Ok(Outcome::Trap(Trap::ByHost {
+                    message: "empty poll list".into()
+                }))
+            );
+        }
+    }
+
+    #[test]
+    fn a_guest_trap_is_named_as_the_embedded_host_names_it() {
+        let stderr = "thread 'main' (1) panicked at src/main.rs:1:1:\nboom\nError: failed to run main module `x.wasm`\n\nCaused by:\n    0: failed to invoke `run` function\n    1: error while executing at wasm backtrace:\n    0:   0x1 - x!abort\n    2: wasm trap: wasm `unreachable` instruction executed\n";
+        assert_eq!(
+            classify(134, stderr),
+            Ok(Outcome::Trap(Trap::ByGuest {
+                code: "unreachable-code-reached".into(),
+                message: "wasm `unreachable` instruction executed".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn an_instantiation_failure_is_a_link_error() {
+        let stderr = "Error: failed to run main module `s.wasm`\n\nCaused by:\n    0: component imports instance `witness:guests/faulty`, but a matching implementation was not found in the linker\n    1: instance export `panic-in-host` has the wrong type\n";
+        let Ok(Outcome::LinkError { message }) = classify(1, stderr) else {
+            panic!("{:?}", classify(1, stderr));
+        };
+        assert!(message.contains("witness:guests/faulty"), "{message}");
+    }
+
+    #[test]
+    fn no_report_is_the_guest_s_exit_or_a_panic_of_the_cli() {
+        assert_eq!(
+            classify(0, "guest text"),
+            Ok(Outcome::Completed { exit: 0 })
+        );
+        assert_eq!(classify(1, ""), Ok(Outcome::Completed { exit: 1 }));
+        assert_eq!(
+            classify(
+                101,
+                "thread 'main' panicked at crates/x.rs:1:1:\nbad state\nnote: run with `RUST_BACKTRACE=1`\n"
+            ),
+            Ok(Outcome::HostPanic {
+                message: "bad state".into()
+            })
+        );
+    }
+}
