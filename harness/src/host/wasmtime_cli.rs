@@ -221,7 +221,8 @@ fn panic_message(stderr: &str) -> String {
 fn trap_code(text: &str) -> String {
     (0..=u8::MAX)
         .filter_map(wasmtime::Trap::from_u8)
-        .find(|trap| trap.to_string() == text)
+        // A trap displays as `wasm trap: <text>`, as the CLI prints it.
+        .find(|trap| trap.to_string().strip_prefix("wasm trap: ") == Some(text))
         .map(|trap| super::wasmtime::kebab_case(&format!("{trap:?}")))
         .unwrap_or_else(|| text.to_string())
 }
