@@ -23,8 +23,9 @@ use std::time::Duration;
 use witness::bless;
 use witness::case::{self, Case, CaseName};
 use witness::host::wasmtime::{Flavor, WasmtimeHost, selftest_faulty_import};
+use witness::host::wasmtime_cli::WasmtimeCliHost;
 use witness::host::wasmtime_sync::WasmtimeSyncHost;
-use witness::host::{Host, HostRun, RunRequest};
+use witness::host::{Host, HostRun, RunRequest, RunSettings};
 use witness::layout::{Layout, SELFTEST_GUEST, SELFTEST_HOSTS};
 use witness::outcome::{Observed, Outcome, Trap};
 use witness::records::HostRecords;
@@ -1256,4 +1257,103 @@ fn a_spec_edit_names_exactly_the_cases_that_cite_the_changed_clause() {
         .map(|case| case.name.to_string())
         .collect();
     assert_eq!(stale, ["poll::empty-list", "poll::out-of-bounds-empty"]);
+}
+
+// ---------------------------------------------------------------------------
+// A host in a process of its own: a fake wasmtime CLI
+
+/// harness/tests/fake-hosts/wasmtime: answers `--version`, and behaves as
+/// the scenario says.
+fn fake_cli() -> WasmtimeCliHost {
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake-hosts/wasmtime");
+    WasmtimeCliHost::new(program, None).unwrap()
+}
+
+/// Runs `scenario` on the fake CLI with a 300 ms deadline.
+fn run_fake(scenario: &str) -> Result<HostRun, String> {
+    let settings = RunSettings {
+        deadline: Duration::from_millis(300),
+        ..RunSettings::default()
+    };
+    fake_cli().run(&RunRequest {
+        component: Path::new("no-component.wasm"),
+        scenario,
+        settings: &settings,
+    })
+}
+
+#[test]
+fn a_cli_host_is_named_for_the_version_it_reports() {
+    assert_eq!(fake_cli().name(), "wasmtime-cli-0.0.0-fake");
+}
+
+#[test]
+fn a_cli_past_its_deadline_is_a_hang_and_nothing_it_started_outlives_it() {
+    let run = run_fake("hang-with-grandchild").unwrap();
+    assert_eq!(
+        run.outcome,
+        Outcome::Hang {
+            deadline: Duration::from_millis(300)
+        }
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let pid = stdout
+        .trim()
+        .strip_prefix("grandchild ")
+        .unwrap_or_else(|| panic!("the fake CLI printed {stdout:?}"));
+    // The whole process group was killed: the grandchild is gone (a zombie
+    // at most, until init reaps it).
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let alive = state
+        .split(") ")
+        .nth(1)
+        .is_some_and(|rest| !rest.starts_with('Z'));
+    assert!(!alive, "grandchild {pid} still runs: {state}");
+}
+
+#[test]
+fn a_cli_killed_by_a_signal_is_a_crash() {
+    let run = run_fake("crash").unwrap();
+    assert_eq!(
+        run.outcome,
+        Outcome::Crash {
+            detail: "killed by signal 11".into()
+        }
+    );
+}
+
+#[test]
+fn each_way_a_cli_ends_is_classified() {
+    for (scenario, expected) in [
+        ("exit-1", Outcome::Completed { exit: 1 }),
+        (
+            "host-panic",
+            Outcome::HostPanic {
+                message: "the fake CLI panics".into(),
+            },
+        ),
+        (
+            "guest-trap",
+            Outcome::Trap(Trap::ByGuest {
+                code: "unreachable-code-reached".into(),
+                message: "wasm `unreachable` instruction executed".into(),
+            }),
+        ),
+        (
+            "host-trap",
+            Outcome::Trap(Trap::ByHost {
+                message: "empty poll list".into(),
+            }),
+        ),
+    ] {
+        assert_eq!(run_fake(scenario).unwrap().outcome, expected, "{scenario}");
+    }
+}
+
+#[test]
+fn a_cli_report_that_fits_no_rule_is_a_harness_error_showing_what_it_printed() {
+    let error = run_fake("garbage").unwrap_err();
+    assert_contains(&error, "wasmtime-cli-0.0.0-fake");
+    assert_contains(&error, "status 0 with an error report");
+    assert_contains(&error, "this is no report a wasmtime CLI prints");
 }
