@@ -1,6 +1,7 @@
 //! Trial results: one per trial that ran, kept for the verdict summary on
 //! the console and written for CI as JSON and JUnit XML once the run is over.
 
+use crate::outcome::{Observed, Outcome, Trap};
 use crate::verdict::Verdicts;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
@@ -17,6 +18,11 @@ pub struct TrialResult {
     pub passed: bool,
     /// The outcome kind observed (`completed`, `trap`, ...), when the case ran.
     pub outcome: Option<&'static str>,
+    /// What the host did, without its message texts: the outcome, a trap's
+    /// side and code, the exit status and the observations. Two hosts
+    /// disagree on a case when these differ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub behaviour: Option<String>,
     /// The spec verdict (`conforms`, `violates`, `known-violation`,
     /// `stale-divergence`, `not-judged`), when the case ran.
     pub spec: Option<&'static str>,
@@ -33,6 +39,40 @@ pub struct TrialResult {
     pub failure: Option<String>,
 }
 
+/// One case across the hosts of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct MatrixRow {
+    pub case: String,
+    /// Hosts did different things (outcome, trap side or code, exit,
+    /// observations; message texts aside).
+    pub disagree: bool,
+    pub hosts: BTreeMap<String, MatrixCell>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MatrixCell {
+    pub outcome: &'static str,
+    pub spec: &'static str,
+    /// What the host did, message texts aside.
+    #[serde(rename = "did")]
+    pub behaviour: Option<String>,
+}
+
+/// What a host did, message texts aside (they differ between hosts
+/// legitimately): the differential view compares these.
+fn behaviour(observed: &Observed) -> String {
+    let ending = match &observed.outcome {
+        Outcome::Trap(Trap::ByHost { .. }) => "trap by host".to_string(),
+        Outcome::Trap(Trap::ByGuest { code, .. }) => format!("trap by guest ({code})"),
+        Outcome::Completed { exit } => format!("completed, exit {exit}"),
+        other => other.kind().to_string(),
+    };
+    match &observed.observations {
+        Ok(observations) => format!("{ending}\n{observations}"),
+        Err(protocol) => format!("{ending}\n{protocol}"),
+    }
+}
+
 /// The results of a run, filled in by trials running in parallel.
 #[derive(Debug, Default)]
 pub struct Results(Mutex<Vec<TrialResult>>);
@@ -41,7 +81,7 @@ impl Results {
     pub fn add(
         &self,
         trial: &str,
-        outcome: Option<&'static str>,
+        observed: Option<&Observed>,
         verdicts: Option<&Verdicts>,
         took: Duration,
         result: &Result<(), String>,
@@ -54,7 +94,8 @@ impl Results {
         let result = TrialResult {
             trial: trial.to_string(),
             passed: result.is_ok(),
-            outcome,
+            outcome: observed.map(|observed| observed.outcome.kind()),
+            behaviour: observed.map(behaviour),
             spec: verdicts.map(|v| v.spec.label()),
             record: verdicts.map(|v| v.record.label()),
             upstream,
@@ -71,6 +112,7 @@ impl Results {
             trial: trial.to_string(),
             passed: true,
             outcome: None,
+            behaviour: None,
             spec: Some("not-applicable"),
             record: Some("not-applicable"),
             upstream: None,
@@ -136,6 +178,78 @@ impl Results {
         out
     }
 
+    /// The differential view of a run on more than one host: per case, each
+    /// host's outcome and spec verdict, the cases where hosts disagree first.
+    /// Empty for a run on one host.
+    pub fn matrix(&self) -> Vec<MatrixRow> {
+        let mut rows: BTreeMap<String, MatrixRow> = BTreeMap::new();
+        let mut hosts = std::collections::BTreeSet::new();
+        for result in self.all() {
+            let Some(spec) = result.spec else { continue };
+            let Some((host, case)) = result.trial.split_once("::") else {
+                continue;
+            };
+            hosts.insert(host.to_string());
+            let row = rows.entry(case.to_string()).or_insert_with(|| MatrixRow {
+                case: case.to_string(),
+                disagree: false,
+                hosts: BTreeMap::new(),
+            });
+            row.hosts.insert(
+                host.to_string(),
+                MatrixCell {
+                    outcome: result.outcome.unwrap_or("-"),
+                    spec,
+                    behaviour: result.behaviour.clone(),
+                },
+            );
+        }
+        if hosts.len() < 2 {
+            return Vec::new();
+        }
+        let mut rows: Vec<MatrixRow> = rows.into_values().collect();
+        for row in &mut rows {
+            let seen: std::collections::BTreeSet<_> = row
+                .hosts
+                .values()
+                .filter_map(|cell| cell.behaviour.as_ref())
+                .collect();
+            row.disagree = seen.len() > 1;
+        }
+        rows.sort_by_key(|row| !row.disagree);
+        rows
+    }
+
+    /// The cases where hosts disagree, for the console: per case, what each
+    /// host did and its spec verdict; then how many cases every host agrees
+    /// on. The JSON has every case.
+    pub fn matrix_table(&self) -> String {
+        let all = self.matrix();
+        if all.is_empty() {
+            return String::new();
+        }
+        let disagreements: Vec<&MatrixRow> = all.iter().filter(|row| row.disagree).collect();
+        let mut out = format!(
+            "\nhosts compared: they disagree on {} cases, agree on {}\n",
+            disagreements.len(),
+            all.len() - disagreements.len()
+        );
+        for row in disagreements {
+            let _ = writeln!(out, "≠ {}", row.case);
+            let width = row.hosts.keys().map(String::len).max().unwrap_or(0);
+            for (host, cell) in &row.hosts {
+                let did = cell
+                    .behaviour
+                    .as_deref()
+                    .unwrap_or("-")
+                    .replace("observations.", "");
+                let did: Vec<&str> = did.lines().collect();
+                let _ = writeln!(out, "    {host:width$}  {} [{}]", did.join("; "), cell.spec);
+            }
+        }
+        out
+    }
+
     /// `{"passed": n, "failed": n, "spec": {verdict: n}, "record": {verdict: n}, "trials": [...]}`;
     /// not-applicable trials count in neither `passed` nor `failed`.
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
@@ -152,6 +266,7 @@ impl Results {
             "spec": spec,
             "record": record,
             "trials": trials,
+            "matrix": self.matrix(),
         });
         std::fs::write(path, serde_json::to_string_pretty(&json)?)
     }
@@ -188,5 +303,59 @@ impl Results {
         report.add_test_suite(suite);
         let xml = report.to_string().map_err(std::io::Error::other)?;
         std::fs::write(path, xml)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observations::Observations;
+    use crate::verdict::{RecordVerdict, SpecVerdict};
+
+    fn add(results: &Results, trial: &str, stdout: &str) {
+        let observed = Observed {
+            outcome: Outcome::Completed { exit: 0 },
+            observations: Observations::parse(stdout),
+            stderr: String::new(),
+        };
+        let verdicts = Verdicts {
+            spec: SpecVerdict::Conforms,
+            record: RecordVerdict::Unchanged,
+            citation: Vec::new(),
+        };
+        results.add(
+            trial,
+            Some(&observed),
+            Some(&verdicts),
+            Duration::ZERO,
+            &Ok(()),
+        );
+    }
+
+    #[test]
+    fn the_matrix_lists_the_cases_hosts_disagree_on_first() {
+        let results = Results::default();
+        add(&results, "a::f::agreed", "@witness {\"x\":1}\n");
+        add(&results, "b::f::agreed", "@witness {\"x\":1}\n");
+        add(&results, "a::f::split", "@witness {\"x\":1}\n");
+        add(&results, "b::f::split", "@witness {\"x\":2}\n");
+        let matrix = results.matrix();
+        let rows: Vec<(&str, bool)> = matrix
+            .iter()
+            .map(|r| (r.case.as_str(), r.disagree))
+            .collect();
+        assert_eq!(rows, [("f::split", true), ("f::agreed", false)]);
+        let table = results.matrix_table();
+        assert!(table.contains("disagree on 1 cases, agree on 1"), "{table}");
+        assert!(table.contains("≠ f::split"), "{table}");
+        assert!(!table.contains("f::agreed"), "{table}");
+    }
+
+    #[test]
+    fn one_host_has_no_matrix() {
+        let results = Results::default();
+        add(&results, "a::f::c", "@witness {\"x\":1}\n");
+        assert!(results.matrix().is_empty());
+        assert_eq!(results.matrix_table(), "");
     }
 }

@@ -145,20 +145,20 @@ impl Suite {
                 let (suite, host, case) = (self.clone(), host.clone(), case.clone());
                 trials.push(Trial::test(trial.clone(), move || {
                     let started = Instant::now();
-                    let (outcome, verdicts, result) = match case {
+                    let (observed, verdicts, result) = match case {
                         Err(error) => (None, None, Err(error.to_string())),
                         Ok(case) => match suite.observe(host.as_ref(), &case) {
                             Err(error) => (None, None, Err(error)),
                             Ok(observed) => {
                                 let (verdicts, result) =
                                     suite.check(&trial, host.name(), &case, &observed);
-                                (Some(observed.outcome.kind()), verdicts, result)
+                                (Some(observed), verdicts, result)
                             }
                         },
                     };
                     suite.results.add(
                         &trial,
-                        outcome,
+                        observed.as_ref(),
                         verdicts.as_ref(),
                         started.elapsed(),
                         &result,

@@ -52,6 +52,7 @@ fn main() -> ExitCode {
         }
     }
     print!("{}", suite.results.summary());
+    print!("{}", suite.results.matrix_table());
     let reports = [
         ("WITNESS_JSON", Results::write_json as fn(&_, &_) -> _),
         ("WITNESS_JUNIT", Results::write_junit),
