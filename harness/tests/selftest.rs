@@ -24,7 +24,7 @@ use witness::bless;
 use witness::case::{self, Case, CaseName};
 use witness::host::wasmtime::{Flavor, WasmtimeHost, selftest_faulty_import};
 use witness::host::wasmtime_cli::WasmtimeCliHost;
-use witness::host::wasmtime_sync::WasmtimeSyncHost;
+use witness::host::wasmtime_sync;
 use witness::host::{Host, HostRun, RunRequest, RunSettings};
 use witness::layout::{Layout, SELFTEST_GUEST, SELFTEST_HOSTS};
 use witness::outcome::{Observed, Outcome, Trap};
@@ -68,7 +68,7 @@ impl Configuration {
                 cache,
                 selftest_faulty_import,
             )),
-            Configuration::Sync => Arc::new(WasmtimeSyncHost::selftest_faulty(
+            Configuration::Sync => Arc::new(wasmtime_sync::selftest_faulty_host(
                 SELFTEST_HOSTS[2],
                 sync_program(),
                 cache,
@@ -84,7 +84,7 @@ impl Configuration {
             Configuration::CurrentThread => {
                 Arc::new(WasmtimeHost::new(Flavor::CurrentThread, cache))
             }
-            Configuration::Sync => Arc::new(WasmtimeSyncHost::new(sync_program(), cache)),
+            Configuration::Sync => Arc::new(wasmtime_sync::host(sync_program(), cache)),
         }
     }
 }

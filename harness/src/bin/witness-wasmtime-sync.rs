@@ -1,12 +1,12 @@
-//! `witness-wasmtime-sync`: runs one guest scenario on wasmtime with the
-//! sync WASI linker and prints the outcome as one JSON line. The harness
-//! starts it for each run of the `wasmtime-sync` host (see
-//! host/wasmtime_sync.rs). The guest's stdin is this process's stdin. At
-//! the deadline it replies `hang` and returns from `main`, which ends the
-//! guest's thread with the process.
+//! `witness-wasmtime-sync`: the `wasmtime-sync` host's adapter. It runs one
+//! guest scenario on wasmtime with the sync WASI linker and speaks the
+//! adapter protocol (host/adapter.rs): the guest's stdin is this process's
+//! stdin, its stdout and stderr are written to this process's, and how the
+//! run ended goes to the reply file. At the deadline it replies `hang` and
+//! returns from `main`, which ends the guest's thread with the process.
 
 use clap::Parser;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use witness::host::RunSettings;
@@ -15,7 +15,7 @@ use witness::host::wasmtime_sync::run_here;
 #[derive(Parser)]
 #[command(
     name = "witness-wasmtime-sync",
-    about = "Run one guest scenario on wasmtime's sync WASI linker"
+    about = "Run one guest scenario on wasmtime's sync WASI linker (the adapter protocol)"
 )]
 struct Cli {
     /// The guest component.
@@ -24,15 +24,18 @@ struct Cli {
     /// argv[1] of the guest.
     #[arg(long, allow_hyphen_values = true)]
     scenario: String,
-    /// Bytes stderr accepts before it reports closed.
+    /// Where to write how the run ended, as JSON.
     #[arg(long)]
-    stderr_capacity: usize,
+    reply: PathBuf,
     /// After this many milliseconds the run is a hang.
     #[arg(long)]
     deadline_ms: u64,
-    /// Preopen a fresh empty directory at /scratch.
+    /// HOST::GUEST: preopen the directory HOST at GUEST.
     #[arg(long)]
-    scratch_dir: bool,
+    dir: Option<String>,
+    /// Bytes stderr accepts before it reports closed.
+    #[arg(long)]
+    stderr_capacity: usize,
     /// wasmtime's compile cache.
     #[arg(long)]
     cache_dir: PathBuf,
@@ -48,29 +51,40 @@ fn main() -> ExitCode {
         eprintln!("error: cannot read the guest's stdin: {e}");
         return ExitCode::FAILURE;
     }
+    let scratch = match cli.dir.as_deref().map(|dir| dir.split_once("::")) {
+        None => None,
+        Some(Some((host, "/scratch"))) => Some(PathBuf::from(host)),
+        Some(_) => {
+            eprintln!("error: --dir takes HOST::/scratch");
+            return ExitCode::FAILURE;
+        }
+    };
     let settings = RunSettings {
         stdin,
         stderr_capacity: cli.stderr_capacity,
-        scratch_dir: cli.scratch_dir,
+        scratch_dir: scratch.is_some(),
         deadline: std::time::Duration::from_millis(cli.deadline_ms),
     };
-    match run_here(
+    let run = match run_here(
         &cli.component,
         &cli.scenario,
         &settings,
+        scratch.as_deref(),
         &cli.cache_dir,
         cli.selftest_faulty_import,
     ) {
-        Ok(reply) => {
-            println!(
-                "{}",
-                serde_json::to_string(&reply).expect("a reply is JSON")
-            );
-            ExitCode::SUCCESS
-        }
+        Ok(run) => run,
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+    };
+    let reply = serde_json::to_string(&run.reply).expect("a reply is JSON");
+    if let Err(e) = std::fs::write(&cli.reply, reply) {
+        eprintln!("error: cannot write {}: {e}", cli.reply.display());
+        return ExitCode::FAILURE;
     }
+    let _ = std::io::stdout().write_all(&run.stdout);
+    let _ = std::io::stderr().write_all(&run.stderr);
+    ExitCode::SUCCESS
 }

@@ -1,5 +1,6 @@
 //! Hosts: the WASI implementations a case runs on.
 
+pub mod adapter;
 pub mod registry;
 pub mod subprocess;
 pub mod wasmtime;
@@ -84,10 +85,7 @@ pub fn embedded(cache_dir: PathBuf, sync_program: PathBuf) -> Vec<Arc<dyn Host>>
     vec![
         Arc::new(WasmtimeHost::new(Flavor::MultiThread, cache_dir.clone())),
         Arc::new(WasmtimeHost::new(Flavor::CurrentThread, cache_dir.clone())),
-        Arc::new(wasmtime_sync::WasmtimeSyncHost::new(
-            sync_program,
-            cache_dir,
-        )),
+        Arc::new(wasmtime_sync::host(sync_program, cache_dir)),
     ]
 }
 

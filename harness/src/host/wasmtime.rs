@@ -8,6 +8,7 @@
 //! on-disk cache across processes) and pre-linked once; a fresh Store per
 //! run with its own pipes and limits.
 
+use super::adapter::SCRATCH_DIR;
 use super::{Host, HostRun, RunRequest};
 use crate::outcome::{Outcome, Trap};
 use std::collections::HashMap;
@@ -27,8 +28,6 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// stdout carries the observations: room for plenty of them.
 const STDOUT_CAPACITY: usize = 1 << 20;
-/// Where a case's scratch directory appears to the guest.
-const SCRATCH_DIR: &str = "/scratch";
 /// A guest's linear memories may not grow past this.
 const MEMORY_LIMIT: usize = 256 << 20;
 
@@ -191,7 +190,15 @@ impl Runtime {
             Err(message) => return Ok(Outcome::LinkError { message }),
             Ok(pre) => pre,
         };
-        let (mut store, _scratch) = guest_store(&self.engine, request, stdout, stderr)?;
+        // Lives until the run ends: the directory is deleted on drop.
+        let scratch = request
+            .settings
+            .scratch_dir
+            .then(tempfile::tempdir)
+            .transpose()
+            .map_err(|e| format!("cannot create the scratch directory: {e}"))?;
+        let scratch_path = scratch.as_ref().map(|dir| dir.path());
+        let mut store = guest_store(&self.engine, request, stdout, stderr, scratch_path)?;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         let deadline = request.settings.deadline;
@@ -261,13 +268,14 @@ pub(crate) fn engine(cache_dir: &Path, epochs: bool) -> wasmtime::Result<Engine>
 }
 
 /// A fresh Store for one run of `request`: argv, stdin, the pipes, the
-/// scratch directory (deleted when the returned guard drops) and limits.
+/// scratch directory preopened at /scratch, and limits.
 pub(crate) fn guest_store(
     engine: &Engine,
     request: &RunRequest<'_>,
     stdout: &MemoryOutputPipe,
     stderr: &MemoryOutputPipe,
-) -> Result<(Store<GuestState>, Option<tempfile::TempDir>), String> {
+    scratch: Option<&Path>,
+) -> Result<Store<GuestState>, String> {
     let guest_name = request
         .component
         .file_stem()
@@ -278,13 +286,8 @@ pub(crate) fn guest_store(
         .stdin(MemoryInputPipe::new(settings.stdin.clone()))
         .stdout(stdout.clone())
         .stderr(stderr.clone());
-    let scratch = settings
-        .scratch_dir
-        .then(tempfile::tempdir)
-        .transpose()
-        .map_err(|e| format!("cannot create the scratch directory: {e}"))?;
-    if let Some(dir) = &scratch {
-        wasi.preopened_dir(dir.path(), SCRATCH_DIR, FsPerms::ReadWrite)
+    if let Some(dir) = scratch {
+        wasi.preopened_dir(dir, SCRATCH_DIR, FsPerms::ReadWrite)
             .map_err(|e| format!("cannot preopen the scratch directory: {e}"))?;
     }
     let state = GuestState {
@@ -294,7 +297,7 @@ pub(crate) fn guest_store(
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);
-    Ok((store, scratch))
+    Ok(store)
 }
 
 /// The pipes a run's stdout and stderr go to.

@@ -15,6 +15,7 @@
 //!
 //! The guest's own stderr is what the CLI printed before its error report.
 
+use super::adapter::SCRATCH_DIR;
 use super::subprocess::{self, ChildEnd};
 use super::{Host, HostRun, RunRequest, RunSettings};
 use crate::outcome::{Outcome, Trap};
@@ -22,8 +23,6 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// Where a case's scratch directory appears to the guest.
-const SCRATCH_DIR: &str = "/scratch";
 /// The line a wasmtime CLI's error report starts with.
 const ERROR_REPORT: &str = "Error: ";
 

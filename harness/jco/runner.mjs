@@ -1,0 +1,153 @@
+// witness's jco host: runs one scenario of a guest component on Node with
+// jco's transpiled JavaScript and @bytecodealliance/preview2-shim, and
+// writes how the run ended to the reply file (the adapter protocol, README
+// "Hosts"):
+//
+//   node runner.mjs --component GUEST.wasm --scenario NAME --reply FILE [--dir HOST::GUEST]
+//
+// The guest's stdin is this process's stdin; its stdout and stderr are this
+// process's. The harness owns the deadline: it kills this process group.
+//
+// Classification (README "Hosts", jco):
+// - the run returned          → completed, exit 0; `run` returned an error
+//   (ComponentError)          → completed, exit 1; wasi:cli/exit → that status;
+// - WebAssembly.RuntimeError  → trap by the guest, its code named as wasmtime names traps;
+// - an Error the shim or jco's glue raises on purpose: "wasi-io trap: ...",
+//   or a canonical-ABI check of the glue (invalid or wrong-typed handle,
+//   list out of bounds)      → trap by the host;
+// - any other exception       → host-panic: a bug of the host itself.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values: options } = parseArgs({
+  options: {
+    component: { type: 'string' },
+    scenario: { type: 'string' },
+    reply: { type: 'string' },
+    dir: { type: 'string' },
+  },
+});
+for (const required of ['component', 'scenario', 'reply']) {
+  if (!options[required]) {
+    console.error(`runner.mjs: --${required} is required`);
+    process.exit(2);
+  }
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const realExit = process.exit.bind(process);
+
+/// Transpiles the component once per content hash, under transpiled/<hash>/.
+async function transpiled(component) {
+  const bytes = readFileSync(component);
+  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+  const dir = join(here, 'transpiled', hash);
+  const module = join(dir, 'guest.js');
+  if (existsSync(module)) return module;
+  const { transpile } = await import('@bytecodealliance/jco');
+  const { files } = await transpile(bytes, { name: 'guest', wasiShim: true });
+  // Written aside, then renamed: runs in parallel may transpile the same guest.
+  const partial = `${dir}.partial-${process.pid}`;
+  for (const [name, data] of Object.entries(files)) {
+    const path = join(partial, name);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, data);
+  }
+  try {
+    renameSync(partial, dir);
+  } catch {
+    rmSync(partial, { recursive: true, force: true });
+  }
+  return module;
+}
+
+/// wasmtime's names for the traps V8 reports, so that records compare.
+const TRAP_CODES = [
+  [/unreachable/, 'unreachable-code-reached'],
+  [/memory access out of bounds/, 'memory-out-of-bounds'],
+  [/divide by zero/, 'integer-division-by-zero'],
+  [/remainder by zero/, 'integer-division-by-zero'],
+  [/integer overflow/, 'integer-overflow'],
+  [/float unrepresentable/, 'bad-conversion-to-integer'],
+  [/table index is out of bounds/, 'table-out-of-bounds'],
+  [/null function or function signature mismatch/, 'bad-signature'],
+];
+
+/// The errors jco's glue and the shim raise on purpose: a refused call.
+const HOST_TRAPS = [
+  /^wasi-io trap:/,
+  /invalid handle/i,
+  /handle.*(not|wrong)/i,
+  /resource.*(not|wrong|dropped|borrow)/i,
+  /out of bounds/i,
+  /not aligned/i,
+  /own handle/i,
+];
+
+class Exit {
+  constructor(code) {
+    this.code = code;
+  }
+}
+
+function classify(error) {
+  if (error instanceof Exit) return { outcome: 'completed', exit: error.code };
+  if (error instanceof WebAssembly.RuntimeError) {
+    const found = TRAP_CODES.find(([pattern]) => pattern.test(error.message));
+    return { outcome: 'trap', by: 'guest', code: found ? found[1] : error.message, message: error.message };
+  }
+  if (error instanceof RangeError && /call stack/.test(error.message)) {
+    return { outcome: 'trap', by: 'guest', code: 'stack-overflow', message: error.message };
+  }
+  if (error && error.constructor && error.constructor.name === 'ComponentError') {
+    return { outcome: 'completed', exit: 1 };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Error && HOST_TRAPS.some((pattern) => pattern.test(message))) {
+    return { outcome: 'trap', by: 'host', message };
+  }
+  const text = error instanceof Error ? `${error.name}: ${message}` : message;
+  return { outcome: 'host-panic', message: text };
+}
+
+async function run() {
+  const module = await transpiled(resolve(options.component));
+  const cli = await import('@bytecodealliance/preview2-shim/cli');
+  cli._setArgs(['guest', options.scenario]);
+  cli._setEnv({});
+  if (options.dir) {
+    const [host, guest] = options.dir.split('::');
+    const filesystem = await import('@bytecodealliance/preview2-shim/filesystem');
+    filesystem._setPreopens({ [guest]: host });
+  } else {
+    const filesystem = await import('@bytecodealliance/preview2-shim/filesystem');
+    filesystem._clearPreopens();
+  }
+  // The shim's wasi:cli/exit calls process.exit: turn it into a value, so
+  // that the reply is written and the guest's output drains first.
+  process.exit = (code) => {
+    throw new Exit(code ?? 0);
+  };
+  try {
+    const guest = await import(pathToFileURL(module).href);
+    guest.run.run();
+    return { outcome: 'completed', exit: 0 };
+  } catch (error) {
+    return classify(error);
+  } finally {
+    process.exit = realExit;
+  }
+}
+
+const reply = await run().catch((error) => ({
+  outcome: 'host-panic',
+  message: `the runner failed: ${error && error.stack ? error.stack : error}`,
+}));
+writeFileSync(options.reply, JSON.stringify(reply));
+// Let the guest's output drain, then end even if the shim's worker lives on.
+const drained = (stream) => new Promise((done) => stream.write('', done));
+await Promise.all([drained(process.stdout), drained(process.stderr)]);
+realExit(0);

@@ -1,0 +1,223 @@
+//! The adapter protocol: a host that is a program of its own, run once per
+//! run of a case (README, "The adapter protocol"). The harness starts
+//!
+//! ```text
+//! ADAPTER [its own arguments] --component PATH --scenario NAME --reply FILE
+//!         --deadline-ms N [--dir HOST::GUEST] [--stderr-capacity N]
+//! ```
+//!
+//! in a process group of its own, with the guest's stdin bytes on its
+//! stdin; the adapter's stdout and stderr are the guest's. It writes how the
+//! run ended to FILE as one JSON object, `{"outcome": "completed" | "trap" |
+//! "hang" | "host-panic" | "link-error", "exit": N, "by": "host" | "guest",
+//! "code": "...", "message": "..."}`. The harness owns the deadline: past it
+//! (and a grace for the adapter's own `hang` reply), it kills the adapter's
+//! whole process group and records a hang. An adapter killed by a signal is
+//! a `crash`; one that writes no reply, or one that does not parse, is a
+//! harness error naming the adapter and showing what it printed.
+
+use super::subprocess::{self, ChildEnd};
+use super::{Host, HostRun, RunRequest, RunSettings};
+use crate::outcome::{Outcome, Trap};
+use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
+use std::time::Duration;
+
+/// Where a case's scratch directory appears to the guest.
+pub const SCRATCH_DIR: &str = "/scratch";
+/// How long after the deadline the harness waits for an adapter's own
+/// `hang` reply before it kills it.
+pub const GRACE: Duration = Duration::from_secs(2);
+
+/// A host reached through the adapter protocol.
+pub struct AdapterHost {
+    name: String,
+    /// The adapter and its own arguments.
+    command: Vec<OsString>,
+    /// Whether it honours `--stderr-capacity`.
+    stderr_capacity: bool,
+}
+
+/// How the run ended, as an adapter writes it.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Reply {
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl AdapterHost {
+    /// `command` is the adapter program and its own arguments.
+    pub fn new(name: &str, command: Vec<OsString>, stderr_capacity: bool) -> AdapterHost {
+        AdapterHost {
+            name: name.into(),
+            command,
+            stderr_capacity,
+        }
+    }
+}
+
+impl Host for AdapterHost {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn supports(&self, settings: &RunSettings) -> Result<(), String> {
+        if !self.stderr_capacity
+            && settings.stderr_capacity != RunSettings::default().stderr_capacity
+        {
+            return Err("it cannot give stderr a capacity".into());
+        }
+        Ok(())
+    }
+
+    fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
+        let settings = request.settings;
+        let work = tempfile::tempdir().map_err(|e| format!("cannot make a directory: {e}"))?;
+        let reply_file = work.path().join("reply.json");
+        let scratch = settings
+            .scratch_dir
+            .then(tempfile::tempdir)
+            .transpose()
+            .map_err(|e| format!("cannot create the scratch directory: {e}"))?;
+        let (program, own_arguments) = self
+            .command
+            .split_first()
+            .ok_or_else(|| format!("adapter `{}` has no command", self.name))?;
+        let mut adapter = Command::new(program);
+        adapter
+            .args(own_arguments)
+            .arg("--component")
+            .arg(request.component)
+            .arg("--scenario")
+            .arg(request.scenario)
+            .arg("--reply")
+            .arg(&reply_file)
+            .arg("--deadline-ms")
+            .arg(settings.deadline.as_millis().to_string());
+        if let Some(dir) = &scratch {
+            adapter
+                .arg("--dir")
+                .arg(format!("{}::{SCRATCH_DIR}", dir.path().display()));
+        }
+        if self.stderr_capacity {
+            adapter
+                .arg("--stderr-capacity")
+                .arg(settings.stderr_capacity.to_string());
+        }
+        let (status, stdout, stderr) =
+            match subprocess::run(adapter, &settings.stdin, settings.deadline + GRACE)? {
+                ChildEnd::DeadlinePassed { stdout, stderr } => {
+                    return Ok(HostRun {
+                        outcome: Outcome::Hang {
+                            deadline: settings.deadline,
+                        },
+                        stdout,
+                        stderr,
+                    });
+                }
+                ChildEnd::Exited {
+                    status,
+                    stdout,
+                    stderr,
+                } => (status, stdout, stderr),
+            };
+        let outcome = match status.signal() {
+            Some(signal) => Outcome::Crash {
+                detail: format!("killed by signal {signal}"),
+            },
+            None => std::fs::read_to_string(&reply_file)
+                .map_err(|e| format!("no reply ({e})"))
+                .and_then(|text| {
+                    serde_json::from_str::<Reply>(&text)
+                        .map_err(|e| format!("a reply that does not parse ({e}): {text:?}"))
+                })
+                .and_then(|reply| reply.into_outcome(settings.deadline))
+                .map_err(|problem| {
+                    format!(
+                        "adapter `{}` ({}) broke the adapter protocol: {problem}; it exited with {status} and printed\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                        self.name,
+                        program.to_string_lossy(),
+                        String::from_utf8_lossy(&stdout),
+                        String::from_utf8_lossy(&stderr)
+                    )
+                })?,
+        };
+        Ok(HostRun {
+            outcome,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+impl Reply {
+    /// The reply for `outcome`, as an adapter writes it.
+    pub fn new(outcome: &Outcome) -> Reply {
+        let mut reply = Reply {
+            outcome: outcome.kind().into(),
+            exit: None,
+            by: None,
+            code: None,
+            message: None,
+        };
+        match outcome {
+            Outcome::Completed { exit } => reply.exit = Some(*exit),
+            Outcome::Trap(Trap::ByHost { message }) => {
+                reply.by = Some("host".into());
+                reply.message = Some(message.clone());
+            }
+            Outcome::Trap(Trap::ByGuest { code, message }) => {
+                reply.by = Some("guest".into());
+                reply.code = Some(code.clone());
+                reply.message = Some(message.clone());
+            }
+            Outcome::HostPanic { message } | Outcome::LinkError { message } => {
+                reply.message = Some(message.clone());
+            }
+            Outcome::Crash { detail } => reply.message = Some(detail.clone()),
+            Outcome::Hang { .. } => {}
+        }
+        reply
+    }
+
+    /// The outcome this reply states; `Err` says what is wrong with it.
+    pub fn into_outcome(self, deadline: Duration) -> Result<Outcome, String> {
+        let message = || {
+            self.message
+                .clone()
+                .ok_or_else(|| format!("`{}` needs a `message`", self.outcome))
+        };
+        Ok(match (self.outcome.as_str(), self.by.as_deref()) {
+            ("completed", _) => Outcome::Completed {
+                exit: self.exit.ok_or("`completed` needs an `exit`")?,
+            },
+            ("trap", Some("host")) => Outcome::Trap(Trap::ByHost {
+                message: message()?,
+            }),
+            ("trap", Some("guest")) => Outcome::Trap(Trap::ByGuest {
+                code: self.code.clone().ok_or("a guest `trap` needs a `code`")?,
+                message: self.message.clone().unwrap_or_default(),
+            }),
+            ("trap", _) => return Err("a `trap` needs `by`: host or guest".into()),
+            ("hang", _) => Outcome::Hang { deadline },
+            ("host-panic", _) => Outcome::HostPanic {
+                message: message()?,
+            },
+            ("crash", _) => Outcome::Crash { detail: message()? },
+            ("link-error", _) => Outcome::LinkError {
+                message: message()?,
+            },
+            (other, _) => return Err(format!("`{other}` is no outcome")),
+        })
+    }
+}
