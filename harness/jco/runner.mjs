@@ -3,7 +3,7 @@
 // writes how the run ended to the reply file (the adapter protocol, README
 // "Hosts"):
 //
-//   node runner.mjs --component GUEST.wasm --scenario NAME --reply FILE [--dir HOST::GUEST]
+//   node runner.mjs --component GUEST.wasm --scenario=NAME --reply FILE --deadline-ms N [--dir HOST::GUEST]
 //
 // The guest's stdin is this process's stdin; its stdout and stderr are this
 // process's. The harness owns the deadline: it kills this process group.
@@ -14,7 +14,8 @@
 // - WebAssembly.RuntimeError  → trap by the guest, its code named as wasmtime names traps;
 // - an Error the shim or jco's glue raises on purpose: "wasi-io trap: ...",
 //   or a canonical-ABI check of the glue (invalid or wrong-typed handle,
-//   list out of bounds)      → trap by the host;
+//   list out of bounds)      → trap by the host; the shim's stream traps,
+//   which print the error and exit the process, alike;
 // - any other exception       → host-panic: a bug of the host itself.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -28,6 +29,8 @@ const { values: options } = parseArgs({
     scenario: { type: 'string' },
     reply: { type: 'string' },
     dir: { type: 'string' },
+    // The harness owns the deadline: it kills this process group.
+    'deadline-ms': { type: 'string' },
   },
 });
 for (const required of ['component', 'scenario', 'reply']) {
@@ -142,11 +145,30 @@ async function run() {
   }
 }
 
-const reply = await run().catch((error) => ({
-  outcome: 'host-panic',
-  message: `the runner failed: ${error && error.stack ? error.stack : error}`,
-}));
-writeFileSync(options.reply, JSON.stringify(reply));
+// The shim traps on some stream errors by printing the error with
+// console.trace and calling the `exit` it imported from node:process, which
+// no override reaches: keep the error, and reply from the 'exit' event.
+let traced = null;
+const trace = console.trace.bind(console);
+console.trace = (...args) => {
+  traced = args[0];
+  trace(...args);
+};
+let replied = false;
+function reply(outcome) {
+  replied = true;
+  writeFileSync(options.reply, JSON.stringify(outcome));
+}
+process.on('exit', (code) => {
+  if (!replied) reply(traced ? classify(traced) : { outcome: 'completed', exit: code });
+});
+
+reply(
+  await run().catch((error) => ({
+    outcome: 'host-panic',
+    message: `the runner failed: ${error && error.stack ? error.stack : error}`,
+  })),
+);
 // Let the guest's output drain, then end even if the shim's worker lives on.
 const drained = (stream) => new Promise((done) => stream.write('', done));
 await Promise.all([drained(process.stdout), drained(process.stderr)]);

@@ -209,21 +209,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let wit = wit.map(std::path::absolute).transpose()?;
             status(witness_spec(&root, verb, wit.as_deref()))
         }
-        Verb::Hosts { arguments } => {
-            let mut hosts = cargo(&root);
-            hosts
-                .args([
-                    "run",
-                    "--quiet",
-                    "--package",
-                    "witness",
-                    "--bin",
-                    "witness-hosts",
-                    "--",
-                ])
-                .args(arguments);
-            status(hosts)
-        }
+        Verb::Hosts { arguments } => status(witness_hosts(&root, &arguments)),
         Verb::Wit {
             verb: WitVerb::Sync { update_lock },
         } => {
@@ -234,7 +220,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Everything a run needs before the harness starts: the WIT deps in
-/// place and the guests built against them.
+/// place, the guests built against them, and the default hosts installed
+/// (jco, where Node is).
 fn prepare(root: &Path) -> Result<()> {
     wit::sync(root, false)?;
     guests::ensure_target(root)?;
@@ -243,7 +230,28 @@ fn prepare(root: &Path) -> Result<()> {
         &root.join("guests"),
         &root.join("target"),
         None,
+    ))?;
+    succeed(witness_hosts(
+        root,
+        &["install".into(), "--defaults".into()],
     ))
+}
+
+/// `witness-hosts <arguments>`: list and install hosts.
+fn witness_hosts(root: &Path, arguments: &[String]) -> Command {
+    let mut hosts = cargo(root);
+    hosts
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "witness",
+            "--bin",
+            "witness-hosts",
+            "--",
+        ])
+        .args(arguments);
+    hosts
 }
 
 /// The conformance suite's test binary, on the chosen hosts, with

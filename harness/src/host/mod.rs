@@ -97,8 +97,9 @@ pub struct Chosen {
 
 /// The hosts of this run. `WITNESS_HOSTS` (comma-separated; `cargo xtask test
 /// --host`) names them: hosts of `registry` or `wasmtime-cli=PATH`. Without
-/// it, the embedded hosts; with `WITNESS_ALL_HOSTS` (`--all-hosts`), every
-/// known host that is installed, and the others are skipped with the reason.
+/// it, the embedded hosts and the registry's `default` ones (jco) that are
+/// ready; with `WITNESS_ALL_HOSTS` (`--all-hosts`), every known host that is
+/// installed. The others are skipped, each with the reason.
 pub fn choose(
     registry: &registry::Registry,
     cache_dir: PathBuf,
@@ -123,7 +124,7 @@ pub fn choose(
             if EMBEDDED_HOSTS.contains(&name.as_str()) {
                 continue;
             }
-            match (all, registry.status(name, entry)) {
+            match (all || entry.default, registry.status(name, entry)) {
                 (true, registry::Status::Ready) => chosen.hosts.push(registry.open(name)?),
                 (true, registry::Status::NotInstalled { help }) => {
                     chosen.skipped.push((name.clone(), help))

