@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use witness::bless;
 use witness::case::{self, Case, CaseName};
+use witness::host::adapter::AdapterHost;
 use witness::host::wasmtime::{Flavor, WasmtimeHost, selftest_faulty_import};
 use witness::host::wasmtime_cli::WasmtimeCliHost;
 use witness::host::wasmtime_sync;
@@ -1262,24 +1263,60 @@ fn a_spec_edit_names_exactly_the_cases_that_cite_the_changed_clause() {
 // ---------------------------------------------------------------------------
 // A host in a process of its own: a fake wasmtime CLI
 
+/// harness/tests/fake-hosts/<name>.
+fn fake_host_program(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fake-hosts")
+        .join(name)
+}
+
 /// harness/tests/fake-hosts/wasmtime: answers `--version`, and behaves as
 /// the scenario says.
 fn fake_cli() -> WasmtimeCliHost {
-    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake-hosts/wasmtime");
-    WasmtimeCliHost::new(program, None).unwrap()
+    WasmtimeCliHost::new(fake_host_program("wasmtime"), None).unwrap()
 }
 
-/// Runs `scenario` on the fake CLI with a 300 ms deadline.
-fn run_fake(scenario: &str) -> Result<HostRun, String> {
+/// harness/tests/fake-hosts/adapter: speaks the adapter protocol, and
+/// ends as the scenario says.
+fn fake_adapter() -> AdapterHost {
+    AdapterHost::new(
+        "fake-adapter",
+        vec![fake_host_program("adapter").into()],
+        false,
+    )
+}
+
+/// Runs `scenario` on `host` with a 300 ms deadline.
+fn run_on(host: &dyn Host, scenario: &str) -> Result<HostRun, String> {
     let settings = RunSettings {
         deadline: Duration::from_millis(300),
         ..RunSettings::default()
     };
-    fake_cli().run(&RunRequest {
+    host.run(&RunRequest {
         component: Path::new("no-component.wasm"),
         scenario,
         settings: &settings,
     })
+}
+
+fn run_fake(scenario: &str) -> Result<HostRun, String> {
+    run_on(&fake_cli(), scenario)
+}
+
+/// The grandchild whose pid `run` printed no longer runs (a zombie at
+/// most, until init reaps it).
+fn assert_grandchild_gone(run: &HostRun) {
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let pid = stdout
+        .trim()
+        .strip_prefix("grandchild ")
+        .unwrap_or_else(|| panic!("the fake host printed {stdout:?}"));
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let alive = state
+        .split(") ")
+        .nth(1)
+        .is_some_and(|rest| !rest.starts_with('Z'));
+    assert!(!alive, "grandchild {pid} still runs: {state}");
 }
 
 #[test]
@@ -1296,19 +1333,7 @@ fn a_cli_past_its_deadline_is_a_hang_and_nothing_it_started_outlives_it() {
             deadline: Duration::from_millis(300)
         }
     );
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let pid = stdout
-        .trim()
-        .strip_prefix("grandchild ")
-        .unwrap_or_else(|| panic!("the fake CLI printed {stdout:?}"));
-    // The whole process group was killed: the grandchild is gone (a zombie
-    // at most, until init reaps it).
-    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let alive = state
-        .split(") ")
-        .nth(1)
-        .is_some_and(|rest| !rest.starts_with('Z'));
-    assert!(!alive, "grandchild {pid} still runs: {state}");
+    assert_grandchild_gone(&run);
 }
 
 #[test]
@@ -1356,4 +1381,89 @@ fn a_cli_report_that_fits_no_rule_is_a_harness_error_showing_what_it_printed() {
     assert_contains(&error, "wasmtime-cli-0.0.0-fake");
     assert_contains(&error, "status 0 with an error report");
     assert_contains(&error, "this is no report a wasmtime CLI prints");
+}
+
+// ---------------------------------------------------------------------------
+// The adapter protocol, with a fake adapter
+
+#[test]
+fn an_adapter_past_its_deadline_is_a_hang_and_nothing_it_started_outlives_it() {
+    let run = run_on(&fake_adapter(), "hang-with-grandchild").unwrap();
+    assert_eq!(
+        run.outcome,
+        Outcome::Hang {
+            deadline: Duration::from_millis(300)
+        }
+    );
+    assert_grandchild_gone(&run);
+}
+
+#[test]
+fn an_adapter_killed_by_a_signal_is_a_crash() {
+    let run = run_on(&fake_adapter(), "crash").unwrap();
+    assert_eq!(
+        run.outcome,
+        Outcome::Crash {
+            detail: "killed by signal 11".into()
+        }
+    );
+}
+
+#[test]
+fn each_reply_of_an_adapter_is_an_outcome() {
+    for (scenario, expected) in [
+        ("exit-3", Outcome::Completed { exit: 3 }),
+        (
+            "guest-trap",
+            Outcome::Trap(Trap::ByGuest {
+                code: "unreachable-code-reached".into(),
+                message: "unreachable".into(),
+            }),
+        ),
+        (
+            "host-trap",
+            Outcome::Trap(Trap::ByHost {
+                message: "empty poll list".into(),
+            }),
+        ),
+        (
+            "host-panic",
+            Outcome::HostPanic {
+                message: "TypeError: x is undefined".into(),
+            },
+        ),
+        (
+            "link-error",
+            Outcome::LinkError {
+                message: "missing import".into(),
+            },
+        ),
+        (
+            "hang",
+            Outcome::Hang {
+                deadline: Duration::from_millis(300),
+            },
+        ),
+    ] {
+        let run = run_on(&fake_adapter(), scenario).unwrap();
+        assert_eq!(run.outcome, expected, "{scenario}");
+    }
+    let run = run_on(&fake_adapter(), "exit-3").unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "guest output\n");
+}
+
+#[test]
+fn an_adapter_that_breaks_the_protocol_is_a_harness_error_showing_what_it_printed() {
+    for (scenario, says) in [
+        ("garbage", "a reply that does not parse"),
+        ("no-reply", "no reply"),
+        ("trap-without-by", "a `trap` needs `by`"),
+    ] {
+        let error = run_on(&fake_adapter(), scenario).unwrap_err();
+        assert_contains(&error, "adapter `fake-adapter`");
+        assert_contains(&error, "broke the adapter protocol");
+        assert_contains(&error, says);
+    }
+    let error = run_on(&fake_adapter(), "no-reply").unwrap_err();
+    assert_contains(&error, "the fake adapter forgot its reply");
 }
