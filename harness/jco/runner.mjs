@@ -11,7 +11,9 @@
 // Classification (README "Hosts", jco):
 // - the run returned          → completed, exit 0; `run` returned an error
 //   (ComponentError)          → completed, exit 1; wasi:cli/exit → that status;
-// - WebAssembly.RuntimeError  → trap by the guest, its code named as wasmtime names traps;
+// - WebAssembly.RuntimeError with one of V8's trap texts → trap by the guest,
+//   its code named as wasmtime names traps; with another text (jco's glue
+//   throws RuntimeErrors too: "unknown handle index 3") → trap by the host;
 // - an Error the shim or jco's glue raises on purpose: "wasi-io trap: ...",
 //   or a canonical-ABI check of the glue (invalid or wrong-typed handle,
 //   list out of bounds)      → trap by the host; the shim's stream traps,
@@ -99,8 +101,11 @@ class Exit {
 function classify(error) {
   if (error instanceof Exit) return { outcome: 'completed', exit: error.code };
   if (error instanceof WebAssembly.RuntimeError) {
+    // V8's own traps have these texts; jco's glue also throws RuntimeErrors
+    // of its own ("unknown handle index 3"): refusals of the host.
     const found = TRAP_CODES.find(([pattern]) => pattern.test(error.message));
-    return { outcome: 'trap', by: 'guest', code: found ? found[1] : error.message, message: error.message };
+    if (found) return { outcome: 'trap', by: 'guest', code: found[1], message: error.message };
+    return { outcome: 'trap', by: 'host', message: error.message };
   }
   if (error instanceof RangeError && /call stack/.test(error.message)) {
     return { outcome: 'trap', by: 'guest', code: 'stack-overflow', message: error.message };
