@@ -33,11 +33,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if !arguments.list {
-        for (host, why) in &chosen.skipped {
-            eprintln!("host {host} skipped: {why}");
-        }
-    }
     let mut suite = Suite::conformance(&layout);
     if std::env::var_os("WITNESS_BLESS").is_some() {
         suite = suite.blessing();
@@ -53,6 +48,11 @@ fn main() -> ExitCode {
     }
     print!("{}", suite.results.summary());
     print!("{}", suite.results.matrix_table());
+    if !arguments.list {
+        for (host, why) in &chosen.skipped {
+            println!("host {host} skipped: {why}");
+        }
+    }
     let reports = [
         ("WITNESS_JSON", Results::write_json as fn(&_, &_) -> _),
         ("WITNESS_JUNIT", Results::write_junit),

@@ -261,7 +261,17 @@ fn suite(root: &Path, hosts: &Hosts, reports: &Reports, libtest: &[String]) -> R
     test.args(["test", "--package", "witness", "--test", "suite", "--"])
         .args(libtest);
     if !hosts.names.is_empty() {
-        test.env("WITNESS_HOSTS", hosts.names.join(","));
+        // The test binary runs in harness/: a program's path must not be relative.
+        let mut names = Vec::new();
+        for name in &hosts.names {
+            names.push(match name.split_once('=') {
+                Some((kind, program)) => {
+                    format!("{kind}={}", std::path::absolute(program)?.display())
+                }
+                None => name.clone(),
+            });
+        }
+        test.env("WITNESS_HOSTS", names.join(","));
     }
     if hosts.all_hosts {
         test.env("WITNESS_ALL_HOSTS", "1");
