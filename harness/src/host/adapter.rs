@@ -16,12 +16,11 @@
 //! a `crash`; one that writes no reply, or one that does not parse, is a
 //! harness error naming the adapter and showing what it printed.
 
-use super::subprocess::{self, ChildEnd};
+use super::subprocess::{self, HostEnd};
 use super::{Host, HostRun, RunRequest, RunSettings};
 use crate::outcome::{Outcome, Trap};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
-use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 use std::time::Duration;
 
@@ -114,44 +113,30 @@ impl Host for AdapterHost {
                 .arg("--stderr-capacity")
                 .arg(settings.stderr_capacity.to_string());
         }
-        let (status, stdout, stderr) =
-            match subprocess::run(adapter, &settings.stdin, settings.deadline + GRACE)? {
-                ChildEnd::DeadlinePassed { stdout, stderr } => {
-                    return Ok(HostRun {
-                        outcome: Outcome::Hang {
-                            deadline: settings.deadline,
-                        },
-                        stdout,
-                        stderr,
-                    });
-                }
-                ChildEnd::Exited {
-                    status,
-                    stdout,
-                    stderr,
-                } => (status, stdout, stderr),
-            };
-        let outcome = match status.signal() {
-            Some(signal) => Outcome::Crash {
-                detail: format!("killed by signal {signal}"),
-            },
-            None => std::fs::read_to_string(&reply_file)
-                .map_err(|e| format!("no reply ({e})"))
-                .and_then(|text| {
-                    serde_json::from_str::<Reply>(&text)
-                        .map_err(|e| format!("a reply that does not parse ({e}): {text:?}"))
-                })
-                .and_then(|reply| reply.into_outcome(settings.deadline))
-                .map_err(|problem| {
-                    format!(
-                        "adapter `{}` ({}) broke the adapter protocol: {problem}; it exited with {status} and printed\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                        self.name,
-                        program.to_string_lossy(),
-                        String::from_utf8_lossy(&stdout),
-                        String::from_utf8_lossy(&stderr)
-                    )
-                })?,
+        let (code, stdout, stderr) = match subprocess::run_host(adapter, settings, GRACE)? {
+            HostEnd::Decided(run) => return Ok(run),
+            HostEnd::Exited {
+                code,
+                stdout,
+                stderr,
+            } => (code, stdout, stderr),
         };
+        let outcome = std::fs::read_to_string(&reply_file)
+            .map_err(|e| format!("no reply ({e})"))
+            .and_then(|text| {
+                serde_json::from_str::<Reply>(&text)
+                    .map_err(|e| format!("a reply that does not parse ({e}): {text:?}"))
+            })
+            .and_then(|reply| reply.into_outcome(settings.deadline))
+            .map_err(|problem| {
+                format!(
+                    "adapter `{}` ({}) broke the adapter protocol: {problem}; it exited with status {code} and printed\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                    self.name,
+                    program.to_string_lossy(),
+                    String::from_utf8_lossy(&stdout),
+                    String::from_utf8_lossy(&stderr)
+                )
+            })?;
         Ok(HostRun {
             outcome,
             stdout,

@@ -2,8 +2,10 @@
 //! on expiry kills the child's whole process group, so a blocked host and
 //! anything it started are stopped and nothing is left running.
 
+use super::{HostRun, RunSettings};
+use crate::outcome::Outcome;
 use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -20,6 +22,65 @@ pub enum ChildEnd {
     /// The deadline passed first; its process group was killed. What it
     /// had printed by then.
     DeadlinePassed { stdout: Vec<u8>, stderr: Vec<u8> },
+}
+
+/// How a host's process ended, as far as the process alone tells.
+pub enum HostEnd {
+    /// A hang (past the deadline and `grace`) or a crash (a signal): the
+    /// outcome is decided, with what the process printed.
+    Decided(HostRun),
+    /// It exited with `code`: the host's own rules say what that means.
+    Exited {
+        code: i32,
+        stdout: Vec<u8>,
+        stderr: Vec<u8>,
+    },
+}
+
+/// Runs a host's `command` for one run with `settings`: the guest's stdin
+/// on its stdin, killed `grace` after the deadline.
+pub fn run_host(
+    command: Command,
+    settings: &RunSettings,
+    grace: Duration,
+) -> Result<HostEnd, String> {
+    let decided = |outcome, stdout, stderr| {
+        Ok(HostEnd::Decided(HostRun {
+            outcome,
+            stdout,
+            stderr,
+        }))
+    };
+    match run(command, &settings.stdin, settings.deadline + grace)? {
+        ChildEnd::DeadlinePassed { stdout, stderr } => decided(
+            Outcome::Hang {
+                deadline: settings.deadline,
+            },
+            stdout,
+            stderr,
+        ),
+        ChildEnd::Exited {
+            status,
+            stdout,
+            stderr,
+        } => match (status.code(), status.signal()) {
+            (Some(code), _) => Ok(HostEnd::Exited {
+                code,
+                stdout,
+                stderr,
+            }),
+            (None, signal) => decided(
+                Outcome::Crash {
+                    detail: match signal {
+                        Some(signal) => format!("killed by signal {signal}"),
+                        None => format!("ended with {status}"),
+                    },
+                },
+                stdout,
+                stderr,
+            ),
+        },
+    }
 }
 
 /// Runs `command` in a process group of its own with `stdin` as its

@@ -16,10 +16,9 @@
 //! The guest's own stderr is what the CLI printed before its error report.
 
 use super::adapter::SCRATCH_DIR;
-use super::subprocess::{self, ChildEnd};
+use super::subprocess::{self, HostEnd};
 use super::{Host, HostRun, RunRequest, RunSettings};
 use crate::outcome::{Outcome, Trap};
-use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -93,37 +92,23 @@ impl Host for WasmtimeCliHost {
                 .arg(format!("{}::{SCRATCH_DIR}", dir.path().display()));
         }
         cli.arg(request.component).arg(request.scenario);
-        let (status, stdout, stderr) =
-            match subprocess::run(cli, &settings.stdin, settings.deadline)? {
-                ChildEnd::DeadlinePassed { stdout, stderr } => {
-                    return Ok(HostRun {
-                        outcome: Outcome::Hang {
-                            deadline: settings.deadline,
-                        },
-                        stdout,
-                        stderr,
-                    });
-                }
-                ChildEnd::Exited {
-                    status,
+        let (code, stdout, stderr) =
+            match subprocess::run_host(cli, settings, std::time::Duration::ZERO)? {
+                HostEnd::Decided(run) => return Ok(run),
+                HostEnd::Exited {
+                    code,
                     stdout,
                     stderr,
-                } => (status, stdout, stderr),
+                } => (code, stdout, stderr),
             };
         let text = String::from_utf8_lossy(&stderr).into_owned();
-        let outcome = match (status.code(), status.signal()) {
-            (_, Some(signal)) => Outcome::Crash {
-                detail: format!("killed by signal {signal}"),
-            },
-            (Some(code), None) => classify(code, &text).map_err(|problem| {
-                format!(
-                    "{} ({}): {problem}; it exited with {status} and printed on stderr:\n{text}",
-                    self.name,
-                    self.program.display()
-                )
-            })?,
-            (None, None) => return Err(format!("{} ended with {status}", self.name)),
-        };
+        let outcome = classify(code, &text).map_err(|problem| {
+            format!(
+                "{} ({}): {problem}; it exited with status {code} and printed on stderr:\n{text}",
+                self.name,
+                self.program.display()
+            )
+        })?;
         Ok(HostRun {
             outcome,
             stdout,
