@@ -18,7 +18,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Verb {
-    /// Build the guests and run the conformance suite: every case on every host.
+    /// Build the guests and run the conformance suite: every case on every chosen host.
     ///
     /// Installs the wasm32-wasip2 target if it is missing and materialises
     /// wit/deps/ first. Arguments after `--` go to the libtest harness:
@@ -88,7 +88,7 @@ enum Verb {
 struct Hosts {
     /// Run on this host (repeatable): a name from hosts.toml (`cargo xtask
     /// hosts` lists them), or `wasmtime-cli=PATH` for any wasmtime CLI.
-    /// Default: the embedded hosts.
+    /// Default: the embedded hosts, and jco where Node is.
     #[arg(long = "host", value_name = "NAME")]
     names: Vec<String>,
     /// Run on every host that is installed; say which are skipped, and why.
