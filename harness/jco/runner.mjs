@@ -4,6 +4,7 @@
 // "Hosts"):
 //
 //   node runner.mjs --component GUEST.wasm --scenario=NAME --reply FILE --deadline-ms N [--dir HOST::GUEST]
+//   node runner.mjs --prepare --component GUEST.wasm     (transpile, before any run is timed)
 //
 // The guest's stdin is this process's stdin; its stdout and stderr are this
 // process's. The harness owns the deadline: it kills this process group.
@@ -33,9 +34,12 @@ const { values: options } = parseArgs({
     dir: { type: 'string' },
     // The harness owns the deadline: it kills this process group.
     'deadline-ms': { type: 'string' },
+    // Transpile the component and stop: before any run is timed.
+    prepare: { type: 'boolean' },
   },
 });
-for (const required of ['component', 'scenario', 'reply']) {
+const needed = options.prepare ? ['component'] : ['component', 'scenario', 'reply', 'deadline-ms'];
+for (const required of needed) {
   if (!options[required]) {
     console.error(`runner.mjs: --${required} is required`);
     process.exit(2);
@@ -44,6 +48,11 @@ for (const required of ['component', 'scenario', 'reply']) {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const realExit = process.exit.bind(process);
+
+if (options.prepare) {
+  await transpiled(resolve(options.component));
+  process.exit(0);
+}
 
 /// Transpiles the component once per content hash, under transpiled/<hash>/.
 async function transpiled(component) {
@@ -81,15 +90,13 @@ const TRAP_CODES = [
   [/null function or function signature mismatch/, 'bad-signature'],
 ];
 
-/// The errors jco's glue and the shim raise on purpose: a refused call.
+/// The errors jco 1.35.0's glue and preview2-shim 0.26.1 raise on purpose,
+/// by their exact texts: a refused call. Any other JavaScript error is a bug.
 const HOST_TRAPS = [
   /^wasi-io trap:/,
-  /invalid handle/i,
-  /handle.*(not|wrong)/i,
-  /resource.*(not|wrong|dropped|borrow)/i,
-  /out of bounds/i,
-  /not aligned/i,
-  /own handle/i,
+  /^Resource error: Not a valid "[^"]+" resource\.$/,
+  /^list pointer \[\d+\] is not aligned to \d+$/,
+  /^unknown handle index \d+$/,
 ];
 
 class Exit {
@@ -121,33 +128,49 @@ function classify(error) {
   return { outcome: 'host-panic', message: text };
 }
 
-async function run() {
+/// Transpiles and imports the guest, with the shim set up: a failure here
+/// is a `link-error` (the component cannot be instantiated on this host).
+async function instantiate() {
   const module = await transpiled(resolve(options.component));
   const cli = await import('@bytecodealliance/preview2-shim/cli');
   cli._setArgs(['guest', options.scenario]);
   cli._setEnv({});
+  const filesystem = await import('@bytecodealliance/preview2-shim/filesystem');
   if (options.dir) {
     const [host, guest] = options.dir.split('::');
-    const filesystem = await import('@bytecodealliance/preview2-shim/filesystem');
     filesystem._setPreopens({ [guest]: host });
   } else {
-    const filesystem = await import('@bytecodealliance/preview2-shim/filesystem');
     filesystem._clearPreopens();
+  }
+  return import(pathToFileURL(module).href);
+}
+
+async function run() {
+  let guest;
+  try {
+    guest = await instantiate();
+  } catch (error) {
+    return { outcome: 'link-error', message: `${error && error.message ? error.message : error}` };
   }
   // The shim's wasi:cli/exit calls process.exit: turn it into a value, so
   // that the reply is written and the guest's output drains first.
   process.exit = (code) => {
     throw new Exit(code ?? 0);
   };
+  const started = performance.now();
+  let ended;
   try {
-    const guest = await import(pathToFileURL(module).href);
     guest.run.run();
-    return { outcome: 'completed', exit: 0 };
+    ended = { outcome: 'completed', exit: 0 };
   } catch (error) {
-    return classify(error);
+    ended = classify(error);
   } finally {
     process.exit = realExit;
   }
+  // Whatever it ended as, a run that took longer than its deadline did
+  // not finish before it: a hang, as on every host.
+  const deadline = Number(options['deadline-ms']);
+  return performance.now() - started > deadline ? { outcome: 'hang' } : ended;
 }
 
 // The shim traps on some stream errors by printing the error with

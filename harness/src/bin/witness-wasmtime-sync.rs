@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use witness::host::RunSettings;
-use witness::host::wasmtime_sync::run_here;
+use witness::host::wasmtime_sync::{prepare, run_here};
 
 #[derive(Parser)]
 #[command(
@@ -21,20 +21,23 @@ struct Cli {
     /// The guest component.
     #[arg(long)]
     component: PathBuf,
+    /// Compile the component into the cache and stop: before any run is timed.
+    #[arg(long)]
+    prepare: bool,
     /// argv[1] of the guest.
-    #[arg(long, allow_hyphen_values = true)]
-    scenario: String,
+    #[arg(long, allow_hyphen_values = true, required_unless_present = "prepare")]
+    scenario: Option<String>,
     /// Where to write how the run ended, as JSON.
-    #[arg(long)]
-    reply: PathBuf,
+    #[arg(long, required_unless_present = "prepare")]
+    reply: Option<PathBuf>,
     /// After this many milliseconds the run is a hang.
-    #[arg(long)]
+    #[arg(long, default_value_t = 10_000)]
     deadline_ms: u64,
     /// HOST::GUEST: preopen the directory HOST at GUEST.
     #[arg(long)]
     dir: Option<String>,
     /// Bytes stderr accepts before it reports closed.
-    #[arg(long)]
+    #[arg(long, default_value_t = 1 << 20)]
     stderr_capacity: usize,
     /// wasmtime's compile cache.
     #[arg(long)]
@@ -46,6 +49,18 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.prepare {
+        return match prepare(&cli.component, &cli.cache_dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let (Some(scenario), Some(reply_file)) = (&cli.scenario, &cli.reply) else {
+        unreachable!("clap requires --scenario and --reply without --prepare");
+    };
     let mut stdin = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut stdin) {
         eprintln!("error: cannot read the guest's stdin: {e}");
@@ -67,7 +82,7 @@ fn main() -> ExitCode {
     };
     let run = match run_here(
         &cli.component,
-        &cli.scenario,
+        scenario,
         &settings,
         scratch.as_deref(),
         &cli.cache_dir,
@@ -80,8 +95,8 @@ fn main() -> ExitCode {
         }
     };
     let reply = serde_json::to_string(&run.reply).expect("a reply is JSON");
-    if let Err(e) = std::fs::write(&cli.reply, reply) {
-        eprintln!("error: cannot write {}: {e}", cli.reply.display());
+    if let Err(e) = std::fs::write(reply_file, reply) {
+        eprintln!("error: cannot write {}: {e}", reply_file.display());
         return ExitCode::FAILURE;
     }
     let _ = std::io::stdout().write_all(&run.stdout);

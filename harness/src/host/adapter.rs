@@ -7,12 +7,16 @@
 //! ```
 //!
 //! in a process group of its own, with the guest's stdin bytes on its
-//! stdin; the adapter's stdout and stderr are the guest's. It writes how the
+//! stdin; the adapter's stdout and stderr are the guest's. Before the first
+//! run of a component the harness runs `ADAPTER [its own arguments]
+//! --prepare --component PATH` once, untimed, so that compiling or
+//! transpiling the guest is not counted against a run's deadline. It writes how the
 //! run ended to FILE as one JSON object, `{"outcome": "completed" | "trap" |
 //! "hang" | "host-panic" | "link-error", "exit": N, "by": "host" | "guest",
-//! "code": "...", "message": "..."}`. The harness owns the deadline: past it
-//! (and a grace for the adapter's own `hang` reply), it kills the adapter's
-//! whole process group and records a hang. An adapter killed by a signal is
+//! "code": "...", "message": "..."}`, and exits. The adapter times the run
+//! itself: one that ended after the deadline is a `hang`. The harness owns
+//! the deadline all the same: an adapter still running 2 s past it is killed
+//! with its whole process group, and the run is a hang. An adapter killed by a signal is
 //! a `crash`; one that writes no reply, or one that does not parse, is a
 //! harness error naming the adapter and showing what it printed.
 
@@ -20,8 +24,11 @@ use super::subprocess::{self, HostEnd};
 use super::{Host, HostRun, RunRequest, RunSettings};
 use crate::outcome::{Outcome, Trap};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Where a case's scratch directory appears to the guest.
@@ -29,6 +36,9 @@ pub const SCRATCH_DIR: &str = "/scratch";
 /// How long after the deadline the harness waits for an adapter's own
 /// `hang` reply before it kills it.
 pub const GRACE: Duration = Duration::from_secs(2);
+/// How long an adapter may take to prepare a component (compile,
+/// transpile) before its first run.
+const PREPARE_DEADLINE: Duration = Duration::from_secs(300);
 
 /// A host reached through the adapter protocol.
 pub struct AdapterHost {
@@ -37,6 +47,8 @@ pub struct AdapterHost {
     command: Vec<OsString>,
     /// Whether it honours `--stderr-capacity`.
     stderr_capacity: bool,
+    /// The components prepared (`--prepare`) in this process.
+    prepared: Mutex<HashMap<PathBuf, Arc<OnceLock<()>>>>,
 }
 
 /// How the run ended, as an adapter writes it.
@@ -61,6 +73,7 @@ impl AdapterHost {
             name: name.into(),
             command,
             stderr_capacity,
+            prepared: Mutex::default(),
         }
     }
 }
@@ -80,8 +93,10 @@ impl Host for AdapterHost {
     }
 
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
+        self.prepare(request.component);
         let settings = request.settings;
-        let work = tempfile::tempdir().map_err(|e| format!("cannot make a directory: {e}"))?;
+        let work = tempfile::tempdir()
+            .map_err(|e| format!("cannot make a temporary directory for the reply: {e}"))?;
         let reply_file = work.path().join("reply.json");
         let scratch = settings
             .scratch_dir
@@ -113,7 +128,13 @@ impl Host for AdapterHost {
                 .arg("--stderr-capacity")
                 .arg(settings.stderr_capacity.to_string());
         }
-        let (code, stdout, stderr) = match subprocess::run_host(adapter, settings, GRACE)? {
+        let started = subprocess::run_host(adapter, settings, GRACE).map_err(|e| {
+            format!(
+                "adapter `{}`: {e}; is it installed? `cargo xtask hosts` says",
+                self.name
+            )
+        })?;
+        let (code, stdout, stderr) = match started {
             HostEnd::Decided(run) => return Ok(run),
             HostEnd::Exited {
                 code,
@@ -142,6 +163,35 @@ impl Host for AdapterHost {
             stdout,
             stderr,
         })
+    }
+}
+
+impl AdapterHost {
+    /// `ADAPTER --prepare --component P`, once per component and process,
+    /// before its first run is timed: compiling or transpiling a guest is
+    /// not part of a run. Best effort: a component that cannot be prepared
+    /// shows as the run's own outcome (a link-error).
+    fn prepare(&self, component: &Path) {
+        let once = self
+            .prepared
+            .lock()
+            .expect("no panics while locked")
+            .entry(component.to_path_buf())
+            .or_default()
+            .clone();
+        once.get_or_init(|| {
+            let (program, own_arguments) = match self.command.split_first() {
+                Some(split) => split,
+                None => return,
+            };
+            let mut prepare = Command::new(program);
+            prepare
+                .args(own_arguments)
+                .arg("--prepare")
+                .arg("--component")
+                .arg(component);
+            let _ = subprocess::run(prepare, &[], PREPARE_DEADLINE);
+        });
     }
 }
 

@@ -79,7 +79,7 @@ impl Registry {
                 path,
                 &source,
                 &e,
-                "each host is a table: kind = \"embedded\" | \"wasmtime-cli\", about = \"...\", and for a CLI its version and pypi requirement",
+                "each host is a table: kind = \"embedded\" | \"wasmtime-cli\" | \"jco\", about = \"...\", and for a CLI its version and pypi requirement",
             )
         })?;
         Ok(Registry {
@@ -113,15 +113,19 @@ impl Registry {
             Kind::Jco if !node_runs() => Status::NotInstalled {
                 help: "Node is not on this machine (jco runs on Node 20 or newer)".into(),
             },
+            Kind::Jco if !self.install_dir(name).join("node_modules").is_dir() => not_installed(),
+            // An install from another lock than the committed one is stale.
             Kind::Jco
-                if self
-                    .install_dir(name)
-                    .join("node_modules/@bytecodealliance/jco")
-                    .is_dir() =>
+                if std::fs::read(self.install_dir(name).join("package-lock.json")).ok()
+                    != std::fs::read(self.jco_source().join("package-lock.json")).ok() =>
             {
-                Status::Ready
+                Status::NotInstalled {
+                    help: format!(
+                        "not installed from the committed lock (stale): run `cargo xtask hosts install {name}`"
+                    ),
+                }
             }
-            Kind::Jco => not_installed(),
+            Kind::Jco => Status::Ready,
         }
     }
 
@@ -139,11 +143,21 @@ impl Registry {
         match entry.kind {
             Kind::Embedded => Err(format!("`{name}` is embedded: it needs no opening")),
             Kind::Jco => {
-                // The runner in use is always the checkout's.
+                // The runner in use is always the checkout's: replaced
+                // whole (a rename), only when it changed, since other
+                // processes (nextest runs one per trial) may be running it.
                 let runner = self.program(name, entry.kind);
-                std::fs::copy(self.jco_source().join("runner.mjs"), &runner).map_err(|e| {
-                    format!("cannot copy the jco runner to {}: {e}", runner.display())
-                })?;
+                let source = self.jco_source().join("runner.mjs");
+                let wanted = std::fs::read(&source)
+                    .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
+                if std::fs::read(&runner).ok().as_ref() != Some(&wanted) {
+                    let fresh = runner.with_extension(format!("mjs.{}", std::process::id()));
+                    std::fs::write(&fresh, &wanted)
+                        .and_then(|()| std::fs::rename(&fresh, &runner))
+                        .map_err(|e| {
+                            format!("cannot put the jco runner at {}: {e}", runner.display())
+                        })?;
+                }
                 Ok(Arc::new(AdapterHost::new(
                     name,
                     vec!["node".into(), runner.into()],

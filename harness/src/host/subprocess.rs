@@ -10,6 +10,9 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// How long the output of a finished or killed host may take to drain.
+const DRAIN_AFTER_KILL: Duration = Duration::from_secs(5);
+
 /// How a child process ended.
 #[derive(Debug)]
 pub enum ChildEnd {
@@ -105,19 +108,32 @@ pub fn run(mut command: Command, stdin: &[u8], deadline: Duration) -> Result<Chi
     let stdout = drain(child.stdout.take().expect("stdout is piped"));
     let stderr = drain(child.stderr.take().expect("stderr is piped"));
     let (done, waited) = mpsc::channel();
-    let waiter = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         let _ = done.send(child.wait());
     });
     let ended = waited.recv_timeout(deadline);
     // Whatever happened, nothing the child started outlives the run.
     kill_group(group);
-    let _ = waiter.join();
-    let _ = writer.join();
+    let ended = match ended {
+        Ok(ended) => ended,
+        // Killed: its wait returns at once.
+        Err(_) => match waited.recv() {
+            Ok(_) => {
+                return Ok(ChildEnd::DeadlinePassed {
+                    stdout: collect(stdout),
+                    stderr: collect(stderr),
+                });
+            }
+            Err(e) => return Err(format!("cannot wait for the child process: {e}")),
+        },
+    };
+    // The stdin writer is not waited for: a child that never read its
+    // stdin leaves it blocked until the pipe closes, which the kill did.
+    drop(writer);
     let (stdout, stderr) = (collect(stdout), collect(stderr));
     match ended {
-        Err(_) => Ok(ChildEnd::DeadlinePassed { stdout, stderr }),
-        Ok(Err(e)) => Err(format!("cannot wait for the child process: {e}")),
-        Ok(Ok(status)) => Ok(ChildEnd::Exited {
+        Err(e) => Err(format!("cannot wait for the child process: {e}")),
+        Ok(status) => Ok(ChildEnd::Exited {
             status,
             stdout,
             stderr,
@@ -125,16 +141,25 @@ pub fn run(mut command: Command, stdin: &[u8], deadline: Duration) -> Result<Chi
     }
 }
 
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+/// A pipe read to its end on a thread of its own.
+fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    let (done, drained) = mpsc::channel();
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         let _ = pipe.read_to_end(&mut bytes);
-        bytes
-    })
+        let _ = done.send(bytes);
+    });
+    drained
 }
 
-fn collect(reader: std::thread::JoinHandle<Vec<u8>>) -> Vec<u8> {
-    reader.join().unwrap_or_default()
+/// What a pipe held, once everything that could write to it is gone; a
+/// process that left the group (setsid) and kept the pipe is not waited for
+/// past a bound, and its output is marked cut.
+fn collect(drained: mpsc::Receiver<Vec<u8>>) -> Vec<u8> {
+    drained.recv_timeout(DRAIN_AFTER_KILL).unwrap_or_else(|_| {
+        b"[witness: output cut: a process outside the host's process group kept the pipe open]"
+            .to_vec()
+    })
 }
 
 fn kill_group(group: libc::pid_t) {

@@ -10,7 +10,8 @@
 //! | an error report with "failed to invoke `run` function" | `trap` by the host; the message is the report's last cause (`empty poll list`) |
 //! | any other error report ("failed to run main module", instantiation failed) | `link-error`; the message is every cause |
 //! | status 101 and no error report | `host-panic`: the CLI itself panicked |
-//! | another status and no error report | `completed` with that status (the guest's exit) |
+//! | status 1 and no error report | `completed`, exit 1 (the guest's exit) |
+//! | another status and no error report | a harness error showing what the CLI printed |
 //! | a signal | `crash` |
 //!
 //! The guest's own stderr is what the CLI printed before its error report.
@@ -120,12 +121,16 @@ impl Host for WasmtimeCliHost {
 /// The outcome of a CLI run that exited with `code` and printed `stderr`.
 fn classify(code: i32, stderr: &str) -> Result<Outcome, String> {
     let Some(report) = error_report(stderr) else {
-        return Ok(match code {
-            101 => Outcome::HostPanic {
+        return match code {
+            // A WASI 0.2 guest can exit only with success or failure.
+            0 | 1 => Ok(Outcome::Completed { exit: code }),
+            101 => Ok(Outcome::HostPanic {
                 message: panic_message(stderr),
-            },
-            exit => Outcome::Completed { exit },
-        });
+            }),
+            _ => Err(format!(
+                "status {code} without an error report: no rule says what that is (a usage error of this CLI?)"
+            )),
+        };
     };
     if code == 0 {
         return Err("status 0 with an error report".into());
@@ -152,14 +157,18 @@ fn classify(code: i32, stderr: &str) -> Result<Outcome, String> {
     })
 }
 
-/// The CLI's error report: from its last `Error: ` line on.
+/// The CLI's error report: from its last `Error: ` line on, or, where the
+/// guest's own stderr did not end its last line, from the last
+/// `Error: failed to` the CLI's reports start with.
 fn error_report(stderr: &str) -> Option<&str> {
     if stderr.starts_with(ERROR_REPORT) {
         return Some(stderr);
     }
     stderr
         .rfind(&format!("\n{ERROR_REPORT}"))
-        .map(|at| &stderr[at + 1..])
+        .map(|at| at + 1)
+        .or_else(|| stderr.rfind(&format!("{ERROR_REPORT}failed to")))
+        .map(|at| &stderr[at..])
 }
 
 /// The report's message and its numbered causes, without the wasm
@@ -270,12 +279,24 @@ Caused by:
     }
 
     #[test]
+    fn a_report_after_guest_output_without_a_newline_is_found() {
+        let stderr = format!("xxxx{HOST_TRAP_49}");
+        assert_eq!(
+            classify(1, &stderr),
+            Ok(Outcome::Trap(Trap::ByHost {
+                message: "empty poll list".into()
+            }))
+        );
+    }
+
+    #[test]
     fn no_report_is_the_guest_s_exit_or_a_panic_of_the_cli() {
         assert_eq!(
             classify(0, "guest text"),
             Ok(Outcome::Completed { exit: 0 })
         );
         assert_eq!(classify(1, ""), Ok(Outcome::Completed { exit: 1 }));
+        assert!(classify(2, "error: unexpected argument").is_err());
         assert_eq!(
             classify(
                 101,

@@ -41,6 +41,14 @@ pub fn selftest_faulty_host(name: &str, program: PathBuf, cache_dir: PathBuf) ->
     AdapterHost::new(name, command, true)
 }
 
+/// The child's `--prepare`: the component compiled into wasmtime's cache.
+pub fn prepare(component: &Path, cache_dir: &Path) -> Result<(), String> {
+    let engine = engine(cache_dir, false).map_err(|e| format!("{e:?}"))?;
+    Component::from_file(&engine, component)
+        .map(drop)
+        .map_err(|e| error_text(&e))
+}
+
 /// What one run in the child produced.
 pub struct ChildRun {
     pub reply: Reply,
