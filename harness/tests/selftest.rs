@@ -1334,27 +1334,41 @@ fn a_cli_host_is_named_for_the_version_it_reports() {
     assert_eq!(fake_cli().name(), "wasmtime-cli-0.0.0-fake");
 }
 
-#[test]
-fn a_cli_past_its_deadline_is_a_hang_and_nothing_it_started_outlives_it() {
-    let run = run_fake("hang-with-grandchild").unwrap();
-    assert_eq!(
-        run.outcome,
-        Outcome::Hang {
-            deadline: Duration::from_millis(300)
-        }
-    );
-    assert_grandchild_gone(&run);
+/// The fake wasmtime CLI and the fake adapter: both hosts in a process of
+/// their own, whose process group the harness owns.
+fn fake_host_processes() -> [Box<dyn Host>; 2] {
+    [Box::new(fake_cli()), Box::new(fake_adapter())]
 }
 
 #[test]
-fn a_cli_killed_by_a_signal_is_a_crash() {
-    let run = run_fake("crash").unwrap();
-    assert_eq!(
-        run.outcome,
-        Outcome::Crash {
-            detail: "killed by signal 11".into()
-        }
-    );
+fn a_host_process_past_its_deadline_is_a_hang_and_nothing_it_started_outlives_it() {
+    for host in fake_host_processes() {
+        let run = run_on(host.as_ref(), "hang-with-grandchild").unwrap();
+        assert_eq!(
+            run.outcome,
+            Outcome::Hang {
+                deadline: Duration::from_millis(300)
+            },
+            "{}",
+            host.name()
+        );
+        assert_grandchild_gone(&run);
+    }
+}
+
+#[test]
+fn a_host_process_killed_by_a_signal_is_a_crash() {
+    for host in fake_host_processes() {
+        let run = run_on(host.as_ref(), "crash").unwrap();
+        assert_eq!(
+            run.outcome,
+            Outcome::Crash {
+                detail: "killed by signal 11".into()
+            },
+            "{}",
+            host.name()
+        );
+    }
 }
 
 #[test]
@@ -1395,29 +1409,6 @@ fn a_cli_report_that_fits_no_rule_is_a_harness_error_showing_what_it_printed() {
 
 // ---------------------------------------------------------------------------
 // The adapter protocol, with a fake adapter
-
-#[test]
-fn an_adapter_past_its_deadline_is_a_hang_and_nothing_it_started_outlives_it() {
-    let run = run_on(&fake_adapter(), "hang-with-grandchild").unwrap();
-    assert_eq!(
-        run.outcome,
-        Outcome::Hang {
-            deadline: Duration::from_millis(300)
-        }
-    );
-    assert_grandchild_gone(&run);
-}
-
-#[test]
-fn an_adapter_killed_by_a_signal_is_a_crash() {
-    let run = run_on(&fake_adapter(), "crash").unwrap();
-    assert_eq!(
-        run.outcome,
-        Outcome::Crash {
-            detail: "killed by signal 11".into()
-        }
-    );
-}
 
 #[test]
 fn each_reply_of_an_adapter_is_an_outcome() {

@@ -21,14 +21,12 @@
 //! harness error naming the adapter and showing what it printed.
 
 use super::subprocess::{self, HostEnd};
-use super::{Host, HostRun, RunRequest, RunSettings};
+use super::{Host, HostRun, PerComponent, RunRequest, RunSettings};
 use crate::outcome::{Outcome, Trap};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Where a case's scratch directory appears to the guest.
@@ -48,7 +46,7 @@ pub struct AdapterHost {
     /// Whether it honours `--stderr-capacity`.
     stderr_capacity: bool,
     /// The components prepared (`--prepare`) in this process.
-    prepared: Mutex<HashMap<PathBuf, Arc<OnceLock<()>>>>,
+    prepared: PerComponent<()>,
 }
 
 /// How the run ended, as an adapter writes it.
@@ -73,7 +71,7 @@ impl AdapterHost {
             name: name.into(),
             command,
             stderr_capacity,
-            prepared: Mutex::default(),
+            prepared: PerComponent::default(),
         }
     }
 }
@@ -172,17 +170,9 @@ impl AdapterHost {
     /// not part of a run. Best effort: a component that cannot be prepared
     /// shows as the run's own outcome (a link-error).
     fn prepare(&self, component: &Path) {
-        let once = self
-            .prepared
-            .lock()
-            .expect("no panics while locked")
-            .entry(component.to_path_buf())
-            .or_default()
-            .clone();
-        once.get_or_init(|| {
-            let (program, own_arguments) = match self.command.split_first() {
-                Some(split) => split,
-                None => return,
+        self.prepared.get(component, || {
+            let Some((program, own_arguments)) = self.command.split_first() else {
+                return;
             };
             let mut prepare = Command::new(program);
             prepare

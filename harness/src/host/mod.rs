@@ -8,8 +8,9 @@ pub mod wasmtime_cli;
 pub mod wasmtime_sync;
 
 use crate::outcome::Outcome;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// One run of one guest scenario.
@@ -71,6 +72,30 @@ pub trait Host: Send + Sync {
     }
 
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String>;
+}
+
+/// Work done once per guest component and process (compiling, pre-linking,
+/// transpiling), shared by the trials that run in parallel.
+pub(crate) struct PerComponent<T>(Mutex<HashMap<PathBuf, Arc<OnceLock<T>>>>);
+
+impl<T: Clone> PerComponent<T> {
+    /// The value for `component`, made by `make` on its first use.
+    pub(crate) fn get(&self, component: &Path, make: impl FnOnce() -> T) -> T {
+        let slot = self
+            .0
+            .lock()
+            .expect("no panics while locked")
+            .entry(component.to_path_buf())
+            .or_default()
+            .clone();
+        slot.get_or_init(make).clone()
+    }
+}
+
+impl<T> Default for PerComponent<T> {
+    fn default() -> Self {
+        PerComponent(Mutex::default())
+    }
 }
 
 /// The names of the [`embedded`] hosts, in their order: what trial names,

@@ -9,11 +9,10 @@
 //! run with its own pipes and limits.
 
 use super::adapter::SCRATCH_DIR;
-use super::{Host, HostRun, RunRequest};
+use super::{Host, HostRun, PerComponent, RunRequest};
 use crate::outcome::{Outcome, Trap};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
@@ -79,7 +78,7 @@ struct Runtime {
     /// The multi-thread flavour's runtime; the current-thread flavour
     /// builds one per run.
     multi_thread: Option<tokio::runtime::Runtime>,
-    prepared: Mutex<HashMap<PathBuf, Arc<OnceLock<Prepared>>>>,
+    prepared: PerComponent<Prepared>,
 }
 
 impl WasmtimeHost {
@@ -155,21 +154,14 @@ impl Runtime {
             engine,
             linker,
             multi_thread,
-            prepared: Mutex::default(),
+            prepared: PerComponent::default(),
         })
     }
 
     /// The guest compiled and pre-linked, once per process; `Err` says why
     /// it cannot be instantiated.
     fn prepare(&self, component: &Path) -> Prepared {
-        let slot = self
-            .prepared
-            .lock()
-            .expect("no panics while locked")
-            .entry(component.to_path_buf())
-            .or_default()
-            .clone();
-        slot.get_or_init(|| {
+        self.prepared.get(component, || {
             let compiled =
                 Component::from_file(&self.engine, component).map_err(|e| error_text(&e))?;
             self.linker
@@ -177,7 +169,6 @@ impl Runtime {
                 .and_then(CommandPre::new)
                 .map_err(|e| error_text(&e))
         })
-        .clone()
     }
 
     fn run(
