@@ -5,10 +5,12 @@
 use crate::expectation::Expectation;
 use crate::file_error::{FileError, Invalid, Position};
 use crate::host::RunSettings;
+use crate::host::http::{HttpRequest, HttpResponse};
+use crate::host::sockets::Sockets;
 use crate::outcome_pattern::{OutcomeTable, Writer};
 use serde::Deserialize;
 use serde::de::{MapAccess, SeqAccess, Visitor};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -69,6 +71,9 @@ pub struct Divergence {
 pub struct Known {
     /// The guests a case may name.
     pub guests: BTreeSet<String>,
+    /// The packages each guest's world imports (`wasi:http`, ...), by
+    /// guest; a guest without a world imports none.
+    pub guest_imports: BTreeMap<String, BTreeSet<String>>,
     /// The hosts a divergence may name.
     pub hosts: BTreeSet<String>,
     /// Where draft upstream issues live (`upstream/`), for divergences
@@ -239,7 +244,12 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
             upstream: divergence.upstream.into_inner(),
         });
     }
-    let run = into_run_settings(file.run).map_err(error)?;
+    let imports = known
+        .guest_imports
+        .get(file.guest.get_ref())
+        .cloned()
+        .unwrap_or_default();
+    let run = into_run_settings(file.run, imports).map_err(error)?;
     Ok(Case {
         name,
         path: path.to_path_buf(),
@@ -315,6 +325,9 @@ struct RunFile {
     stderr_capacity: Option<usize>,
     #[serde(default)]
     scratch_dir: bool,
+    http_response: Option<Spanned<HttpResponse>>,
+    http_request: Option<Spanned<HttpRequest>>,
+    sockets: Option<Sockets>,
 }
 
 #[derive(Deserialize)]
@@ -354,7 +367,7 @@ impl<'de> Deserialize<'de> for ExpectFile {
     }
 }
 
-fn into_run_settings(run: RunFile) -> Result<RunSettings, Invalid> {
+fn into_run_settings(run: RunFile, imports: BTreeSet<String>) -> Result<RunSettings, Invalid> {
     let defaults = RunSettings::default();
     let deadline = match run.deadline_ms {
         None => defaults.deadline,
@@ -367,11 +380,32 @@ fn into_run_settings(run: RunFile) -> Result<RunSettings, Invalid> {
             ));
         }
     };
+    let unbuildable = |span, problem: String, table: &str| {
+        (
+            span,
+            format!("[run.{table}] cannot be built: {problem}"),
+            "see \"Case settings\" in the README for what it takes".to_string(),
+        )
+    };
+    if let Some(response) = &run.http_response {
+        (response.get_ref().check())
+            .map_err(|problem| unbuildable(response.span(), problem, "http-response"))?;
+    }
+    if let Some(request) = &run.http_request {
+        (request.get_ref().check())
+            .map_err(|problem| unbuildable(request.span(), problem, "http-request"))?;
+    }
     Ok(RunSettings {
         deadline,
         stdin: run.stdin.map_or(defaults.stdin, String::into_bytes),
         stderr_capacity: run.stderr_capacity.unwrap_or(defaults.stderr_capacity),
         scratch_dir: run.scratch_dir,
+        http_response: run.http_response.map(Spanned::into_inner),
+        http_request: run
+            .http_request
+            .map_or(defaults.http_request, Spanned::into_inner),
+        sockets: run.sockets,
+        imports,
     })
 }
 

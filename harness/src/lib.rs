@@ -26,3 +26,4 @@ pub mod results;
 pub mod spec;
 pub mod suite;
 pub mod verdict;
+pub mod worlds;

@@ -83,8 +83,12 @@ impl Suite {
         guests: BTreeSet<String>,
         hosts: BTreeSet<String>,
     ) -> Suite {
+        // Unreadable WIT leaves every guest importing nothing: the spec
+        // trials report why.
+        let guest_imports = crate::worlds::imports(&layout.wit_dir()).unwrap_or_default();
         let known = Known {
             guests,
+            guest_imports,
             hosts,
             drafts_dir: layout.drafts_dir(),
         };

@@ -7,9 +7,12 @@
 
 use clap::Parser;
 use std::io::{Read, Write};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use witness::host::RunSettings;
+use witness::host::http::{HttpRequest, HttpResponse};
+use witness::host::sockets::Sockets;
 use witness::host::wasmtime_sync::{prepare, run_here};
 
 #[derive(Parser)]
@@ -39,12 +42,28 @@ struct Cli {
     /// Bytes stderr accepts before it reports closed.
     #[arg(long, default_value_t = 1 << 20)]
     stderr_capacity: usize,
+    /// JSON: how the outgoing handler answers http://witness.invalid.
+    #[arg(long, value_parser = json::<HttpResponse>)]
+    http_response: Option<HttpResponse>,
+    /// JSON: the request a proxy guest gets.
+    #[arg(long, value_parser = json::<HttpRequest>)]
+    http_request: Option<HttpRequest>,
+    /// JSON: TCP and UDP on the --loopback address, and the grants.
+    #[arg(long, value_parser = json::<Sockets>, requires = "loopback")]
+    sockets: Option<Sockets>,
+    /// The run's own loopback address.
+    #[arg(long)]
+    loopback: Option<Ipv4Addr>,
     /// wasmtime's compile cache.
     #[arg(long)]
     cache_dir: PathBuf,
     /// Self-tests only: link witness:guests/faulty, whose import panics on purpose.
     #[arg(long)]
     selftest_faulty_import: bool,
+}
+
+fn json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -79,12 +98,18 @@ fn main() -> ExitCode {
         stderr_capacity: cli.stderr_capacity,
         scratch_dir: scratch.is_some(),
         deadline: std::time::Duration::from_millis(cli.deadline_ms),
+        http_response: cli.http_response,
+        http_request: cli.http_request.unwrap_or_default(),
+        sockets: cli.sockets,
+        // The harness checked what the guest imports before it came here.
+        imports: Default::default(),
     };
     let run = match run_here(
         &cli.component,
         scenario,
         &settings,
         scratch.as_deref(),
+        cli.loopback,
         &cli.cache_dir,
         cli.selftest_faulty_import,
     ) {

@@ -43,10 +43,24 @@ pub struct AdapterHost {
     name: String,
     /// The adapter and its own arguments.
     command: Vec<OsString>,
-    /// Whether it honours `--stderr-capacity`.
-    stderr_capacity: bool,
+    capabilities: Capabilities,
     /// The components prepared (`--prepare`) in this process.
     prepared: PerComponent<()>,
+}
+
+fn to_json(settings: &impl Serialize) -> String {
+    serde_json::to_string(settings).expect("settings are JSON")
+}
+
+/// What an adapter can do beyond running a guest with stdio.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Capabilities {
+    /// It honours `--stderr-capacity`.
+    pub stderr_capacity: bool,
+    /// It honours `--http-response`, `--http-request`, `--sockets` and
+    /// `--loopback`: it answers wasi:http itself and confines wasi:sockets
+    /// to the run's loopback address.
+    pub confinement: bool,
 }
 
 /// How the run ended, as an adapter writes it.
@@ -66,11 +80,11 @@ pub struct Reply {
 
 impl AdapterHost {
     /// `command` is the adapter program and its own arguments.
-    pub fn new(name: &str, command: Vec<OsString>, stderr_capacity: bool) -> AdapterHost {
+    pub fn new(name: &str, command: Vec<OsString>, capabilities: Capabilities) -> AdapterHost {
         AdapterHost {
             name: name.into(),
             command,
-            stderr_capacity,
+            capabilities,
             prepared: PerComponent::default(),
         }
     }
@@ -82,7 +96,10 @@ impl Host for AdapterHost {
     }
 
     fn supports(&self, settings: &RunSettings) -> Result<(), String> {
-        if !self.stderr_capacity
+        if !self.capabilities.confinement {
+            settings.needs_confinement()?;
+        }
+        if !self.capabilities.stderr_capacity
             && settings.stderr_capacity != RunSettings::default().stderr_capacity
         {
             return Err("it cannot give stderr a capacity".into());
@@ -121,10 +138,25 @@ impl Host for AdapterHost {
                 .arg("--dir")
                 .arg(format!("{}::{SCRATCH_DIR}", dir.path().display()));
         }
-        if self.stderr_capacity {
+        if self.capabilities.stderr_capacity {
             adapter
                 .arg("--stderr-capacity")
                 .arg(settings.stderr_capacity.to_string());
+        }
+        if self.capabilities.confinement {
+            if let Some(response) = &settings.http_response {
+                adapter.arg("--http-response").arg(to_json(response));
+            }
+            adapter
+                .arg("--http-request")
+                .arg(to_json(&settings.http_request));
+            if let Some(sockets) = &settings.sockets {
+                adapter
+                    .arg("--sockets")
+                    .arg(to_json(sockets))
+                    .arg("--loopback")
+                    .arg(super::sockets::fresh_address().to_string());
+            }
         }
         let started = subprocess::run_host(adapter, settings, GRACE).map_err(|e| {
             format!(

@@ -1,14 +1,16 @@
 //! Hosts: the WASI implementations a case runs on.
 
 pub mod adapter;
+pub mod http;
 pub mod registry;
+pub mod sockets;
 pub mod subprocess;
 pub mod wasmtime;
 pub mod wasmtime_cli;
 pub mod wasmtime_sync;
 
 use crate::outcome::Outcome;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -34,6 +36,16 @@ pub struct RunSettings {
     pub stderr_capacity: usize,
     /// Preopen a fresh empty directory at `/scratch`.
     pub scratch_dir: bool,
+    /// How the outgoing handler answers `http://witness.invalid/...`;
+    /// without it every outgoing request is refused.
+    pub http_response: Option<http::HttpResponse>,
+    /// The request a proxy guest's incoming handler gets.
+    pub http_request: http::HttpRequest,
+    /// TCP and UDP on the run's own loopback address; none without it.
+    pub sockets: Option<sockets::Sockets>,
+    /// The packages the guest's world imports (`wasi:http`, ...): a host
+    /// that cannot confine one of them cannot run the case.
+    pub imports: BTreeSet<String>,
 }
 
 impl Default for RunSettings {
@@ -43,6 +55,31 @@ impl Default for RunSettings {
             stdin: Vec::new(),
             stderr_capacity: 1 << 20,
             scratch_dir: false,
+            http_response: None,
+            http_request: http::HttpRequest::default(),
+            sockets: None,
+            imports: BTreeSet::new(),
+        }
+    }
+}
+
+/// The packages a host must confine to run a guest that imports them: it
+/// must answer wasi:http itself and keep wasi:sockets on loopback, so that
+/// no case reaches a network.
+const CONFINED_PACKAGES: [&str; 2] = ["wasi:http", "wasi:sockets"];
+
+impl RunSettings {
+    /// Why a host that cannot confine wasi:http and wasi:sockets cannot
+    /// run these settings' guest, if it cannot.
+    pub fn needs_confinement(&self) -> Result<(), String> {
+        match CONFINED_PACKAGES
+            .iter()
+            .find(|package| self.imports.contains(**package))
+        {
+            Some(package) => Err(format!(
+                "the guest imports {package}, and this host can neither answer wasi:http in-process nor confine wasi:sockets to loopback"
+            )),
+            None => Ok(()),
         }
     }
 }

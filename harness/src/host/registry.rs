@@ -5,7 +5,7 @@
 //! program (`--host wasmtime-cli=PATH`).
 
 use super::Host;
-use super::adapter::AdapterHost;
+use super::adapter::{AdapterHost, Capabilities};
 use super::wasmtime_cli::WasmtimeCliHost;
 use crate::file_error::FileError;
 use serde::Deserialize;
@@ -161,7 +161,7 @@ impl Registry {
                 Ok(Arc::new(AdapterHost::new(
                     name,
                     vec!["node".into(), runner.into()],
-                    false,
+                    Capabilities::default(),
                 )))
             }
             Kind::WasmtimeCli => {

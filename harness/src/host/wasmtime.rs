@@ -9,18 +9,24 @@
 //! run with its own pipes and limits.
 
 use super::adapter::SCRATCH_DIR;
+use super::http::{OutgoingHandler, SentResponse, observe_response, response_lines};
 use super::{Host, HostRun, PerComponent, RunRequest};
 use crate::outcome::{Outcome, Trap};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, Resource, ResourceTable};
 use wasmtime::{
     Cache, CacheConfig, Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
 };
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 /// How often running wasm yields to tokio, so that a deadline can stop a
 /// guest spinning in pure wasm as well as one blocked in a host call.
@@ -43,6 +49,8 @@ pub enum Flavor {
 /// The state a guest's Store carries.
 pub struct GuestState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    outgoing: OutgoingHandler,
     table: ResourceTable,
     limits: StoreLimits,
 }
@@ -52,6 +60,16 @@ impl WasiView for GuestState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for GuestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outgoing,
         }
     }
 }
@@ -70,7 +88,15 @@ pub struct WasmtimeHost {
 }
 
 /// A guest compiled and pre-linked, or why it cannot be instantiated.
-type Prepared = Result<CommandPre<GuestState>, String>;
+type Prepared = Result<Guest, String>;
+
+/// What a guest component is: a command (`wasi:cli/run`) or a proxy
+/// (`wasi:http/incoming-handler`).
+#[derive(Clone)]
+enum Guest {
+    Command(CommandPre<GuestState>),
+    Proxy(ProxyPre<GuestState>),
+}
 
 struct Runtime {
     engine: Engine,
@@ -139,6 +165,7 @@ impl Runtime {
         });
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         if let Some(extra_imports) = extra_imports {
             extra_imports(&mut linker)?;
         }
@@ -164,10 +191,16 @@ impl Runtime {
         self.prepared.get(component, || {
             let compiled =
                 Component::from_file(&self.engine, component).map_err(|e| error_text(&e))?;
-            self.linker
+            let pre = self
+                .linker
                 .instantiate_pre(&compiled)
-                .and_then(CommandPre::new)
-                .map_err(|e| error_text(&e))
+                .map_err(|e| error_text(&e))?;
+            match CommandPre::new(pre.clone()) {
+                Ok(command) => Ok(Guest::Command(command)),
+                Err(not_a_command) => ProxyPre::new(pre)
+                    .map(Guest::Proxy)
+                    .map_err(|_| error_text(&not_a_command)),
+            }
         })
     }
 
@@ -176,10 +209,10 @@ impl Runtime {
         request: &RunRequest<'_>,
         stdout: &MemoryOutputPipe,
         stderr: &MemoryOutputPipe,
-    ) -> Result<Outcome, String> {
-        let pre = match self.prepare(request.component) {
-            Err(message) => return Ok(Outcome::LinkError { message }),
-            Ok(pre) => pre,
+    ) -> Result<(Outcome, String), String> {
+        let guest = match self.prepare(request.component) {
+            Err(message) => return Ok((Outcome::LinkError { message }, String::new())),
+            Ok(guest) => guest,
         };
         // Lives until the run ends: the directory is deleted on drop.
         let scratch = request
@@ -189,19 +222,51 @@ impl Runtime {
             .transpose()
             .map_err(|e| format!("cannot create the scratch directory: {e}"))?;
         let scratch_path = scratch.as_ref().map(|dir| dir.path());
-        let mut store = guest_store(&self.engine, request, stdout, stderr, scratch_path)?;
+        let loopback = request
+            .settings
+            .sockets
+            .as_ref()
+            .map(|_| super::sockets::fresh_address());
+        let mut store = guest_store(
+            &self.engine,
+            request,
+            stdout,
+            stderr,
+            scratch_path,
+            loopback,
+        )?;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         let deadline = request.settings.deadline;
+        let incoming = request.settings.http_request.build(request.scenario);
+        let scenario = request.scenario.to_string();
+        let is_proxy = matches!(guest, Guest::Proxy(_));
         let run = async move {
+            let (respond, response) = tokio::sync::oneshot::channel();
             // A task of its own: a panic in host code ends the task, not the
             // harness, and `abort` stops a guest that outlives its deadline.
             let task = tokio::spawn(async move {
-                let command = pre.instantiate_async(&mut store).await?;
-                command.wasi_cli_run().call_run(&mut store).await
+                match guest {
+                    Guest::Command(pre) => {
+                        let command = pre.instantiate_async(&mut store).await?;
+                        command.wasi_cli_run().call_run(&mut store).await
+                    }
+                    Guest::Proxy(pre) => {
+                        let proxy = pre.instantiate_async(&mut store).await?;
+                        let (request, outparam) = handle_arguments(&mut store, incoming, respond)?;
+                        proxy
+                            .wasi_http_incoming_handler()
+                            .call_handle(&mut store, request, outparam)
+                            .await
+                            .map(Ok)
+                    }
+                }
             });
+            // Read while the guest runs: it may wait for room to write more.
+            let proxy_response =
+                is_proxy.then(|| tokio::spawn(observe_response(response, deadline)));
             let abort = task.abort_handle();
-            Ok(match tokio::time::timeout(deadline, task).await {
+            let outcome = match tokio::time::timeout(deadline, task).await {
                 Err(_elapsed) => {
                     abort.abort();
                     Outcome::Hang { deadline }
@@ -214,7 +279,15 @@ impl Runtime {
                     Err(cancelled) => return Err(format!("the run was cancelled: {cancelled}")),
                 },
                 Ok(Ok(result)) => ended(result),
-            })
+            };
+            let response = match proxy_response {
+                Some(reading) => match reading.await {
+                    Ok(response) => response_lines(&scenario, &response),
+                    Err(panic) => return Err(format!("reading the response failed: {panic}")),
+                },
+                None => String::new(),
+            };
+            Ok((outcome, response))
         };
         match &self.multi_thread {
             Some(tokio) => tokio.block_on(run),
@@ -237,10 +310,12 @@ impl Host for WasmtimeHost {
         let runtime = self
             .runtime()
             .map_err(|e| format!("the {} host could not start: {e}", self.name))?;
-        let outcome = runtime.run(request, &stdout, &stderr)?;
+        let (outcome, response) = runtime.run(request, &stdout, &stderr)?;
+        let mut stdout = stdout.contents().to_vec();
+        stdout.extend_from_slice(response.as_bytes());
         Ok(HostRun {
             outcome,
-            stdout: stdout.contents().to_vec(),
+            stdout,
             stderr: stderr.contents().to_vec(),
         })
     }
@@ -266,6 +341,7 @@ pub(crate) fn guest_store(
     stdout: &MemoryOutputPipe,
     stderr: &MemoryOutputPipe,
     scratch: Option<&Path>,
+    loopback: Option<Ipv4Addr>,
 ) -> Result<Store<GuestState>, String> {
     let guest_name = request
         .component
@@ -281,14 +357,37 @@ pub(crate) fn guest_store(
         wasi.preopened_dir(dir, SCRATCH_DIR, FsPerms::ReadWrite)
             .map_err(|e| format!("cannot preopen the scratch directory: {e}"))?;
     }
+    if let (Some(sockets), Some(own)) = (&settings.sockets, loopback) {
+        super::sockets::confine(&mut wasi, sockets, own);
+    }
     let state = GuestState {
         wasi: wasi.build(),
+        http: WasiHttpCtx::new(),
+        outgoing: OutgoingHandler {
+            answer: settings.http_response.clone(),
+        },
         table: ResourceTable::new(),
         limits: StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).build(),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);
     Ok(store)
+}
+
+/// The arguments of a proxy guest's `handle`: the case's request, and the
+/// outparam whose response goes to `respond`.
+pub(crate) fn handle_arguments(
+    store: &mut Store<GuestState>,
+    incoming: hyper::Request<WasiBody>,
+    respond: tokio::sync::oneshot::Sender<SentResponse>,
+) -> wasmtime::Result<(
+    Resource<HostIncomingRequest>,
+    Resource<HostResponseOutparam>,
+)> {
+    let mut http = store.data_mut().http();
+    let request = http.new_incoming_request(Scheme::Http, incoming)?;
+    let outparam = http.new_response_outparam(respond)?;
+    Ok((request, outparam))
 }
 
 /// The pipes a run's stdout and stderr go to.

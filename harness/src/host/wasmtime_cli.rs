@@ -67,6 +67,7 @@ impl Host for WasmtimeCliHost {
     }
 
     fn supports(&self, settings: &RunSettings) -> Result<(), String> {
+        settings.needs_confinement()?;
         if settings.stderr_capacity != RunSettings::default().stderr_capacity {
             return Err(
                 "the CLI gives the guest the real stderr, a pipe: it cannot give stderr a capacity"

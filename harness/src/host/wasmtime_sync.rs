@@ -9,24 +9,34 @@
 //! writes the reply `hang`, then what the guest wrote so far, and exits,
 //! which ends the blocked thread with the process.
 
-use super::adapter::{AdapterHost, Reply};
+use super::adapter::{AdapterHost, Capabilities, Reply};
+use super::http::{observe_response, response_lines};
 use super::wasmtime::{
-    GuestState, ended, engine, error_text, guest_store, output_pipes, panic_text,
+    GuestState, ended, engine, error_text, guest_store, handle_arguments, output_pipes, panic_text,
     selftest_faulty_import,
 };
 use super::{RunRequest, RunSettings};
 use crate::outcome::Outcome;
 use std::ffi::OsString;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 use wasmtime::component::{Component, Linker};
 use wasmtime_wasi::p2::bindings::sync::CommandPre;
+use wasmtime_wasi_http::p2::bindings::sync::ProxyPre;
+
+/// The child honours every setting a case can make.
+const FULL_CONTROL: Capabilities = Capabilities {
+    stderr_capacity: true,
+    confinement: true,
+};
 
 /// The `wasmtime-sync` host: `program` is `witness-wasmtime-sync`.
 pub fn host(program: PathBuf, cache_dir: PathBuf) -> AdapterHost {
     AdapterHost::new(
         super::EMBEDDED_HOSTS[2],
         vec![program.into(), "--cache-dir".into(), cache_dir.into()],
-        true,
+        FULL_CONTROL,
     )
 }
 
@@ -38,7 +48,7 @@ pub fn selftest_faulty_host(name: &str, program: PathBuf, cache_dir: PathBuf) ->
         cache_dir.into(),
         "--selftest-faulty-import".into(),
     ];
-    AdapterHost::new(name, command, true)
+    AdapterHost::new(name, command, FULL_CONTROL)
 }
 
 /// The child's `--prepare`: the component compiled into wasmtime's cache.
@@ -47,6 +57,12 @@ pub fn prepare(component: &Path, cache_dir: &Path) -> Result<(), String> {
     Component::from_file(&engine, component)
         .map(drop)
         .map_err(|e| error_text(&e))
+}
+
+/// What a guest component is: a command or a proxy.
+enum Guest {
+    Command(CommandPre<GuestState>),
+    Proxy(ProxyPre<GuestState>),
 }
 
 /// What one run in the child produced.
@@ -66,12 +82,15 @@ pub fn run_here(
     scenario: &str,
     settings: &RunSettings,
     scratch: Option<&Path>,
+    loopback: Option<Ipv4Addr>,
     cache_dir: &Path,
     faulty: bool,
 ) -> Result<ChildRun, String> {
     let engine = engine(cache_dir, false).map_err(|e| format!("{e:?}"))?;
     let mut linker = Linker::<GuestState>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| format!("{e:?}"))?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)
+        .map_err(|e| format!("{e:?}"))?;
     if faulty {
         selftest_faulty_import(&mut linker).map_err(|e| format!("{e:?}"))?;
     }
@@ -83,9 +102,14 @@ pub fn run_here(
     let (stdout, stderr) = output_pipes(&request);
     let pre = Component::from_file(&engine, component)
         .and_then(|compiled| linker.instantiate_pre(&compiled))
-        .and_then(CommandPre::new);
-    let pre = match pre {
-        Ok(pre) => pre,
+        .and_then(|pre| match CommandPre::new(pre.clone()) {
+            Ok(command) => Ok(Guest::Command(command)),
+            Err(not_a_command) => ProxyPre::new(pre)
+                .map(Guest::Proxy)
+                .map_err(|_| not_a_command),
+        });
+    let guest = match pre {
+        Ok(guest) => guest,
         Err(e) => {
             let outcome = Outcome::LinkError {
                 message: error_text(&e),
@@ -97,13 +121,27 @@ pub fn run_here(
             });
         }
     };
-    let mut store = guest_store(&engine, &request, &stdout, &stderr, scratch)?;
+    let mut store = guest_store(&engine, &request, &stdout, &stderr, scratch, loopback)?;
+    let is_proxy = matches!(guest, Guest::Proxy(_));
+    let incoming = settings.http_request.build(scenario);
+    let (respond, response) = tokio::sync::oneshot::channel();
     let (done, ended_as) = std::sync::mpsc::channel();
+    let started = Instant::now();
     std::thread::spawn(move || {
         // A panic in host code unwinds out of the wasm frames to here.
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let command = pre.instantiate(&mut store)?;
-            command.wasi_cli_run().call_run(&mut store)
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match guest {
+            Guest::Command(pre) => {
+                let command = pre.instantiate(&mut store)?;
+                command.wasi_cli_run().call_run(&mut store)
+            }
+            Guest::Proxy(pre) => {
+                let proxy = pre.instantiate(&mut store)?;
+                let (request, outparam) = handle_arguments(&mut store, incoming, respond)?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, request, outparam)
+                    .map(Ok)
+            }
         }));
         let outcome = match run {
             Ok(result) => ended(result),
@@ -113,14 +151,27 @@ pub fn run_here(
         };
         let _ = done.send(outcome);
     });
+    // Read while the guest runs: it may wait for room to write more.
+    let response = if is_proxy {
+        let reading = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start a tokio runtime to read the response: {e}"))?
+            .block_on(observe_response(response, settings.deadline));
+        response_lines(scenario, &reading)
+    } else {
+        String::new()
+    };
     let outcome = ended_as
-        .recv_timeout(settings.deadline)
+        .recv_timeout(settings.deadline.saturating_sub(started.elapsed()))
         .unwrap_or(Outcome::Hang {
             deadline: settings.deadline,
         });
+    let mut stdout = stdout.contents().to_vec();
+    stdout.extend_from_slice(response.as_bytes());
     Ok(ChildRun {
         reply: Reply::new(&outcome),
-        stdout: stdout.contents().to_vec(),
+        stdout,
         stderr: stderr.contents().to_vec(),
     })
 }

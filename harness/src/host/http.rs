@@ -1,0 +1,252 @@
+//! wasi:http on the embedded hosts, with no network: the outgoing handler
+//! answers requests to [`RESERVED_AUTHORITY`] in-process with the response a
+//! case describes (`[run.http-response]`) and refuses every other request;
+//! a proxy guest gets the incoming request a case describes
+//! (`[run.http-request]`), and the response it sends back becomes the
+//! `response` observation.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// The only authority a guest's `outgoing-handler.handle` reaches.
+pub const RESERVED_AUTHORITY: &str = "witness.invalid";
+/// The observation a proxy guest's response becomes; guests do not use it.
+pub const RESPONSE_OBSERVATION: &str = "response";
+
+/// `[run.http-response]`: how the outgoing handler answers a request to
+/// `http://witness.invalid/...`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpResponse {
+    #[serde(default = "ok")]
+    pub status: u16,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: String,
+    /// The trailers after the body; none when absent.
+    pub trailers: Option<BTreeMap<String, String>>,
+    /// Instead of a response, `handle`'s future resolves to this error.
+    pub error: Option<HttpError>,
+}
+
+/// The errors a case can make the outgoing handler answer with.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HttpError {
+    ConnectionRefused,
+    ConnectionTerminated,
+    HttpResponseTimeout,
+}
+
+/// `[run.http-request]`: the incoming request a proxy guest's handler gets.
+/// Its path is `/<scenario>`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpRequest {
+    #[serde(default = "get")]
+    pub method: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: String,
+    pub trailers: Option<BTreeMap<String, String>>,
+}
+
+fn ok() -> u16 {
+    200
+}
+
+fn get() -> String {
+    "GET".into()
+}
+
+impl Default for HttpRequest {
+    fn default() -> HttpRequest {
+        HttpRequest {
+            method: get(),
+            headers: BTreeMap::new(),
+            body: String::new(),
+            trailers: None,
+        }
+    }
+}
+
+impl HttpResponse {
+    /// Whether the response can be built (valid status and field names).
+    pub fn check(&self) -> Result<(), String> {
+        hyper::StatusCode::from_u16(self.status)
+            .map_err(|_| format!("{} is not an HTTP status", self.status))?;
+        field_map(&self.headers)?;
+        self.trailers.as_ref().map(field_map).transpose()?;
+        Ok(())
+    }
+}
+
+impl HttpRequest {
+    /// Whether the request can be built (method and field names).
+    pub fn check(&self) -> Result<(), String> {
+        hyper::Method::from_bytes(self.method.as_bytes())
+            .map_err(|_| format!("`{}` is not an HTTP method", self.method))?;
+        field_map(&self.headers)?;
+        self.trailers.as_ref().map(field_map).transpose()?;
+        Ok(())
+    }
+
+    /// The request for `scenario`, addressed to the reserved authority.
+    pub fn build(&self, scenario: &str) -> hyper::Request<WasiBody> {
+        let mut request = hyper::Request::builder()
+            .method(self.method.as_str())
+            .uri(format!("http://{RESERVED_AUTHORITY}/{scenario}"))
+            .body(body(&self.body, self.trailers.as_ref()))
+            .expect("checked when the case was loaded");
+        *request.headers_mut() = field_map(&self.headers).expect("checked when loaded");
+        request
+    }
+}
+
+fn field_map(fields: &BTreeMap<String, String>) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::new();
+    for (name, value) in fields {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("`{name}` is not a field name"))?;
+        let value =
+            HeaderValue::from_str(value).map_err(|_| format!("`{value}` is not a field value"))?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+/// A body of `text` followed by `trailers`.
+fn body(text: &str, trailers: Option<&BTreeMap<String, String>>) -> WasiBody {
+    let trailers = trailers.map(|t| field_map(t).expect("checked when loaded"));
+    Full::new(Bytes::from(text.to_string()))
+        .map_err(|never| match never {})
+        .with_trailers(async move { trailers.map(Ok) })
+        .boxed_unsync()
+}
+
+/// The hooks of a run: the outgoing handler that answers only
+/// [`RESERVED_AUTHORITY`], with the case's response. Without a response
+/// (no `[run.http-response]`), every request is refused.
+#[derive(Default)]
+pub struct OutgoingHandler {
+    pub answer: Option<HttpResponse>,
+}
+
+type SendResult = Result<
+    (
+        hyper::Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ),
+    Error,
+>;
+
+impl WasiHttpHooks for OutgoingHandler {
+    fn send_request(
+        &mut self,
+        request: hyper::Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        let reserved = request
+            .uri()
+            .authority()
+            .is_some_and(|authority| authority.as_str() == RESERVED_AUTHORITY);
+        let answer = self.answer.clone().filter(|_| reserved);
+        Box::new(async move {
+            let answer = answer.ok_or(Error::HttpRequestDenied)?;
+            if let Some(error) = answer.error {
+                return Err(match error {
+                    HttpError::ConnectionRefused => Error::ConnectionRefused,
+                    HttpError::ConnectionTerminated => Error::ConnectionTerminated,
+                    HttpError::HttpResponseTimeout => Error::HttpResponseTimeout,
+                });
+            }
+            let mut response = hyper::Response::new(body(&answer.body, answer.trailers.as_ref()));
+            *response.status_mut() =
+                hyper::StatusCode::from_u16(answer.status).expect("checked when loaded");
+            *response.headers_mut() = field_map(&answer.headers).expect("checked when loaded");
+            // The request body is read to its end, as a server would, so a
+            // guest writing it never waits on a full buffer.
+            let drain = async move { request.into_body().collect().await.map(drop) };
+            Ok((
+                response,
+                Box::new(drain) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
+    }
+}
+
+/// What a proxy guest sent through its `response-outparam`.
+pub type SentResponse = Result<hyper::Response<HyperOutgoingBody>, ErrorCode>;
+
+/// The `response` observation: what the guest's response was, read to its
+/// end within `deadline`. `"never-set"` when the outparam went away unset,
+/// `{"error": ...}` when it was set to an error, `"unfinished"` when the
+/// response or its body did not end in time.
+pub async fn observe_response(
+    sent: tokio::sync::oneshot::Receiver<SentResponse>,
+    deadline: Duration,
+) -> Value {
+    let read = async move {
+        let response = match sent.await {
+            Err(_dropped) => return json!("never-set"),
+            Ok(Err(code)) => return json!({ "error": format!("{code:?}") }),
+            Ok(Ok(response)) => response,
+        };
+        let (parts, body) = response.into_parts();
+        let mut observed = json!({
+            "status": parts.status.as_u16(),
+            "headers": fields(&parts.headers),
+        });
+        match body.collect().await {
+            Ok(collected) => {
+                if let Some(trailers) = collected.trailers() {
+                    observed["trailers"] = fields(trailers);
+                }
+                observed["body"] = json!(String::from_utf8_lossy(&collected.to_bytes()));
+            }
+            Err(error) => observed["body-error"] = json!(format!("{error:?}")),
+        }
+        observed
+    };
+    tokio::time::timeout(deadline, read)
+        .await
+        .unwrap_or_else(|_| json!("unfinished"))
+}
+
+/// The `@witness` line that carries a proxy guest's response, appended to
+/// its stdout; for `--list`, the response body itself (the scenario list).
+pub fn response_lines(scenario: &str, response: &Value) -> String {
+    match (scenario, response.get("body")) {
+        ("--list", Some(Value::String(body))) => body.clone(),
+        _ => format!(
+            "{}{}\n",
+            crate::observations::PREFIX,
+            json!({ RESPONSE_OBSERVATION: response })
+        ),
+    }
+}
+
+fn fields(map: &HeaderMap) -> Value {
+    let mut table = serde_json::Map::new();
+    for name in map.keys() {
+        let values: Vec<String> = map
+            .get_all(name)
+            .iter()
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect();
+        table.insert(name.to_string(), json!(values.join(", ")));
+    }
+    Value::Object(table)
+}

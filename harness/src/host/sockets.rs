@@ -1,0 +1,50 @@
+//! wasi:sockets on the embedded hosts, confined to loopback: each run that
+//! asks for sockets (`[run.sockets]`) gets TCP and UDP on a loopback
+//! address of its own, 127.200.x.y, which no other run and no other
+//! program uses. The guest may bind and connect there, and connect or send
+//! only to the further addresses the case grants. It finds its address in
+//! the environment variable [`ADDRESS_VARIABLE`].
+
+use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU16, Ordering};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::sockets::SocketAddrUse;
+
+/// The environment variable that tells a guest its loopback address.
+pub const ADDRESS_VARIABLE: &str = "WITNESS_LOOPBACK";
+
+/// `[run.sockets]`: TCP and UDP on the run's own loopback address.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Sockets {
+    /// Addresses beyond the run's own that the guest may connect or send to.
+    #[serde(default)]
+    pub grant: Vec<SocketAddr>,
+}
+
+/// A loopback address no earlier run of this process used (Linux routes
+/// all of 127.0.0.0/8 to the loopback interface).
+pub fn fresh_address() -> Ipv4Addr {
+    static NEXT: AtomicU16 = AtomicU16::new(1);
+    let [high, low] = NEXT.fetch_add(1, Ordering::Relaxed).to_be_bytes();
+    Ipv4Addr::new(127, 200, high, low)
+}
+
+/// Gives the context TCP and UDP, bound to `own` and to what `sockets`
+/// grants: a bind anywhere else, and a connect or datagram to any other
+/// address, is refused (`access-denied`).
+pub fn confine(wasi: &mut WasiCtxBuilder, sockets: &Sockets, own: Ipv4Addr) {
+    let grants = sockets.grant.clone();
+    wasi.allow_tcp(true)
+        .allow_udp(true)
+        .env(ADDRESS_VARIABLE, own.to_string())
+        .socket_addr_check(move |address, usage| {
+            // What the granted peers send back arrives on the guest's own
+            // sockets, which are checked against `own`.
+            let allowed = address.ip() == own
+                || (matches!(usage, SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend)
+                    && grants.contains(&address));
+            Box::pin(async move { allowed })
+        });
+}
