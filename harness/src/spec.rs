@@ -249,7 +249,8 @@ pub fn normalise(text: &str) -> String {
 
 /// A doc text's sentences: it breaks after `.`, `!` or `?` followed by a
 /// space and a letter, a backtick or a list dash (not after a list number,
-/// as in `1. calling`), and after `:` followed by a space and a list dash.
+/// as in `1. calling`), and after `:` or `)` followed by a space and a list
+/// dash.
 pub fn sentences(docs: &str) -> Vec<String> {
     let chars: Vec<char> = docs.chars().collect();
     let mut sentences = Vec::new();
@@ -263,7 +264,9 @@ pub fn sentences(docs: &str) -> Vec<String> {
         let ends = match chars[i] {
             '.' => opens && !previous.is_ascii_digit(),
             '!' | '?' => opens,
-            ':' => next == '-',
+            // A list item that ends in a parenthesis, as wasi:sockets'
+            // error lists do: `... (EISCONN) - `invalid-state`: ...`.
+            ':' | ')' => next == '-',
             _ => false,
         };
         if ends {
@@ -307,6 +310,16 @@ mod tests {
                 "- the list is empty, or:",
                 "- the list is long.",
                 "A timeout can be implemented."
+            ]
+        );
+        let errors = normalise(
+            "# Typical errors\n- `invalid-state`: Already connected. (EISCONN)\n- `not-in-progress`: None in progress.",
+        );
+        assert_eq!(
+            sentences(&errors),
+            [
+                "# Typical errors - `invalid-state`: Already connected. (EISCONN)",
+                "- `not-in-progress`: None in progress."
             ]
         );
     }

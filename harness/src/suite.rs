@@ -424,7 +424,12 @@ pub fn guests_in(layout: &Layout) -> BTreeSet<String> {
     };
     entries
         .flatten()
-        .filter(|entry| entry.path().join("src/main.rs").is_file())
+        // A command has a main.rs; a proxy, which exports an incoming
+        // handler instead, a lib.rs.
+        .filter(|entry| {
+            let src = entry.path().join("src");
+            src.join("main.rs").is_file() || src.join("lib.rs").is_file()
+        })
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect()
 }

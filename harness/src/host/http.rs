@@ -193,36 +193,45 @@ pub type SentResponse = Result<hyper::Response<HyperOutgoingBody>, ErrorCode>;
 /// The `response` observation: what the guest's response was, read to its
 /// end within `deadline`. `"never-set"` when the outparam went away unset,
 /// `{"error": ...}` when it was set to an error, `"unfinished"` when the
-/// response or its body did not end in time.
+/// response did not come in time; otherwise its status, headers, the body
+/// received and how the body ended: `"complete"`, `"trailers"` (then the
+/// trailers too), `"error"`, or `"unfinished"`.
 pub async fn observe_response(
     sent: tokio::sync::oneshot::Receiver<SentResponse>,
     deadline: Duration,
 ) -> Value {
-    let read = async move {
-        let response = match sent.await {
-            Err(_dropped) => return json!("never-set"),
-            Ok(Err(code)) => return json!({ "error": format!("{code:?}") }),
-            Ok(Ok(response)) => response,
-        };
-        let (parts, body) = response.into_parts();
-        let mut observed = json!({
-            "status": parts.status.as_u16(),
-            "headers": fields(&parts.headers),
-        });
-        match body.collect().await {
-            Ok(collected) => {
-                if let Some(trailers) = collected.trailers() {
-                    observed["trailers"] = fields(trailers);
-                }
-                observed["body"] = json!(String::from_utf8_lossy(&collected.to_bytes()));
-            }
-            Err(error) => observed["body-error"] = json!(format!("{error:?}")),
-        }
-        observed
+    let started = tokio::time::Instant::now();
+    let response = match tokio::time::timeout(deadline, sent).await {
+        Err(_elapsed) => return json!("unfinished"),
+        Ok(Err(_dropped)) => return json!("never-set"),
+        Ok(Ok(Err(code))) => return json!({ "error": format!("{code:?}") }),
+        Ok(Ok(Ok(response))) => response,
     };
-    tokio::time::timeout(deadline, read)
-        .await
-        .unwrap_or_else(|_| json!("unfinished"))
+    let (parts, mut body) = response.into_parts();
+    let mut received = Vec::new();
+    let mut trailers = None;
+    let end = loop {
+        let remaining = deadline.saturating_sub(started.elapsed());
+        match tokio::time::timeout(remaining, body.frame()).await {
+            Err(_elapsed) => break "unfinished",
+            Ok(None) => break if trailers.is_some() { "trailers" } else { "complete" },
+            Ok(Some(Err(_error))) => break "error",
+            Ok(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) => received.extend_from_slice(&data),
+                Err(frame) => trailers = frame.into_trailers().ok().map(|map| fields(&map)),
+            },
+        }
+    };
+    let mut observed = json!({
+        "status": parts.status.as_u16(),
+        "headers": fields(&parts.headers),
+        "body": String::from_utf8_lossy(&received),
+        "end": end,
+    });
+    if let Some(trailers) = trailers {
+        observed["trailers"] = trailers;
+    }
+    observed
 }
 
 /// The `@witness` line that carries a proxy guest's response, appended to

@@ -1,0 +1,429 @@
+//! wasi:http's taken resources from a command guest: calls that succeed at
+//! most once, child resources dropped before or after their parents,
+//! immutable fields, and outgoing bodies finished wrongly. Requests go to
+//! `http://witness.invalid`, which only the harness's outgoing handler
+//! answers, with the response the case describes.
+
+use common::observe;
+use std::process::ExitCode;
+use wasi::http::outgoing_handler::handle;
+use wasi::http::types::{
+    ErrorCode, Fields, FutureIncomingResponse, FutureTrailers, HeaderError, IncomingBody,
+    IncomingResponse, OutgoingBody, OutgoingRequest, OutgoingResponse, Scheme,
+};
+use wasi::io::streams::StreamError;
+
+wit_bindgen::generate!({ path: "../../wit", world: "http", generate_all });
+
+fn main() -> ExitCode {
+    common::run(&[
+        ("outgoing-request-body-again", outgoing_request_body_again),
+        ("outgoing-response-body-again", outgoing_response_body_again),
+        ("outgoing-body-write-again", outgoing_body_write_again),
+        ("incoming-response-consume-again", incoming_response_consume_again),
+        ("incoming-body-stream-again", incoming_body_stream_again),
+        ("future-trailers-get-again", future_trailers_get_again),
+        ("future-incoming-response-get-again", future_incoming_response_get_again),
+        ("future-incoming-response-get-before-poll", future_incoming_response_get_before_poll),
+        ("incoming-body-finish-with-stream-alive", incoming_body_finish_with_stream_alive),
+        ("incoming-body-finish-after-stream-dropped", incoming_body_finish_after_stream_dropped),
+        ("incoming-body-dropped-before-stream", incoming_body_dropped_before_stream),
+        ("incoming-response-dropped-before-body", incoming_response_dropped_before_body),
+        ("incoming-response-dropped-before-headers", incoming_response_dropped_before_headers),
+        ("incoming-response-headers-dropped-first", incoming_response_headers_dropped_first),
+        ("outgoing-request-dropped-before-headers", outgoing_request_dropped_before_headers),
+        ("outgoing-request-headers-dropped-first", outgoing_request_headers_dropped_first),
+        ("outgoing-response-dropped-before-headers", outgoing_response_dropped_before_headers),
+        ("outgoing-body-finish-with-stream-alive", outgoing_body_finish_with_stream_alive),
+        ("outgoing-body-drop-with-stream-alive", outgoing_body_drop_with_stream_alive),
+        ("outgoing-body-finish-after-stream-dropped", outgoing_body_finish_after_stream_dropped),
+        ("outgoing-body-content-length-mismatch", outgoing_body_content_length_mismatch),
+        ("future-trailers-dropped-before-trailers", future_trailers_dropped_before_trailers),
+        ("future-trailers-dropped-before-pollable", future_trailers_dropped_before_pollable),
+        ("future-incoming-response-dropped-before-pollable", future_incoming_response_dropped_before_pollable),
+        ("outgoing-request-headers-immutable", outgoing_request_headers_immutable),
+        ("incoming-response-headers-immutable", incoming_response_headers_immutable),
+        ("trailers-immutable", trailers_immutable),
+        ("headers-clone-is-mutable", headers_clone_is_mutable),
+        ("immutable-and-invalid-name", immutable_and_invalid_name),
+        ("immutable-and-forbidden-name", immutable_and_forbidden_name),
+    ])
+}
+
+/// `"ok"` or `"error"`: what the at-most-once clauses speak of.
+fn kind<T, E>(result: &Result<T, E>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(_) => "error",
+    }
+}
+
+/// Observes the first, second and third call of `call`: the third after the
+/// first call's resource was dropped.
+fn at_most_once<T, E>(name: &str, mut call: impl FnMut() -> Result<T, E>) {
+    let first = call();
+    let second = call();
+    let kinds = [kind(&first), kind(&second)];
+    drop((first, second));
+    let third = call();
+    observe(name, [kinds[0], kinds[1], kind(&third)]);
+}
+
+/// A request to the reserved authority, sent with an empty body.
+fn send(path: &str) -> FutureIncomingResponse {
+    let request = OutgoingRequest::new(Fields::new());
+    request.set_scheme(Some(&Scheme::Http)).expect("http is a scheme");
+    request
+        .set_authority(Some("witness.invalid"))
+        .expect("witness.invalid is an authority");
+    request
+        .set_path_with_query(Some(path))
+        .expect("a path is a path");
+    let body = request.body().expect("a fresh request has its body");
+    let future = handle(request, None).expect("the outgoing handler takes the request");
+    OutgoingBody::finish(body, None).expect("an empty body finishes");
+    future
+}
+
+/// The harness's response to a request.
+fn response() -> IncomingResponse {
+    let future = send("/");
+    future.subscribe().block();
+    match future.get() {
+        Some(Ok(Ok(response))) => response,
+        other => panic!("the harness did not answer: {other:?}"),
+    }
+}
+
+/// The response's body, read to its end and the stream dropped.
+fn read_body(body: &IncomingBody) -> Vec<u8> {
+    let stream = body.stream().expect("the body's stream, once");
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(4096) {
+            Ok(chunk) => bytes.extend(chunk),
+            Err(StreamError::Closed) => return bytes,
+            Err(error) => panic!("reading the body failed: {error:?}"),
+        }
+    }
+}
+
+/// The trailers of a body already read: waits for the future and gets it once.
+fn trailers_of(body: IncomingBody) -> (FutureTrailers, Result<Option<Fields>, ErrorCode>) {
+    let future = IncomingBody::finish(body);
+    future.subscribe().block();
+    match future.get() {
+        Some(Ok(trailers)) => (future, trailers),
+        other => panic!("the trailers are not ready after block: {other:?}"),
+    }
+}
+
+fn outgoing_request_body_again() {
+    let request = OutgoingRequest::new(Fields::new());
+    at_most_once("calls", || request.body());
+}
+
+fn outgoing_response_body_again() {
+    let response = OutgoingResponse::new(Fields::new());
+    at_most_once("calls", || response.body());
+}
+
+fn outgoing_body_write_again() {
+    let response = OutgoingResponse::new(Fields::new());
+    let body = response.body().expect("a fresh response has its body");
+    at_most_once("calls", || body.write());
+}
+
+fn incoming_response_consume_again() {
+    let response = response();
+    at_most_once("calls", || response.consume());
+}
+
+fn incoming_body_stream_again() {
+    let body = response().consume().expect("the response's body, once");
+    at_most_once("calls", || body.stream());
+}
+
+fn future_trailers_get_again() {
+    let response = response();
+    let body = response.consume().expect("the response's body, once");
+    read_body(&body);
+    let future = IncomingBody::finish(body);
+    future.subscribe().block();
+    let first = future.get();
+    let second = future.get();
+    let third = future.get();
+    let kind = |got: &Option<Result<_, ()>>| match got {
+        None => "pending",
+        Some(Ok(_)) => "ok",
+        Some(Err(())) => "error",
+    };
+    observe("calls", [kind(&first), kind(&second), kind(&third)]);
+    if let Some(Ok(Ok(Some(trailers)))) = &first {
+        observe("trailer", text(&trailers.get("x-witness")));
+    }
+}
+
+fn future_incoming_response_get_again() {
+    let future = send("/");
+    future.subscribe().block();
+    let kind = |got: &Option<Result<_, ()>>| match got {
+        None => "pending",
+        Some(Ok(_)) => "ok",
+        Some(Err(())) => "error",
+    };
+    let first = future.get();
+    let second = future.get();
+    let kinds = [kind(&first), kind(&second)];
+    drop((first, second));
+    observe("calls", [kinds[0], kinds[1], kind(&future.get())]);
+}
+
+fn future_incoming_response_get_before_poll() {
+    let future = send("/");
+    let kind = |got: &Option<Result<_, ()>>| match got {
+        None => "pending",
+        Some(Ok(_)) => "ok",
+        Some(Err(())) => "error",
+    };
+    let before = future.get();
+    observe("before-poll", kind(&before));
+    future.subscribe().block();
+    observe("after-poll", kind(&future.get()));
+}
+
+fn incoming_body_finish_with_stream_alive() {
+    let body = response().consume().expect("the response's body, once");
+    let stream = body.stream().expect("the body's stream, once");
+    observe("finishing", true);
+    let _trailers = IncomingBody::finish(body);
+    observe("finished", true);
+    drop(stream);
+}
+
+fn incoming_body_finish_after_stream_dropped() {
+    let response = response();
+    let body = response.consume().expect("the response's body, once");
+    observe("body", text(&[read_body(&body)]));
+    let (_future, trailers) = trailers_of(body);
+    observe("trailers", kind(&trailers));
+}
+
+fn incoming_body_dropped_before_stream() {
+    let body = response().consume().expect("the response's body, once");
+    let stream = body.stream().expect("the body's stream, once");
+    observe("dropping", true);
+    drop(body);
+    observe("read-after-drop", read_result(stream.blocking_read(16)));
+}
+
+fn incoming_response_dropped_before_body() {
+    let response = response();
+    let body = response.consume().expect("the response's body, once");
+    observe("dropping", true);
+    drop(response);
+    observe("body", text(&[read_body(&body)]));
+}
+
+fn incoming_response_dropped_before_headers() {
+    let response = response();
+    let headers = response.headers();
+    observe("dropping", true);
+    drop(response);
+    observe("header", text(&headers.get("x-witness")));
+}
+
+fn incoming_response_headers_dropped_first() {
+    let response = response();
+    let headers = response.headers();
+    observe("header", text(&headers.get("x-witness")));
+    drop(headers);
+    drop(response);
+    observe("dropped", true);
+}
+
+fn outgoing_request_dropped_before_headers() {
+    let request = OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let headers = request.headers();
+    observe("dropping", true);
+    drop(request);
+    observe("header", text(&headers.get("x-witness")));
+}
+
+fn outgoing_request_headers_dropped_first() {
+    let request = OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let headers = request.headers();
+    observe("header", text(&headers.get("x-witness")));
+    drop(headers);
+    drop(request);
+    observe("dropped", true);
+}
+
+fn outgoing_response_dropped_before_headers() {
+    let response = OutgoingResponse::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let headers = response.headers();
+    observe("dropping", true);
+    drop(response);
+    observe("header", text(&headers.get("x-witness")));
+}
+
+fn outgoing_body_finish_with_stream_alive() {
+    let response = OutgoingResponse::new(Fields::new());
+    let body = response.body().expect("a fresh response has its body");
+    let stream = body.write().expect("the body's stream, once");
+    observe("finishing", true);
+    observe("finish", kind(&OutgoingBody::finish(body, None)));
+    drop(stream);
+}
+
+fn outgoing_body_drop_with_stream_alive() {
+    let response = OutgoingResponse::new(Fields::new());
+    let body = response.body().expect("a fresh response has its body");
+    let stream = body.write().expect("the body's stream, once");
+    observe("dropping", true);
+    drop(body);
+    observe("dropped", true);
+    drop(stream);
+}
+
+fn outgoing_body_finish_after_stream_dropped() {
+    let response = OutgoingResponse::new(Fields::new());
+    let body = response.body().expect("a fresh response has its body");
+    let stream = body.write().expect("the body's stream, once");
+    stream
+        .blocking_write_and_flush(b"witness")
+        .expect("the body takes 7 bytes");
+    drop(stream);
+    observe("finish", kind(&OutgoingBody::finish(body, None)));
+}
+
+/// Content-Length says 10; the body gets 3 bytes and is finished.
+fn outgoing_body_content_length_mismatch() {
+    let headers = Fields::from_list(&[("content-length".into(), b"10".to_vec())])
+        .expect("content-length is a field");
+    let request = OutgoingRequest::new(headers);
+    request.set_scheme(Some(&Scheme::Http)).expect("http is a scheme");
+    request
+        .set_authority(Some("witness.invalid"))
+        .expect("witness.invalid is an authority");
+    request.set_path_with_query(Some("/")).expect("a path");
+    let body = request.body().expect("a fresh request has its body");
+    let _future = handle(request, None).expect("the outgoing handler takes the request");
+    let stream = body.write().expect("the body's stream, once");
+    stream
+        .blocking_write_and_flush(b"abc")
+        .expect("the body takes 3 bytes");
+    drop(stream);
+    observe("finish", kind(&OutgoingBody::finish(body, None)));
+}
+
+fn future_trailers_dropped_before_trailers() {
+    let response = response();
+    let body = response.consume().expect("the response's body, once");
+    read_body(&body);
+    let (future, trailers) = trailers_of(body);
+    let trailers = trailers
+        .expect("the body ended well")
+        .expect("the case's response has trailers");
+    observe("dropping", true);
+    drop(future);
+    observe("trailer", text(&trailers.get("x-witness")));
+}
+
+fn future_trailers_dropped_before_pollable() {
+    let body = response().consume().expect("the response's body, once");
+    read_body(&body);
+    let future = IncomingBody::finish(body);
+    let pollable = future.subscribe();
+    observe("dropping", true);
+    drop(future);
+    observe("ready", pollable.ready());
+}
+
+fn future_incoming_response_dropped_before_pollable() {
+    let future = send("/");
+    let pollable = future.subscribe();
+    observe("dropping", true);
+    drop(future);
+    observe("ready", pollable.ready());
+}
+
+/// `set`, `append` and `delete` of a valid, allowed name on `fields`.
+fn mutations(fields: &Fields) -> [String; 3] {
+    [
+        header_result(fields.set("x-witness", &[b"2".to_vec()])),
+        header_result(fields.append("x-witness", b"3")),
+        header_result(fields.delete("x-witness")),
+    ]
+}
+
+fn outgoing_request_headers_immutable() {
+    let request = OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let headers = request.headers();
+    observe("mutations", mutations(&headers));
+    observe("header", text(&headers.get("x-witness")));
+}
+
+fn incoming_response_headers_immutable() {
+    let response = response();
+    let headers = response.headers();
+    observe("mutations", mutations(&headers));
+    observe("header", text(&headers.get("x-witness")));
+}
+
+fn trailers_immutable() {
+    let response = response();
+    let body = response.consume().expect("the response's body, once");
+    read_body(&body);
+    let (_future, trailers) = trailers_of(body);
+    let trailers = trailers
+        .expect("the body ended well")
+        .expect("the case's response has trailers");
+    observe("mutations", mutations(&trailers));
+    observe("trailer", text(&trailers.get("x-witness")));
+}
+
+fn headers_clone_is_mutable() {
+    let request = OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let headers = request.headers();
+    let copy = headers.clone();
+    observe("copy-set", header_result(copy.set("x-witness", &[b"2".to_vec()])));
+    observe("copy-header", text(&copy.get("x-witness")));
+    observe("original-header", text(&headers.get("x-witness")));
+}
+
+fn immutable_and_invalid_name() {
+    let request = OutgoingRequest::new(Fields::new());
+    observe("set", header_result(request.headers().set("bad name", &[b"1".to_vec()])));
+}
+
+fn immutable_and_forbidden_name() {
+    let request = OutgoingRequest::new(Fields::new());
+    observe("set", header_result(request.headers().set("connection", &[b"close".to_vec()])));
+}
+
+fn header_result(result: Result<(), HeaderError>) -> String {
+    match result {
+        Ok(()) => "ok".into(),
+        Err(HeaderError::InvalidSyntax) => "invalid-syntax".into(),
+        Err(HeaderError::Forbidden) => "forbidden".into(),
+        Err(HeaderError::Immutable) => "immutable".into(),
+    }
+}
+
+fn read_result(result: Result<Vec<u8>, StreamError>) -> String {
+    match result {
+        Ok(bytes) => format!("{} bytes", bytes.len()),
+        Err(StreamError::Closed) => "closed".into(),
+        Err(StreamError::LastOperationFailed(_)) => "last-operation-failed".into(),
+    }
+}
+
+/// Field values or bodies as text, joined by `,`.
+fn text(values: &[Vec<u8>]) -> String {
+    values
+        .iter()
+        .map(|value| String::from_utf8_lossy(value).into_owned())
+        .collect::<Vec<_>>()
+        .join(",")
+}

@@ -1,0 +1,195 @@
+//! wasi:http's taken resources from the server side: an incoming-handler
+//! whose request path names the scenario (`/--list` answers the scenario
+//! list as the response body). The harness sends the request the case
+//! describes and records the response this guest sends back.
+
+use common::observe;
+use exports::wasi::http::incoming_handler::Guest;
+use wasi::http::types::{
+    Fields, HeaderError, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse,
+    ResponseOutparam,
+};
+use wasi::io::streams::StreamError;
+
+wit_bindgen::generate!({ path: "../../wit", world: "proxy", generate_all });
+
+type Scenario = (&'static str, fn(IncomingRequest, ResponseOutparam));
+
+const SCENARIOS: &[Scenario] = &[
+    ("incoming-request-consume-again", incoming_request_consume_again),
+    ("incoming-request-dropped-before-headers", incoming_request_dropped_before_headers),
+    ("incoming-request-headers-dropped-first", incoming_request_headers_dropped_first),
+    ("incoming-request-headers-immutable", incoming_request_headers_immutable),
+    ("incoming-request-body-and-trailers", incoming_request_body_and_trailers),
+    ("response-outparam-never-set", |_request, _outparam| observe("returning", true)),
+    ("response-outparam-set-through-stale-handle", response_outparam_set_through_stale_handle),
+    ("outgoing-body-dropped-instead-of-finished", outgoing_body_dropped_instead_of_finished),
+    ("response-content-length-mismatch", response_content_length_mismatch),
+];
+
+struct Proxy;
+
+impl Guest for Proxy {
+    fn handle(request: IncomingRequest, outparam: ResponseOutparam) {
+        let path = request.path_with_query().unwrap_or_default();
+        let wanted = path.trim_start_matches('/');
+        if wanted == "--list" {
+            let names: String = SCENARIOS.iter().map(|(name, _)| format!("{name}\n")).collect();
+            return respond(outparam, 200, names.as_bytes());
+        }
+        match SCENARIOS.iter().find(|(name, _)| *name == wanted) {
+            Some((_, scenario)) => scenario(request, outparam),
+            None => respond(
+                outparam,
+                404,
+                format!("unknown scenario `{wanted}`: `/--list` answers the scenarios\n").as_bytes(),
+            ),
+        }
+    }
+}
+
+export!(Proxy);
+
+/// Sets a response of `status` with `body`, finished.
+fn respond(outparam: ResponseOutparam, status: u16, body: &[u8]) {
+    let response = OutgoingResponse::new(Fields::new());
+    response.set_status_code(status).expect("a valid status");
+    let out = response.body().expect("a fresh response has its body");
+    ResponseOutparam::set(outparam, Ok(response));
+    let stream = out.write().expect("the body's stream, once");
+    stream
+        .blocking_write_and_flush(body)
+        .expect("the harness reads the body");
+    drop(stream);
+    OutgoingBody::finish(out, None).expect("the body finishes");
+}
+
+fn kind<T, E>(result: &Result<T, E>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(_) => "error",
+    }
+}
+
+fn incoming_request_consume_again(request: IncomingRequest, outparam: ResponseOutparam) {
+    let first = request.consume();
+    let second = request.consume();
+    let kinds = [kind(&first), kind(&second)];
+    drop((first, second));
+    observe("calls", [kinds[0], kinds[1], kind(&request.consume())]);
+    respond(outparam, 200, b"");
+}
+
+fn incoming_request_dropped_before_headers(request: IncomingRequest, outparam: ResponseOutparam) {
+    respond(outparam, 200, b"");
+    let headers = request.headers();
+    observe("dropping", true);
+    drop(request);
+    observe("dropped", true);
+    drop(headers);
+}
+
+fn incoming_request_headers_dropped_first(request: IncomingRequest, outparam: ResponseOutparam) {
+    let headers = request.headers();
+    observe("header", text(&headers.get("x-witness")));
+    drop(headers);
+    drop(request);
+    observe("dropped", true);
+    respond(outparam, 200, b"");
+}
+
+fn incoming_request_headers_immutable(request: IncomingRequest, outparam: ResponseOutparam) {
+    let headers = request.headers();
+    observe(
+        "mutations",
+        [
+            header_result(headers.set("x-witness", &[b"2".to_vec()])),
+            header_result(headers.append("x-witness", b"3")),
+            header_result(headers.delete("x-witness")),
+        ],
+    );
+    observe("header", text(&headers.get("x-witness")));
+    respond(outparam, 200, b"");
+}
+
+fn incoming_request_body_and_trailers(request: IncomingRequest, outparam: ResponseOutparam) {
+    let body = request.consume().expect("the request's body, once");
+    let stream = body.stream().expect("the body's stream, once");
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(4096) {
+            Ok(chunk) => bytes.extend(chunk),
+            Err(StreamError::Closed) => break,
+            Err(error) => panic!("reading the body failed: {error:?}"),
+        }
+    }
+    drop(stream);
+    observe("body", text(&[bytes]));
+    let future = IncomingBody::finish(body);
+    future.subscribe().block();
+    match future.get() {
+        Some(Ok(Ok(Some(trailers)))) => observe("trailer", text(&trailers.get("x-witness"))),
+        other => observe("trailer", format!("{other:?}")),
+    }
+    respond(outparam, 200, b"");
+}
+
+/// Sets the response, then calls `set` again through the consumed handle.
+/// The second response exists before the first `set`, so that no new
+/// resource can take the freed handle: the call must find it gone.
+fn response_outparam_set_through_stale_handle(_request: IncomingRequest, outparam: ResponseOutparam) {
+    let second = OutgoingResponse::new(Fields::new());
+    let handle = outparam.handle();
+    respond(outparam, 200, b"first");
+    observe("setting-again", true);
+    // SAFETY: the handle is stale on purpose; the host must refuse it.
+    let stale = unsafe { ResponseOutparam::from_handle(handle) };
+    ResponseOutparam::set(stale, Ok(second));
+    observe("set-again", true);
+}
+
+/// The body gets 7 bytes and is dropped without `finish`.
+fn outgoing_body_dropped_instead_of_finished(_request: IncomingRequest, outparam: ResponseOutparam) {
+    let response = OutgoingResponse::new(Fields::new());
+    let out = response.body().expect("a fresh response has its body");
+    ResponseOutparam::set(outparam, Ok(response));
+    let stream = out.write().expect("the body's stream, once");
+    stream
+        .blocking_write_and_flush(b"partial")
+        .expect("the harness reads the body");
+    drop(stream);
+    drop(out);
+    observe("dropped", true);
+}
+
+/// Content-Length says 10; the body gets 3 bytes and is finished.
+fn response_content_length_mismatch(_request: IncomingRequest, outparam: ResponseOutparam) {
+    let headers = Fields::from_list(&[("content-length".into(), b"10".to_vec())])
+        .expect("content-length is a field");
+    let response = OutgoingResponse::new(headers);
+    let out = response.body().expect("a fresh response has its body");
+    ResponseOutparam::set(outparam, Ok(response));
+    let stream = out.write().expect("the body's stream, once");
+    stream
+        .blocking_write_and_flush(b"abc")
+        .expect("the harness reads the body");
+    drop(stream);
+    observe("finish", kind(&OutgoingBody::finish(out, None)));
+}
+
+fn header_result(result: Result<(), HeaderError>) -> &'static str {
+    match result {
+        Ok(()) => "ok",
+        Err(HeaderError::InvalidSyntax) => "invalid-syntax",
+        Err(HeaderError::Forbidden) => "forbidden",
+        Err(HeaderError::Immutable) => "immutable",
+    }
+}
+
+fn text(values: &[Vec<u8>]) -> String {
+    values
+        .iter()
+        .map(|value| String::from_utf8_lossy(value).into_owned())
+        .collect::<Vec<_>>()
+        .join(",")
+}
