@@ -177,7 +177,7 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
             file.guest.span(),
             format!("there is no guest named `{}`", file.guest.get_ref()),
             format!(
-                "a guest is a directory guests/<name>/ with a src/main.rs (a command) or src/lib.rs (a proxy); known guests: {}",
+                "a guest is a directory guests/<name>/ with a src/main.rs (a command), or a cdylib (a proxy); known guests: {}",
                 list(&known.guests)
             ),
         )));

@@ -424,12 +424,27 @@ pub fn guests_in(layout: &Layout) -> BTreeSet<String> {
     };
     entries
         .flatten()
-        // A command has a main.rs; a proxy, which exports an incoming
-        // handler instead, a lib.rs.
-        .filter(|entry| {
-            let src = entry.path().join("src");
-            src.join("main.rs").is_file() || src.join("lib.rs").is_file()
-        })
+        .filter(|entry| builds_a_component(&entry.path()))
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect()
+}
+
+/// A command guest has a `src/main.rs`; a proxy guest, which exports an
+/// incoming handler instead, is a `cdylib`. Other crates in guests/ (the
+/// shared `common`) are libraries, not guests.
+fn builds_a_component(dir: &std::path::Path) -> bool {
+    if dir.join("src/main.rs").is_file() {
+        return true;
+    }
+    let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+        return false;
+    };
+    let Ok(manifest) = manifest.parse::<toml::Table>() else {
+        return false;
+    };
+    manifest
+        .get("lib")
+        .and_then(|lib| lib.get("crate-type"))
+        .and_then(|types| types.as_array())
+        .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("cdylib")))
 }

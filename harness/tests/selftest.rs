@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use witness::bless;
 use witness::case::{self, Case, CaseName};
-use witness::host::adapter::AdapterHost;
+use witness::host::adapter::{AdapterHost, Capabilities};
 use witness::host::wasmtime::{Flavor, WasmtimeHost, selftest_faulty_import};
 use witness::host::wasmtime_cli::WasmtimeCliHost;
 use witness::host::wasmtime_sync;
@@ -1282,7 +1282,7 @@ fn fake_adapter() -> AdapterHost {
     AdapterHost::new(
         "fake-adapter",
         vec![fake_host_program("adapter").into()],
-        false,
+        Capabilities::default(),
     )
 }
 

@@ -214,7 +214,13 @@ pub async fn observe_response(
         let remaining = deadline.saturating_sub(started.elapsed());
         match tokio::time::timeout(remaining, body.frame()).await {
             Err(_elapsed) => break "unfinished",
-            Ok(None) => break if trailers.is_some() { "trailers" } else { "complete" },
+            Ok(None) => {
+                break if trailers.is_some() {
+                    "trailers"
+                } else {
+                    "complete"
+                };
+            }
             Ok(Some(Err(_error))) => break "error",
             Ok(Some(Ok(frame))) => match frame.into_data() {
                 Ok(data) => received.extend_from_slice(&data),
