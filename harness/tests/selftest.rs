@@ -595,8 +595,8 @@ fn the_selftest_suite_fails_exactly_its_deliberately_failing_trials_on_every_con
         .collect();
     // Every trial: the cases, each host's records, the scenario pairing.
     let conclusion = run_trials(&suite, &hosts, "", false);
-    // 12 cases on 3 hosts, a records trial per host, one pairing trial.
-    assert_eq!(conclusion.num_passed + conclusion.num_failed, 40);
+    // 14 cases on 3 hosts, a records trial per host, one pairing trial.
+    assert_eq!(conclusion.num_passed + conclusion.num_failed, 46);
     let failed: Vec<String> = suite
         .results
         .all()
@@ -1467,4 +1467,78 @@ fn an_adapter_that_breaks_the_protocol_is_a_harness_error_showing_what_it_printe
     }
     let error = run_on(&fake_adapter(), "no-reply").unwrap_err();
     assert_contains(&error, "the fake adapter forgot its reply");
+}
+
+// ---------------------------------------------------------------------------
+// Confinement: no guest reaches what its case did not grant
+
+/// A listener on 127.0.0.1 that no case grants: a wasi:http request aimed
+/// at it and a TCP connect to it never arrive, on every configuration;
+/// the controls next to them do (a connect the case grants, a request to
+/// the reserved authority).
+#[test]
+fn no_guest_reaches_an_address_its_case_did_not_grant() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = listener.local_addr().unwrap();
+    let arrived = || std::iter::from_fn(|| listener.accept().ok()).count();
+    let layout = Layout::from_env();
+    let suite = Suite::selftest(&layout);
+    let aimed = |case: &str, at: &str, grant: bool| {
+        let mut case = load_case(&suite, "confinement", case);
+        case.run.stdin = format!("{at}\n").into_bytes();
+        if grant {
+            case.run.sockets.as_mut().unwrap().grant.push(address);
+        }
+        case
+    };
+    let listener_address = address.to_string();
+    let request = aimed("request-to-ungranted-authority", &listener_address, false);
+    let reserved = aimed("request-to-ungranted-authority", "witness.invalid", false);
+    let connect = aimed("connect-to-ungranted-address", &listener_address, false);
+    let granted = aimed("connect-to-ungranted-address", &listener_address, true);
+    for configuration in Configuration::ALL {
+        let host = configuration.faulty(&layout);
+        let observe = |case: &Case, name: &str| {
+            let observed = suite.observe(host.as_ref(), case).unwrap();
+            assert_eq!(
+                observed.outcome,
+                Outcome::Completed { exit: 0 },
+                "{configuration:?} {}: {}",
+                case.name,
+                observed.stderr
+            );
+            observed.observations.unwrap().0[name].clone()
+        };
+        assert_eq!(
+            observe(&request, "response"),
+            json!("ErrorCode::HttpRequestDenied"),
+            "{configuration:?}"
+        );
+        assert_eq!(
+            observe(&connect, "connect"),
+            json!("access-denied"),
+            "{configuration:?}"
+        );
+        assert_eq!(
+            arrived(),
+            0,
+            "{configuration:?}: a guest reached the listener"
+        );
+        assert_eq!(
+            observe(&reserved, "response"),
+            json!(200),
+            "{configuration:?}"
+        );
+        assert_eq!(
+            observe(&granted, "connect"),
+            json!("connected"),
+            "{configuration:?}"
+        );
+        assert_eq!(
+            arrived(),
+            1,
+            "{configuration:?}: the granted connect did not arrive"
+        );
+    }
 }

@@ -21,7 +21,76 @@ fn main() -> ExitCode {
         ("host-trap", || {
             wasi::io::poll::poll(&[]);
         }),
+        ("request-to-stdin-authority", request_to_stdin_authority),
+        ("connect-to-stdin-address", connect_to_stdin_address),
     ])
+}
+
+/// The first line of stdin: where the confinement self-tests aim.
+fn stdin_line() -> String {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .expect("the case gives stdin");
+    line.trim().to_string()
+}
+
+/// A GET to `http://<stdin>/`: `response` is its status, or the error code
+/// `handle` or the response future gave.
+fn request_to_stdin_authority() {
+    use wasi::http::outgoing_handler::handle;
+    use wasi::http::types::{Fields, OutgoingRequest, Scheme};
+    let request = OutgoingRequest::new(Fields::new());
+    request.set_scheme(Some(&Scheme::Http)).expect("http is a scheme");
+    request
+        .set_authority(Some(&stdin_line()))
+        .expect("stdin holds an authority");
+    request.set_path_with_query(Some("/")).expect("a path");
+    let future = match handle(request, None) {
+        Ok(future) => future,
+        Err(code) => return observe("response", format!("{code:?}")),
+    };
+    future.subscribe().block();
+    match future.get() {
+        Some(Ok(Ok(response))) => observe("response", response.status()),
+        Some(Ok(Err(code))) => observe("response", format!("{code:?}")),
+        other => observe("response", format!("{other:?}")),
+    }
+}
+
+/// A TCP connect from the run's own loopback address to the `ip:port` on
+/// stdin: `connect` is `connected` or the error code's name.
+fn connect_to_stdin_address() {
+    use wasi::sockets::instance_network::instance_network;
+    use wasi::sockets::network::{ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress};
+    use wasi::sockets::tcp_create_socket::create_tcp_socket;
+    let ipv4 = |address: std::net::SocketAddrV4| {
+        let [a, b, c, d] = address.ip().octets();
+        IpSocketAddress::Ipv4(Ipv4SocketAddress {
+            port: address.port(),
+            address: (a, b, c, d),
+        })
+    };
+    let own = std::env::var("WITNESS_LOOPBACK").expect("the harness sets WITNESS_LOOPBACK");
+    let own = ipv4(format!("{own}:0").parse().expect("an IPv4 address"));
+    let target = ipv4(stdin_line().parse().expect("stdin holds ip:port"));
+    let network = instance_network();
+    let socket = create_tcp_socket(IpAddressFamily::Ipv4).expect("a TCP socket");
+    let ready = socket.subscribe();
+    socket.start_bind(&network, own).expect("bind on the own address starts");
+    while let Err(ErrorCode::WouldBlock) = socket.finish_bind() {
+        ready.block();
+    }
+    let connected = socket.start_connect(&network, target).and_then(|()| loop {
+        match socket.finish_connect() {
+            Err(ErrorCode::WouldBlock) => ready.block(),
+            done => break done,
+        }
+    });
+    match connected {
+        Ok(_streams) => observe("connect", "connected"),
+        Err(code) => observe("connect", code.name()),
+    }
 }
 
 /// Pure wasm that never calls the host: only an interrupt can stop it.
