@@ -13,11 +13,14 @@ use std::path::Path;
 use wit_parser::{Docs, FunctionKind, Resolve, TypeDefKind};
 
 /// The interfaces whose normative clauses `coverage` lists.
-pub const COVERAGE_INTERFACES: [&str; 4] = [
+pub const COVERAGE_INTERFACES: [&str; 7] = [
     "wasi:io/poll",
     "wasi:io/streams",
     "wasi:io/error",
     "wasi:clocks/monotonic-clock",
+    "wasi:http/types",
+    "wasi:sockets/tcp",
+    "wasi:sockets/udp",
 ];
 /// The interfaces every normative clause of which a case must cite.
 pub const FULLY_COVERED_INTERFACES: [&str; 2] = ["wasi:io/poll", "wasi:clocks/monotonic-clock"];
@@ -249,7 +252,7 @@ pub fn normalise(text: &str) -> String {
 
 /// A doc text's sentences: it breaks after `.`, `!` or `?` followed by a
 /// space and a letter, a backtick or a list dash (not after a list number,
-/// as in `1. calling`), and after `:` or `)` followed by a space and a list
+/// as in `1. calling`, nor after `e.g.` or `i.e.`), and after `:` or `)` followed by a space and a list
 /// dash.
 pub fn sentences(docs: &str) -> Vec<String> {
     let chars: Vec<char> = docs.chars().collect();
@@ -261,8 +264,9 @@ pub fn sentences(docs: &str) -> Vec<String> {
         };
         let opens = next.is_alphabetic() || next == '`' || next == '-';
         let previous = if i > 0 { chars[i - 1] } else { ' ' };
+        let abbreviation = i >= 3 && matches!(&chars[i - 3..i], ['e', '.', 'g'] | ['i', '.', 'e']);
         let ends = match chars[i] {
-            '.' => opens && !previous.is_ascii_digit(),
+            '.' => opens && !previous.is_ascii_digit() && !abbreviation,
             '!' | '?' => opens,
             // A list item that ends in a parenthesis, as wasi:sockets'
             // error lists do: `... (EISCONN) - `invalid-state`: ...`.
@@ -321,6 +325,10 @@ mod tests {
                 "# Typical errors - `invalid-state`: Already connected. (EISCONN)",
                 "- `not-in-progress`: None in progress."
             ]
+        );
+        assert_eq!(
+            sentences("Moved by e.g. `handle`. Then dropped."),
+            ["Moved by e.g. `handle`.", "Then dropped."]
         );
     }
 

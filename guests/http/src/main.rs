@@ -27,12 +27,14 @@ fn main() -> ExitCode {
         ("future-incoming-response-get-before-poll", future_incoming_response_get_before_poll),
         ("incoming-body-finish-with-stream-alive", incoming_body_finish_with_stream_alive),
         ("incoming-body-finish-after-stream-dropped", incoming_body_finish_after_stream_dropped),
+        ("incoming-body-stream-dropped-first", incoming_body_stream_dropped_first),
         ("incoming-body-dropped-before-stream", incoming_body_dropped_before_stream),
         ("incoming-response-dropped-before-body", incoming_response_dropped_before_body),
         ("incoming-response-dropped-before-headers", incoming_response_dropped_before_headers),
         ("incoming-response-headers-dropped-first", incoming_response_headers_dropped_first),
         ("outgoing-request-dropped-before-headers", outgoing_request_dropped_before_headers),
         ("outgoing-request-headers-dropped-first", outgoing_request_headers_dropped_first),
+        ("outgoing-response-headers-dropped-first", outgoing_response_headers_dropped_first),
         ("outgoing-response-dropped-before-headers", outgoing_response_dropped_before_headers),
         ("outgoing-body-finish-with-stream-alive", outgoing_body_finish_with_stream_alive),
         ("outgoing-body-drop-with-stream-alive", outgoing_body_drop_with_stream_alive),
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         ("future-incoming-response-dropped-before-pollable", future_incoming_response_dropped_before_pollable),
         ("outgoing-request-headers-immutable", outgoing_request_headers_immutable),
         ("incoming-response-headers-immutable", incoming_response_headers_immutable),
+        ("outgoing-response-headers-immutable", outgoing_response_headers_immutable),
         ("trailers-immutable", trailers_immutable),
         ("headers-clone-is-mutable", headers_clone_is_mutable),
         ("immutable-and-invalid-name", immutable_and_invalid_name),
@@ -150,46 +153,40 @@ fn future_trailers_get_again() {
     read_body(&body);
     let future = IncomingBody::finish(body);
     future.subscribe().block();
-    let first = future.get();
-    let second = future.get();
-    let third = future.get();
-    let kind = |got: &Option<Result<_, ()>>| match got {
-        None => "pending",
-        Some(Ok(_)) => "ok",
-        Some(Err(())) => "error",
-    };
-    observe("calls", [kind(&first), kind(&second), kind(&third)]);
-    if let Some(Ok(Ok(Some(trailers)))) = &first {
-        observe("trailer", text(&trailers.get("x-witness")));
-    }
+    observe("calls", get_three_times(|| future.get()));
 }
 
 fn future_incoming_response_get_again() {
     let future = send("/");
     future.subscribe().block();
-    let kind = |got: &Option<Result<_, ()>>| match got {
-        None => "pending",
-        Some(Ok(_)) => "ok",
-        Some(Err(())) => "error",
-    };
-    let first = future.get();
-    let second = future.get();
-    let kinds = [kind(&first), kind(&second)];
-    drop((first, second));
-    observe("calls", [kinds[0], kinds[1], kind(&future.get())]);
+    observe("calls", get_three_times(|| future.get()));
 }
 
 fn future_incoming_response_get_before_poll() {
     let future = send("/");
-    let kind = |got: &Option<Result<_, ()>>| match got {
+    observe("before-poll", readiness(&future.get()));
+    future.subscribe().block();
+    observe("after-poll", readiness(&future.get()));
+}
+
+/// What a future's `get` returned: `"pending"` (none), `"ok"` (the one
+/// success) or `"error"` (a call after it).
+fn readiness<T>(got: &Option<Result<T, ()>>) -> &'static str {
+    match got {
         None => "pending",
         Some(Ok(_)) => "ok",
         Some(Err(())) => "error",
-    };
-    let before = future.get();
-    observe("before-poll", kind(&before));
-    future.subscribe().block();
-    observe("after-poll", kind(&future.get()));
+    }
+}
+
+/// The first, second and third `get` of a ready future: the third after the
+/// first call's value was dropped.
+fn get_three_times<T>(mut get: impl FnMut() -> Option<Result<T, ()>>) -> [&'static str; 3] {
+    let first = get();
+    let second = get();
+    let kinds = [readiness(&first), readiness(&second)];
+    drop((first, second));
+    [kinds[0], kinds[1], readiness(&get())]
 }
 
 fn incoming_body_finish_with_stream_alive() {
@@ -207,6 +204,14 @@ fn incoming_body_finish_after_stream_dropped() {
     observe("body", text(&[read_body(&body)]));
     let (_future, trailers) = trailers_of(body);
     observe("trailers", kind(&trailers));
+}
+
+fn incoming_body_stream_dropped_first() {
+    let body = response().consume().expect("the response's body, once");
+    let stream = body.stream().expect("the body's stream, once");
+    drop(stream);
+    drop(body);
+    observe("dropped", true);
 }
 
 fn incoming_body_dropped_before_stream() {
@@ -256,6 +261,15 @@ fn outgoing_request_headers_dropped_first() {
     observe("header", text(&headers.get("x-witness")));
     drop(headers);
     drop(request);
+    observe("dropped", true);
+}
+
+fn outgoing_response_headers_dropped_first() {
+    let response = OutgoingResponse::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let headers = response.headers();
+    observe("header", text(&headers.get("x-witness")));
+    drop(headers);
+    drop(response);
     observe("dropped", true);
 }
 
@@ -360,6 +374,13 @@ fn mutations(fields: &Fields) -> [String; 3] {
 fn outgoing_request_headers_immutable() {
     let request = OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
     let headers = request.headers();
+    observe("mutations", mutations(&headers));
+    observe("header", text(&headers.get("x-witness")));
+}
+
+fn outgoing_response_headers_immutable() {
+    let response = OutgoingResponse::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let headers = response.headers();
     observe("mutations", mutations(&headers));
     observe("header", text(&headers.get("x-witness")));
 }
