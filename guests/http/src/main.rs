@@ -20,32 +20,104 @@ fn main() -> ExitCode {
         ("outgoing-request-body-again", outgoing_request_body_again),
         ("outgoing-response-body-again", outgoing_response_body_again),
         ("outgoing-body-write-again", outgoing_body_write_again),
-        ("incoming-response-consume-again", incoming_response_consume_again),
+        (
+            "incoming-response-consume-again",
+            incoming_response_consume_again,
+        ),
         ("incoming-body-stream-again", incoming_body_stream_again),
         ("future-trailers-get-again", future_trailers_get_again),
-        ("future-incoming-response-get-again", future_incoming_response_get_again),
-        ("future-incoming-response-get-before-poll", future_incoming_response_get_before_poll),
-        ("incoming-body-finish-with-stream-alive", incoming_body_finish_with_stream_alive),
-        ("incoming-body-finish-after-stream-dropped", incoming_body_finish_after_stream_dropped),
-        ("incoming-body-stream-dropped-first", incoming_body_stream_dropped_first),
-        ("incoming-body-dropped-before-stream", incoming_body_dropped_before_stream),
-        ("incoming-response-dropped-before-body", incoming_response_dropped_before_body),
-        ("incoming-response-dropped-before-headers", incoming_response_dropped_before_headers),
-        ("incoming-response-headers-dropped-first", incoming_response_headers_dropped_first),
-        ("outgoing-request-dropped-before-headers", outgoing_request_dropped_before_headers),
-        ("outgoing-request-headers-dropped-first", outgoing_request_headers_dropped_first),
-        ("outgoing-response-headers-dropped-first", outgoing_response_headers_dropped_first),
-        ("outgoing-response-dropped-before-headers", outgoing_response_dropped_before_headers),
-        ("outgoing-body-finish-with-stream-alive", outgoing_body_finish_with_stream_alive),
-        ("outgoing-body-drop-with-stream-alive", outgoing_body_drop_with_stream_alive),
-        ("outgoing-body-finish-after-stream-dropped", outgoing_body_finish_after_stream_dropped),
-        ("outgoing-body-content-length-mismatch", outgoing_body_content_length_mismatch),
-        ("future-trailers-dropped-before-trailers", future_trailers_dropped_before_trailers),
-        ("future-trailers-dropped-before-pollable", future_trailers_dropped_before_pollable),
-        ("future-incoming-response-dropped-before-pollable", future_incoming_response_dropped_before_pollable),
-        ("outgoing-request-headers-immutable", outgoing_request_headers_immutable),
-        ("incoming-response-headers-immutable", incoming_response_headers_immutable),
-        ("outgoing-response-headers-immutable", outgoing_response_headers_immutable),
+        (
+            "future-incoming-response-get-again",
+            future_incoming_response_get_again,
+        ),
+        (
+            "future-incoming-response-get-before-poll",
+            future_incoming_response_get_before_poll,
+        ),
+        (
+            "incoming-body-finish-with-stream-alive",
+            incoming_body_finish_with_stream_alive,
+        ),
+        (
+            "incoming-body-finish-after-stream-dropped",
+            incoming_body_finish_after_stream_dropped,
+        ),
+        (
+            "incoming-body-stream-dropped-first",
+            incoming_body_stream_dropped_first,
+        ),
+        (
+            "incoming-body-dropped-before-stream",
+            incoming_body_dropped_before_stream,
+        ),
+        (
+            "incoming-response-dropped-before-body",
+            incoming_response_dropped_before_body,
+        ),
+        (
+            "incoming-response-dropped-before-headers",
+            incoming_response_dropped_before_headers,
+        ),
+        (
+            "incoming-response-headers-dropped-first",
+            incoming_response_headers_dropped_first,
+        ),
+        (
+            "outgoing-request-dropped-before-headers",
+            outgoing_request_dropped_before_headers,
+        ),
+        (
+            "outgoing-request-headers-dropped-first",
+            outgoing_request_headers_dropped_first,
+        ),
+        (
+            "outgoing-response-headers-dropped-first",
+            outgoing_response_headers_dropped_first,
+        ),
+        (
+            "outgoing-response-dropped-before-headers",
+            outgoing_response_dropped_before_headers,
+        ),
+        (
+            "outgoing-body-finish-with-stream-alive",
+            outgoing_body_finish_with_stream_alive,
+        ),
+        (
+            "outgoing-body-drop-with-stream-alive",
+            outgoing_body_drop_with_stream_alive,
+        ),
+        (
+            "outgoing-body-finish-after-stream-dropped",
+            outgoing_body_finish_after_stream_dropped,
+        ),
+        (
+            "outgoing-body-content-length-mismatch",
+            outgoing_body_content_length_mismatch,
+        ),
+        (
+            "future-trailers-dropped-before-trailers",
+            future_trailers_dropped_before_trailers,
+        ),
+        (
+            "future-trailers-dropped-before-pollable",
+            future_trailers_dropped_before_pollable,
+        ),
+        (
+            "future-incoming-response-dropped-before-pollable",
+            future_incoming_response_dropped_before_pollable,
+        ),
+        (
+            "outgoing-request-headers-immutable",
+            outgoing_request_headers_immutable,
+        ),
+        (
+            "incoming-response-headers-immutable",
+            incoming_response_headers_immutable,
+        ),
+        (
+            "outgoing-response-headers-immutable",
+            outgoing_response_headers_immutable,
+        ),
         ("trailers-immutable", trailers_immutable),
         ("headers-clone-is-mutable", headers_clone_is_mutable),
         ("immutable-and-invalid-name", immutable_and_invalid_name),
@@ -75,7 +147,9 @@ fn at_most_once<T, E>(name: &str, mut call: impl FnMut() -> Result<T, E>) {
 /// A request to the reserved authority, sent with an empty body.
 fn send(path: &str) -> FutureIncomingResponse {
     let request = OutgoingRequest::new(Fields::new());
-    request.set_scheme(Some(&Scheme::Http)).expect("http is a scheme");
+    request
+        .set_scheme(Some(&Scheme::Http))
+        .expect("http is a scheme");
     request
         .set_authority(Some("witness.invalid"))
         .expect("witness.invalid is an authority");
@@ -248,7 +322,8 @@ fn incoming_response_headers_dropped_first() {
 }
 
 fn outgoing_request_dropped_before_headers() {
-    let request = OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let request =
+        OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
     let headers = request.headers();
     observe("dropping", true);
     drop(request);
@@ -256,7 +331,8 @@ fn outgoing_request_dropped_before_headers() {
 }
 
 fn outgoing_request_headers_dropped_first() {
-    let request = OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let request =
+        OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
     let headers = request.headers();
     observe("header", text(&headers.get("x-witness")));
     drop(headers);
@@ -265,7 +341,8 @@ fn outgoing_request_headers_dropped_first() {
 }
 
 fn outgoing_response_headers_dropped_first() {
-    let response = OutgoingResponse::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let response =
+        OutgoingResponse::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
     let headers = response.headers();
     observe("header", text(&headers.get("x-witness")));
     drop(headers);
@@ -274,7 +351,8 @@ fn outgoing_response_headers_dropped_first() {
 }
 
 fn outgoing_response_dropped_before_headers() {
-    let response = OutgoingResponse::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let response =
+        OutgoingResponse::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
     let headers = response.headers();
     observe("dropping", true);
     drop(response);
@@ -316,7 +394,9 @@ fn outgoing_body_content_length_mismatch() {
     let headers = Fields::from_list(&[("content-length".into(), b"10".to_vec())])
         .expect("content-length is a field");
     let request = OutgoingRequest::new(headers);
-    request.set_scheme(Some(&Scheme::Http)).expect("http is a scheme");
+    request
+        .set_scheme(Some(&Scheme::Http))
+        .expect("http is a scheme");
     request
         .set_authority(Some("witness.invalid"))
         .expect("witness.invalid is an authority");
@@ -372,14 +452,16 @@ fn mutations(fields: &Fields) -> [String; 3] {
 }
 
 fn outgoing_request_headers_immutable() {
-    let request = OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let request =
+        OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
     let headers = request.headers();
     observe("mutations", mutations(&headers));
     observe("header", text(&headers.get("x-witness")));
 }
 
 fn outgoing_response_headers_immutable() {
-    let response = OutgoingResponse::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let response =
+        OutgoingResponse::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
     let headers = response.headers();
     observe("mutations", mutations(&headers));
     observe("header", text(&headers.get("x-witness")));
@@ -405,22 +487,32 @@ fn trailers_immutable() {
 }
 
 fn headers_clone_is_mutable() {
-    let request = OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let request =
+        OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
     let headers = request.headers();
     let copy = headers.clone();
-    observe("copy-set", header_result(copy.set("x-witness", &[b"2".to_vec()])));
+    observe(
+        "copy-set",
+        header_result(copy.set("x-witness", &[b"2".to_vec()])),
+    );
     observe("copy-header", text(&copy.get("x-witness")));
     observe("original-header", text(&headers.get("x-witness")));
 }
 
 fn immutable_and_invalid_name() {
     let request = OutgoingRequest::new(Fields::new());
-    observe("set", header_result(request.headers().set("bad name", &[b"1".to_vec()])));
+    observe(
+        "set",
+        header_result(request.headers().set("bad name", &[b"1".to_vec()])),
+    );
 }
 
 fn immutable_and_forbidden_name() {
     let request = OutgoingRequest::new(Fields::new());
-    observe("set", header_result(request.headers().set("connection", &[b"close".to_vec()])));
+    observe(
+        "set",
+        header_result(request.headers().set("connection", &[b"close".to_vec()])),
+    );
 }
 
 fn header_result(result: Result<(), HeaderError>) -> String {

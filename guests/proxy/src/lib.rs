@@ -16,15 +16,41 @@ wit_bindgen::generate!({ path: "../../wit", world: "proxy", generate_all });
 type Scenario = (&'static str, fn(IncomingRequest, ResponseOutparam));
 
 const SCENARIOS: &[Scenario] = &[
-    ("incoming-request-consume-again", incoming_request_consume_again),
-    ("incoming-request-dropped-before-headers", incoming_request_dropped_before_headers),
-    ("incoming-request-headers-dropped-first", incoming_request_headers_dropped_first),
-    ("incoming-request-headers-immutable", incoming_request_headers_immutable),
-    ("incoming-request-body-and-trailers", incoming_request_body_and_trailers),
-    ("response-outparam-never-set", |_request, _outparam| observe("returning", true)),
-    ("response-outparam-set-through-stale-handle", response_outparam_set_through_stale_handle),
-    ("outgoing-body-dropped-instead-of-finished", outgoing_body_dropped_instead_of_finished),
-    ("response-content-length-mismatch", response_content_length_mismatch),
+    (
+        "incoming-request-consume-again",
+        incoming_request_consume_again,
+    ),
+    (
+        "incoming-request-dropped-before-headers",
+        incoming_request_dropped_before_headers,
+    ),
+    (
+        "incoming-request-headers-dropped-first",
+        incoming_request_headers_dropped_first,
+    ),
+    (
+        "incoming-request-headers-immutable",
+        incoming_request_headers_immutable,
+    ),
+    (
+        "incoming-request-body-and-trailers",
+        incoming_request_body_and_trailers,
+    ),
+    ("response-outparam-never-set", |_request, _outparam| {
+        observe("returning", true)
+    }),
+    (
+        "response-outparam-set-through-stale-handle",
+        response_outparam_set_through_stale_handle,
+    ),
+    (
+        "outgoing-body-dropped-instead-of-finished",
+        outgoing_body_dropped_instead_of_finished,
+    ),
+    (
+        "response-content-length-mismatch",
+        response_content_length_mismatch,
+    ),
 ];
 
 struct Proxy;
@@ -34,7 +60,10 @@ impl Guest for Proxy {
         let path = request.path_with_query().unwrap_or_default();
         let wanted = path.trim_start_matches('/');
         if wanted == "--list" {
-            let names: String = SCENARIOS.iter().map(|(name, _)| format!("{name}\n")).collect();
+            let names: String = SCENARIOS
+                .iter()
+                .map(|(name, _)| format!("{name}\n"))
+                .collect();
             return respond(outparam, 200, names.as_bytes());
         }
         match SCENARIOS.iter().find(|(name, _)| *name == wanted) {
@@ -42,7 +71,8 @@ impl Guest for Proxy {
             None => respond(
                 outparam,
                 404,
-                format!("unknown scenario `{wanted}`: `/--list` answers the scenarios\n").as_bytes(),
+                format!("unknown scenario `{wanted}`: `/--list` answers the scenarios\n")
+                    .as_bytes(),
             ),
         }
     }
@@ -137,7 +167,10 @@ fn incoming_request_body_and_trailers(request: IncomingRequest, outparam: Respon
 /// Sets the response, then calls `set` again through the consumed handle.
 /// The second response exists before the first `set`, so that no new
 /// resource can take the freed handle: the call must find it gone.
-fn response_outparam_set_through_stale_handle(_request: IncomingRequest, outparam: ResponseOutparam) {
+fn response_outparam_set_through_stale_handle(
+    _request: IncomingRequest,
+    outparam: ResponseOutparam,
+) {
     let second = OutgoingResponse::new(Fields::new());
     let handle = outparam.handle();
     respond(outparam, 200, b"first");
@@ -149,7 +182,10 @@ fn response_outparam_set_through_stale_handle(_request: IncomingRequest, outpara
 }
 
 /// The body gets 7 bytes and is dropped without `finish`.
-fn outgoing_body_dropped_instead_of_finished(_request: IncomingRequest, outparam: ResponseOutparam) {
+fn outgoing_body_dropped_instead_of_finished(
+    _request: IncomingRequest,
+    outparam: ResponseOutparam,
+) {
     let response = OutgoingResponse::new(Fields::new());
     let out = response.body().expect("a fresh response has its body");
     ResponseOutparam::set(outparam, Ok(response));

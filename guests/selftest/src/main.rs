@@ -41,7 +41,9 @@ fn request_to_stdin_authority() {
     use wasi::http::outgoing_handler::handle;
     use wasi::http::types::{Fields, OutgoingRequest, Scheme};
     let request = OutgoingRequest::new(Fields::new());
-    request.set_scheme(Some(&Scheme::Http)).expect("http is a scheme");
+    request
+        .set_scheme(Some(&Scheme::Http))
+        .expect("http is a scheme");
     request
         .set_authority(Some(&stdin_line()))
         .expect("stdin holds an authority");
@@ -77,14 +79,18 @@ fn connect_to_stdin_address() {
     let network = instance_network();
     let socket = create_tcp_socket(IpAddressFamily::Ipv4).expect("a TCP socket");
     let ready = socket.subscribe();
-    socket.start_bind(&network, own).expect("bind on the own address starts");
+    socket
+        .start_bind(&network, own)
+        .expect("bind on the own address starts");
     while let Err(ErrorCode::WouldBlock) = socket.finish_bind() {
         ready.block();
     }
-    let connected = socket.start_connect(&network, target).and_then(|()| loop {
-        match socket.finish_connect() {
-            Err(ErrorCode::WouldBlock) => ready.block(),
-            done => break done,
+    let connected = socket.start_connect(&network, target).and_then(|()| {
+        loop {
+            match socket.finish_connect() {
+                Err(ErrorCode::WouldBlock) => ready.block(),
+                done => break done,
+            }
         }
     });
     match connected {

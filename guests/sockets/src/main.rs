@@ -20,11 +20,20 @@ wit_bindgen::generate!({ path: "../../wit", world: "sockets", generate_all });
 
 fn main() -> ExitCode {
     common::run(&[
-        ("udp-stream-again-while-streams-live", udp_stream_again_while_streams_live),
+        (
+            "udp-stream-again-while-streams-live",
+            udp_stream_again_while_streams_live,
+        ),
         ("udp-stream-again-after-drop", udp_stream_again_after_drop),
         ("udp-dropped-before-streams", udp_dropped_before_streams),
-        ("tcp-accepted-dropped-before-streams", tcp_accepted_dropped_before_streams),
-        ("tcp-connected-dropped-before-streams", tcp_connected_dropped_before_streams),
+        (
+            "tcp-accepted-dropped-before-streams",
+            tcp_accepted_dropped_before_streams,
+        ),
+        (
+            "tcp-connected-dropped-before-streams",
+            tcp_connected_dropped_before_streams,
+        ),
         ("tcp-finish-connect-again", tcp_finish_connect_again),
         ("tcp-start-connect-again", tcp_start_connect_again),
     ])
@@ -42,7 +51,10 @@ fn own(port: u16) -> IpSocketAddress {
 }
 
 /// Calls `finish` until it stops saying `would-block`, waiting on `ready`.
-fn finish<T>(ready: &Pollable, mut finish: impl FnMut() -> Result<T, ErrorCode>) -> Result<T, ErrorCode> {
+fn finish<T>(
+    ready: &Pollable,
+    mut finish: impl FnMut() -> Result<T, ErrorCode>,
+) -> Result<T, ErrorCode> {
     loop {
         match finish() {
             Err(ErrorCode::WouldBlock) => ready.block(),
@@ -53,14 +65,18 @@ fn finish<T>(ready: &Pollable, mut finish: impl FnMut() -> Result<T, ErrorCode>)
 
 fn bound_udp(network: &Network) -> UdpSocket {
     let socket = create_udp_socket(IpAddressFamily::Ipv4).expect("a UDP socket");
-    socket.start_bind(network, own(0)).expect("bind on the own address starts");
+    socket
+        .start_bind(network, own(0))
+        .expect("bind on the own address starts");
     finish(&socket.subscribe(), || socket.finish_bind()).expect("bind on the own address");
     socket
 }
 
 fn bound_tcp(network: &Network) -> TcpSocket {
     let socket = create_tcp_socket(IpAddressFamily::Ipv4).expect("a TCP socket");
-    socket.start_bind(network, own(0)).expect("bind on the own address starts");
+    socket
+        .start_bind(network, own(0))
+        .expect("bind on the own address starts");
     finish(&socket.subscribe(), || socket.finish_bind()).expect("bind on the own address");
     socket
 }
@@ -70,9 +86,13 @@ fn connected(network: &Network) -> (TcpSocket, TcpSocket, InputStream, OutputStr
     let listener = bound_tcp(network);
     listener.start_listen().expect("listen starts");
     finish(&listener.subscribe(), || listener.finish_listen()).expect("listen");
-    let address = listener.local_address().expect("a bound listener has an address");
+    let address = listener
+        .local_address()
+        .expect("a bound listener has an address");
     let client = bound_tcp(network);
-    client.start_connect(network, address).expect("connect starts");
+    client
+        .start_connect(network, address)
+        .expect("connect starts");
     let (input, output) =
         finish(&client.subscribe(), || client.finish_connect()).expect("connect to the listener");
     (listener, client, input, output)
@@ -105,7 +125,10 @@ fn udp_dropped_before_streams() {
     observe("dropping", true);
     drop(socket);
     observe("send-permit", format!("{:?}", outgoing.check_send()));
-    observe("receive", format!("{:?}", incoming.receive(1).map(|d| d.len())));
+    observe(
+        "receive",
+        format!("{:?}", incoming.receive(1).map(|d| d.len())),
+    );
 }
 
 fn tcp_accepted_dropped_before_streams() {
@@ -113,11 +136,16 @@ fn tcp_accepted_dropped_before_streams() {
     let (listener, client, _input, output) = connected(&network);
     let (accepted, accepted_input, accepted_output) =
         finish(&listener.subscribe(), || listener.accept()).expect("accept the client");
-    output.blocking_write_and_flush(b"ping").expect("the client writes");
+    output
+        .blocking_write_and_flush(b"ping")
+        .expect("the client writes");
     observe("dropping", true);
     drop(accepted);
     observe("read", read_result(accepted_input.blocking_read(4)));
-    observe("write", write_result(accepted_output.blocking_write_and_flush(b"pong")));
+    observe(
+        "write",
+        write_result(accepted_output.blocking_write_and_flush(b"pong")),
+    );
     drop(client);
 }
 
@@ -132,7 +160,10 @@ fn tcp_connected_dropped_before_streams() {
     observe("dropping", true);
     drop(client);
     observe("read", read_result(input.blocking_read(4)));
-    observe("write", write_result(output.blocking_write_and_flush(b"pong")));
+    observe(
+        "write",
+        write_result(output.blocking_write_and_flush(b"pong")),
+    );
 }
 
 fn tcp_finish_connect_again() {
@@ -144,8 +175,13 @@ fn tcp_finish_connect_again() {
 fn tcp_start_connect_again() {
     let network = instance_network();
     let (listener, client, _input, _output) = connected(&network);
-    let address = listener.local_address().expect("a bound listener has an address");
-    observe("again", error_name(&client.start_connect(&network, address)));
+    let address = listener
+        .local_address()
+        .expect("a bound listener has an address");
+    observe(
+        "again",
+        error_name(&client.start_connect(&network, address)),
+    );
 }
 
 /// `"ok"`, or the error code's WIT name.
