@@ -57,15 +57,29 @@ pub fn run(root: &Path, wit: &Path, mut suite: Command) -> Result<ExitCode> {
     crate::status(suite)
 }
 
-/// The guest programs: every `<dir>/<name>/src/main.rs`.
+/// The guest programs: the members of `<dir>/Cargo.toml` that build a
+/// component, a command (`bin`) or a proxy (`cdylib`).
 fn guest_names(dir: &Path) -> Result<Vec<String>> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if entry.path().join("src/main.rs").is_file() {
-            names.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .manifest_path(dir.join("Cargo.toml"))
+        .no_deps()
+        .exec()
+        .context("cargo metadata of the guests failed")?;
+    let mut names: Vec<String> = metadata
+        .workspace_packages()
+        .into_iter()
+        .filter(|package| {
+            package.targets.iter().any(|target| {
+                target.kind.iter().any(|kind| {
+                    matches!(
+                        kind,
+                        cargo_metadata::TargetKind::Bin | cargo_metadata::TargetKind::CDyLib
+                    )
+                })
+            })
+        })
+        .map(|package| package.name.to_string())
+        .collect();
     names.sort();
     Ok(names)
 }
