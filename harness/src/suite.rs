@@ -131,19 +131,7 @@ impl Suite {
                     .ok()
                     .and_then(|case| host.supports(&case.run).err());
                 if let Some(reason) = unsupported {
-                    // Listed as ignored (nextest's convention for what a
-                    // platform cannot run); run with --ignored, it says why.
-                    self.not_applicable
-                        .lock()
-                        .expect("no panics while locked")
-                        .push((trial.clone(), reason.clone()));
-                    let host = host.name().to_string();
-                    trials.push(
-                        Trial::test(trial, move || {
-                            Err(Failed::from(format!("not applicable on {host}: {reason}")))
-                        })
-                        .with_ignored_flag(true),
-                    );
+                    trials.push(self.not_applicable_trial(trial, host.name(), reason));
                     continue;
                 }
                 let (suite, host, case) = (self.clone(), host.clone(), case.clone());
@@ -181,20 +169,29 @@ impl Suite {
                 result.map_err(Failed::from)
             }));
         }
-        if let Some(host) = hosts.first() {
-            for guest in &self.known.guests {
-                let (suite, host, loaded, guest) =
-                    (self.clone(), host.clone(), loaded.clone(), guest.clone());
-                let trial = format!("guests::{guest}::scenarios");
-                trials.push(Trial::test(trial.clone(), move || {
-                    let started = Instant::now();
-                    let result = suite.check_scenarios(host.as_ref(), &guest, &loaded);
-                    suite
-                        .results
-                        .add(&trial, None, None, started.elapsed(), &result);
-                    result.map_err(Failed::from)
-                }));
-            }
+        for guest in &self.known.guests {
+            let trial = format!("guests::{guest}::scenarios");
+            let settings = self.list_settings(guest);
+            // The first host of the run that can run the guest at all.
+            let host = match hosts.iter().find(|host| host.supports(&settings).is_ok()) {
+                Some(host) => host.clone(),
+                None => {
+                    if let Some(host) = hosts.first() {
+                        let reason = host.supports(&settings).err().unwrap_or_default();
+                        trials.push(self.not_applicable_trial(trial, host.name(), reason));
+                    }
+                    continue;
+                }
+            };
+            let (suite, loaded, guest) = (self.clone(), loaded.clone(), guest.clone());
+            trials.push(Trial::test(trial.clone(), move || {
+                let started = Instant::now();
+                let result = suite.check_scenarios(host.as_ref(), &guest, &settings, &loaded);
+                suite
+                    .results
+                    .add(&trial, None, None, started.elapsed(), &result);
+                result.map_err(Failed::from)
+            }));
         }
         trials
     }
@@ -338,21 +335,46 @@ impl Suite {
     }
 
     /// Every scenario of `guest` has a case, and every case's scenario exists.
+    /// A trial listed as ignored (nextest's convention for what a platform
+    /// cannot run); run with --ignored, it says why.
+    fn not_applicable_trial(&self, trial: String, host: &str, reason: String) -> Trial {
+        self.not_applicable
+            .lock()
+            .expect("no panics while locked")
+            .push((trial.clone(), reason.clone()));
+        let host = host.to_string();
+        Trial::test(trial, move || {
+            Err(Failed::from(format!("not applicable on {host}: {reason}")))
+        })
+        .with_ignored_flag(true)
+    }
+
+    /// The world `--list` runs in: the guest's imports, nothing granted.
+    fn list_settings(&self, guest: &str) -> RunSettings {
+        RunSettings {
+            deadline: LIST_DEADLINE,
+            imports: self
+                .known
+                .guest_imports
+                .get(guest)
+                .cloned()
+                .unwrap_or_default(),
+            ..RunSettings::default()
+        }
+    }
+
     fn check_scenarios(
         &self,
         host: &dyn Host,
         guest: &str,
+        list_settings: &RunSettings,
         loaded: &[(CaseName, Result<Case, LoadError>)],
     ) -> Result<(), String> {
         let component = self.built_component(guest)?;
-        let list_settings = RunSettings {
-            deadline: LIST_DEADLINE,
-            ..RunSettings::default()
-        };
         let run = host.run(&RunRequest {
             component: &component,
             scenario: "--list",
-            settings: &list_settings,
+            settings: list_settings,
         })?;
         if run.outcome != (Outcome::Completed { exit: 0 }) {
             return Err(format!(
