@@ -69,11 +69,11 @@ pub struct Divergence {
 /// What a case file may refer to outside itself.
 #[derive(Clone, Debug)]
 pub struct Known {
-    /// The guests a case may name.
-    pub guests: BTreeSet<String>,
-    /// The packages each guest's world imports (`wasi:http`, ...), by
-    /// guest; a guest without a world imports none.
-    pub guest_imports: BTreeMap<String, BTreeSet<String>>,
+    /// The guests a case may name, each with the packages its world
+    /// imports (`wasi:http`, ...).
+    pub guests: BTreeMap<String, BTreeSet<String>>,
+    /// Why wit/ could not be read, which leaves no guest known.
+    pub wit_problem: Option<String>,
     /// The hosts a divergence may name.
     pub hosts: BTreeSet<String>,
     /// Where draft upstream issues live (`upstream/`), for divergences
@@ -172,16 +172,20 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
             "move it to cases/<family>/<case>.toml".into(),
         )));
     }
-    if !known.guests.contains(file.guest.get_ref()) {
+    let Some(imports) = known.guests.get(file.guest.get_ref()) else {
+        let help = match &known.wit_problem {
+            Some(problem) => format!("no guest is known while wit/ does not read: {problem}"),
+            None => format!(
+                "a guest is a directory guests/<name>/ whose world `<name>` is in wit/witness.wit; known guests: {}",
+                list(known.guests.keys())
+            ),
+        };
         return Err(error((
             file.guest.span(),
             format!("there is no guest named `{}`", file.guest.get_ref()),
-            format!(
-                "a guest is a directory guests/<name>/ with a src/main.rs (a command), or a cdylib (a proxy); known guests: {}",
-                list(&known.guests)
-            ),
+            help,
         )));
-    }
+    };
     if file.scenario.get_ref().is_empty() || file.scenario.get_ref().starts_with('-') {
         return Err(error((
             file.scenario.span(),
@@ -244,12 +248,7 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
             upstream: divergence.upstream.into_inner(),
         });
     }
-    let imports = known
-        .guest_imports
-        .get(file.guest.get_ref())
-        .cloned()
-        .unwrap_or_default();
-    let run = into_run_settings(file.run, imports).map_err(error)?;
+    let run = into_run_settings(file.run, imports.clone()).map_err(error)?;
     Ok(Case {
         name,
         path: path.to_path_buf(),
@@ -285,9 +284,9 @@ fn check_upstream(upstream: &Spanned<String>, drafts_dir: &Path) -> Result<(), I
     }
 }
 
-fn list(names: &BTreeSet<String>) -> String {
+fn list<'a>(names: impl IntoIterator<Item = &'a String>) -> String {
     names
-        .iter()
+        .into_iter()
         .map(String::as_str)
         .collect::<Vec<_>>()
         .join(", ")
@@ -327,7 +326,7 @@ struct RunFile {
     scratch_dir: bool,
     http_response: Option<Spanned<HttpResponse>>,
     http_request: Option<Spanned<HttpRequest>>,
-    sockets: Option<Sockets>,
+    sockets: Option<Spanned<Sockets>>,
 }
 
 #[derive(Deserialize)]
@@ -395,6 +394,18 @@ fn into_run_settings(run: RunFile, imports: BTreeSet<String>) -> Result<RunSetti
         (request.get_ref().check())
             .map_err(|problem| unbuildable(request.span(), problem, "http-request"))?;
     }
+    let non_loopback = |sockets: &Spanned<Sockets>| {
+        (sockets.get_ref().grant.iter())
+            .find(|grant| !grant.ip().is_loopback())
+            .map(|grant| (sockets.span(), *grant))
+    };
+    if let Some((span, grant)) = run.sockets.as_ref().and_then(non_loopback) {
+        return Err((
+            span,
+            format!("[run.sockets] grants {grant}, which is not a loopback address"),
+            "a case reaches no network: grant only addresses on loopback (127.0.0.0/8, ::1)".into(),
+        ));
+    }
     Ok(RunSettings {
         deadline,
         stdin: run.stdin.map_or(defaults.stdin, String::into_bytes),
@@ -404,7 +415,7 @@ fn into_run_settings(run: RunFile, imports: BTreeSet<String>) -> Result<RunSetti
         http_request: run
             .http_request
             .map_or(defaults.http_request, Spanned::into_inner),
-        sockets: run.sockets,
+        sockets: run.sockets.map(Spanned::into_inner),
         imports,
     })
 }

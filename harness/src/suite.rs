@@ -83,12 +83,19 @@ impl Suite {
         guests: BTreeSet<String>,
         hosts: BTreeSet<String>,
     ) -> Suite {
-        // Unreadable WIT leaves every guest importing nothing: the spec
-        // trials report why.
-        let guest_imports = crate::worlds::imports(&layout.wit_dir()).unwrap_or_default();
+        // A guest is known with its world, so that what it imports is
+        // always known: no world, no guest.
+        let (worlds, wit_problem) = match crate::worlds::imports(&layout.wit_dir()) {
+            Ok(worlds) => (worlds, None),
+            Err(problem) => (BTreeMap::new(), Some(problem)),
+        };
+        let guests = guests
+            .into_iter()
+            .filter_map(|guest| Some((guest.clone(), worlds.get(&guest)?.clone())))
+            .collect();
         let known = Known {
             guests,
-            guest_imports,
+            wit_problem,
             hosts,
             drafts_dir: layout.drafts_dir(),
         };
@@ -169,7 +176,7 @@ impl Suite {
                 result.map_err(Failed::from)
             }));
         }
-        for guest in &self.known.guests {
+        for guest in self.known.guests.keys() {
             let trial = format!("guests::{guest}::scenarios");
             let settings = self.list_settings(guest);
             // The first host of the run that can run the guest at all.
@@ -353,12 +360,7 @@ impl Suite {
     fn list_settings(&self, guest: &str) -> RunSettings {
         RunSettings {
             deadline: LIST_DEADLINE,
-            imports: self
-                .known
-                .guest_imports
-                .get(guest)
-                .cloned()
-                .unwrap_or_default(),
+            imports: self.known.guests.get(guest).cloned().unwrap_or_default(),
             ..RunSettings::default()
         }
     }
@@ -439,34 +441,15 @@ fn names(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|name| name.to_string()).collect()
 }
 
-/// The guests: every `guests/<name>/src/main.rs`.
+/// The directories of guests/: each is a guest if wit/witness.wit has its
+/// world (the shared `common` has none).
 pub fn guests_in(layout: &Layout) -> BTreeSet<String> {
     let Ok(entries) = std::fs::read_dir(layout.guests_dir()) else {
         return BTreeSet::new();
     };
     entries
         .flatten()
-        .filter(|entry| builds_a_component(&entry.path()))
+        .filter(|entry| entry.path().is_dir())
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect()
-}
-
-/// A command guest has a `src/main.rs`; a proxy guest, which exports an
-/// incoming handler instead, is a `cdylib`. Other crates in guests/ (the
-/// shared `common`) are libraries, not guests.
-fn builds_a_component(dir: &std::path::Path) -> bool {
-    if dir.join("src/main.rs").is_file() {
-        return true;
-    }
-    let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
-        return false;
-    };
-    let Ok(manifest) = manifest.parse::<toml::Table>() else {
-        return false;
-    };
-    manifest
-        .get("lib")
-        .and_then(|lib| lib.get("crate-type"))
-        .and_then(|types| types.as_array())
-        .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("cdylib")))
 }

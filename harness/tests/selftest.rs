@@ -595,8 +595,8 @@ fn the_selftest_suite_fails_exactly_its_deliberately_failing_trials_on_every_con
         .collect();
     // Every trial: the cases, each host's records, the scenario pairing.
     let conclusion = run_trials(&suite, &hosts, "", false);
-    // 14 cases on 3 hosts, a records trial per host, one pairing trial.
-    assert_eq!(conclusion.num_passed + conclusion.num_failed, 46);
+    // 16 cases on 3 hosts, a records trial per host, one pairing trial.
+    assert_eq!(conclusion.num_passed + conclusion.num_failed, 52);
     let failed: Vec<String> = suite
         .results
         .all()
@@ -792,6 +792,16 @@ fn malformed_case_files_name_file_line_and_column_and_say_what_to_do() {
             "zero-deadline.toml",
             "10:15:",
             "`deadline-ms` must be positive",
+        ),
+        (
+            "grant-outside-loopback.toml",
+            "9:1:",
+            "[run.sockets] grants 93.184.216.34:80, which is not a loopback address",
+        ),
+        (
+            "error-with-response.toml",
+            "9:1:",
+            "[run.http-response] cannot be built: `error` answers instead of a response: give it alone",
         ),
         (
             "list-as-scenario.toml",
@@ -1185,7 +1195,7 @@ fn changing_one_expectation_fails_exactly_that_case() {
         &layout,
         cases.path().to_path_buf(),
         layout.records_dir(),
-        known.guests,
+        known.guests.into_keys().collect(),
         known.hosts,
     );
     let host = Configuration::MultiThread.plain(&layout);
@@ -1472,23 +1482,32 @@ fn an_adapter_that_breaks_the_protocol_is_a_harness_error_showing_what_it_printe
 // ---------------------------------------------------------------------------
 // Confinement: no guest reaches what its case did not grant
 
-/// A listener on 127.0.0.1 that no case grants: a wasi:http request aimed
-/// at it and a TCP connect to it never arrive, on every configuration;
-/// the controls next to them do (a connect the case grants, a request to
-/// the reserved authority).
+/// A TCP listener and a UDP socket on 127.0.0.1 that no case grants: a
+/// wasi:http request, a TCP connect and a datagram aimed at them never
+/// arrive, and no bind outside the run's own address succeeds, on every
+/// configuration; the controls next to them do arrive (a connect and a
+/// datagram the case grants, a request to the reserved authority).
 #[test]
 fn no_guest_reaches_an_address_its_case_did_not_grant() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let address = listener.local_addr().unwrap();
     let arrived = || std::iter::from_fn(|| listener.accept().ok()).count();
+    let datagrams = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    datagrams.set_nonblocking(true).unwrap();
+    let udp_address = datagrams.local_addr().unwrap();
+    let received = || {
+        let mut buffer = [0; 64];
+        std::iter::from_fn(|| datagrams.recv(&mut buffer).ok()).count()
+    };
     let layout = Layout::from_env();
     let suite = Suite::selftest(&layout);
     let aimed = |case: &str, at: &str, grant: bool| {
         let mut case = load_case(&suite, "confinement", case);
         case.run.stdin = format!("{at}\n").into_bytes();
         if grant {
-            case.run.sockets.as_mut().unwrap().grant.push(address);
+            let grant = at.parse().unwrap();
+            case.run.sockets.as_mut().unwrap().grant.push(grant);
         }
         case
     };
@@ -1497,6 +1516,10 @@ fn no_guest_reaches_an_address_its_case_did_not_grant() {
     let reserved = aimed("request-to-ungranted-authority", "witness.invalid", false);
     let connect = aimed("connect-to-ungranted-address", &listener_address, false);
     let granted = aimed("connect-to-ungranted-address", &listener_address, true);
+    let udp_address = udp_address.to_string();
+    let datagram = aimed("datagram-to-ungranted-address", &udp_address, false);
+    let granted_datagram = aimed("datagram-to-ungranted-address", &udp_address, true);
+    let binds = ["127.0.0.1:0", "0.0.0.0:0"].map(|at| aimed("bind-to-another-address", at, false));
     for configuration in Configuration::ALL {
         let host = configuration.faulty(&layout);
         let observe = |case: &Case, name: &str| {
@@ -1521,9 +1544,26 @@ fn no_guest_reaches_an_address_its_case_did_not_grant() {
             "{configuration:?}"
         );
         assert_eq!(
+            observe(&datagram, "send"),
+            json!("access-denied"),
+            "{configuration:?}"
+        );
+        for bind in &binds {
+            assert_eq!(
+                observe(bind, "bind"),
+                json!("access-denied"),
+                "{configuration:?}"
+            );
+        }
+        assert_eq!(
             arrived(),
             0,
             "{configuration:?}: a guest reached the listener"
+        );
+        assert_eq!(
+            received(),
+            0,
+            "{configuration:?}: a guest's datagram arrived"
         );
         assert_eq!(
             observe(&reserved, "response"),
@@ -1540,5 +1580,63 @@ fn no_guest_reaches_an_address_its_case_did_not_grant() {
             1,
             "{configuration:?}: the granted connect did not arrive"
         );
+        assert_eq!(
+            observe(&granted_datagram, "send"),
+            json!("sent"),
+            "{configuration:?}"
+        );
+        // A datagram is not instant, even on loopback: wait for it, boundedly.
+        let waited_until = std::time::Instant::now() + Duration::from_secs(5);
+        let mut got = 0;
+        while got == 0 && std::time::Instant::now() < waited_until {
+            got = received();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            got, 1,
+            "{configuration:?}: the granted datagram did not arrive"
+        );
+    }
+}
+
+/// Hosts that cannot answer wasi:http in-process or keep sockets on
+/// loopback (a CLI, an adapter without the capability) report the cases of
+/// guests importing wasi:http or wasi:sockets as not applicable, with the
+/// reason; the embedded configurations run them, and the CLI runs the rest.
+#[test]
+fn hosts_that_cannot_confine_wasi_http_and_sockets_do_not_run_their_cases() {
+    let layout = Layout::from_env();
+    let suite = Suite::conformance(&layout);
+    let loaded = suite.load();
+    let case = |name: &str| {
+        let (_, case) = loaded
+            .iter()
+            .find(|(case, _)| case.to_string() == name)
+            .unwrap_or_else(|| panic!("no case {name}"));
+        case.as_ref().unwrap().clone()
+    };
+    let unconfined: [Arc<dyn Host>; 2] = [Arc::new(fake_cli()), Arc::new(fake_adapter())];
+    for (name, package) in [
+        ("http::outgoing-request-body-again", "wasi:http"),
+        ("proxy::incoming-request-consume-again", "wasi:http"),
+        ("sockets::tcp-start-connect-again", "wasi:sockets"),
+    ] {
+        let case = case(name);
+        for host in &unconfined {
+            let reason = host.supports(&case.run).unwrap_err();
+            assert_contains(
+                &reason,
+                &format!(
+                    "the guest imports {package}, and this host can neither answer wasi:http in-process nor confine wasi:sockets to loopback"
+                ),
+            );
+        }
+        for configuration in Configuration::ALL {
+            assert_eq!(configuration.plain(&layout).supports(&case.run), Ok(()));
+        }
+    }
+    let poll = case("poll::empty-list");
+    for host in &unconfined {
+        assert_eq!(host.supports(&poll.run), Ok(()));
     }
 }

@@ -19,6 +19,23 @@ pub fn observe(name: &str, value: impl Into<serde_json::Value>) {
     println!("{OBSERVATION_PREFIX}{line}");
 }
 
+/// `"ok"` or `"error"`: all the at-most-once clauses of wasi:http speak of.
+pub fn kind<T, E>(result: &Result<T, E>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(_) => "error",
+    }
+}
+
+/// Field values or bodies as text, joined by `,`.
+pub fn text(values: &[Vec<u8>]) -> String {
+    values
+        .iter()
+        .map(|value| String::from_utf8_lossy(value).into_owned())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// A scenario: its name (what a case file's `scenario` says) and its code.
 pub type Scenario = (&'static str, fn());
 

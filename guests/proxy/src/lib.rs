@@ -3,7 +3,7 @@
 //! list as the response body). The harness sends the request the case
 //! describes and records the response this guest sends back.
 
-use common::observe;
+use common::{kind, observe, text};
 use exports::wasi::http::incoming_handler::Guest;
 use wasi::http::types::{
     Fields, HeaderError, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse,
@@ -94,13 +94,6 @@ fn respond(outparam: ResponseOutparam, status: u16, body: &[u8]) {
     OutgoingBody::finish(out, None).expect("the body finishes");
 }
 
-fn kind<T, E>(result: &Result<T, E>) -> &'static str {
-    match result {
-        Ok(_) => "ok",
-        Err(_) => "error",
-    }
-}
-
 fn incoming_request_consume_again(request: IncomingRequest, outparam: ResponseOutparam) {
     let first = request.consume();
     let second = request.consume();
@@ -165,8 +158,9 @@ fn incoming_request_body_and_trailers(request: IncomingRequest, outparam: Respon
 }
 
 /// Sets the response, then calls `set` again through the consumed handle.
-/// The second response exists before the first `set`, so that no new
-/// resource can take the freed handle: the call must find it gone.
+/// The second response is made first, and what `respond` makes in between
+/// (the body, its stream) is dropped again, so the freed handle stays free:
+/// the second call must find it gone, not a resource of another type.
 fn response_outparam_set_through_stale_handle(
     _request: IncomingRequest,
     outparam: ResponseOutparam,
@@ -220,12 +214,4 @@ fn header_result(result: Result<(), HeaderError>) -> &'static str {
         Err(HeaderError::Forbidden) => "forbidden",
         Err(HeaderError::Immutable) => "immutable",
     }
-}
-
-fn text(values: &[Vec<u8>]) -> String {
-    values
-        .iter()
-        .map(|value| String::from_utf8_lossy(value).into_owned())
-        .collect::<Vec<_>>()
-        .join(",")
 }

@@ -52,7 +52,7 @@ struct Cli {
     #[arg(long, value_parser = json::<Sockets>, requires = "loopback")]
     sockets: Option<Sockets>,
     /// The run's own loopback address.
-    #[arg(long)]
+    #[arg(long, requires = "sockets")]
     loopback: Option<Ipv4Addr>,
     /// wasmtime's compile cache.
     #[arg(long)]

@@ -66,6 +66,18 @@ fn ok() -> u16 {
     200
 }
 
+impl Default for HttpResponse {
+    fn default() -> HttpResponse {
+        HttpResponse {
+            status: ok(),
+            headers: BTreeMap::new(),
+            body: String::new(),
+            trailers: None,
+            error: None,
+        }
+    }
+}
+
 fn get() -> String {
     "GET".into()
 }
@@ -84,6 +96,13 @@ impl Default for HttpRequest {
 impl HttpResponse {
     /// Whether the response can be built (valid status and field names).
     pub fn check(&self) -> Result<(), String> {
+        let response = HttpResponse {
+            error: None,
+            ..self.clone()
+        };
+        if self.error.is_some() && response != HttpResponse::default() {
+            return Err("`error` answers instead of a response: give it alone".into());
+        }
         hyper::StatusCode::from_u16(self.status)
             .map_err(|_| format!("{} is not an HTTP status", self.status))?;
         field_map(&self.headers)?;
@@ -102,15 +121,16 @@ impl HttpRequest {
         Ok(())
     }
 
-    /// The request for `scenario`, addressed to the reserved authority.
-    pub fn build(&self, scenario: &str) -> hyper::Request<WasiBody> {
+    /// The request for `scenario`, addressed to the reserved authority;
+    /// `Err` when the scenario cannot be a path.
+    pub fn build(&self, scenario: &str) -> Result<hyper::Request<WasiBody>, String> {
         let mut request = hyper::Request::builder()
             .method(self.method.as_str())
             .uri(format!("http://{RESERVED_AUTHORITY}/{scenario}"))
             .body(body(&self.body, self.trailers.as_ref()))
-            .expect("checked when the case was loaded");
+            .map_err(|e| format!("scenario `{scenario}` cannot be a request path: {e}"))?;
         *request.headers_mut() = field_map(&self.headers).expect("checked when loaded");
-        request
+        Ok(request)
     }
 }
 
@@ -253,15 +273,20 @@ pub fn response_lines(scenario: &str, response: &Value) -> String {
     }
 }
 
+/// Field name → its value, or its values in order when there are several.
 fn fields(map: &HeaderMap) -> Value {
     let mut table = serde_json::Map::new();
     for name in map.keys() {
-        let values: Vec<String> = map
+        let mut values: Vec<String> = map
             .get_all(name)
             .iter()
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
             .collect();
-        table.insert(name.to_string(), json!(values.join(", ")));
+        let value = match values.len() {
+            1 => json!(values.remove(0)),
+            _ => json!(values),
+        };
+        table.insert(name.to_string(), value);
     }
     Value::Object(table)
 }

@@ -1,8 +1,8 @@
 //! wasi:sockets on the embedded hosts, confined to loopback: each run that
 //! asks for sockets (`[run.sockets]`) gets TCP and UDP on a loopback
-//! address of its own, 127.200.x.y, which no other run and no other
-//! program uses. The guest may bind and connect there, and connect or send
-//! only to the further addresses the case grants. It finds its address in
+//! address of its own (see [`fresh_address`]). The guest may bind and
+//! connect there, and connect, send to or receive from only the further
+//! loopback addresses the case grants. It finds its address in
 //! the environment variable [`ADDRESS_VARIABLE`].
 
 use serde::{Deserialize, Serialize};
@@ -23,12 +23,17 @@ pub struct Sockets {
     pub grant: Vec<SocketAddr>,
 }
 
-/// A loopback address no earlier run of this process used (Linux routes
-/// all of 127.0.0.0/8 to the loopback interface).
+/// A loopback address no earlier run of this process used:
+/// 127.<128 + the low 7 bits of the pid>.<a counter's two bytes>, so that
+/// processes running at once (nextest runs a trial per process) differ
+/// too unless their pids agree in those 7 bits, and none is 127.0.0.1.
+/// Linux routes all of 127.0.0.0/8 to the loopback interface; other
+/// systems may not, and there sockets cases fail to bind.
 pub fn fresh_address() -> Ipv4Addr {
     static NEXT: AtomicU16 = AtomicU16::new(1);
+    let process = 128 | (std::process::id() & 0x7f) as u8;
     let [high, low] = NEXT.fetch_add(1, Ordering::Relaxed).to_be_bytes();
-    Ipv4Addr::new(127, 200, high, low)
+    Ipv4Addr::new(127, process, high, low)
 }
 
 /// Gives the context TCP and UDP, bound to `own` and to what `sockets`
@@ -40,11 +45,16 @@ pub fn confine(wasi: &mut WasiCtxBuilder, sockets: &Sockets, own: Ipv4Addr) {
         .allow_udp(true)
         .env(ADDRESS_VARIABLE, own.to_string())
         .socket_addr_check(move |address, usage| {
-            // What the granted peers send back arrives on the guest's own
-            // sockets, which are checked against `own`.
+            // A granted peer may be reached and answer; nothing may bind
+            // or listen anywhere but `own`.
             let allowed = address.ip() == own
-                || (matches!(usage, SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend)
-                    && grants.contains(&address));
+                || (matches!(
+                    usage,
+                    SocketAddrUse::TcpConnect
+                        | SocketAddrUse::TcpAccept
+                        | SocketAddrUse::UdpSend
+                        | SocketAddrUse::UdpReceive
+                ) && grants.contains(&address));
             Box::pin(async move { allowed })
         });
 }

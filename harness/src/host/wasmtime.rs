@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
-use wasmtime::component::{Component, Linker, Resource, ResourceTable};
+use wasmtime::component::{Component, InstancePre, Linker, Resource, ResourceTable};
 use wasmtime::{
     Cache, CacheConfig, Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
 };
@@ -88,14 +88,45 @@ pub struct WasmtimeHost {
 }
 
 /// A guest compiled and pre-linked, or why it cannot be instantiated.
-type Prepared = Result<Guest, String>;
+type Prepared = Result<Guest<CommandPre<GuestState>, ProxyPre<GuestState>>, String>;
 
 /// What a guest component is: a command (`wasi:cli/run`) or a proxy
-/// (`wasi:http/incoming-handler`).
+/// (`wasi:http/incoming-handler`), pre-instantiated with the async
+/// bindings (here) or the sync ones (`host/wasmtime_sync.rs`).
 #[derive(Clone)]
-enum Guest {
-    Command(CommandPre<GuestState>),
-    Proxy(ProxyPre<GuestState>),
+pub(crate) enum Guest<C, P> {
+    Command(C),
+    Proxy(P),
+}
+
+impl<C, P> Guest<C, P> {
+    /// A command if the component exports `wasi:cli/run`, else a proxy if
+    /// it exports the incoming handler; else why it is not a command.
+    pub(crate) fn of(
+        pre: InstancePre<GuestState>,
+        command: impl FnOnce(InstancePre<GuestState>) -> wasmtime::Result<C>,
+        proxy: impl FnOnce(InstancePre<GuestState>) -> wasmtime::Result<P>,
+    ) -> wasmtime::Result<Guest<C, P>> {
+        match command(pre.clone()) {
+            Ok(command) => Ok(Guest::Command(command)),
+            Err(not_a_command) => proxy(pre).map(Guest::Proxy).map_err(|_| not_a_command),
+        }
+    }
+
+    /// A proxy's incoming request for `request`; none for a command.
+    pub(crate) fn incoming(
+        &self,
+        request: &RunRequest<'_>,
+    ) -> Result<Option<hyper::Request<WasiBody>>, String> {
+        match self {
+            Guest::Command(_) => Ok(None),
+            Guest::Proxy(_) => request
+                .settings
+                .http_request
+                .build(request.scenario)
+                .map(Some),
+        }
+    }
 }
 
 struct Runtime {
@@ -191,16 +222,10 @@ impl Runtime {
         self.prepared.get(component, || {
             let compiled =
                 Component::from_file(&self.engine, component).map_err(|e| error_text(&e))?;
-            let pre = self
-                .linker
+            self.linker
                 .instantiate_pre(&compiled)
-                .map_err(|e| error_text(&e))?;
-            match CommandPre::new(pre.clone()) {
-                Ok(command) => Ok(Guest::Command(command)),
-                Err(not_a_command) => ProxyPre::new(pre)
-                    .map(Guest::Proxy)
-                    .map_err(|_| error_text(&not_a_command)),
-            }
+                .and_then(|pre| Guest::of(pre, CommandPre::new, ProxyPre::new))
+                .map_err(|e| error_text(&e))
         })
     }
 
@@ -238,20 +263,21 @@ impl Runtime {
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         let deadline = request.settings.deadline;
-        let incoming = request.settings.http_request.build(request.scenario);
+        let incoming = guest.incoming(request)?;
         let scenario = request.scenario.to_string();
-        let is_proxy = matches!(guest, Guest::Proxy(_));
+        let is_proxy = incoming.is_some();
         let run = async move {
             let (respond, response) = tokio::sync::oneshot::channel();
             // A task of its own: a panic in host code ends the task, not the
             // harness, and `abort` stops a guest that outlives its deadline.
-            let task = tokio::spawn(async move {
+            let mut task = tokio::spawn(async move {
                 match guest {
                     Guest::Command(pre) => {
                         let command = pre.instantiate_async(&mut store).await?;
                         command.wasi_cli_run().call_run(&mut store).await
                     }
                     Guest::Proxy(pre) => {
+                        let incoming = incoming.expect("a proxy's request is built before its run");
                         let proxy = pre.instantiate_async(&mut store).await?;
                         let (request, outparam) = handle_arguments(&mut store, incoming, respond)?;
                         proxy
@@ -265,10 +291,19 @@ impl Runtime {
             // Read while the guest runs: it may wait for room to write more.
             let proxy_response =
                 is_proxy.then(|| tokio::spawn(observe_response(response, deadline)));
-            let abort = task.abort_handle();
-            let outcome = match tokio::time::timeout(deadline, task).await {
+            let timed = tokio::time::timeout(deadline, &mut task).await;
+            // Read to the end before a hung guest is stopped: stopping it
+            // drops its store, and with it the response's channels.
+            let response = match proxy_response {
+                Some(reading) => match reading.await {
+                    Ok(response) => response_lines(&scenario, &response),
+                    Err(panic) => return Err(format!("reading the response failed: {panic}")),
+                },
+                None => String::new(),
+            };
+            let outcome = match timed {
                 Err(_elapsed) => {
-                    abort.abort();
+                    task.abort();
                     Outcome::Hang { deadline }
                 }
                 Ok(Err(join_error)) => match join_error.try_into_panic() {
@@ -279,13 +314,6 @@ impl Runtime {
                     Err(cancelled) => return Err(format!("the run was cancelled: {cancelled}")),
                 },
                 Ok(Ok(result)) => ended(result),
-            };
-            let response = match proxy_response {
-                Some(reading) => match reading.await {
-                    Ok(response) => response_lines(&scenario, &response),
-                    Err(panic) => return Err(format!("reading the response failed: {panic}")),
-                },
-                None => String::new(),
             };
             Ok((outcome, response))
         };

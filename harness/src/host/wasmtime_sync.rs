@@ -12,8 +12,8 @@
 use super::adapter::{AdapterHost, Capabilities, Reply};
 use super::http::{observe_response, response_lines};
 use super::wasmtime::{
-    GuestState, ended, engine, error_text, guest_store, handle_arguments, output_pipes, panic_text,
-    selftest_faulty_import,
+    Guest, GuestState, ended, engine, error_text, guest_store, handle_arguments, output_pipes,
+    panic_text, selftest_faulty_import,
 };
 use super::{RunRequest, RunSettings};
 use crate::outcome::Outcome;
@@ -59,12 +59,6 @@ pub fn prepare(component: &Path, cache_dir: &Path) -> Result<(), String> {
         .map_err(|e| error_text(&e))
 }
 
-/// What a guest component is: a command or a proxy.
-enum Guest {
-    Command(CommandPre<GuestState>),
-    Proxy(ProxyPre<GuestState>),
-}
-
 /// What one run in the child produced.
 pub struct ChildRun {
     pub reply: Reply,
@@ -102,12 +96,7 @@ pub fn run_here(
     let (stdout, stderr) = output_pipes(&request);
     let pre = Component::from_file(&engine, component)
         .and_then(|compiled| linker.instantiate_pre(&compiled))
-        .and_then(|pre| match CommandPre::new(pre.clone()) {
-            Ok(command) => Ok(Guest::Command(command)),
-            Err(not_a_command) => ProxyPre::new(pre)
-                .map(Guest::Proxy)
-                .map_err(|_| not_a_command),
-        });
+        .and_then(|pre| Guest::of(pre, CommandPre::new, ProxyPre::new));
     let guest = match pre {
         Ok(guest) => guest,
         Err(e) => {
@@ -122,8 +111,8 @@ pub fn run_here(
         }
     };
     let mut store = guest_store(&engine, &request, &stdout, &stderr, scratch, loopback)?;
-    let is_proxy = matches!(guest, Guest::Proxy(_));
-    let incoming = settings.http_request.build(scenario);
+    let incoming = guest.incoming(&request)?;
+    let is_proxy = incoming.is_some();
     let (respond, response) = tokio::sync::oneshot::channel();
     let (done, ended_as) = std::sync::mpsc::channel();
     let started = Instant::now();
@@ -135,6 +124,7 @@ pub fn run_here(
                 command.wasi_cli_run().call_run(&mut store)
             }
             Guest::Proxy(pre) => {
+                let incoming = incoming.expect("a proxy's request is built before its run");
                 let proxy = pre.instantiate(&mut store)?;
                 let (request, outparam) = handle_arguments(&mut store, incoming, respond)?;
                 proxy
