@@ -54,30 +54,36 @@ fn main() -> ExitCode {
             "incoming-response-dropped-before-body",
             incoming_response_dropped_before_body,
         ),
-        (
-            "incoming-response-dropped-before-headers",
-            incoming_response_dropped_before_headers,
-        ),
-        (
-            "incoming-response-headers-dropped-first",
-            incoming_response_headers_dropped_first,
-        ),
-        (
-            "outgoing-request-dropped-before-headers",
-            outgoing_request_dropped_before_headers,
-        ),
-        (
-            "outgoing-request-headers-dropped-first",
-            outgoing_request_headers_dropped_first,
-        ),
-        (
-            "outgoing-response-headers-dropped-first",
-            outgoing_response_headers_dropped_first,
-        ),
-        (
-            "outgoing-response-dropped-before-headers",
-            outgoing_response_dropped_before_headers,
-        ),
+        ("incoming-response-dropped-before-headers", || {
+            dropped_before_headers(response(), IncomingResponse::headers)
+        }),
+        ("incoming-response-headers-dropped-first", || {
+            headers_dropped_first(response(), IncomingResponse::headers)
+        }),
+        ("outgoing-request-dropped-before-headers", || {
+            dropped_before_headers(
+                OutgoingRequest::new(witness_fields()),
+                OutgoingRequest::headers,
+            )
+        }),
+        ("outgoing-request-headers-dropped-first", || {
+            headers_dropped_first(
+                OutgoingRequest::new(witness_fields()),
+                OutgoingRequest::headers,
+            )
+        }),
+        ("outgoing-response-headers-dropped-first", || {
+            headers_dropped_first(
+                OutgoingResponse::new(witness_fields()),
+                OutgoingResponse::headers,
+            )
+        }),
+        ("outgoing-response-dropped-before-headers", || {
+            dropped_before_headers(
+                OutgoingResponse::new(witness_fields()),
+                OutgoingResponse::headers,
+            )
+        }),
         (
             "outgoing-body-finish-with-stream-alive",
             outgoing_body_finish_with_stream_alive,
@@ -106,18 +112,21 @@ fn main() -> ExitCode {
             "future-incoming-response-dropped-before-pollable",
             future_incoming_response_dropped_before_pollable,
         ),
-        (
-            "outgoing-request-headers-immutable",
-            outgoing_request_headers_immutable,
-        ),
-        (
-            "incoming-response-headers-immutable",
-            incoming_response_headers_immutable,
-        ),
-        (
-            "outgoing-response-headers-immutable",
-            outgoing_response_headers_immutable,
-        ),
+        ("outgoing-request-headers-immutable", || {
+            mutate_headers(
+                OutgoingRequest::new(witness_fields()),
+                OutgoingRequest::headers,
+            )
+        }),
+        ("incoming-response-headers-immutable", || {
+            mutate_headers(response(), IncomingResponse::headers)
+        }),
+        ("outgoing-response-headers-immutable", || {
+            mutate_headers(
+                OutgoingResponse::new(witness_fields()),
+                OutgoingResponse::headers,
+            )
+        }),
         ("trailers-immutable", trailers_immutable),
         ("headers-clone-is-mutable", headers_clone_is_mutable),
         ("immutable-and-invalid-name", immutable_and_invalid_name),
@@ -308,58 +317,25 @@ fn incoming_response_dropped_before_body() {
     observe("body", text(&[read_body(&body)]));
 }
 
-fn incoming_response_dropped_before_headers() {
-    let response = response();
-    let headers = response.headers();
-    observe("dropping", true);
-    drop(response);
-    observe("header", text(&headers.get("x-witness")));
+/// Fields with `x-witness: 1`.
+fn witness_fields() -> Fields {
+    Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).expect("x-witness is a field")
 }
 
-fn incoming_response_headers_dropped_first() {
-    let response = response();
-    let headers = response.headers();
+/// Drops `parent` after the headers it gave, as the docs say to.
+fn headers_dropped_first<P>(parent: P, headers: impl FnOnce(&P) -> Fields) {
+    let headers = headers(&parent);
     observe("header", text(&headers.get("x-witness")));
     drop(headers);
-    drop(response);
+    drop(parent);
     observe("dropped", true);
 }
 
-fn outgoing_request_dropped_before_headers() {
-    let request =
-        OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
-    let headers = request.headers();
+/// Drops `parent` while the headers it gave live, then reads them.
+fn dropped_before_headers<P>(parent: P, headers: impl FnOnce(&P) -> Fields) {
+    let headers = headers(&parent);
     observe("dropping", true);
-    drop(request);
-    observe("header", text(&headers.get("x-witness")));
-}
-
-fn outgoing_request_headers_dropped_first() {
-    let request =
-        OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
-    let headers = request.headers();
-    observe("header", text(&headers.get("x-witness")));
-    drop(headers);
-    drop(request);
-    observe("dropped", true);
-}
-
-fn outgoing_response_headers_dropped_first() {
-    let response =
-        OutgoingResponse::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
-    let headers = response.headers();
-    observe("header", text(&headers.get("x-witness")));
-    drop(headers);
-    drop(response);
-    observe("dropped", true);
-}
-
-fn outgoing_response_dropped_before_headers() {
-    let response =
-        OutgoingResponse::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
-    let headers = response.headers();
-    observe("dropping", true);
-    drop(response);
+    drop(parent);
     observe("header", text(&headers.get("x-witness")));
 }
 
@@ -458,25 +434,9 @@ fn mutations(fields: &Fields) -> [String; 3] {
     ]
 }
 
-fn outgoing_request_headers_immutable() {
-    let request =
-        OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
-    let headers = request.headers();
-    observe("mutations", mutations(&headers));
-    observe("header", text(&headers.get("x-witness")));
-}
-
-fn outgoing_response_headers_immutable() {
-    let response =
-        OutgoingResponse::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
-    let headers = response.headers();
-    observe("mutations", mutations(&headers));
-    observe("header", text(&headers.get("x-witness")));
-}
-
-fn incoming_response_headers_immutable() {
-    let response = response();
-    let headers = response.headers();
+/// Tries to change the headers `parent` gave; they live before it drops.
+fn mutate_headers<P>(parent: P, headers: impl FnOnce(&P) -> Fields) {
+    let headers = headers(&parent);
     observe("mutations", mutations(&headers));
     observe("header", text(&headers.get("x-witness")));
 }
@@ -494,8 +454,7 @@ fn trailers_immutable() {
 }
 
 fn headers_clone_is_mutable() {
-    let request =
-        OutgoingRequest::new(Fields::from_list(&[("x-witness".into(), b"1".to_vec())]).unwrap());
+    let request = OutgoingRequest::new(witness_fields());
     let headers = request.headers();
     let copy = headers.clone();
     observe(
