@@ -12,6 +12,7 @@
 
 pub mod bless;
 pub mod case;
+pub mod diff;
 pub mod expectation;
 pub mod file_error;
 pub mod host;

@@ -57,6 +57,19 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// The host's own text about how the run ended, if it gave one.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Outcome::Trap(Trap::ByHost { message } | Trap::ByGuest { message, .. })
+            | Outcome::HostPanic { message }
+            | Outcome::LinkError { message } => Some(message),
+            Outcome::Crash { detail } => Some(detail),
+            Outcome::Completed { .. } | Outcome::Hang { .. } => None,
+        }
+    }
+}
+
 impl fmt::Display for Outcome {
     /// Case-file-shaped lines, for the side-by-side failure report.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

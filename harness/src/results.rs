@@ -4,35 +4,38 @@
 use crate::outcome::{Observed, Outcome, Trap};
 use crate::verdict::Verdicts;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// What one trial did.
-#[derive(Clone, Debug, Serialize)]
+/// What one trial did: a line of the JSON results, read back by `diff`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrialResult {
     pub trial: String,
     pub passed: bool,
     /// The outcome kind observed (`completed`, `trap`, ...), when the case ran.
-    pub outcome: Option<&'static str>,
+    pub outcome: Option<String>,
     /// What the host did, without its message texts: the outcome, a trap's
     /// side and code, the exit status and the observations. Two hosts
     /// disagree on a case when these differ.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub behaviour: Option<String>,
+    /// The host's text: a trap's, a panic's or a link error's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     /// The spec verdict (`conforms`, `violates`, `known-violation`,
     /// `stale-divergence`, `not-judged`), when the case ran.
-    pub spec: Option<&'static str>,
+    pub spec: Option<String>,
     /// The record verdict (`unchanged`, `changed`, `unrecorded`, `blessed`).
-    pub record: Option<&'static str>,
+    pub record: Option<String>,
     /// The upstream issue of a known violation or a stale divergence.
     pub upstream: Option<String>,
     /// Why the host cannot run this case (`spec` and `record` are then
     /// `not-applicable`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_applicable: Option<String>,
     pub seconds: f64,
     /// The failure report, as printed on the terminal.
@@ -51,8 +54,8 @@ pub struct MatrixRow {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct MatrixCell {
-    pub outcome: &'static str,
-    pub spec: &'static str,
+    pub outcome: String,
+    pub spec: String,
     /// What the host did, message texts aside.
     #[serde(rename = "did")]
     pub behaviour: Option<String>,
@@ -94,10 +97,13 @@ impl Results {
         let result = TrialResult {
             trial: trial.to_string(),
             passed: result.is_ok(),
-            outcome: observed.map(|observed| observed.outcome.kind()),
+            outcome: observed.map(|observed| observed.outcome.kind().to_string()),
             behaviour: observed.map(behaviour),
-            spec: verdicts.map(|v| v.spec.label()),
-            record: verdicts.map(|v| v.record.label()),
+            message: observed
+                .and_then(|observed| observed.outcome.message())
+                .map(str::to_string),
+            spec: verdicts.map(|v| v.spec.label().to_string()),
+            record: verdicts.map(|v| v.record.label().to_string()),
             upstream,
             not_applicable: None,
             seconds: took.as_secs_f64(),
@@ -113,8 +119,9 @@ impl Results {
             passed: true,
             outcome: None,
             behaviour: None,
-            spec: Some("not-applicable"),
-            record: Some("not-applicable"),
+            message: None,
+            spec: Some("not-applicable".into()),
+            record: Some("not-applicable".into()),
             upstream: None,
             not_applicable: Some(reason.to_string()),
             seconds: 0.0,
@@ -134,7 +141,7 @@ impl Results {
     fn counts(results: &[TrialResult]) -> (BTreeMap<&str, usize>, BTreeMap<&str, usize>) {
         let (mut spec, mut record) = (BTreeMap::new(), BTreeMap::new());
         for result in results {
-            if let (Some(s), Some(r)) = (result.spec, result.record) {
+            if let (Some(s), Some(r)) = (result.spec.as_deref(), result.record.as_deref()) {
                 *spec.entry(s).or_default() += 1;
                 *record.entry(r).or_default() += 1;
             }
@@ -162,7 +169,10 @@ impl Results {
             line(&spec),
             line(&record)
         );
-        for result in results.iter().filter(|r| r.spec == Some("known-violation")) {
+        for result in results
+            .iter()
+            .filter(|r| r.spec.as_deref() == Some("known-violation"))
+        {
             let _ = writeln!(
                 out,
                 "known violation: {} ({})",
@@ -198,7 +208,7 @@ impl Results {
             row.hosts.insert(
                 host.to_string(),
                 MatrixCell {
-                    outcome: result.outcome.unwrap_or("-"),
+                    outcome: result.outcome.unwrap_or_else(|| "-".into()),
                     spec,
                     behaviour: result.behaviour.clone(),
                 },

@@ -1640,3 +1640,67 @@ fn hosts_that_cannot_confine_wasi_http_and_sockets_do_not_run_their_cases() {
         assert_eq!(host.supports(&poll.run), Ok(()));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Between runs: `cargo xtask diff`
+
+/// Two real runs of the self-test cases, the second with one expectation
+/// edited: `witness-diff` names exactly that trial a new violation and
+/// exits 1; the same run against itself changes nothing; a file that is not
+/// a run's JSON is an error with its place.
+#[test]
+fn diff_names_the_trial_that_newly_violates_between_two_runs() {
+    let layout = Layout::from_env();
+    let out = tempfile::tempdir().unwrap();
+    let run = |cases_dir: PathBuf, file: &str| {
+        let suite = Arc::new(Suite::new(
+            &layout,
+            cases_dir,
+            layout.selftest_records_dir(),
+            selftest_guests(),
+            selftest_hosts(),
+        ));
+        run_trials(&suite, &[faulty_host()], "behaviour::", false);
+        let path = out.path().join(file);
+        suite.results.write_json(&path).unwrap();
+        path
+    };
+    let before = run(layout.selftest_cases_dir(), "before.json");
+    let cases = tempfile::tempdir().unwrap();
+    copy_tree(&layout.selftest_cases_dir(), cases.path());
+    let edited = cases.path().join("behaviour/host-trap.toml");
+    let text = std::fs::read_to_string(&edited).unwrap();
+    assert!(text.contains("by = \"host\""), "{text}");
+    std::fs::write(&edited, text.replace("by = \"host\"", "by = \"guest\"")).unwrap();
+    let after = run(cases.path().to_path_buf(), "after.json");
+
+    let diff = |old: &Path, new: &Path| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_witness-diff"))
+            .arg(old)
+            .arg(new)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (status, report, _) = diff(&before, &after);
+    assert_eq!(status, Some(1), "{report}");
+    assert!(report.starts_with("1 new violations\n"), "{report}");
+    assert_contains(
+        &report,
+        "new violations (1)\n  wasmtime-faulty::behaviour::host-trap\n    spec     conforms → violates\n",
+    );
+    assert_eq!(diff(&before, &before).1, "no trial changed\n");
+    let broken = out.path().join("broken.json");
+    std::fs::write(&broken, "{\"trials\": 3}").unwrap();
+    let (status, _, error) = diff(&before, &broken);
+    assert_eq!(status, Some(2));
+    assert_contains(&error, &format!("{}:1:", broken.display()));
+    assert_contains(
+        &error,
+        "help: write one with `cargo xtask test --json FILE`",
+    );
+}

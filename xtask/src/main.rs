@@ -81,6 +81,16 @@ enum Verb {
         #[command(subcommand)]
         verb: WitVerb,
     },
+    /// What changed between two runs written by `test --json`: new
+    /// violations, fixed divergences, changed applicability, verdicts,
+    /// behaviour and messages, trials added or gone. Exits 1 when a trial
+    /// newly violates the spec.
+    Diff {
+        /// The earlier run's JSON.
+        old: PathBuf,
+        /// The later run's JSON.
+        new: PathBuf,
+    },
 }
 
 /// Which hosts run the cases.
@@ -210,6 +220,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             status(witness_spec(&root, verb, wit.as_deref()))
         }
         Verb::Hosts { arguments } => status(witness_hosts(&root, &arguments)),
+        Verb::Diff { old, new } => {
+            let mut diff = witness_bin(&root, "witness-diff");
+            diff.arg(old).arg(new);
+            status(diff)
+        }
         Verb::Wit {
             verb: WitVerb::Sync { update_lock },
         } => {
@@ -237,20 +252,25 @@ fn prepare(root: &Path) -> Result<()> {
     ))
 }
 
+/// `cargo run` of one of the harness's programs; its arguments follow.
+fn witness_bin(root: &Path, program: &str) -> Command {
+    let mut run = cargo(root);
+    run.args([
+        "run",
+        "--quiet",
+        "--package",
+        "witness",
+        "--bin",
+        program,
+        "--",
+    ]);
+    run
+}
+
 /// `witness-hosts <arguments>`: list and install hosts.
 fn witness_hosts(root: &Path, arguments: &[String]) -> Command {
-    let mut hosts = cargo(root);
-    hosts
-        .args([
-            "run",
-            "--quiet",
-            "--package",
-            "witness",
-            "--bin",
-            "witness-hosts",
-            "--",
-        ])
-        .args(arguments);
+    let mut hosts = witness_bin(root, "witness-hosts");
+    hosts.args(arguments);
     hosts
 }
 
@@ -289,17 +309,8 @@ fn suite(root: &Path, hosts: &Hosts, reports: &Reports, libtest: &[String]) -> R
 
 /// `witness-spec <verb>`: citations and coverage, against `wit` or wit/.
 fn witness_spec(root: &Path, verb: &str, wit: Option<&Path>) -> Command {
-    let mut spec = cargo(root);
-    spec.args([
-        "run",
-        "--quiet",
-        "--package",
-        "witness",
-        "--bin",
-        "witness-spec",
-        "--",
-        verb,
-    ]);
+    let mut spec = witness_bin(root, "witness-spec");
+    spec.arg(verb);
     if let Some(wit) = wit {
         spec.arg("--wit").arg(wit);
     }
