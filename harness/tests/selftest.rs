@@ -1652,7 +1652,7 @@ fn hosts_that_cannot_confine_wasi_http_and_sockets_do_not_run_their_cases() {
 fn diff_names_the_trial_that_newly_violates_between_two_runs() {
     let layout = Layout::from_env();
     let out = tempfile::tempdir().unwrap();
-    let run = |cases_dir: PathBuf, file: &str| {
+    let run = |cases_dir: PathBuf, file: &str, failing: u64| {
         let suite = Arc::new(Suite::new(
             &layout,
             cases_dir,
@@ -1660,19 +1660,20 @@ fn diff_names_the_trial_that_newly_violates_between_two_runs() {
             selftest_guests(),
             selftest_hosts(),
         ));
-        run_trials(&suite, &[faulty_host()], "behaviour::", false);
+        let conclusion = run_trials(&suite, &[faulty_host()], "behaviour::", false);
+        assert_eq!(conclusion.num_failed, failing, "{file}");
         let path = out.path().join(file);
         suite.results.write_json(&path).unwrap();
         path
     };
-    let before = run(layout.selftest_cases_dir(), "before.json");
+    let before = run(layout.selftest_cases_dir(), "before.json", 0);
     let cases = tempfile::tempdir().unwrap();
     copy_tree(&layout.selftest_cases_dir(), cases.path());
     let edited = cases.path().join("behaviour/host-trap.toml");
     let text = std::fs::read_to_string(&edited).unwrap();
     assert!(text.contains("by = \"host\""), "{text}");
     std::fs::write(&edited, text.replace("by = \"host\"", "by = \"guest\"")).unwrap();
-    let after = run(cases.path().to_path_buf(), "after.json");
+    let after = run(cases.path().to_path_buf(), "after.json", 1);
 
     let diff = |old: &Path, new: &Path| {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_witness-diff"))
