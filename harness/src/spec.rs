@@ -6,6 +6,9 @@
 //! function, type or resource, `#<resource>.<method>` for a method, and
 //! `#<type>.<case>` for a variant, enum or flags case or a record field:
 //! `wasi:io/poll@0.2.12#pollable.ready`, `wasi:io/streams@0.2.12#stream-error.closed`.
+//! A citation may leave the version out (`wasi:io/poll#poll`), or give any
+//! version compatible with the WIT's under semver (0.2.0 and 0.2.12 are):
+//! the WIT under test says which version its docs are.
 
 use crate::case::{Case, Citation};
 use std::collections::BTreeMap;
@@ -59,14 +62,15 @@ const NORMATIVE_WORDS: [&str; 22] = [
 /// Every documented item of a WIT tree.
 #[derive(Debug)]
 pub struct Spec {
-    /// Item name → its interface (unversioned) and its docs, whitespace
-    /// normalised.
+    /// Item name without the version → its interface (unversioned), its
+    /// package's version and its docs, whitespace normalised.
     items: BTreeMap<String, Item>,
 }
 
 #[derive(Debug)]
 struct Item {
     interface: String,
+    version: Option<semver::Version>,
     docs: String,
     /// A function or method: every sentence of its docs is normative.
     is_function: bool,
@@ -77,6 +81,8 @@ struct Item {
 pub enum Stale {
     /// The cited item is not in the WIT any more.
     ItemGone,
+    /// The item is there in a version the citation's is not compatible with.
+    OtherVersion { found: String },
     /// The item is there, but its docs no longer contain the quoted clause.
     ClauseGone { current: String },
 }
@@ -123,13 +129,17 @@ impl Spec {
             let Some(name) = resolve.id_of(id) else {
                 continue;
             };
-            let unversioned = name.split('@').next().unwrap_or(&name).to_string();
+            let (unversioned, _) = without_version(&name);
+            let version = (interface.package)
+                .and_then(|package| resolve.packages[package].name.version.clone());
+            let name = unversioned.clone();
             let mut add = |item: String, docs: &Docs, is_function: bool| {
                 let docs = normalise(docs.contents.as_deref().unwrap_or(""));
                 items.insert(
                     item,
                     Item {
                         interface: unversioned.clone(),
+                        version: version.clone(),
                         docs,
                         is_function,
                     },
@@ -179,10 +189,25 @@ impl Spec {
         Ok(Spec { items })
     }
 
+    /// The item `cited` names, if this spec has it in a compatible version.
+    fn find(&self, cited: &str) -> Result<&Item, Stale> {
+        let (item, version) = without_version(cited);
+        let found = self.items.get(&item).ok_or(Stale::ItemGone)?;
+        match (version, &found.version) {
+            (Some(cited), Some(present)) if !compatible(&cited, present) => {
+                Err(Stale::OtherVersion {
+                    found: present.to_string(),
+                })
+            }
+            _ => Ok(found),
+        }
+    }
+
     /// Whether `case`'s citation still holds in this spec.
     pub fn stale(&self, case: &Case) -> Option<Stale> {
-        let Some(found) = self.items.get(case.spec.item()) else {
-            return Some(Stale::ItemGone);
+        let found = match self.find(case.spec.item()) {
+            Ok(found) => found,
+            Err(stale) => return Some(stale),
         };
         let Citation::Clause { clause, .. } = &case.spec else {
             return None;
@@ -211,7 +236,11 @@ impl Spec {
                             item: cited,
                             clause,
                             nearest,
-                        } if cited == item && sentences(&normalise(clause)).contains(&sentence) => {
+                        } if self
+                            .find(cited)
+                            .is_ok_and(|cited| std::ptr::eq(cited, found))
+                            && sentences(&normalise(clause)).contains(&sentence) =>
+                        {
                             Some(Covering {
                                 case: case.name.to_string(),
                                 nearest: nearest.clone(),
@@ -230,6 +259,30 @@ impl Spec {
         }
         clauses
     }
+}
+
+/// `wasi:io/poll@0.2.12#poll` → (`wasi:io/poll#poll`, 0.2.12); an item
+/// without a version, or one that is not semver, has none.
+fn without_version(item: &str) -> (String, Option<semver::Version>) {
+    let (interface, member) = match item.split_once('#') {
+        Some((interface, member)) => (interface, Some(member)),
+        None => (item, None),
+    };
+    let (name, version) = match interface.split_once('@') {
+        Some((name, version)) => (name, semver::Version::parse(version).ok()),
+        None => (interface, None),
+    };
+    let item = match member {
+        Some(member) => format!("{name}#{member}"),
+        None => name.to_string(),
+    };
+    (item, version)
+}
+
+/// Semver compatibility as WIT packages use it: the same major version,
+/// and below 1.0 the same minor one (any 0.2.x with any other).
+fn compatible(a: &semver::Version, b: &semver::Version) -> bool {
+    a.major == b.major && (a.major > 0 || a.minor == b.minor)
 }
 
 fn resource_name(resolve: &Resolve, resource: wit_parser::TypeId) -> String {
@@ -342,6 +395,7 @@ mod tests {
         .unwrap();
         let spec = Spec::load(wit.path()).unwrap();
         let docs = &spec.items["t:x/i#f"].docs;
+        assert!(says(docs, "First sentence here."));
         assert!(says(docs, "Second one, on\n two lines. Third."));
         assert!(says(docs, "First sentence here."));
         assert!(
@@ -353,6 +407,32 @@ mod tests {
             "sentences must be contiguous"
         );
         assert!(!says(docs, ""));
+    }
+
+    #[test]
+    fn a_citation_matches_any_semver_compatible_version_or_none() {
+        let wit = tempfile::tempdir().unwrap();
+        std::fs::write(
+            wit.path().join("x.wit"),
+            "package t:x@0.2.3;\ninterface i {\n  /// Does it.\n  f: func();\n}\n",
+        )
+        .unwrap();
+        let spec = Spec::load(wit.path()).unwrap();
+        for cited in [
+            "t:x/i@0.2.3#f",
+            "t:x/i@0.2.0#f",
+            "t:x/i@0.2.12#f",
+            "t:x/i#f",
+        ] {
+            assert!(spec.find(cited).is_ok(), "{cited}");
+        }
+        assert_eq!(
+            spec.find("t:x/i@0.3.0#f").err(),
+            Some(Stale::OtherVersion {
+                found: "0.2.3".into()
+            })
+        );
+        assert_eq!(spec.find("t:x/i#g").err(), Some(Stale::ItemGone));
     }
 
     #[test]

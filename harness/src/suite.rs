@@ -317,6 +317,10 @@ impl Suite {
             Ok(Some(Stale::ItemGone)) => {
                 vec![format!("`{item}` is not in {} any more", wit_dir.display())]
             }
+            Ok(Some(Stale::OtherVersion { found })) => vec![format!(
+                "`{item}` names a version {} has not: it has {found}, which is not semver-compatible",
+                wit_dir.display()
+            )],
             Ok(Some(Stale::ClauseGone { current })) => {
                 vec![format!(
                     "`{item}` no longer says the quoted clause; its docs now read {current:?}"

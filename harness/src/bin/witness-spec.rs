@@ -82,6 +82,10 @@ fn check(layout: &Layout, spec: &Spec, cases: &[Case]) -> bool {
                 "{path}: {} cites `{item}`, which is not in the WIT any more",
                 case.name
             ),
+            Stale::OtherVersion { found } => println!(
+                "{path}: {} cites `{item}`, but the WIT has it at {found}, which is not semver-compatible",
+                case.name
+            ),
             Stale::ClauseGone { current } => {
                 println!(
                     "{path}: {} quotes a clause that `{item}` no longer says",
