@@ -1,10 +1,11 @@
 //! The guests' worlds in wit/witness.wit, read with wit-parser: which
 //! packages each imports, so that a host that cannot confine wasi:http or
-//! wasi:sockets knows which cases it cannot run.
+//! wasi:sockets knows which cases it cannot run; and the worlds retargeted
+//! to the versions of another WIT tree's packages.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use wit_parser::{Resolve, WorldKey};
+use wit_parser::{Resolve, UnresolvedPackageGroup, WorldKey};
 
 /// The package witness's worlds are in.
 const GUESTS_PACKAGE: &str = "witness:guests";
@@ -41,4 +42,74 @@ pub fn imports(wit_dir: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, Str
         worlds.insert(world.name.clone(), packages);
     }
     Ok(worlds)
+}
+
+/// The version of each package in `<wit_dir>/deps/` (a `.wit` file or a
+/// directory per package), read with wit-parser: `wasi:io` → `0.2.0`.
+fn dep_versions(wit_dir: &Path) -> Result<BTreeMap<String, String>, String> {
+    let deps = wit_dir.join("deps");
+    let entries =
+        std::fs::read_dir(&deps).map_err(|e| format!("cannot read {}: {e}", deps.display()))?;
+    let mut versions = BTreeMap::new();
+    for path in entries.flatten().map(|entry| entry.path()) {
+        let group = if path.is_dir() {
+            UnresolvedPackageGroup::parse_dir(&path).map_err(|e| format!("{e:?}"))
+        } else if path.extension().is_some_and(|ext| ext == "wit") {
+            let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+            UnresolvedPackageGroup::parse(&path, &text).map_err(|(_, e)| format!("{e:?}"))
+        } else {
+            continue;
+        }
+        .map_err(|e| format!("{} does not parse: {e}", path.display()))?;
+        let name = group.main.name;
+        if let Some(version) = name.version {
+            versions.insert(
+                format!("{}:{}", name.namespace, name.name),
+                version.to_string(),
+            );
+        }
+    }
+    Ok(versions)
+}
+
+/// Rewrites `<wit_dir>/witness.wit` so that every `<package>/<interface>@<version>`
+/// it names carries the version `deps/` has of that package: the guests'
+/// worlds then resolve against any release of WASI 0.2 (`cargo xtask test
+/// --wit`). Returns each package whose version changed, `wasi:io 0.2.12 → 0.2.0`.
+pub fn retarget(wit_dir: &Path) -> Result<Vec<String>, String> {
+    let versions = dep_versions(wit_dir)?;
+    let path = wit_dir.join("witness.wit");
+    let mut text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut changed = BTreeSet::new();
+    for (package, version) in &versions {
+        let mut rewritten = String::new();
+        let mut rest = text.as_str();
+        let prefix = format!("{package}/");
+        while let Some(at) = rest.find(&prefix) {
+            let (before, reference) = rest.split_at(at + prefix.len());
+            rewritten.push_str(before);
+            let interface_end = reference
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .unwrap_or(reference.len());
+            rewritten.push_str(&reference[..interface_end]);
+            rest = &reference[interface_end..];
+            if let Some(versioned) = rest.strip_prefix('@') {
+                let version_end = versioned
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || ".+-".contains(c)))
+                    .unwrap_or(versioned.len());
+                let old = &versioned[..version_end];
+                if old != version {
+                    changed.insert(format!("{package} {old} → {version}"));
+                }
+                rewritten.push('@');
+                rewritten.push_str(version);
+                rest = &versioned[version_end..];
+            }
+        }
+        rewritten.push_str(rest);
+        text = rewritten;
+    }
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(changed.into_iter().collect())
 }

@@ -21,6 +21,8 @@ pub fn run(root: &Path, wit: &Path, mut suite: Command) -> Result<ExitCode> {
     if !work.join("wit/witness.wit").is_file() {
         std::fs::copy(root.join("wit/witness.wit"), work.join("wit/witness.wit"))?;
     }
+    // The guests' worlds name the versions of the tree under test.
+    crate::succeed(witness_spec(root, "retarget", Some(&work.join("wit"))))?;
     guests::ensure_target(root)?;
     let target_dir = work.join("target");
     let components = target_dir.join(guests::TARGET).join("release");

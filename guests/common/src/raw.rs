@@ -16,29 +16,39 @@ pub struct ListResult {
     pub len: usize,
 }
 
-mod imports {
-    use super::{Handle, ListResult};
+/// The import declarations, for the modules `poll` and `streams` name:
+/// `wasi:io/poll@<version>` with the version of wasi:io in the WIT the
+/// guests are built against (build.rs reads it, so that they build against
+/// any WASI 0.2.x release).
+macro_rules! imports {
+    ($poll:literal, $streams:literal) => {
+        mod imports {
+            use super::{Handle, ListResult};
 
-    #[link(wasm_import_module = "wasi:io/poll@0.2.12")]
-    unsafe extern "C" {
-        #[link_name = "poll"]
-        pub fn poll(ptr: usize, len: usize, result: *mut ListResult);
-        #[link_name = "[method]pollable.ready"]
-        pub fn pollable_ready(pollable: Handle) -> i32;
-        #[link_name = "[method]pollable.block"]
-        pub fn pollable_block(pollable: Handle);
-        #[link_name = "[resource-drop]pollable"]
-        pub fn pollable_drop(pollable: Handle);
-    }
+            #[link(wasm_import_module = $poll)]
+            unsafe extern "C" {
+                #[link_name = "poll"]
+                pub fn poll(ptr: usize, len: usize, result: *mut ListResult);
+                #[link_name = "[method]pollable.ready"]
+                pub fn pollable_ready(pollable: Handle) -> i32;
+                #[link_name = "[method]pollable.block"]
+                pub fn pollable_block(pollable: Handle);
+                #[link_name = "[resource-drop]pollable"]
+                pub fn pollable_drop(pollable: Handle);
+            }
 
-    #[link(wasm_import_module = "wasi:io/streams@0.2.12")]
-    unsafe extern "C" {
-        #[link_name = "[resource-drop]input-stream"]
-        pub fn input_stream_drop(stream: Handle);
-        #[link_name = "[resource-drop]output-stream"]
-        pub fn output_stream_drop(stream: Handle);
-    }
+            #[link(wasm_import_module = $streams)]
+            unsafe extern "C" {
+                #[link_name = "[resource-drop]input-stream"]
+                pub fn input_stream_drop(stream: Handle);
+                #[link_name = "[resource-drop]output-stream"]
+                pub fn output_stream_drop(stream: Handle);
+            }
+        }
+    };
 }
+
+include!(concat!(env!("OUT_DIR"), "/wasi_io_imports.rs"));
 
 /// `wasi:io/poll.poll` with any pointer and length; returns the indices.
 pub fn poll(ptr: usize, len: usize) -> Vec<u32> {

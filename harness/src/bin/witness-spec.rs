@@ -31,12 +31,30 @@ enum Verb {
     /// List each normative clause with the cases citing it; fail when a clause
     /// of wasi:io/poll or wasi:clocks/monotonic-clock is not covered.
     Coverage,
+    /// Rewrite the tree's witness.wit so that the packages its worlds import
+    /// carry the versions its deps/ has: the guests then build against any
+    /// WASI 0.2.x release.
+    Retarget,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let layout = Layout::from_env();
     let wit = cli.wit.unwrap_or_else(|| layout.wit_dir());
+    if let Verb::Retarget = cli.verb {
+        return match witness::worlds::retarget(&wit) {
+            Ok(changed) => {
+                for change in changed {
+                    println!("witness.wit now imports {change}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let spec = match Spec::load(&wit) {
         Ok(spec) => spec,
         Err(error) => {
@@ -57,6 +75,7 @@ fn main() -> ExitCode {
     let ok = match cli.verb {
         Verb::Check => check(&layout, &spec, &cases),
         Verb::Coverage => coverage(&spec, &cases),
+        Verb::Retarget => unreachable!("retarget returned above"),
     };
     if ok {
         ExitCode::SUCCESS
