@@ -144,6 +144,15 @@ enum WitVerb {
         #[arg(long)]
         update_lock: bool,
     },
+    /// Materialise an older WASI 0.2 release from the crate that ships it
+    /// into target/wit-fixtures/NAME/, for `test --wit` (wasi-0.2.0), and
+    /// print its path; checked against wit/fixtures/NAME.lock.
+    Fixture {
+        name: String,
+        /// Rewrite the fixture's lock instead of checking against it.
+        #[arg(long)]
+        update_lock: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -229,6 +238,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             verb: WitVerb::Sync { update_lock },
         } => {
             wit::sync(&root, update_lock)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Verb::Wit {
+            verb: WitVerb::Fixture { name, update_lock },
+        } => {
+            println!("{}", wit::fixture(&root, &name, update_lock)?.display());
             Ok(ExitCode::SUCCESS)
         }
     }

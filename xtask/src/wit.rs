@@ -1,6 +1,7 @@
 //! wit/deps/: the WASI 0.2 packages the guests import, copied from the
 //! pinned wasmtime crates (the exact WIT the wasmtime host implements) and
-//! checked against wit/deps.lock, so any edit to them is visible.
+//! checked against wit/deps.lock, so any edit to them is visible; and the
+//! spec gate's fixtures, older releases from crates that ship their WIT.
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -35,22 +36,93 @@ struct Source {
     files: BTreeMap<String, String>,
 }
 
-const LOCK_HEADER: &str = "# wit/deps/ is copied from these crates by `cargo xtask wit sync`, which checks every file\n# against these hashes. Change a crate's version on purpose, then run\n# `cargo xtask wit sync --update-lock`.\n";
+const LOCK_HEADER: &str = "# The WIT is copied from these crates by `cargo xtask wit sync` (wit/deps/) or\n# `cargo xtask wit fixture NAME` (target/wit-fixtures/NAME/), which check every file against\n# these hashes. Change a crate's version on purpose, then rerun with `--update-lock`.\n";
 
 pub fn sync(root: &Path, update_lock: bool) -> Result<()> {
-    let versions = pinned_versions(root)?;
+    let names: Vec<&str> = SOURCES.iter().map(|(name, _)| *name).collect();
+    let versions = pinned_versions(&root.join("Cargo.toml"), &names)?;
+    materialise(
+        &SOURCES,
+        &versions,
+        &root.join("wit/deps.lock"),
+        &root.join("wit/deps"),
+        update_lock,
+    )
+}
+
+/// An older WASI 0.2 release, taken from a crate that ships its WIT: the
+/// spec gate's fixture (`cargo xtask wit fixture NAME`). Its files are
+/// checked against `wit/fixtures/<name>.lock`.
+struct Fixture {
+    name: &'static str,
+    source_crate: &'static str,
+    version: &'static str,
+    path: &'static str,
+}
+
+const FIXTURES: [Fixture; 1] = [
+    // WASI 0.2.0: its poll.wit predates "the list is empty".
+    Fixture {
+        name: "wasi-0.2.0",
+        source_crate: "wasmtime-wasi",
+        version: "17.0.3",
+        path: "wit/deps",
+    },
+];
+
+/// Materialises fixture `name` into target/wit-fixtures/<name>/ (its
+/// deps/ and a copy of wit/witness.wit): a tree for `test --wit`.
+pub fn fixture(root: &Path, name: &str, update_lock: bool) -> Result<PathBuf> {
+    let known: Vec<&str> = FIXTURES.iter().map(|fixture| fixture.name).collect();
+    let fixture = (FIXTURES.iter())
+        .find(|fixture| fixture.name == name)
+        .with_context(|| format!("there is no fixture `{name}`; known: {}", known.join(", ")))?;
+    let fixtures = root.join("target/wit-fixtures");
+    // A manifest of its own makes cargo fetch the crate, as for any dependency.
+    let manifest = fixtures.join(".crates").join(name);
+    std::fs::create_dir_all(manifest.join("src"))?;
+    std::fs::write(manifest.join("src/lib.rs"), "")?;
+    std::fs::write(
+        manifest.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"witness-fixture\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\n{} = {{ version = \"={}\", default-features = false }}\n\n[workspace]\n",
+            fixture.source_crate, fixture.version
+        ),
+    )?;
+    let versions = pinned_versions(&manifest.join("Cargo.toml"), &[fixture.source_crate])?;
+    let tree = fixtures.join(name);
+    materialise(
+        &[(fixture.source_crate, fixture.path)],
+        &versions,
+        &root.join("wit/fixtures").join(format!("{name}.lock")),
+        &tree.join("deps"),
+        update_lock,
+    )?;
+    std::fs::copy(root.join("wit/witness.wit"), tree.join("witness.wit"))?;
+    Ok(tree)
+}
+
+/// Copies the WIT of `sources` (crate, directory in it) into `deps`,
+/// checked against the lock at `lock_path` (or rewriting it).
+fn materialise(
+    sources: &[(&str, &str)],
+    versions: &BTreeMap<String, (String, PathBuf)>,
+    lock_path: &Path,
+    deps: &Path,
+    update_lock: bool,
+) -> Result<()> {
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut lock = Lock { source: Vec::new() };
-    for (name, subdir) in SOURCES {
+    for (name, subdir) in sources {
         let (version, dir) = versions
-            .get(name)
-            .with_context(|| format!("{name} is not a dependency of the workspace"))?;
+            .get(*name)
+            .with_context(|| format!("{name} is not a dependency"))?;
         let mut contributed = BTreeMap::new();
         for (file, bytes) in wit_files(&dir.join(subdir))? {
             match files.get(&file) {
                 Some(earlier) if *earlier == bytes => {}
                 Some(_) => bail!(
-                    "{name} {version}'s {file} differs from the copy an earlier crate of {SOURCES:?} ships: pin versions that agree"
+                    "{name} {version}'s {file} differs from the copy an earlier crate of {sources:?} ships: pin versions that agree"
                 ),
                 None => {
                     contributed.insert(file.clone(), hash(&bytes));
@@ -59,20 +131,22 @@ pub fn sync(root: &Path, update_lock: bool) -> Result<()> {
             }
         }
         lock.source.push(Source {
-            source_crate: name.into(),
+            source_crate: name.to_string(),
             version: version.clone(),
-            path: subdir.into(),
+            path: subdir.to_string(),
             files: contributed,
         });
     }
-    let lock_path = root.join("wit/deps.lock");
     if update_lock {
+        if let Some(parent) = lock_path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
         std::fs::write(
-            &lock_path,
+            lock_path,
             format!("{LOCK_HEADER}{}", toml::to_string(&lock)?),
         )?;
     } else {
-        let text = std::fs::read_to_string(&lock_path).with_context(|| {
+        let text = std::fs::read_to_string(lock_path).with_context(|| {
             format!(
                 "cannot read {}: run `cargo xtask wit sync --update-lock`",
                 lock_path.display()
@@ -82,23 +156,25 @@ pub fn sync(root: &Path, update_lock: bool) -> Result<()> {
             .with_context(|| format!("{} is malformed", lock_path.display()))?;
         if locked != lock {
             bail!(
-                "the WIT of the pinned crates does not match {}:\n  locked: {locked:?}\n  found:  {lock:?}\nif a version changed on purpose, run `cargo xtask wit sync --update-lock`",
+                "the WIT of the pinned crates does not match {}:\n  locked: {locked:?}\n  found:  {lock:?}\nif a version changed on purpose, rerun with --update-lock",
                 lock_path.display()
             );
         }
     }
-    let deps = root.join("wit/deps");
-    std::fs::create_dir_all(&deps)?;
+    std::fs::create_dir_all(deps)?;
     // wit-parser reads every package in deps/: one the crates no longer
     // ship must go.
-    for entry in std::fs::read_dir(&deps)? {
+    for entry in std::fs::read_dir(deps)? {
         let path = entry?.path();
         let name = path
             .file_name()
             .expect("a directory entry")
             .to_string_lossy()
             .into_owned();
-        if !files.contains_key(&name) {
+        let shipped = files
+            .keys()
+            .any(|file| *file == name || file.starts_with(&format!("{name}/")));
+        if !shipped {
             eprintln!("{} is in no pinned crate: removed", path.display());
             if path.is_dir() {
                 std::fs::remove_dir_all(&path)?;
@@ -117,6 +193,9 @@ pub fn sync(root: &Path, update_lock: bool) -> Result<()> {
                     target.display()
                 );
             }
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
             std::fs::write(&target, bytes)
                 .with_context(|| format!("cannot write {}", target.display()))?;
         }
@@ -124,38 +203,43 @@ pub fn sync(root: &Path, update_lock: bool) -> Result<()> {
     Ok(())
 }
 
-/// The `.wit` files directly in `dir`, by name.
+/// The `.wit` files of `dir`: its own (`io.wit`) and those of its
+/// directories, one per package in the WASI repository's layout
+/// (`io/poll.wit`), by relative path.
 fn wit_files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut files = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|ext| ext == "wit") {
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = pending.pop() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?
+        {
+            let path = entry?.path();
             let name = path
                 .file_name()
-                .expect("a file")
+                .expect("a directory entry")
                 .to_string_lossy()
                 .into_owned();
-            files.insert(name, std::fs::read(&path)?);
+            if path.is_dir() && prefix.is_empty() {
+                pending.push((path, format!("{name}/")));
+            } else if path.extension().is_some_and(|ext| ext == "wit") {
+                files.insert(format!("{prefix}{name}"), std::fs::read(&path)?);
+            }
         }
     }
     Ok(files)
 }
 
-/// The version of each source crate the harness depends on, and its
-/// directory in the cargo registry (cargo fetches it if need be).
-fn pinned_versions(root: &Path) -> Result<BTreeMap<String, (String, PathBuf)>> {
+/// The version of each crate of `names` that `manifest` depends on, and
+/// its directory in the cargo registry (cargo fetches it if need be).
+fn pinned_versions(manifest: &Path, names: &[&str]) -> Result<BTreeMap<String, (String, PathBuf)>> {
     let metadata = cargo_metadata::MetadataCommand::new()
-        .manifest_path(root.join("Cargo.toml"))
+        .manifest_path(manifest)
         .exec()
-        .context("cargo metadata failed")?;
+        .with_context(|| format!("cargo metadata of {} failed", manifest.display()))?;
     Ok(metadata
         .packages
         .iter()
-        .filter(|package| {
-            SOURCES
-                .iter()
-                .any(|(name, _)| package.name.as_str() == *name)
-        })
+        .filter(|package| names.contains(&package.name.as_str()))
         .map(|package| {
             let dir = package
                 .manifest_path
