@@ -260,6 +260,91 @@ impl Results {
         out
     }
 
+    /// The run as Markdown, for a CI job's summary
+    /// (`$GITHUB_STEP_SUMMARY`): counts, the failed trials with the command
+    /// that reproduces each, the known violations with their upstream
+    /// issues, and the cases the hosts disagree on.
+    pub fn markdown(&self) -> String {
+        let results = self.all();
+        let passed = (results.iter())
+            .filter(|r| r.passed && r.not_applicable.is_none())
+            .count();
+        let failed: Vec<&TrialResult> = results.iter().filter(|r| !r.passed).collect();
+        let (spec, record) = Results::counts(&results);
+        let mut out = format!(
+            "## witness: {passed} passed, {} failed\n\n| verdicts | |\n| --- | --- |\n",
+            failed.len()
+        );
+        for (question, counts) in [("spec", &spec), ("record", &record)] {
+            let counts: Vec<String> = counts
+                .iter()
+                .map(|(label, n)| format!("{n} {label}"))
+                .collect();
+            let _ = writeln!(out, "| {question} | {} |", counts.join(", "));
+        }
+        if !failed.is_empty() {
+            let _ = writeln!(out, "\n### Failed\n");
+            for result in failed {
+                let _ = writeln!(
+                    out,
+                    "- `{}` (spec: {}, record: {}): `cargo xtask test -- --exact {}`",
+                    result.trial,
+                    result.spec.as_deref().unwrap_or("-"),
+                    result.record.as_deref().unwrap_or("-"),
+                    result.trial
+                );
+            }
+        }
+        let known: Vec<&TrialResult> = (results.iter())
+            .filter(|r| r.spec.as_deref() == Some("known-violation"))
+            .collect();
+        if !known.is_empty() {
+            let _ = writeln!(out, "\n### Known violations\n");
+            for result in known {
+                let upstream = result.upstream.as_deref().unwrap_or_default();
+                let _ = writeln!(out, "- `{}`: {upstream}", result.trial);
+            }
+        }
+        let disagreements: Vec<MatrixRow> = self
+            .matrix()
+            .into_iter()
+            .filter(|row| row.disagree)
+            .collect();
+        if let Some(first) = disagreements.first() {
+            let hosts: Vec<&String> = first.hosts.keys().collect();
+            let _ = writeln!(out, "\n### Where the hosts disagree\n");
+            let header: Vec<String> = hosts.iter().map(|host| format!(" {host} |")).collect();
+            let _ = writeln!(out, "| case |{}", header.concat());
+            let _ = writeln!(out, "| --- |{}", " --- |".repeat(hosts.len()));
+            for row in &disagreements {
+                let cells: Vec<String> = (hosts.iter())
+                    .map(|host| match row.hosts.get(*host) {
+                        Some(cell) => {
+                            let did = (cell.behaviour.as_deref().unwrap_or("-").trim_end())
+                                .replace("observations.", "")
+                                .replace('\n', "; ")
+                                .replace('|', "\\|");
+                            format!(" {did} ({}) |", cell.spec)
+                        }
+                        None => " - |".to_string(),
+                    })
+                    .collect();
+                let _ = writeln!(out, "| `{}` |{}", row.case, cells.concat());
+            }
+        }
+        out
+    }
+
+    /// Appends [`Results::markdown`] to `path`, as a job summary file wants.
+    pub fn append_markdown(&self, path: &Path) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        file.write_all(self.markdown().as_bytes())
+    }
+
     /// `{"passed": n, "failed": n, "spec": {verdict: n}, "record": {verdict: n}, "trials": [...]}`;
     /// not-applicable trials count in neither `passed` nor `failed`.
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
@@ -359,6 +444,38 @@ mod tests {
         assert!(table.contains("disagree on 1 cases, agree on 1"), "{table}");
         assert!(table.contains("≠ f::split"), "{table}");
         assert!(!table.contains("f::agreed"), "{table}");
+    }
+
+    #[test]
+    fn the_markdown_summary_has_counts_failures_and_disagreements() {
+        let results = Results::default();
+        add(&results, "a::f::split", "@witness {\"x\":1}\n");
+        add(&results, "b::f::split", "@witness {\"x\":\"1|2\"}\n");
+        results.add(
+            "a::f::broken",
+            None,
+            None,
+            Duration::ZERO,
+            &Err("the guest is not built".into()),
+        );
+        let markdown = results.markdown();
+        assert!(
+            markdown.starts_with("## witness: 2 passed, 1 failed\n"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("| spec | 2 conforms |\n"), "{markdown}");
+        assert!(
+            markdown.contains("- `a::f::broken` (spec: -, record: -): `cargo xtask test -- --exact a::f::broken`\n"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("| case | a | b |\n| --- | --- | --- |\n"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("| `f::split` | completed, exit 0; x = 1 (conforms) | completed, exit 0; x = \"1\\|2\" (conforms) |"),
+            "{markdown}"
+        );
     }
 
     #[test]

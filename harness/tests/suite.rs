@@ -4,7 +4,8 @@
 //! Environment (set by `cargo xtask`): `WITNESS_HOSTS` names the hosts
 //! (comma-separated: names from hosts.toml, or `wasmtime-cli=PATH`);
 //! `WITNESS_ALL_HOSTS` runs every installed host; `WITNESS_JSON` and
-//! `WITNESS_JUNIT` name files to write every trial's result to;
+//! `WITNESS_JUNIT` name files to write every trial's result to, and a
+//! Markdown summary is appended to `GITHUB_STEP_SUMMARY` when it is set;
 //! `WITNESS_BLESS=1` records what each host did into records/ instead of
 //! comparing with it (`cargo xtask bless`).
 
@@ -56,6 +57,8 @@ fn main() -> ExitCode {
     let reports = [
         ("WITNESS_JSON", Results::write_json as fn(&_, &_) -> _),
         ("WITNESS_JUNIT", Results::write_junit),
+        // GitHub Actions' job summary: appended to, as other steps may write it.
+        ("GITHUB_STEP_SUMMARY", Results::append_markdown),
     ];
     for (variable, write) in reports {
         if let Some(path) = std::env::var_os(variable).map(PathBuf::from)
