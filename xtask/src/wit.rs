@@ -60,12 +60,18 @@ struct Fixture {
     path: &'static str,
 }
 
-const FIXTURES: [Fixture; 1] = [
+const FIXTURES: [Fixture; 2] = [
     // WASI 0.2.0: its poll.wit predates "the list is empty".
     Fixture {
         name: "wasi-0.2.0",
         source_crate: "wasmtime-wasi",
         version: "17.0.3",
+        path: "wit/deps",
+    },
+    Fixture {
+        name: "wasi-0.2.2",
+        source_crate: "wasi",
+        version: "0.13.3+wasi-0.2.2",
         path: "wit/deps",
     },
 ];
