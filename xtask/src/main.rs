@@ -225,7 +225,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 SpecVerb::Coverage { wit } => ("coverage", wit),
             };
             wit::sync(&root, false)?;
-            let wit = wit.map(std::path::absolute).transpose()?;
+            let wit = wit
+                .map(|wit| spec_gate::prepare_wit(&root, &std::path::absolute(wit)?))
+                .transpose()?;
             status(witness_spec(&root, verb, wit.as_deref()))
         }
         Verb::Hosts { arguments } => status(witness_hosts(&root, &arguments)),

@@ -8,7 +8,7 @@
 
 use crate::{guests, witness_spec};
 use anyhow::{Context, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// Rebuilds the guests against `wit`, then runs `suite` (the conformance
@@ -17,12 +17,7 @@ pub fn run(root: &Path, wit: &Path, mut suite: Command) -> Result<ExitCode> {
     let work = root.join("target/spec-gate");
     // The guests find their WIT at ../../wit, as in the checkout.
     replace_with_copy(&root.join("guests"), &work.join("guests"))?;
-    replace_with_copy(wit, &work.join("wit"))?;
-    if !work.join("wit/witness.wit").is_file() {
-        std::fs::copy(root.join("wit/witness.wit"), work.join("wit/witness.wit"))?;
-    }
-    // The guests' worlds name the versions of the tree under test.
-    crate::succeed(witness_spec(root, "retarget", Some(&work.join("wit"))))?;
+    prepare_wit(root, wit)?;
     guests::ensure_target(root)?;
     let target_dir = work.join("target");
     let components = target_dir.join(guests::TARGET).join("release");
@@ -57,6 +52,19 @@ pub fn run(root: &Path, wit: &Path, mut suite: Command) -> Result<ExitCode> {
         .env("WITNESS_WIT_DIR", work.join("wit"))
         .env("WITNESS_COMPONENTS_DIR", &components);
     crate::status(suite)
+}
+
+/// Copies the WIT tree `wit` to target/spec-gate/wit/ with witness's
+/// worlds, retargeted to the versions of its packages, and returns that
+/// copy: what the gate and `spec --wit` read.
+pub fn prepare_wit(root: &Path, wit: &Path) -> Result<PathBuf> {
+    let copy = root.join("target/spec-gate/wit");
+    replace_with_copy(wit, &copy)?;
+    if !copy.join("witness.wit").is_file() {
+        std::fs::copy(root.join("wit/witness.wit"), copy.join("witness.wit"))?;
+    }
+    crate::succeed(witness_spec(root, "retarget", Some(&copy)))?;
+    Ok(copy)
 }
 
 /// The guest programs: the members of `<dir>/Cargo.toml` that build a
