@@ -266,6 +266,7 @@ mod tests {
             not_applicable: None,
             seconds: 0.0,
             failure: None,
+            detail: None,
         }
     }
 

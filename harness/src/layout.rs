@@ -113,6 +113,11 @@ impl Layout {
         self.root.join("target/witness/compile-cache")
     }
 
+    /// The JSON of the last run of the suite, for `cargo xtask report`.
+    pub fn last_run(&self) -> PathBuf {
+        self.root.join("target/witness/last-run.json")
+    }
+
     /// A path as the user would type it from the checkout's root.
     pub fn display<'a>(&self, path: &'a Path) -> std::path::Display<'a> {
         path.strip_prefix(&self.root).unwrap_or(path).display()

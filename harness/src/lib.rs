@@ -16,6 +16,7 @@ pub mod diff;
 pub mod expectation;
 pub mod file_error;
 pub mod host;
+pub mod html;
 pub mod layout;
 pub mod observations;
 pub mod outcome;

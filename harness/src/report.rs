@@ -5,10 +5,33 @@ use crate::case::{Case, Citation};
 use crate::expectation::Expectation;
 use crate::layout::Layout;
 use crate::outcome::Observed;
-use crate::records::HostRecords;
+use crate::records::{HostRecords, Record};
+use crate::results::TrialDetail;
 use crate::verdict::{RecordVerdict, SpecVerdict, Verdicts};
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
+
+/// A case's trial in full, for the HTML report: the same texts the
+/// terminal report is made of.
+pub fn detail(
+    trial: &str,
+    case: &Case,
+    observed: &Observed,
+    record: Option<&Record>,
+) -> TrialDetail {
+    TrialDetail {
+        summary: case.summary.clone(),
+        cites: match &case.spec {
+            Citation::Clause { item, clause, .. } => format!("{item}: {clause:?}"),
+            Citation::Silent { item, question } => format!("{item} is silent: {question}"),
+        },
+        expected: case.expect.as_ref().map(Expectation::render),
+        recorded: record.map(|record| record.seen.render()),
+        observed: observed_text(observed),
+        stderr: tail(&observed.stderr, STDERR_SHOWN).0.to_string(),
+        reproduce: reproduce(trial),
+    }
+}
 
 /// Renders a failed trial for the terminal.
 pub fn failure(

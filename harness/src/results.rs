@@ -40,6 +40,24 @@ pub struct TrialResult {
     pub seconds: f64,
     /// The failure report, as printed on the terminal.
     pub failure: Option<String>,
+    /// What the HTML report shows of a case's trial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<TrialDetail>,
+}
+
+/// A case's trial in full, for `cargo xtask report`: the clause, what the
+/// spec allows, the host's record, what was observed, and the command
+/// that reproduces it; each as the case-file-shaped lines the terminal shows.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrialDetail {
+    pub summary: String,
+    /// `item: "clause"`, or `item is silent: question`.
+    pub cites: String,
+    pub expected: Option<String>,
+    pub recorded: Option<String>,
+    pub observed: String,
+    pub stderr: String,
+    pub reproduce: String,
 }
 
 /// One case across the hosts of a run.
@@ -88,6 +106,7 @@ impl Results {
         verdicts: Option<&Verdicts>,
         took: Duration,
         result: &Result<(), String>,
+        detail: Option<TrialDetail>,
     ) {
         use crate::verdict::SpecVerdict::{KnownViolation, StaleDivergence};
         let upstream = verdicts.and_then(|v| match &v.spec {
@@ -108,6 +127,7 @@ impl Results {
             not_applicable: None,
             seconds: took.as_secs_f64(),
             failure: result.as_ref().err().cloned(),
+            detail,
         };
         self.0.lock().expect("no panics while locked").push(result);
     }
@@ -126,6 +146,7 @@ impl Results {
             not_applicable: Some(reason.to_string()),
             seconds: 0.0,
             failure: None,
+            detail: None,
         };
         self.0.lock().expect("no panics while locked").push(result);
     }
@@ -424,6 +445,7 @@ mod tests {
             Some(&verdicts),
             Duration::ZERO,
             &Ok(()),
+            None,
         );
     }
 
@@ -457,6 +479,7 @@ mod tests {
             None,
             Duration::ZERO,
             &Err("the guest is not built".into()),
+            None,
         );
         let markdown = results.markdown();
         assert!(

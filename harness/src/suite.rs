@@ -9,7 +9,7 @@ use crate::layout::{Layout, SELFTEST_GUEST, SELFTEST_HOSTS};
 use crate::outcome::{Observed, Outcome};
 use crate::records::HostRecords;
 use crate::report;
-use crate::results::Results;
+use crate::results::{Results, TrialDetail};
 use crate::spec::{Spec, Stale};
 use crate::verdict::{RecordVerdict, SpecVerdict, Verdicts};
 use libtest_mimic::{Failed, Trial};
@@ -144,14 +144,15 @@ impl Suite {
                 let (suite, host, case) = (self.clone(), host.clone(), case.clone());
                 trials.push(Trial::test(trial.clone(), move || {
                     let started = Instant::now();
-                    let (observed, verdicts, result) = match case {
-                        Err(error) => (None, None, Err(error.to_string())),
+                    let (observed, verdicts, result, detail) = match case {
+                        Err(error) => (None, None, Err(error.to_string()), None),
                         Ok(case) => match suite.observe(host.as_ref(), &case) {
-                            Err(error) => (None, None, Err(error)),
+                            Err(error) => (None, None, Err(error), None),
                             Ok(observed) => {
                                 let (verdicts, result) =
                                     suite.check(&trial, host.name(), &case, &observed);
-                                (Some(observed), verdicts, result)
+                                let detail = suite.detail(&trial, host.name(), &case, &observed);
+                                (Some(observed), verdicts, result, Some(detail))
                             }
                         },
                     };
@@ -161,6 +162,7 @@ impl Suite {
                         verdicts.as_ref(),
                         started.elapsed(),
                         &result,
+                        detail,
                     );
                     result.map_err(Failed::from)
                 }));
@@ -172,7 +174,7 @@ impl Suite {
                 let result = suite.check_records(&host, &loaded);
                 suite
                     .results
-                    .add(&trial, None, None, started.elapsed(), &result);
+                    .add(&trial, None, None, started.elapsed(), &result, None);
                 result.map_err(Failed::from)
             }));
         }
@@ -196,7 +198,7 @@ impl Suite {
                 let result = suite.check_scenarios(host.as_ref(), &guest, &settings, &loaded);
                 suite
                     .results
-                    .add(&trial, None, None, started.elapsed(), &result);
+                    .add(&trial, None, None, started.elapsed(), &result, None);
                 result.map_err(Failed::from)
             }));
         }
@@ -261,6 +263,13 @@ impl Suite {
             ))
         };
         (Some(verdicts), result)
+    }
+
+    /// A case's trial in full, for the HTML report.
+    fn detail(&self, trial: &str, host: &str, case: &Case, observed: &Observed) -> TrialDetail {
+        let records = self.host_records(host);
+        let record = (records.as_ref().as_ref().ok()).and_then(|records| records.get(&case.name));
+        report::detail(trial, case, observed, record)
     }
 
     /// `<records_dir>/<host>.toml`, read once.

@@ -71,6 +71,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    // Kept for `cargo xtask report`; a listing ran nothing.
+    if !arguments.list {
+        let last_run = layout.last_run();
+        let kept = (last_run.parent())
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| suite.results.write_json(&last_run));
+        if let Err(error) = kept {
+            eprintln!(
+                "warning: cannot keep the run in {}: {error}",
+                last_run.display()
+            );
+        }
+    }
     if let Some(blessings) = &suite.blessings {
         match blessings.write(&suite.records_dir) {
             Ok(diff) if diff.is_empty() => println!("bless: every record already matches"),

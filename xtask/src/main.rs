@@ -91,6 +91,18 @@ enum Verb {
         /// The later run's JSON.
         new: PathBuf,
     },
+    /// Write a self-contained HTML page of a run: the case × host matrix
+    /// with verdicts, filters by family, host and verdict, each cell
+    /// opening the clause, what the spec allows, the record, what was
+    /// observed and the reproduce command. Prints the page's path.
+    Report {
+        /// The run's JSON (`test --json`); default: the last run's.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Default: target/witness/report.html.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Which hosts run the cases.
@@ -231,6 +243,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             status(witness_spec(&root, verb, wit.as_deref()))
         }
         Verb::Hosts { arguments } => status(witness_hosts(&root, &arguments)),
+        Verb::Report { json, out } => {
+            let mut report = witness_bin(&root, "witness-report");
+            for (flag, path) in [("--json", json), ("--out", out)] {
+                if let Some(path) = path {
+                    report.arg(flag).arg(std::path::absolute(path)?);
+                }
+            }
+            status(report)
+        }
         Verb::Diff { old, new } => {
             let mut diff = witness_bin(&root, "witness-diff");
             diff.arg(old).arg(new);

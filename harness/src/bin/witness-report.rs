@@ -1,0 +1,44 @@
+//! `witness-report`: `cargo xtask report` — the HTML page of a run (see
+//! `html.rs`), from its JSON: the last run's by default.
+
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use witness::diff::Run;
+use witness::layout::Layout;
+
+#[derive(Parser)]
+#[command(
+    name = "witness-report",
+    about = "Write the HTML report of a run: the case × host matrix, filters, and each trial's clause, expectation, record, observation and reproduce command"
+)]
+struct Cli {
+    /// The run's JSON (`test --json`); default: the last run's.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Where to write the page; default: target/witness/report.html.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let layout = Layout::from_env();
+    let json = cli.json.unwrap_or_else(|| layout.last_run());
+    let out = cli
+        .out
+        .unwrap_or_else(|| layout.last_run().with_file_name("report.html"));
+    let run = match Run::load(&json) {
+        Ok(run) => run,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(error) = std::fs::write(&out, witness::html::page(&run.trials)) {
+        eprintln!("error: cannot write {}: {error}", out.display());
+        return ExitCode::FAILURE;
+    }
+    println!("{}", out.display());
+    ExitCode::SUCCESS
+}

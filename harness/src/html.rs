@@ -1,0 +1,249 @@
+//! The HTML report of a run (`cargo xtask report`): one self-contained
+//! page, the case × host matrix with each trial's verdicts, filters by
+//! family, host and verdict, and each cell opening the clause, what the spec
+//! allows, the record, what was observed and the command that reproduces
+//! it. Every text from a run is escaped: guest output is data, not markup.
+
+use crate::results::TrialResult;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+/// `text` safe inside an element or a quoted attribute.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:1em}table{border-collapse:collapse}\
+th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}td button{border:0;background:none;cursor:pointer;font:inherit}\
+.conforms,.unchanged{background:#e6f4ea}.violates,.changed,.stale-divergence,.unrecorded{background:#fce8e6}\
+.known-violation{background:#fef7e0}.not-judged{background:#f1f3f4}.not-applicable{background:#fff;color:#999}\
+#panel{position:fixed;right:0;top:0;width:45%;height:100%;overflow:auto;background:#fff;border-left:2px solid #888;padding:1em}\
+pre{white-space:pre-wrap;background:#f8f8f8;padding:4px}";
+
+/// Filters rows by family, columns by host, cells by verdict; a cell's
+/// button shows its details in the panel.
+const SCRIPT: &str = r#"
+const pick = id => document.getElementById(id).value;
+function filter() {
+  const family = pick('family'), host = pick('host'), verdict = pick('verdict');
+  for (const cell of document.querySelectorAll('[data-host]')) {
+    cell.hidden = host !== '' && cell.dataset.host !== host;
+  }
+  for (const row of document.querySelectorAll('tbody tr')) {
+    const cells = [...row.querySelectorAll('td')].filter(c => !c.hidden);
+    const shown = cells.some(c => c.dataset.verdict !== '' && (verdict === '' || c.dataset.verdict === verdict));
+    row.hidden = (family !== '' && row.dataset.family !== family) || !shown;
+  }
+}
+for (const id of ['family', 'host', 'verdict']) {
+  document.getElementById(id).addEventListener('change', filter);
+}
+for (const button of document.querySelectorAll('td button.open')) {
+  button.addEventListener('click', () => {
+    document.getElementById('details').innerHTML = button.nextElementSibling.innerHTML;
+    document.getElementById('panel').hidden = false;
+  });
+}
+document.getElementById('close').addEventListener('click', () => {
+  document.getElementById('panel').hidden = true;
+});
+"#;
+
+/// The page for `trials` (a run's JSON).
+pub fn page(trials: &[TrialResult]) -> String {
+    let mut hosts = BTreeSet::new();
+    let mut rows: BTreeMap<&str, BTreeMap<&str, &TrialResult>> = BTreeMap::new();
+    for trial in trials {
+        let Some((host, case)) = trial.trial.split_once("::") else {
+            continue;
+        };
+        if trial.spec.is_none() || ["records", "guests"].contains(&host) {
+            continue;
+        }
+        hosts.insert(host);
+        rows.entry(case).or_default().insert(host, trial);
+    }
+    let families: BTreeSet<&str> = rows
+        .keys()
+        .filter_map(|case| case.split_once("::").map(|(family, _)| family))
+        .collect();
+    let verdicts: BTreeSet<&str> = (trials.iter())
+        .filter_map(|trial| trial.spec.as_deref())
+        .collect();
+    let failed = trials.iter().filter(|trial| !trial.passed).count();
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>witness: {} cases on {} hosts</title><style>{STYLE}</style></head><body>\n<h1>witness</h1>\n<p id=\"counts\">{} trials, {failed} failed, {} cases, {} hosts</p>\n",
+        rows.len(),
+        hosts.len(),
+        trials.len(),
+        rows.len(),
+        hosts.len()
+    );
+    for (id, label, options) in [
+        ("family", "family", &families),
+        ("host", "host", &hosts),
+        ("verdict", "spec verdict", &verdicts),
+    ] {
+        let _ = write!(
+            out,
+            "<label>{label} <select id=\"{id}\"><option value=\"\">all</option>"
+        );
+        for option in options {
+            let option = escape(option);
+            let _ = write!(out, "<option>{option}</option>");
+        }
+        out.push_str("</select></label> ");
+    }
+    out.push_str("\n<table><thead><tr><th>case</th>");
+    for host in &hosts {
+        let _ = write!(out, "<th data-host=\"{0}\">{0}</th>", escape(host));
+    }
+    out.push_str("</tr></thead><tbody>\n");
+    for (case, by_host) in &rows {
+        let family = case.split_once("::").map_or("", |(family, _)| family);
+        let _ = write!(
+            out,
+            "<tr data-family=\"{}\"><th>{}</th>",
+            escape(family),
+            escape(case)
+        );
+        for host in &hosts {
+            match by_host.get(host) {
+                Some(trial) => out.push_str(&cell(host, trial)),
+                None => {
+                    let _ = write!(
+                        out,
+                        "<td data-host=\"{}\" data-verdict=\"\"></td>",
+                        escape(host)
+                    );
+                }
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    let _ = write!(
+        out,
+        "</tbody></table>\n<div id=\"panel\" hidden><button id=\"close\">close</button><div id=\"details\"></div></div>\n<script>{SCRIPT}</script>\n</body></html>\n"
+    );
+    out
+}
+
+/// One trial's cell: its verdicts on a button, its details beside it.
+fn cell(host: &str, trial: &TrialResult) -> String {
+    let spec = trial.spec.as_deref().unwrap_or("-");
+    let record = trial.record.as_deref().unwrap_or("-");
+    let mut details = format!(
+        "<h2>{}</h2><p>spec: <b>{}</b>, record: <b>{}</b></p>",
+        escape(&trial.trial),
+        escape(spec),
+        escape(record)
+    );
+    let section = |title: &str, text: &str| format!("<h3>{title}</h3><pre>{}</pre>", escape(text));
+    if let Some(reason) = &trial.not_applicable {
+        details.push_str(&section("not applicable", reason));
+    }
+    if let Some(detail) = &trial.detail {
+        let _ = write!(details, "<p>{}</p>", escape(&detail.summary));
+        details.push_str(&section("the spec", &detail.cites));
+        if let Some(expected) = &detail.expected {
+            details.push_str(&section("the spec allows", expected));
+        }
+        if let Some(recorded) = &detail.recorded {
+            details.push_str(&section("recorded", recorded));
+        }
+        details.push_str(&section("observed", &detail.observed));
+        if !detail.stderr.trim().is_empty() {
+            details.push_str(&section("guest stderr", &detail.stderr));
+        }
+        details.push_str(&section("reproduce", &detail.reproduce));
+    }
+    if let Some(failure) = &trial.failure {
+        details.push_str(&section("failure", failure));
+    }
+    format!(
+        "<td class=\"{spec}\" data-host=\"{host}\" data-verdict=\"{spec}\"><button class=\"open\">{spec} / {record}</button><div hidden>{details}</div></td>",
+        spec = escape(spec),
+        host = escape(host),
+        record = escape(record),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::TrialDetail;
+
+    fn trial(name: &str, spec: &str, observed: &str) -> TrialResult {
+        TrialResult {
+            trial: name.into(),
+            passed: spec != "violates",
+            outcome: Some("completed".into()),
+            behaviour: None,
+            message: None,
+            spec: Some(spec.into()),
+            record: Some("unchanged".into()),
+            upstream: None,
+            not_applicable: None,
+            seconds: 0.0,
+            failure: None,
+            detail: Some(TrialDetail {
+                summary: "a case".into(),
+                cites: "wasi:io/poll#poll: \"...\"".into(),
+                expected: Some("outcome = \"completed\"".into()),
+                recorded: None,
+                observed: observed.into(),
+                stderr: String::new(),
+                reproduce: format!("cargo xtask test -- --exact {name}"),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_run_becomes_a_matrix_with_every_text_escaped() {
+        let page = page(&[
+            trial(
+                "a::poll::x",
+                "conforms",
+                "observations.s = \"<script>alert(1)</script>\"",
+            ),
+            trial("b::poll::x", "violates", "outcome = \"trap\""),
+            trial("a::clocks::y", "not-judged", "done & done"),
+            trial("records::a", "-", "-"),
+        ]);
+        assert!(
+            page.contains("<p id=\"counts\">4 trials, 1 failed, 2 cases, 2 hosts</p>"),
+            "{page}"
+        );
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{page}"
+        );
+        assert!(page.contains("done &amp; done"), "{page}");
+        assert_eq!(page.matches("<tr data-family=").count(), 2, "{page}");
+        assert!(
+            page.contains("<td class=\"violates\" data-host=\"b\" data-verdict=\"violates\">"),
+            "{page}"
+        );
+        assert!(
+            page.contains("cargo xtask test -- --exact b::poll::x"),
+            "{page}"
+        );
+        assert_eq!(
+            page.matches("<script>").count(),
+            1,
+            "only the page's own script"
+        );
+    }
+}
