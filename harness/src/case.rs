@@ -64,6 +64,9 @@ pub struct Divergence {
     pub hosts: Vec<String>,
     /// `https://...`, or `draft:<file>` for a draft in `upstream/`.
     pub upstream: String,
+    /// Why the hosts violate the clause only on some runs: a run that
+    /// conforms is then no sign the divergence is gone.
+    pub intermittent: Option<String>,
 }
 
 /// What a case file may refer to outside itself.
@@ -246,6 +249,7 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
         divergences.push(Divergence {
             hosts,
             upstream: divergence.upstream.into_inner(),
+            intermittent: divergence.intermittent,
         });
     }
     let run = into_run_settings(file.run, imports.clone()).map_err(error)?;
@@ -334,6 +338,7 @@ struct RunFile {
 struct DivergenceFile {
     hosts: Spanned<Vec<Spanned<String>>>,
     upstream: Spanned<String>,
+    intermittent: Option<String>,
 }
 
 /// `[expect]`, one table, or `[[expect]]`, the alternatives the spec allows.

@@ -60,6 +60,8 @@ impl SpecVerdict {
             (Some(_), Some(divergence)) => SpecVerdict::KnownViolation {
                 upstream: divergence.upstream.clone(),
             },
+            // An intermittent violation that did not show this time.
+            (None, Some(divergence)) if divergence.intermittent.is_some() => SpecVerdict::Conforms,
             (None, Some(divergence)) => SpecVerdict::StaleDivergence {
                 upstream: divergence.upstream.clone(),
             },

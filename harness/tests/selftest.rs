@@ -239,6 +239,24 @@ fn a_known_violation_passes() {
 }
 
 #[test]
+fn an_intermittent_divergence_is_known_when_it_shows_and_not_stale_when_it_does_not() {
+    let judged = judge(faulty_host().as_ref(), "divergence", "intermittent");
+    assert_eq!(judged.verdicts.spec, SpecVerdict::Conforms);
+    judged.passes();
+    let suite = Suite::selftest(&Layout::from_env());
+    let mut case = load_case(&suite, "divergence", "known");
+    case.divergences[0].intermittent = Some("on some runs".into());
+    let host = faulty_host();
+    let observed = suite.observe(host.as_ref(), &case).unwrap();
+    assert_eq!(
+        SpecVerdict::judge(&case, host.name(), &observed),
+        SpecVerdict::KnownViolation {
+            upstream: "https://github.com/example/selftest/issues/1".into()
+        }
+    );
+}
+
+#[test]
 fn a_divergence_the_host_no_longer_shows_fails_as_stale() {
     let judged = judge(faulty_host().as_ref(), "divergence", "stale");
     assert_eq!(
@@ -595,8 +613,8 @@ fn the_selftest_suite_fails_exactly_its_deliberately_failing_trials_on_every_con
         .collect();
     // Every trial: the cases, each host's records, the scenario pairing.
     let conclusion = run_trials(&suite, &hosts, "", false);
-    // 16 cases on 3 hosts, a records trial per host, one pairing trial.
-    assert_eq!(conclusion.num_passed + conclusion.num_failed, 52);
+    // 17 cases on 3 hosts, a records trial per host, one pairing trial.
+    assert_eq!(conclusion.num_passed + conclusion.num_failed, 55);
     let failed: Vec<String> = suite
         .results
         .all()
