@@ -84,14 +84,21 @@ export!(Proxy);
 fn respond(outparam: ResponseOutparam, status: u16, body: &[u8]) {
     let response = OutgoingResponse::new(Fields::new());
     response.set_status_code(status).expect("a valid status");
+    let out = send(outparam, response, body);
+    OutgoingBody::finish(out, None).expect("the body finishes");
+}
+
+/// Sets `response` and writes `bytes` to its body, the stream dropped:
+/// the body is left for the caller to finish, or not.
+fn send(outparam: ResponseOutparam, response: OutgoingResponse, bytes: &[u8]) -> OutgoingBody {
     let out = response.body().expect("a fresh response has its body");
     ResponseOutparam::set(outparam, Ok(response));
     let stream = out.write().expect("the body's stream, once");
     stream
-        .blocking_write_and_flush(body)
+        .blocking_write_and_flush(bytes)
         .expect("the harness reads the body");
     drop(stream);
-    OutgoingBody::finish(out, None).expect("the body finishes");
+    out
 }
 
 fn incoming_request_consume_again(request: IncomingRequest, outparam: ResponseOutparam) {
@@ -180,14 +187,7 @@ fn outgoing_body_dropped_instead_of_finished(
     _request: IncomingRequest,
     outparam: ResponseOutparam,
 ) {
-    let response = OutgoingResponse::new(Fields::new());
-    let out = response.body().expect("a fresh response has its body");
-    ResponseOutparam::set(outparam, Ok(response));
-    let stream = out.write().expect("the body's stream, once");
-    stream
-        .blocking_write_and_flush(b"partial")
-        .expect("the harness reads the body");
-    drop(stream);
+    let out = send(outparam, OutgoingResponse::new(Fields::new()), b"partial");
     drop(out);
     observe("dropped", true);
 }
@@ -196,14 +196,7 @@ fn outgoing_body_dropped_instead_of_finished(
 fn response_content_length_mismatch(_request: IncomingRequest, outparam: ResponseOutparam) {
     let headers = Fields::from_list(&[("content-length".into(), b"10".to_vec())])
         .expect("content-length is a field");
-    let response = OutgoingResponse::new(headers);
-    let out = response.body().expect("a fresh response has its body");
-    ResponseOutparam::set(outparam, Ok(response));
-    let stream = out.write().expect("the body's stream, once");
-    stream
-        .blocking_write_and_flush(b"abc")
-        .expect("the harness reads the body");
-    drop(stream);
+    let out = send(outparam, OutgoingResponse::new(headers), b"abc");
     observe("finish", kind(&OutgoingBody::finish(out, None)));
 }
 
