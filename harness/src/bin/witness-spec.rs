@@ -4,7 +4,7 @@
 
 use clap::{Parser, Subcommand};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use witness::case::{Case, Citation};
 use witness::layout::Layout;
@@ -41,47 +41,39 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let layout = Layout::from_env();
     let wit = cli.wit.unwrap_or_else(|| layout.wit_dir());
-    if let Verb::Retarget = cli.verb {
-        return match witness::worlds::retarget(&wit) {
-            Ok(changed) => {
-                for change in changed {
-                    println!("witness.wit now imports {change}");
-                }
-                ExitCode::SUCCESS
+    let ok = match cli.verb {
+        Verb::Check => {
+            spec_and_cases(&layout, &wit).map(|(spec, cases)| check(&layout, &spec, &cases))
+        }
+        Verb::Coverage => {
+            spec_and_cases(&layout, &wit).map(|(spec, cases)| coverage(&spec, &cases))
+        }
+        Verb::Retarget => witness::worlds::retarget(&wit).map(|changed| {
+            for change in changed {
+                println!("witness.wit now imports {change}");
             }
-            Err(error) => {
-                eprintln!("error: {error}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let spec = match Spec::load(&wit) {
-        Ok(spec) => spec,
+            true
+        }),
+    };
+    match ok {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(error) => {
             eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut cases = Vec::new();
-    for (_, case) in Suite::conformance(&layout).load() {
-        match case {
-            Ok(case) => cases.push(case),
-            Err(error) => {
-                eprintln!("error: {error}");
-                return ExitCode::FAILURE;
-            }
+            ExitCode::FAILURE
         }
     }
-    let ok = match cli.verb {
-        Verb::Check => check(&layout, &spec, &cases),
-        Verb::Coverage => coverage(&spec, &cases),
-        Verb::Retarget => unreachable!("retarget returned above"),
-    };
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+}
+
+/// The spec in `wit` and every conformance case, or the first error.
+fn spec_and_cases(layout: &Layout, wit: &Path) -> Result<(Spec, Vec<Case>), String> {
+    let spec = Spec::load(wit)?;
+    let cases = Suite::conformance(layout)
+        .load()
+        .into_iter()
+        .map(|(_, case)| case.map_err(|error| error.to_string()))
+        .collect::<Result<_, _>>()?;
+    Ok((spec, cases))
 }
 
 fn check(layout: &Layout, spec: &Spec, cases: &[Case]) -> bool {
