@@ -90,12 +90,11 @@ impl Section {
     }
 }
 
-/// The hosts a run's trials name (`records::` and `guests::` trials aside).
+/// The hosts a run's case trials name.
 fn hosts(run: &Run) -> BTreeSet<&str> {
     (run.trials.iter())
-        .filter_map(|trial| trial.trial.split_once("::"))
+        .filter_map(TrialResult::host_and_case)
         .map(|(host, _)| host)
-        .filter(|host| !["records", "guests"].contains(host))
         .collect()
 }
 

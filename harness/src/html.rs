@@ -65,12 +65,9 @@ pub fn page(trials: &[TrialResult]) -> String {
     let mut hosts = BTreeSet::new();
     let mut rows: BTreeMap<&str, BTreeMap<&str, &TrialResult>> = BTreeMap::new();
     for trial in trials {
-        let Some((host, case)) = trial.trial.split_once("::") else {
+        let Some((host, case)) = trial.host_and_case() else {
             continue;
         };
-        if trial.spec.is_none() || ["records", "guests"].contains(&host) {
-            continue;
-        }
         hosts.insert(host);
         rows.entry(case).or_default().insert(host, trial);
     }
@@ -219,7 +216,10 @@ mod tests {
             ),
             trial("b::poll::x", "violates", "outcome = \"trap\""),
             trial("a::clocks::y", "not-judged", "done & done"),
-            trial("records::a", "-", "-"),
+            TrialResult {
+                spec: None,
+                ..trial("records::a", "-", "-")
+            },
         ]);
         assert!(
             page.contains("<p id=\"counts\">4 trials, 1 failed, 2 cases, 2 hosts</p>"),

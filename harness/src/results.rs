@@ -45,6 +45,16 @@ pub struct TrialResult {
     pub detail: Option<TrialDetail>,
 }
 
+impl TrialResult {
+    /// `(host, case)` of a case's trial, `<host>::<family>::<case>`: one
+    /// with a spec verdict, the `records::<host>` and
+    /// `guests::<guest>::scenarios` trials aside.
+    pub fn host_and_case(&self) -> Option<(&str, &str)> {
+        self.spec.as_ref()?;
+        (self.trial.split_once("::")).filter(|(host, _)| !["records", "guests"].contains(host))
+    }
+}
+
 /// A case's trial in full, for `cargo xtask report`: the clause, what the
 /// spec allows, the host's record, what was observed, and the command
 /// that reproduces it; each as the case-file-shaped lines the terminal shows.
@@ -216,10 +226,13 @@ impl Results {
         let mut rows: BTreeMap<String, MatrixRow> = BTreeMap::new();
         let mut hosts = std::collections::BTreeSet::new();
         for result in self.all() {
-            let Some(spec) = result.spec else { continue };
-            let Some((host, case)) = result.trial.split_once("::") else {
+            let Some((host, case)) = result.host_and_case() else {
                 continue;
             };
+            let spec = result
+                .spec
+                .clone()
+                .expect("a case trial has a spec verdict");
             hosts.insert(host.to_string());
             let row = rows.entry(case.to_string()).or_insert_with(|| MatrixRow {
                 case: case.to_string(),

@@ -1,6 +1,7 @@
 //! `witness-spec`: the spec side of witness, run by `cargo xtask spec`.
 //! `check` fails when a case's cited clause or item is gone from the WIT;
-//! `coverage` lists the normative clauses and the cases that cite them.
+//! `coverage` lists the normative clauses and the cases that cite them;
+//! `retarget` points a WIT tree's witness.wit at the versions it has.
 
 use clap::{Parser, Subcommand};
 use std::collections::BTreeMap;
