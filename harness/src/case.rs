@@ -52,8 +52,14 @@ pub enum Citation {
         clause: String,
         nearest: Option<String>,
     },
-    /// The item's docs say nothing about this: the open question.
-    Silent { item: String, question: String },
+    /// The item's docs say nothing about this: the open question, and
+    /// once it is asked upstream, the issue's address (until then
+    /// `cargo xtask upstream` drafts it).
+    Silent {
+        item: String,
+        question: String,
+        filed: Option<String>,
+    },
 }
 
 /// Hosts known to violate the spec on this case, with the upstream issue
@@ -318,6 +324,7 @@ struct SpecFile {
     clause: Option<String>,
     silent: Option<String>,
     nearest: Option<String>,
+    upstream: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -432,7 +439,26 @@ fn into_citation(spec: Spanned<SpecFile>) -> Result<Citation, Invalid> {
         clause,
         silent,
         nearest,
+        upstream,
     } = spec.into_inner();
+    let filed = match upstream {
+        Some(upstream) if silent.is_none() => {
+            return Err((
+                upstream.span(),
+                "`upstream` in [spec] is the address of a silent case's question".into(),
+                "a host's violation of a clause goes in a [[divergence]] with its upstream issue"
+                    .into(),
+            ));
+        }
+        Some(upstream) if !upstream.get_ref().starts_with("https://") => {
+            return Err((
+                upstream.span(),
+                "`upstream` must be the filed issue's address (https://...)".into(),
+                "until the question is filed, leave it out: `cargo xtask upstream` drafts it in upstream/".into(),
+            ));
+        }
+        upstream => upstream.map(Spanned::into_inner),
+    };
     match (clause, silent, nearest) {
         (Some(clause), None, _) if clause.trim().is_empty() => Err((
             span,
@@ -440,7 +466,11 @@ fn into_citation(spec: Spanned<SpecFile>) -> Result<Citation, Invalid> {
             "quote whole sentences of the item's docs".into(),
         )),
         (Some(clause), None, nearest) => Ok(Citation::Clause { item, clause, nearest }),
-        (None, Some(question), None) => Ok(Citation::Silent { item, question }),
+        (None, Some(question), None) => Ok(Citation::Silent {
+            item,
+            question,
+            filed,
+        }),
         (None, Some(_), Some(_)) => Err((
             span,
             "`nearest` goes with `clause`, not `silent`".into(),

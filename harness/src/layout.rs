@@ -44,6 +44,11 @@ impl Layout {
         }
     }
 
+    /// The checkout's root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// `cases/`: one directory per family, one TOML file per case.
     pub fn cases_dir(&self) -> PathBuf {
         self.root.join("cases")

@@ -27,5 +27,6 @@ pub mod report;
 pub mod results;
 pub mod spec;
 pub mod suite;
+pub mod upstream;
 pub mod verdict;
 pub mod worlds;

@@ -23,7 +23,7 @@ pub fn detail(
         summary: case.summary.clone(),
         cites: match &case.spec {
             Citation::Clause { item, clause, .. } => format!("{item}: {clause:?}"),
-            Citation::Silent { item, question } => format!("{item} is silent: {question}"),
+            Citation::Silent { item, question, .. } => format!("{item} is silent: {question}"),
         },
         expected: case.expect.as_ref().map(Expectation::render),
         recorded: record.map(|record| record.seen.render()),
@@ -52,7 +52,7 @@ pub fn failure(
     );
     let _ = match &case.spec {
         Citation::Clause { item, clause, .. } => writeln!(out, "cites:  {item}: {clause:?}"),
-        Citation::Silent { item, question } => {
+        Citation::Silent { item, question, .. } => {
             writeln!(out, "spec:   {item} is silent: {question}")
         }
     };

@@ -46,7 +46,8 @@ enum Verb {
     /// order and formatting kept; a record that matches is left as it is, so
     /// blessing twice changes nothing). It never edits a case file: a spec
     /// violation still fails until a person adds a [[divergence]] with its
-    /// upstream issue or draft.
+    /// upstream issue or draft. The drafts in upstream/, which quote the
+    /// records, are regenerated after.
     Bless {
         #[command(flatten)]
         hosts: Hosts,
@@ -90,6 +91,23 @@ enum Verb {
         old: PathBuf,
         /// The later run's JSON.
         new: PathBuf,
+    },
+    /// Write the draft upstream issues in upstream/ from the committed
+    /// evidence: one per divergence whose issue is not filed yet (to the
+    /// host's repository), one per WIT item that silent cases ask about (to
+    /// WebAssembly/WASI). Each quotes the clause or question, every host's
+    /// record side by side, the guest's code and how to reproduce the case
+    /// without witness. Titles, causes and proposed resolutions are written
+    /// by hand in upstream/<draft>.toml.
+    Upstream {
+        /// Write nothing; fail when a draft is stale, missing or orphaned
+        /// (`spec check` does this too).
+        #[arg(long)]
+        check: bool,
+        /// Also build the guests and copy each draft's components to
+        /// target/witness/upstream/<draft>/, to attach to the issue.
+        #[arg(long)]
+        components: bool,
     },
     /// Write a self-contained HTML page of a run: the case × host matrix
     /// with verdicts, filters by family, host and verdict, each cell
@@ -210,7 +228,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             let mut bless = suite(&root, &hosts, &no_reports, filter.as_slice())?;
             bless.env("WITNESS_BLESS", "1");
-            status(bless)
+            let blessed = status(bless)?;
+            // The drafts in upstream/ quote the records: keep them in step.
+            let mut upstream = witness_bin(&root, "witness-spec");
+            upstream.arg("upstream");
+            succeed(upstream)?;
+            Ok(blessed)
         }
         Verb::Selftest { libtest } => {
             prepare(&root)?;
@@ -241,6 +264,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .map(|wit| spec_gate::prepare_wit(&root, &std::path::absolute(wit)?))
                 .transpose()?;
             status(witness_spec(&root, verb, wit.as_deref()))
+        }
+        Verb::Upstream { check, components } => {
+            let mut upstream = witness_bin(&root, "witness-spec");
+            upstream.arg("upstream");
+            if check {
+                upstream.arg("--check");
+            }
+            if components {
+                prepare(&root)?;
+                upstream
+                    .arg("--components")
+                    .arg(root.join("target/witness/upstream"));
+            }
+            status(upstream)
         }
         Verb::Hosts { arguments } => status(witness_hosts(&root, &arguments)),
         Verb::Report { json, out } => {

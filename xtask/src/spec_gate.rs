@@ -56,15 +56,62 @@ pub fn run(root: &Path, wit: &Path, mut suite: Command) -> Result<ExitCode> {
 
 /// Copies the WIT tree `wit` to target/spec-gate/wit/ with witness's
 /// worlds, retargeted to the versions of its packages, and returns that
-/// copy: what the gate and `spec --wit` read.
+/// copy: what the gate and `spec --wit` read. `wit` is a tree in wit/'s
+/// layout, or a checkout of a WebAssembly/WASI 0.2 release.
 pub fn prepare_wit(root: &Path, wit: &Path) -> Result<PathBuf> {
     let copy = root.join("target/spec-gate/wit");
-    replace_with_copy(wit, &copy)?;
+    match WASI_CHECKOUT_LAYOUTS
+        .iter()
+        .find(|(packages, _)| wit.join(packages).is_dir())
+    {
+        Some((packages, within)) => assemble_wasi_checkout(&wit.join(packages), within, &copy)?,
+        None => replace_with_copy(wit, &copy)?,
+    }
     if !copy.join("witness.wit").is_file() {
         std::fs::copy(root.join("wit/witness.wit"), copy.join("witness.wit"))?;
     }
     crate::succeed(witness_spec(root, "retarget", Some(&copy)))?;
     Ok(copy)
+}
+
+/// Where WebAssembly/WASI's releases keep each package's WIT: the
+/// directory of packages, and where a package's .wit files are inside its
+/// own directory. v0.2.9 on (the `wasi-0.2` branch): `proposals/<package>/wit/`;
+/// v0.2.1 to v0.2.8: `wasip2/<package>/`; v0.2.0: `preview2/<package>/`.
+const WASI_CHECKOUT_LAYOUTS: [(&str, &str); 3] =
+    [("proposals", "wit"), ("wasip2", ""), ("preview2", "")];
+
+/// A WebAssembly/WASI checkout's packages, each as `deps/<package>/` (a
+/// package's own `wit/deps/` holds copies of the others, left out).
+fn assemble_wasi_checkout(packages_dir: &Path, within: &str, into: &Path) -> Result<()> {
+    if into.exists() {
+        std::fs::remove_dir_all(into)?;
+    }
+    let mut packages = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(packages_dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let wit = entry.path().join(within);
+        if !wit.is_dir() {
+            continue;
+        }
+        let package = into.join("deps").join(entry.file_name());
+        std::fs::create_dir_all(&package)?;
+        for file in std::fs::read_dir(&wit)? {
+            let file = file?.path();
+            if file.extension().is_some_and(|ext| ext == "wit") {
+                std::fs::copy(&file, package.join(file.file_name().unwrap_or_default()))?;
+            }
+        }
+        packages += 1;
+    }
+    if packages == 0 {
+        anyhow::bail!(
+            "{} holds no package with .wit files: WASI 0.2 is on the repository's `wasi-0.2` branch (`main` is 0.3)",
+            packages_dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// The guest programs: the members of `<dir>/Cargo.toml` that build a

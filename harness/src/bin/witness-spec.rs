@@ -1,7 +1,9 @@
 //! `witness-spec`: the spec side of witness, run by `cargo xtask spec`.
 //! `check` fails when a case's cited clause or item is gone from the WIT;
 //! `coverage` lists the normative clauses and the cases that cite them;
-//! `retarget` points a WIT tree's witness.wit at the versions it has.
+//! `retarget` points a WIT tree's witness.wit at the versions it has;
+//! `upstream` writes the draft upstream issues (`check` fails while one is
+//! stale).
 
 use clap::{Parser, Subcommand};
 use std::collections::BTreeMap;
@@ -11,6 +13,7 @@ use witness::case::{Case, Citation};
 use witness::layout::Layout;
 use witness::spec::{FULLY_COVERED_INTERFACES, Spec, Stale};
 use witness::suite::Suite;
+use witness::upstream::Evidence;
 
 #[derive(Parser)]
 #[command(
@@ -27,7 +30,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Verb {
-    /// Fail when a quoted clause is no longer in its item's docs, or the item is gone.
+    /// Fail when a quoted clause is no longer in its item's docs, or the
+    /// item is gone, or a draft in upstream/ is stale.
     Check,
     /// List each normative clause with the cases citing it; fail when a clause
     /// of wasi:io/poll or wasi:clocks/monotonic-clock is not covered.
@@ -36,6 +40,16 @@ enum Verb {
     /// carry the versions its deps/ has: the guests then build against any
     /// WASI 0.2.x release.
     Retarget,
+    /// Write upstream/'s drafts from the cases, the records and the kept
+    /// parts (upstream/<draft>.toml).
+    Upstream {
+        /// Write nothing; fail when a draft is stale, missing or orphaned.
+        #[arg(long)]
+        check: bool,
+        /// Also copy each draft's guest components to DIR/<draft>/.
+        #[arg(long, value_name = "DIR")]
+        components: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -43,11 +57,15 @@ fn main() -> ExitCode {
     let layout = Layout::from_env();
     let wit = cli.wit.unwrap_or_else(|| layout.wit_dir());
     let ok = match cli.verb {
-        Verb::Check => {
-            spec_and_cases(&layout, &wit).map(|(spec, cases)| check(&layout, &spec, &cases))
-        }
+        Verb::Check => spec_and_cases(&layout, &wit).and_then(|(spec, cases)| {
+            let cited = check(&layout, &spec, &cases);
+            Ok(upstream(&layout, cases, true, None)? && cited)
+        }),
         Verb::Coverage => {
             spec_and_cases(&layout, &wit).map(|(spec, cases)| coverage(&spec, &cases))
+        }
+        Verb::Upstream { check, components } => {
+            cases(&layout).and_then(|cases| upstream(&layout, cases, check, components.as_deref()))
         }
         Verb::Retarget => witness::worlds::retarget(&wit).map(|changed| {
             for change in changed {
@@ -68,13 +86,80 @@ fn main() -> ExitCode {
 
 /// The spec in `wit` and every conformance case, or the first error.
 fn spec_and_cases(layout: &Layout, wit: &Path) -> Result<(Spec, Vec<Case>), String> {
-    let spec = Spec::load(wit)?;
-    let cases = Suite::conformance(layout)
+    Ok((Spec::load(wit)?, cases(layout)?))
+}
+
+/// Every conformance case, or the first error.
+fn cases(layout: &Layout) -> Result<Vec<Case>, String> {
+    Suite::conformance(layout)
         .load()
         .into_iter()
         .map(|(_, case)| case.map_err(|error| error.to_string()))
-        .collect::<Result<_, _>>()?;
-    Ok((spec, cases))
+        .collect()
+}
+
+/// Checks or writes the drafts in upstream/; copies their guests'
+/// components to `components`/<draft>/ when asked.
+fn upstream(
+    layout: &Layout,
+    cases: Vec<Case>,
+    check_only: bool,
+    components: Option<&Path>,
+) -> Result<bool, String> {
+    let hosts = layout.registry().map_err(|e| e.to_string())?.entries;
+    let drafts_dir = layout.drafts_dir();
+    let evidence = Evidence::load(
+        layout.root(),
+        cases,
+        hosts,
+        &layout.records_dir(),
+        &drafts_dir,
+    )
+    .map_err(|e| e.to_string())?;
+    let drafts = evidence.drafts()?;
+    if check_only {
+        let problems = witness::upstream::check(&drafts_dir, &drafts);
+        for problem in &problems {
+            println!("{problem}");
+        }
+        println!(
+            "upstream check: {} drafts, {} stale, missing or orphaned",
+            drafts.len(),
+            problems.len()
+        );
+        return Ok(problems.is_empty());
+    }
+    let changes = witness::upstream::write(&drafts_dir, &drafts)
+        .map_err(|e| format!("cannot write {}: {e}", drafts_dir.display()))?;
+    for change in &changes {
+        println!("{change}");
+    }
+    println!(
+        "upstream: {} drafts, {} changed",
+        drafts.len(),
+        changes.len()
+    );
+    if let Some(dir) = components {
+        for draft in &drafts {
+            let into = dir.join(draft.file.trim_end_matches(".md"));
+            std::fs::create_dir_all(&into)
+                .map_err(|e| format!("cannot create {}: {e}", into.display()))?;
+            for guest in &draft.guests {
+                let component = layout.component(guest);
+                std::fs::copy(&component, into.join(format!("{guest}.wasm"))).map_err(|e| {
+                    format!(
+                        "cannot copy {}: {e} (cargo xtask build-guests builds it)",
+                        component.display()
+                    )
+                })?;
+            }
+        }
+        println!(
+            "the drafts' guest components are in {}/<draft>/",
+            dir.display()
+        );
+    }
+    Ok(true)
 }
 
 fn check(layout: &Layout, spec: &Spec, cases: &[Case]) -> bool {

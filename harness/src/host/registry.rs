@@ -60,6 +60,14 @@ impl Kind {
             Kind::Jco => "jco",
         }
     }
+
+    /// The GitHub repository where this kind of host takes bug reports.
+    pub fn repository(self) -> &'static str {
+        match self {
+            Kind::Embedded | Kind::WasmtimeCli => "bytecodealliance/wasmtime",
+            Kind::Jco => "bytecodealliance/jco",
+        }
+    }
 }
 
 /// Whether a host can run here, and if not, why and what to do.

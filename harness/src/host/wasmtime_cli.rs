@@ -85,15 +85,14 @@ impl Host for WasmtimeCliHost {
             .transpose()
             .map_err(|e| format!("cannot create the scratch directory: {e}"))?;
         let mut cli = Command::new(&self.program);
-        cli.arg("run")
-            // Backtraces of the CLI itself would only bury its error report.
-            .env("RUST_BACKTRACE", "0")
-            .env("WASMTIME_BACKTRACE_DETAILS", "0");
-        if let Some(dir) = &scratch {
-            cli.arg("--dir")
-                .arg(format!("{}::{SCRATCH_DIR}", dir.path().display()));
-        }
-        cli.arg(request.component).arg(request.scenario);
+        cli.args(run_arguments(
+            &request.component.display().to_string(),
+            request.scenario,
+            scratch.as_ref().map(|dir| dir.path().display().to_string()),
+        ))
+        // Backtraces of the CLI itself would only bury its error report.
+        .env("RUST_BACKTRACE", "0")
+        .env("WASMTIME_BACKTRACE_DETAILS", "0");
         let (code, stdout, stderr) =
             match subprocess::run_host(cli, settings, std::time::Duration::ZERO)? {
                 HostEnd::Decided(run) => return Ok(run),
@@ -117,6 +116,18 @@ impl Host for WasmtimeCliHost {
             stderr,
         })
     }
+}
+
+/// `wasmtime <arguments>` that runs `scenario` of `component`, with
+/// `scratch` preopened at /scratch: what witness runs, and what a draft
+/// upstream issue tells a maintainer to run.
+pub fn run_arguments(component: &str, scenario: &str, scratch: Option<String>) -> Vec<String> {
+    let mut arguments = vec!["run".to_string()];
+    if let Some(dir) = scratch {
+        arguments.extend(["--dir".into(), format!("{dir}::{SCRATCH_DIR}")]);
+    }
+    arguments.extend([component.to_string(), scenario.to_string()]);
+    arguments
 }
 
 /// The outcome of a CLI run that exited with `code` and printed `stderr`.

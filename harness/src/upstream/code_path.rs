@@ -1,0 +1,174 @@
+//! The guest code a scenario runs, quoted from its source for a draft:
+//! the `("scenario", code)` entry of the guest's scenario table and every
+//! function of the same file that entry reaches by naming or calling it. Parsed with syn,
+//! so a reformatted guest still quotes the same code.
+
+use proc_macro2::Span;
+use std::collections::BTreeSet;
+use std::path::Path;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+
+/// One quoted stretch of a guest's source.
+#[derive(Debug, PartialEq)]
+pub struct Excerpt {
+    /// 1-based, inclusive.
+    pub first_line: usize,
+    pub last_line: usize,
+    pub text: String,
+}
+
+/// The excerpts of `source` (the guest's `main.rs` or `lib.rs`) that
+/// `scenario` runs, in file order: its table entry, and every function of
+/// the file it reaches.
+pub fn of(source: &str, scenario: &str, file: &Path) -> Result<Vec<Excerpt>, String> {
+    let parsed = syn::parse_file(source).map_err(|e| {
+        let at = e.span().start();
+        format!(
+            "{}:{}:{}: cannot parse the guest: {e}",
+            file.display(),
+            at.line,
+            at.column + 1
+        )
+    })?;
+    let mut entries = EntryFinder {
+        scenario,
+        found: Vec::new(),
+    };
+    entries.visit_file(&parsed);
+    let [entry] = entries.found.as_slice() else {
+        return Err(format!(
+            "{}: expected one `(\"{scenario}\", ...)` entry in the guest's scenario table, found {}",
+            file.display(),
+            entries.found.len()
+        ));
+    };
+    let functions: Vec<&syn::ItemFn> = parsed
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Fn(function) => Some(function),
+            _ => None,
+        })
+        .collect();
+    // The functions the entry reaches, through the functions it names.
+    let mut named = Names::default();
+    named.visit_expr(&entry.elems[1]);
+    let mut reached = BTreeSet::new();
+    while let Some(function) = functions.iter().find(|function| {
+        let name = function.sig.ident.to_string();
+        named.0.contains(&name) && !reached.contains(&name)
+    }) {
+        reached.insert(function.sig.ident.to_string());
+        named.visit_block(&function.block);
+    }
+    let mut spans = vec![entry.span()];
+    spans.extend(
+        functions
+            .iter()
+            .filter(|function| reached.contains(&function.sig.ident.to_string()))
+            .map(|function| function.span()),
+    );
+    let lines: Vec<&str> = source.lines().collect();
+    let mut excerpts: Vec<Excerpt> = spans
+        .into_iter()
+        .map(|span| excerpt(&lines, span))
+        .collect();
+    excerpts.sort_by_key(|excerpt| excerpt.first_line);
+    Ok(excerpts)
+}
+
+/// Whole lines, from the span's first to its last, with the doc comments
+/// and attributes a function carries (they are part of its span).
+fn excerpt(lines: &[&str], span: Span) -> Excerpt {
+    let (first_line, last_line) = (span.start().line, span.end().line);
+    Excerpt {
+        first_line,
+        last_line,
+        text: lines[first_line - 1..last_line].join("\n"),
+    }
+}
+
+/// The scenario table's `("<scenario>", code)` tuples.
+struct EntryFinder<'s, 'ast> {
+    scenario: &'s str,
+    found: Vec<&'ast syn::ExprTuple>,
+}
+
+impl<'ast> Visit<'ast> for EntryFinder<'_, 'ast> {
+    fn visit_expr_tuple(&mut self, tuple: &'ast syn::ExprTuple) {
+        if let [syn::Expr::Lit(name), _] = tuple.elems.iter().collect::<Vec<_>>().as_slice()
+            && let syn::Lit::Str(name) = &name.lit
+            && name.value() == self.scenario
+        {
+            self.found.push(tuple);
+        }
+        syn::visit::visit_expr_tuple(self, tuple);
+    }
+}
+
+/// Every single-segment path an expression mentions: the functions it
+/// calls or names.
+#[derive(Default)]
+struct Names(BTreeSet<String>);
+
+impl<'ast> Visit<'ast> for Names {
+    fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+        if let Some(ident) = path.path.get_ident() {
+            self.0.insert(ident.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GUEST: &str = r#"fn main() {
+    common::run(&[
+        ("one", || {
+            helper(get())
+        }),
+        ("two", other),
+    ]);
+}
+
+/// Writes.
+fn helper(x: u32) {
+    observe("x", deeper(x));
+}
+
+fn deeper(x: u32) -> u32 { x }
+
+fn other() {}
+
+fn unrelated() {}
+"#;
+
+    #[test]
+    fn a_closure_entry_brings_the_functions_it_reaches() {
+        let excerpts = of(GUEST, "one", Path::new("main.rs")).unwrap();
+        let lines: Vec<_> = excerpts
+            .iter()
+            .map(|e| (e.first_line, e.last_line))
+            .collect();
+        assert_eq!(lines, [(3, 5), (10, 13), (15, 15)]);
+        assert!(excerpts[1].text.starts_with("/// Writes.\nfn helper"));
+    }
+
+    #[test]
+    fn a_named_function_entry_brings_that_function() {
+        let excerpts = of(GUEST, "two", Path::new("main.rs")).unwrap();
+        assert_eq!(excerpts[1].text, "fn other() {}");
+        assert_eq!(excerpts.len(), 2);
+    }
+
+    #[test]
+    fn an_unknown_scenario_is_an_error_naming_the_file() {
+        let error = of(GUEST, "three", Path::new("guests/g/src/main.rs")).unwrap_err();
+        assert!(
+            error.starts_with("guests/g/src/main.rs: expected one"),
+            "{error}"
+        );
+    }
+}

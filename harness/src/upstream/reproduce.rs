@@ -1,0 +1,331 @@
+//! How a maintainer sees a case on one host without witness: the host's
+//! own CLI where one can set the case up (`wasmtime run`, `wasmtime serve`,
+//! `jco run`), else the smallest embedding that does.
+
+use crate::case::Case;
+use crate::host::RunSettings;
+use crate::host::adapter::SCRATCH_DIR;
+use crate::host::registry::{Entry, Kind};
+use crate::host::wasmtime_cli;
+
+/// The steps that reproduce a case, in order.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Reproduction {
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    /// A sentence.
+    Say(String),
+    /// Shell lines, run in the directory that holds the guest component.
+    Shell(String),
+    /// A file to write beside the component.
+    File {
+        name: String,
+        language: &'static str,
+        text: String,
+    },
+}
+
+/// What a reproduction may rely on besides the case.
+pub struct Host<'a> {
+    pub name: &'a str,
+    pub entry: &'a Entry,
+    /// The case's guest exports wasi:http's incoming handler.
+    pub proxy: bool,
+    /// A wasmtime CLI was recorded doing what this host did on the case:
+    /// the CLI's command then shows it too.
+    pub cli_shows_it: bool,
+}
+
+/// The wasmtime-wasi release the embedded hosts are built on.
+const EMBEDDED_WASMTIME: &str = "48.0.8";
+
+/// Where the reproduction's scratch directory is, beside the component.
+const SCRATCH: &str = "scratch";
+
+pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
+    let component = format!("{}.wasm", case.guest);
+    let settings = &case.run;
+    let steps = match host.entry.kind {
+        Kind::WasmtimeCli => wasmtime_run(&component, case),
+        Kind::Embedded if host.proxy => wasmtime_serve(&component, case),
+        Kind::Embedded if host.cli_shows_it => {
+            let mut steps = vec![Step::Say(
+                "A wasmtime CLI was recorded doing the same (see the records above):".into(),
+            )];
+            steps.extend(wasmtime_run(&component, case));
+            steps
+        }
+        Kind::Embedded => {
+            let why = cli_cannot(settings).unwrap_or(
+                "No wasmtime CLI was recorded doing what this embedding did (see the records above)",
+            );
+            wasmtime_embedding(host.name, &component, case, why)
+        }
+        Kind::Jco if settings.scratch_dir => jco_embedding(host.entry, &component, case),
+        Kind::Jco => vec![Step::Shell(format!(
+            "{}npx --yes @bytecodealliance/jco@{} run {}",
+            stdin_pipe(settings),
+            host.entry.version.as_deref().unwrap_or("latest"),
+            quote_all([component.as_str(), &case.scenario]),
+        ))],
+    };
+    Reproduction { steps }
+}
+
+/// Why no wasmtime CLI can set up a case with these settings, if none can.
+fn cli_cannot(settings: &RunSettings) -> Option<&'static str> {
+    if settings.stderr_capacity != RunSettings::default().stderr_capacity {
+        Some("No wasmtime CLI can give stderr a capacity (its stderr is the process's own)")
+    } else if settings.http_response.is_some() {
+        Some("No wasmtime CLI can answer the guest's outgoing request in-process")
+    } else if settings.sockets.is_some() {
+        Some("No wasmtime CLI can confine wasi:sockets to one loopback address")
+    } else {
+        None
+    }
+}
+
+fn wasmtime_run(component: &str, case: &Case) -> Vec<Step> {
+    let settings = &case.run;
+    let mut shell = String::new();
+    if settings.scratch_dir {
+        shell.push_str(&format!("mkdir -p {SCRATCH}\n"));
+    }
+    let arguments = wasmtime_cli::run_arguments(
+        component,
+        &case.scenario,
+        settings.scratch_dir.then(|| SCRATCH.to_string()),
+    );
+    shell.push_str(&format!(
+        "{}wasmtime {}",
+        stdin_pipe(settings),
+        quote_all(arguments.iter().map(String::as_str))
+    ));
+    vec![Step::Shell(shell)]
+}
+
+/// `wasmtime serve` with wasi:cli (the guest prints its observations), and
+/// the case's request with curl.
+fn wasmtime_serve(component: &str, case: &Case) -> Vec<Step> {
+    let request = &case.run.http_request;
+    let mut curl = format!("curl -sS -i -X {}", quote(&request.method));
+    for (name, value) in &request.headers {
+        curl.push_str(&format!(" -H {}", quote(&format!("{name}: {value}"))));
+    }
+    if !request.body.is_empty() {
+        curl.push_str(&format!(" --data-binary {}", quote(&request.body)));
+    }
+    curl.push_str(&format!(" http://127.0.0.1:8080/{}", case.scenario));
+    let mut steps = vec![
+        Step::Say(format!(
+            "witness runs proxy guests on the embedding only; `wasmtime serve` of the same release ({EMBEDDED_WASMTIME}) sets the case up. The guest's observations are the `@witness` lines serve prints; the response is curl's."
+        )),
+        Step::Shell(format!(
+            "wasmtime serve -S cli --addr 127.0.0.1:8080 {} &\nsleep 1\n{curl}",
+            quote(component)
+        )),
+    ];
+    if let Some(trailers) = &request.trailers {
+        steps.push(Step::Say(format!(
+            "The case's request also ends with trailers ({}), which curl does not send: the guest reads none.",
+            trailers
+                .iter()
+                .map(|(name, value)| format!("`{name}: {value}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    steps
+}
+
+/// The smallest Rust program that runs the case as the embedded host
+/// `name` does, or why witness writes none for this case.
+fn wasmtime_embedding(name: &str, component: &str, case: &Case, why: &str) -> Vec<Step> {
+    let settings = &case.run;
+    let mut steps = Vec::new();
+    if settings.http_response.is_some() || settings.sockets.is_some() {
+        steps.push(Step::Say(format!(
+            "{why}, and witness writes no standalone embedding for wasi:http or wasi:sockets yet: its own is `harness/src/host/` (`http.rs`, `sockets.rs`), run with `cargo xtask test --host {name} -- --exact {name}::{}`.",
+            case.name
+        )));
+        return steps;
+    }
+    steps.push(Step::Say(format!(
+        "{why}: the smallest embedding that sets the case up is this program, on the crates of the release the records are from."
+    )));
+    let sync = name == "wasmtime-sync";
+    let mut dependencies =
+        format!("wasmtime = \"={EMBEDDED_WASMTIME}\"\nwasmtime-wasi = \"={EMBEDDED_WASMTIME}\"\n");
+    if !sync {
+        dependencies.push_str(
+            "tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\"] }\n",
+        );
+    }
+    steps.push(Step::File {
+        name: "Cargo.toml".into(),
+        language: "toml",
+        text: format!(
+            "[package]\nname = \"reproduce\"\nedition = \"2024\"\n\n[dependencies]\n{dependencies}"
+        ),
+    });
+    let (main, add_to_linker, command, instantiate, call) = if sync {
+        (
+            "fn main() -> wasmtime::Result<()> {",
+            "add_to_linker_sync",
+            "sync::Command",
+            "Command::instantiate(&mut store, &component, &linker)?",
+            "command.wasi_cli_run().call_run(&mut store)",
+        )
+    } else {
+        (
+            if name == "wasmtime-current-thread" {
+                "#[tokio::main(flavor = \"current_thread\")]\nasync fn main() -> wasmtime::Result<()> {"
+            } else {
+                "#[tokio::main]\nasync fn main() -> wasmtime::Result<()> {"
+            },
+            "add_to_linker_async",
+            "Command",
+            "Command::instantiate_async(&mut store, &component, &linker).await?",
+            "command.wasi_cli_run().call_run(&mut store).await",
+        )
+    };
+    let mut context = format!(
+        "    wasi.args(&[{:?}, {:?}]).inherit_stdout();\n",
+        case.guest, case.scenario
+    );
+    if !settings.stdin.is_empty() {
+        context.push_str(&format!(
+            "    wasi.stdin(MemoryInputPipe::new({:?}));\n",
+            String::from_utf8_lossy(&settings.stdin)
+        ));
+    }
+    let stderr = if settings.stderr_capacity == RunSettings::default().stderr_capacity {
+        "    wasi.inherit_stderr();\n".to_string()
+    } else {
+        format!(
+            "    // A stderr that holds {} bytes, then reports `closed`.\n    let stderr = MemoryOutputPipe::new({});\n    wasi.stderr(stderr.clone());\n",
+            settings.stderr_capacity, settings.stderr_capacity
+        )
+    };
+    context.push_str(&stderr);
+    if settings.scratch_dir {
+        context.push_str(&format!(
+            "    std::fs::create_dir_all({SCRATCH:?})?;\n    wasi.preopened_dir({SCRATCH:?}, {SCRATCH_DIR:?}, FsPerms::ReadWrite)?;\n"
+        ));
+    }
+    let pipes = match (
+        settings.stdin.is_empty(),
+        settings.stderr_capacity == RunSettings::default().stderr_capacity,
+    ) {
+        (true, true) => "",
+        (false, true) => "use wasmtime_wasi::p2::pipe::MemoryInputPipe;\n",
+        (true, false) => "use wasmtime_wasi::p2::pipe::MemoryOutputPipe;\n",
+        (false, false) => "use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};\n",
+    };
+    let fs_perms = if settings.scratch_dir {
+        "FsPerms, "
+    } else {
+        ""
+    };
+    let stderr_report = if settings.stderr_capacity == RunSettings::default().stderr_capacity {
+        ""
+    } else {
+        "    eprintln!(\"stderr held {} bytes\", stderr.contents().len());\n"
+    };
+    steps.push(Step::File {
+        name: "src/main.rs".into(),
+        language: "rust",
+        text: format!(
+            "use wasmtime::component::{{Component, Linker, ResourceTable}};
+use wasmtime::{{Engine, Store}};
+use wasmtime_wasi::p2::bindings::{command};
+{pipes}use wasmtime_wasi::{{{fs_perms}WasiCtx, WasiCtxView, WasiView}};
+
+struct Host {{
+    wasi: WasiCtx,
+    table: ResourceTable,
+}}
+
+impl WasiView for Host {{
+    fn ctx(&mut self) -> WasiCtxView<'_> {{
+        WasiCtxView {{ ctx: &mut self.wasi, table: &mut self.table }}
+    }}
+}}
+
+{main}
+    let engine = Engine::default();
+    let component = Component::from_file(&engine, {component:?})?;
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p2::{add_to_linker}(&mut linker)?;
+    let mut wasi = WasiCtx::builder();
+{context}    let host = Host {{ wasi: wasi.build(), table: ResourceTable::new() }};
+    let mut store = Store::new(&engine, host);
+    let command = {instantiate};
+    // Ok(Ok(())) is exit 0, Ok(Err(())) exit 1; Err is a trap, with its message.
+    let ended = {call};
+{stderr_report}    println!(\"run ended with {{ended:?}}\");
+    Ok(())
+}}
+"
+        ),
+    });
+    steps.push(Step::Shell("cargo run --quiet".into()));
+    steps
+}
+
+/// jco's `run` cannot preopen a directory: transpile, and run the
+/// component's JavaScript with preview2-shim's preopens set.
+fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
+    let version = entry.version.as_deref().unwrap_or("latest");
+    vec![
+        Step::Say(
+            "`jco run` preopens no directory, which the guest needs: transpile it and run its JavaScript with preview2-shim's preopens set."
+                .into(),
+        ),
+        Step::Shell(format!(
+            "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim\nnpx jco transpile {} -o {}\nmkdir -p {SCRATCH}\n{}node reproduce.mjs",
+            quote(component),
+            quote(&case.guest),
+            stdin_pipe(&case.run),
+        )),
+        Step::File {
+            name: "reproduce.mjs".into(),
+            language: "js",
+            text: format!(
+                "import {{ resolve }} from 'node:path';
+import {{ _setArgs }} from '@bytecodealliance/preview2-shim/cli';
+import {{ _setPreopens }} from '@bytecodealliance/preview2-shim/filesystem';
+
+_setArgs([{guest:?}, {scenario:?}]);
+_setPreopens({{ {SCRATCH_DIR:?}: resolve({SCRATCH:?}) }});
+const {{ run }} = await import('./{guest}/{guest}.js');
+run.run();
+",
+                guest = case.guest,
+                scenario = case.scenario,
+            ),
+        },
+    ]
+}
+
+/// `printf '%s' STDIN | ` where the case gives stdin bytes.
+fn stdin_pipe(settings: &RunSettings) -> String {
+    if settings.stdin.is_empty() {
+        return String::new();
+    }
+    format!(
+        "printf '%s' {} | ",
+        quote(&String::from_utf8_lossy(&settings.stdin))
+    )
+}
+
+fn quote(word: &str) -> String {
+    shlex::try_quote(word).map_or_else(|_| format!("{word:?}"), |quoted| quoted.into_owned())
+}
+
+fn quote_all<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    words.into_iter().map(quote).collect::<Vec<_>>().join(" ")
+}
