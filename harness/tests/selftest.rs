@@ -802,6 +802,16 @@ fn malformed_case_files_name_file_line_and_column_and_say_what_to_do() {
         ),
         ("trap-without-by.toml", "10:11:", "a trap needs `by`"),
         (
+            "upstream-on-a-clause.toml",
+            "8:12:",
+            "`upstream` in [spec] is the address of a silent case's question",
+        ),
+        (
+            "silent-upstream-not-filed.toml",
+            "8:12:",
+            "`upstream` must be the filed issue's address (https://...)",
+        ),
+        (
             "nearest-with-silent.toml",
             "5:1:",
             "`nearest` goes with `clause`, not `silent`",

@@ -6,6 +6,7 @@ use crate::case::Case;
 use crate::host::RunSettings;
 use crate::host::adapter::SCRATCH_DIR;
 use crate::host::registry::{Entry, Kind};
+use crate::host::sockets::ADDRESS_VARIABLE;
 use crate::host::wasmtime_cli;
 
 /// The steps that reproduce a case, in order.
@@ -82,7 +83,9 @@ fn cli_cannot(settings: &RunSettings) -> Option<&'static str> {
     } else if settings.http_response.is_some() {
         Some("No wasmtime CLI can answer the guest's outgoing request in-process")
     } else if settings.sockets.is_some() {
-        Some("No wasmtime CLI can confine wasi:sockets to one loopback address")
+        Some(
+            "witness runs no wasmtime CLI on wasi:sockets, which it cannot confine to loopback there",
+        )
     } else {
         None
     }
@@ -146,9 +149,9 @@ fn wasmtime_serve(component: &str, case: &Case) -> Vec<Step> {
 fn wasmtime_embedding(name: &str, component: &str, case: &Case, why: &str) -> Vec<Step> {
     let settings = &case.run;
     let mut steps = Vec::new();
-    if settings.http_response.is_some() || settings.sockets.is_some() {
+    if settings.http_response.is_some() {
         steps.push(Step::Say(format!(
-            "{why}, and witness writes no standalone embedding for wasi:http or wasi:sockets yet: its own is `harness/src/host/` (`http.rs`, `sockets.rs`), run with `cargo xtask test --host {name} -- --exact {name}::{}`.",
+            "{why}, and witness writes no standalone embedding for wasi:http yet: its own is `harness/src/host/http.rs`, run with `cargo xtask test --host {name} -- --exact {name}::{}`.",
             case.name
         )));
         return steps;
@@ -211,6 +214,11 @@ fn wasmtime_embedding(name: &str, component: &str, case: &Case, why: &str) -> Ve
         )
     };
     context.push_str(&stderr);
+    if settings.sockets.is_some() {
+        context.push_str(&format!(
+            "    // TCP and UDP on loopback only; the guest binds the address in {ADDRESS_VARIABLE}.\n    wasi.allow_tcp(true).allow_udp(true).env({ADDRESS_VARIABLE:?}, \"127.0.0.1\");\n    wasi.socket_addr_check(|address, _| {{\n        let loopback = address.ip().is_loopback();\n        Box::pin(async move {{ loopback }})\n    }});\n"
+        ));
+    }
     if settings.scratch_dir {
         context.push_str(&format!(
             "    std::fs::create_dir_all({SCRATCH:?})?;\n    wasi.preopened_dir({SCRATCH:?}, {SCRATCH_DIR:?}, FsPerms::ReadWrite)?;\n"
@@ -264,9 +272,12 @@ impl WasiView for Host {{
 {context}    let host = Host {{ wasi: wasi.build(), table: ResourceTable::new() }};
     let mut store = Store::new(&engine, host);
     let command = {instantiate};
-    // Ok(Ok(())) is exit 0, Ok(Err(())) exit 1; Err is a trap, with its message.
     let ended = {call};
-{stderr_report}    println!(\"run ended with {{ended:?}}\");
+{stderr_report}    match ended {{
+        Ok(Ok(())) => println!(\"run returned: exit 0\"),
+        Ok(Err(())) => println!(\"run returned an error: exit 1\"),
+        Err(trap) => println!(\"run trapped: {{trap:#}}\"),
+    }}
     Ok(())
 }}
 "
