@@ -62,11 +62,9 @@ pub fn write(
     let _ = writeln!(
         text,
         "**To file at:** {}  ",
-        repository
-            .iter()
-            .map(|repository| format!("https://github.com/{repository}/issues"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        comma_list(&repository, |repository| format!(
+            "https://github.com/{repository}/issues"
+        ))
     );
     if let Subject::Question { .. } = subject {
         let _ = writeln!(
@@ -77,11 +75,11 @@ pub fn write(
     let _ = writeln!(
         text,
         "**Cases:** {}\n",
-        cases
-            .iter()
-            .map(|case| format!("[`{}`](../{})", case.name, relative(evidence, &case.path)))
-            .collect::<Vec<_>>()
-            .join(", ")
+        comma_list(&cases, |case| format!(
+            "[`{}`](../{})",
+            case.name,
+            relative(evidence, &case.path)
+        ))
     );
     let _ = writeln!(text, "## Proposed resolution\n");
     let _ = writeln!(
@@ -100,11 +98,7 @@ pub fn write(
     let _ = writeln!(
         text,
         "## The guests\n\nBuilt from witness's `guests/` for `wasm32-wasip2`: {}. `cargo xtask upstream --components` writes them to `target/witness/upstream/{}/`, to attach. A guest takes the scenario as its first argument (a proxy guest, as the request path) and prints each observation as a line `@witness {{\"name\": value}}` on stdout.\n",
-        guests
-            .iter()
-            .map(|guest| format!("`{guest}.wasm`"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        comma_list(&guests, |guest| format!("`{guest}.wasm`")),
         file.trim_end_matches(".md")
     );
     for case in &cases {
@@ -133,18 +127,12 @@ pub fn write(
 /// The hosts a divergence draft covers.
 fn diverging_hosts(cases: &[(&Case, Vec<&str>)]) -> String {
     let hosts: BTreeSet<&str> = cases.iter().flat_map(|(_, hosts)| hosts.clone()).collect();
-    hosts
-        .into_iter()
-        .map(|host| format!("`{host}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    comma_list(hosts, |host| format!("`{host}`"))
 }
 
 fn items<'a>(cases: impl Iterator<Item = &'a Case>) -> String {
-    let items: BTreeSet<String> = cases
-        .map(|case| format!("`{}`", case.spec.item()))
-        .collect();
-    items.into_iter().collect::<Vec<_>>().join(", ")
+    let items: BTreeSet<&str> = cases.map(|case| case.spec.item()).collect();
+    comma_list(items, |item| format!("`{item}`"))
 }
 
 /// Each host with a record of the draft's cases: what it is and how to get it.
@@ -449,4 +437,9 @@ fn relative(evidence: &Evidence, path: &std::path::Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string()
+}
+
+/// `a, b, c`, each item written by `each`.
+fn comma_list<I: IntoIterator>(items: I, each: impl Fn(I::Item) -> String) -> String {
+    items.into_iter().map(each).collect::<Vec<_>>().join(", ")
 }
