@@ -10,6 +10,7 @@
 
 pub mod code_path;
 mod draft;
+mod embedding;
 pub mod reproduce;
 
 use crate::case::{Case, Citation};

@@ -2,11 +2,11 @@
 //! own CLI where one can set the case up (`wasmtime run`, `wasmtime serve`,
 //! `jco run`), else the smallest embedding that does.
 
+use super::embedding::{self, Configuration, EMBEDDED_WASMTIME, SCRATCH};
 use crate::case::Case;
 use crate::host::RunSettings;
 use crate::host::adapter::SCRATCH_DIR;
 use crate::host::registry::{Entry, Kind};
-use crate::host::sockets::ADDRESS_VARIABLE;
 use crate::host::wasmtime_cli;
 
 /// The steps that reproduce a case, in order.
@@ -40,12 +40,6 @@ pub struct Host<'a> {
     pub cli_shows_it: bool,
 }
 
-/// The wasmtime-wasi release the embedded hosts are built on.
-const EMBEDDED_WASMTIME: &str = "48.0.8";
-
-/// Where the reproduction's scratch directory is, beside the component.
-const SCRATCH: &str = "scratch";
-
 pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
     let component = format!("{}.wasm", case.guest);
     let settings = &case.run;
@@ -63,7 +57,7 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
             let why = cli_cannot(settings).unwrap_or(
                 "No wasmtime CLI was recorded doing what this embedding did (see the records above)",
             );
-            wasmtime_embedding(host.name, &component, case, why)
+            wasmtime_embedding(host.name, case, why)
         }
         Kind::Jco if settings.scratch_dir => jco_embedding(host.entry, &component, case),
         Kind::Jco => vec![Step::Shell(format!(
@@ -145,144 +139,18 @@ fn wasmtime_serve(component: &str, case: &Case) -> Vec<Step> {
 }
 
 /// The smallest Rust program that runs the case as the embedded host
-/// `name` does, or why witness writes none for this case.
-fn wasmtime_embedding(name: &str, component: &str, case: &Case, why: &str) -> Vec<Step> {
-    let settings = &case.run;
-    let mut steps = Vec::new();
-    if settings.http_response.is_some() {
-        steps.push(Step::Say(format!(
-            "{why}, and witness writes no standalone embedding for wasi:http yet: its own is `harness/src/host/http.rs`, run with `cargo xtask test --host {name} -- --exact {name}::{}`.",
-            case.name
-        )));
-        return steps;
-    }
-    steps.push(Step::Say(format!(
+/// `name` does.
+fn wasmtime_embedding(name: &str, case: &Case, why: &str) -> Vec<Step> {
+    let mut steps = vec![Step::Say(format!(
         "{why}: the smallest embedding that sets the case up is this program, on the crates of the release the records are from."
-    )));
-    let sync = name == "wasmtime-sync";
-    let mut dependencies =
-        format!("wasmtime = \"={EMBEDDED_WASMTIME}\"\nwasmtime-wasi = \"={EMBEDDED_WASMTIME}\"\n");
-    if !sync {
-        dependencies.push_str(
-            "tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\"] }\n",
-        );
+    ))];
+    for (name, language, text) in embedding::files(Configuration::of(name), case) {
+        steps.push(Step::File {
+            name: name.into(),
+            language,
+            text,
+        });
     }
-    steps.push(Step::File {
-        name: "Cargo.toml".into(),
-        language: "toml",
-        text: format!(
-            "[package]\nname = \"reproduce\"\nedition = \"2024\"\n\n[dependencies]\n{dependencies}"
-        ),
-    });
-    let (main, add_to_linker, command, instantiate, call) = if sync {
-        (
-            "fn main() -> wasmtime::Result<()> {",
-            "add_to_linker_sync",
-            "sync::Command",
-            "Command::instantiate(&mut store, &component, &linker)?",
-            "command.wasi_cli_run().call_run(&mut store)",
-        )
-    } else {
-        (
-            if name == "wasmtime-current-thread" {
-                "#[tokio::main(flavor = \"current_thread\")]\nasync fn main() -> wasmtime::Result<()> {"
-            } else {
-                "#[tokio::main]\nasync fn main() -> wasmtime::Result<()> {"
-            },
-            "add_to_linker_async",
-            "Command",
-            "Command::instantiate_async(&mut store, &component, &linker).await?",
-            "command.wasi_cli_run().call_run(&mut store).await",
-        )
-    };
-    let mut context = format!(
-        "    wasi.args(&[{:?}, {:?}]).inherit_stdout();\n",
-        case.guest, case.scenario
-    );
-    if !settings.stdin.is_empty() {
-        context.push_str(&format!(
-            "    wasi.stdin(MemoryInputPipe::new({:?}));\n",
-            String::from_utf8_lossy(&settings.stdin)
-        ));
-    }
-    let stderr = if settings.stderr_capacity == RunSettings::default().stderr_capacity {
-        "    wasi.inherit_stderr();\n".to_string()
-    } else {
-        format!(
-            "    // A stderr that holds {} bytes, then reports `closed`.\n    let stderr = MemoryOutputPipe::new({});\n    wasi.stderr(stderr.clone());\n",
-            settings.stderr_capacity, settings.stderr_capacity
-        )
-    };
-    context.push_str(&stderr);
-    if settings.sockets.is_some() {
-        context.push_str(&format!(
-            "    // TCP and UDP on loopback only; the guest binds the address in {ADDRESS_VARIABLE}.\n    wasi.allow_tcp(true).allow_udp(true).env({ADDRESS_VARIABLE:?}, \"127.0.0.1\");\n    wasi.socket_addr_check(|address, _| {{\n        let loopback = address.ip().is_loopback();\n        Box::pin(async move {{ loopback }})\n    }});\n"
-        ));
-    }
-    if settings.scratch_dir {
-        context.push_str(&format!(
-            "    std::fs::create_dir_all({SCRATCH:?})?;\n    wasi.preopened_dir({SCRATCH:?}, {SCRATCH_DIR:?}, FsPerms::ReadWrite)?;\n"
-        ));
-    }
-    let pipes = match (
-        settings.stdin.is_empty(),
-        settings.stderr_capacity == RunSettings::default().stderr_capacity,
-    ) {
-        (true, true) => "",
-        (false, true) => "use wasmtime_wasi::p2::pipe::MemoryInputPipe;\n",
-        (true, false) => "use wasmtime_wasi::p2::pipe::MemoryOutputPipe;\n",
-        (false, false) => "use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};\n",
-    };
-    let fs_perms = if settings.scratch_dir {
-        "FsPerms, "
-    } else {
-        ""
-    };
-    let stderr_report = if settings.stderr_capacity == RunSettings::default().stderr_capacity {
-        ""
-    } else {
-        "    eprintln!(\"stderr held {} bytes\", stderr.contents().len());\n"
-    };
-    steps.push(Step::File {
-        name: "src/main.rs".into(),
-        language: "rust",
-        text: format!(
-            "use wasmtime::component::{{Component, Linker, ResourceTable}};
-use wasmtime::{{Engine, Store}};
-use wasmtime_wasi::p2::bindings::{command};
-{pipes}use wasmtime_wasi::{{{fs_perms}WasiCtx, WasiCtxView, WasiView}};
-
-struct Host {{
-    wasi: WasiCtx,
-    table: ResourceTable,
-}}
-
-impl WasiView for Host {{
-    fn ctx(&mut self) -> WasiCtxView<'_> {{
-        WasiCtxView {{ ctx: &mut self.wasi, table: &mut self.table }}
-    }}
-}}
-
-{main}
-    let engine = Engine::default();
-    let component = Component::from_file(&engine, {component:?})?;
-    let mut linker = Linker::new(&engine);
-    wasmtime_wasi::p2::{add_to_linker}(&mut linker)?;
-    let mut wasi = WasiCtx::builder();
-{context}    let host = Host {{ wasi: wasi.build(), table: ResourceTable::new() }};
-    let mut store = Store::new(&engine, host);
-    let command = {instantiate};
-    let ended = {call};
-{stderr_report}    match ended {{
-        Ok(Ok(())) => println!(\"run returned: exit 0\"),
-        Ok(Err(())) => println!(\"run returned an error: exit 1\"),
-        Err(trap) => println!(\"run trapped: {{trap:#}}\"),
-    }}
-    Ok(())
-}}
-"
-        ),
-    });
     steps.push(Step::Shell("cargo run --quiet".into()));
     steps
 }

@@ -1,0 +1,290 @@
+//! The smallest Rust program that runs a case as an embedded wasmtime
+//! host does: wasmtime and wasmtime-wasi of the release the records are
+//! from, in that host's configuration, with only the parts the case needs
+//! (a stderr capacity, stdin, a scratch directory, loopback sockets, an
+//! outgoing wasi:http request answered in-process).
+
+use crate::case::Case;
+use crate::host::RunSettings;
+use crate::host::adapter::SCRATCH_DIR;
+use crate::host::http::{HttpError, HttpResponse, RESERVED_AUTHORITY};
+use crate::host::sockets::ADDRESS_VARIABLE;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// The wasmtime-wasi release the embedded hosts are built on.
+pub const EMBEDDED_WASMTIME: &str = "48.0.8";
+
+/// Where the program's scratch directory is, beside the component.
+pub const SCRATCH: &str = "scratch";
+
+/// How an embedded host drives wasmtime-wasi.
+#[derive(Clone, Copy)]
+pub enum Configuration {
+    MultiThread,
+    CurrentThread,
+    Sync,
+}
+
+impl Configuration {
+    /// The configuration of the embedded host `name`.
+    pub fn of(name: &str) -> Configuration {
+        match name {
+            "wasmtime-sync" => Configuration::Sync,
+            "wasmtime-current-thread" => Configuration::CurrentThread,
+            _ => Configuration::MultiThread,
+        }
+    }
+}
+
+/// `Cargo.toml` and `src/main.rs`.
+pub fn files(
+    configuration: Configuration,
+    case: &Case,
+) -> [(&'static str, &'static str, String); 2] {
+    let settings = &case.run;
+    let http = settings.imports.contains("wasi:http");
+    let sync = matches!(configuration, Configuration::Sync);
+    let mut dependencies =
+        format!("wasmtime = \"={EMBEDDED_WASMTIME}\"\nwasmtime-wasi = \"={EMBEDDED_WASMTIME}\"\n");
+    if http {
+        let _ = write!(
+            dependencies,
+            "wasmtime-wasi-http = {{ version = \"={EMBEDDED_WASMTIME}\", default-features = false, features = [\"p2\"] }}\nhyper = \"1\"\nhttp-body-util = \"0.1\"\nbytes = \"1\"\n"
+        );
+    }
+    if !sync {
+        dependencies.push_str(
+            "tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\"] }\n",
+        );
+    }
+    let manifest = format!(
+        "[package]\nname = \"reproduce\"\nedition = \"2024\"\n\n[dependencies]\n{dependencies}"
+    );
+    [
+        ("Cargo.toml", "toml", manifest),
+        ("src/main.rs", "rust", main_rs(configuration, case, http)),
+    ]
+}
+
+fn main_rs(configuration: Configuration, case: &Case, http: bool) -> String {
+    let settings = &case.run;
+    let small_stderr = settings.stderr_capacity != RunSettings::default().stderr_capacity;
+    let sync = matches!(configuration, Configuration::Sync);
+    let (suffix, wait) = if sync {
+        ("sync", "")
+    } else {
+        ("async", ".await")
+    };
+    let mut out = String::new();
+    out.push_str("use wasmtime::component::{Component, Linker, ResourceTable};\nuse wasmtime::{Engine, Store};\n");
+    let _ = writeln!(
+        out,
+        "use wasmtime_wasi::p2::bindings::{}Command;",
+        if sync { "sync::" } else { "" }
+    );
+    let pipes: Vec<&str> = [
+        (!settings.stdin.is_empty()).then_some("MemoryInputPipe"),
+        small_stderr.then_some("MemoryOutputPipe"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match pipes.as_slice() {
+        [] => {}
+        [pipe] => {
+            let _ = writeln!(out, "use wasmtime_wasi::p2::pipe::{pipe};");
+        }
+        pipes => {
+            let _ = writeln!(
+                out,
+                "use wasmtime_wasi::p2::pipe::{{{}}};",
+                pipes.join(", ")
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "use wasmtime_wasi::{{{}WasiCtx, WasiCtxView, WasiView}};",
+        if settings.scratch_dir {
+            "FsPerms, "
+        } else {
+            ""
+        }
+    );
+    if http {
+        out.push_str(HTTP_IMPORTS);
+    }
+    out.push_str("\nstruct Host {\n    wasi: WasiCtx,\n");
+    if http {
+        out.push_str("    http: WasiHttpCtx,\n    answer: Answer,\n");
+    }
+    out.push_str("    table: ResourceTable,\n}\n\nimpl WasiView for Host {\n    fn ctx(&mut self) -> WasiCtxView<'_> {\n        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }\n    }\n}\n");
+    if http {
+        out.push_str(HTTP_VIEW);
+        out.push_str(&answer(settings.http_response.as_ref()));
+    }
+    out.push('\n');
+    out.push_str(match configuration {
+        Configuration::Sync => "fn main() -> wasmtime::Result<()> {\n",
+        Configuration::CurrentThread => {
+            "#[tokio::main(flavor = \"current_thread\")]\nasync fn main() -> wasmtime::Result<()> {\n"
+        }
+        Configuration::MultiThread => "#[tokio::main]\nasync fn main() -> wasmtime::Result<()> {\n",
+    });
+    let _ = writeln!(
+        out,
+        "    let engine = Engine::default();\n    let component = Component::from_file(&engine, \"{}.wasm\")?;\n    let mut linker = Linker::new(&engine);\n    wasmtime_wasi::p2::add_to_linker_{suffix}(&mut linker)?;",
+        case.guest
+    );
+    if http {
+        let _ = writeln!(
+            out,
+            "    wasmtime_wasi_http::p2::add_only_http_to_linker_{suffix}(&mut linker)?;"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "    let mut wasi = WasiCtx::builder();\n    wasi.args(&[{:?}, {:?}]).inherit_stdout();",
+        case.guest, case.scenario
+    );
+    if !settings.stdin.is_empty() {
+        let _ = writeln!(
+            out,
+            "    wasi.stdin(MemoryInputPipe::new({:?}));",
+            String::from_utf8_lossy(&settings.stdin)
+        );
+    }
+    if small_stderr {
+        let capacity = settings.stderr_capacity;
+        let _ = writeln!(
+            out,
+            "    // A stderr that holds {capacity} bytes, then reports `closed`.\n    let stderr = MemoryOutputPipe::new({capacity});\n    wasi.stderr(stderr.clone());"
+        );
+    } else {
+        out.push_str("    wasi.inherit_stderr();\n");
+    }
+    if settings.sockets.is_some() {
+        let _ = writeln!(
+            out,
+            "    // TCP and UDP on loopback only; the guest binds the address in {ADDRESS_VARIABLE}.\n    wasi.allow_tcp(true).allow_udp(true).env({ADDRESS_VARIABLE:?}, \"127.0.0.1\");\n    wasi.socket_addr_check(|address, _| {{\n        let loopback = address.ip().is_loopback();\n        Box::pin(async move {{ loopback }})\n    }});"
+        );
+    }
+    if settings.scratch_dir {
+        let _ = writeln!(
+            out,
+            "    std::fs::create_dir_all({SCRATCH:?})?;\n    wasi.preopened_dir({SCRATCH:?}, {SCRATCH_DIR:?}, FsPerms::ReadWrite)?;"
+        );
+    }
+    let http_fields = if http {
+        " http: WasiHttpCtx::new(), answer: Answer,"
+    } else {
+        ""
+    };
+    let instantiate = if sync {
+        "instantiate"
+    } else {
+        "instantiate_async"
+    };
+    let _ = writeln!(
+        out,
+        "    let host = Host {{ wasi: wasi.build(),{http_fields} table: ResourceTable::new() }};\n    let mut store = Store::new(&engine, host);\n    let command = Command::{instantiate}(&mut store, &component, &linker){wait}?;\n    let ended = command.wasi_cli_run().call_run(&mut store){wait};"
+    );
+    if small_stderr {
+        out.push_str("    eprintln!(\"stderr held {} bytes\", stderr.contents().len());\n");
+    }
+    out.push_str("    match ended {\n        Ok(Ok(())) => println!(\"run returned: exit 0\"),\n        Ok(Err(())) => println!(\"run returned an error: exit 1\"),\n        Err(trap) => println!(\"run trapped: {trap:#}\"),\n    }\n    Ok(())\n}\n");
+    out
+}
+
+const HTTP_IMPORTS: &str = "use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use std::future::Future;
+use wasmtime_wasi_http::{
+    Error, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+};
+";
+
+const HTTP_VIEW: &str = "
+impl WasiHttpView for Host {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.answer }
+    }
+}
+";
+
+/// The outgoing handler: the case's response to a request for
+/// `http://witness.invalid/...`, every other request refused.
+fn answer(response: Option<&HttpResponse>) -> String {
+    let mut out = format!(
+        "
+/// Answers the guest's request to http://{RESERVED_AUTHORITY}/ in-process; refuses any other.
+struct Answer;
+
+type Sent = Result<(hyper::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error>;
+
+impl WasiHttpHooks for Answer {{
+    fn send_request(
+        &mut self,
+        request: hyper::Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _sent: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> Box<dyn Future<Output = Sent> + Send> {{
+        let ours = request.uri().authority().is_some_and(|a| a.as_str() == {RESERVED_AUTHORITY:?});
+        Box::new(async move {{
+            if !ours {{
+                return Err(Error::HttpRequestDenied);
+            }}
+"
+    );
+    let respond = match response {
+        None => "            Err(Error::HttpRequestDenied)\n".to_string(),
+        Some(HttpResponse {
+            error: Some(error), ..
+        }) => {
+            let variant = match error {
+                HttpError::ConnectionRefused => "ConnectionRefused",
+                HttpError::ConnectionTerminated => "ConnectionTerminated",
+                HttpError::HttpResponseTimeout => "HttpResponseTimeout",
+            };
+            format!("            Err(Error::{variant})\n")
+        }
+        Some(response) => {
+            let mut respond = String::new();
+            let _ = writeln!(
+                respond,
+                "            let trailers = {};",
+                trailers(response.trailers.as_ref())
+            );
+            let _ = writeln!(
+                respond,
+                "            let body = Full::new(Bytes::from_static({:?}.as_bytes()))\n                .map_err(|never| match never {{}})\n                .with_trailers(async move {{ trailers.map(Ok) }})\n                .boxed_unsync();\n            let response = hyper::Response::builder()\n                .status({})",
+                response.body, response.status
+            );
+            for (name, value) in &response.headers {
+                let _ = writeln!(respond, "                .header({name:?}, {value:?})");
+            }
+            respond.push_str("                .body(body)\n                .expect(\"the case's response is valid\");\n            // The request body is read to its end, as a server would.\n            let drain = async move { request.into_body().collect().await.map(drop) };\n            Ok((response, Box::new(drain) as Box<dyn Future<Output = _> + Send>))\n");
+            respond
+        }
+    };
+    out.push_str(&respond);
+    out.push_str("        })\n    }\n}\n");
+    out
+}
+
+fn trailers(trailers: Option<&BTreeMap<String, String>>) -> String {
+    let Some(trailers) = trailers else {
+        return "None::<hyper::HeaderMap>".into();
+    };
+    let mut block =
+        String::from("{\n                let mut trailers = hyper::HeaderMap::new();\n");
+    for (name, value) in trailers {
+        let _ = writeln!(
+            block,
+            "                trailers.append({name:?}, hyper::header::HeaderValue::from_static({value:?}));"
+        );
+    }
+    block.push_str("                Some(trailers)\n            }");
+    block
+}
