@@ -1,5 +1,6 @@
 //! `cargo xtask <verb>`: witness's developer commands, in plain Rust.
 
+mod bench;
 mod guests;
 mod spec_gate;
 mod wit;
@@ -109,6 +110,18 @@ enum Verb {
         #[arg(long)]
         components: bool,
     },
+    /// Benchmark the hosts side by side: the same cases (those every
+    /// installed host runs and none waits on) on each, per-case median and
+    /// p95 and their ratios to the `wasmtime` host; then the suite's wall
+    /// time and peak memory on the default hosts. Nothing asserts on time.
+    Bench {
+        /// Timed runs of each case on each host, after one warm-up run.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// Also print each case's median on each host.
+        #[arg(long)]
+        per_case: bool,
+    },
     /// Write a self-contained HTML page of a run: the case × host matrix
     /// with verdicts, filters by family, host and verdict, each cell
     /// opening the clause, what the spec allows, the record, what was
@@ -145,6 +158,15 @@ struct Reports {
     /// Write every trial's result as JUnit XML to this file.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+}
+
+impl Reports {
+    fn none() -> Reports {
+        Reports {
+            json: None,
+            junit: None,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -222,11 +244,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Verb::Bless { hosts, filter } => {
             prepare(&root)?;
-            let no_reports = Reports {
-                json: None,
-                junit: None,
-            };
-            let mut bless = suite(&root, &hosts, &no_reports, filter.as_slice())?;
+            let mut bless = suite(&root, &hosts, &Reports::none(), filter.as_slice())?;
             bless.env("WITNESS_BLESS", "1");
             let blessed = status(bless)?;
             // The drafts in upstream/ quote the records: keep them in step.
@@ -237,17 +255,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Verb::Selftest { libtest } => {
             prepare(&root)?;
+            // One package at a time: `--workspace` would resolve features
+            // across xtask too, and build wasmtime a second time, apart
+            // from the suite's build.
             let mut test = cargo(&root);
             test.args([
                 "test",
-                "--workspace",
+                "--package",
+                "witness",
                 "--lib",
                 "--bins",
                 "--test",
                 "selftest",
             ])
             .arg("--")
-            .args(libtest);
+            .args(&libtest);
+            if status(test)? != ExitCode::SUCCESS {
+                return Ok(ExitCode::FAILURE);
+            }
+            let mut test = cargo(&root);
+            test.args(["test", "--package", "xtask", "--"])
+                .args(&libtest);
             status(test)
         }
         Verb::BuildGuests => {
@@ -278,6 +306,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .arg(root.join("target/witness/upstream"));
             }
             status(upstream)
+        }
+        Verb::Bench { runs, per_case } => {
+            prepare(&root)?;
+            let mut bench = witness_bin(&root, "witness-bench");
+            bench
+                .env("WITNESS_ALL_HOSTS", "1")
+                .arg(format!("--runs={runs}"));
+            if per_case {
+                bench.arg("--per-case");
+            }
+            succeed(bench)?;
+            bench::suite_wall_time_and_memory(suite(
+                &root,
+                &Hosts::default(),
+                &Reports::none(),
+                &[],
+            )?)
         }
         Verb::Hosts { arguments } => status(witness_hosts(&root, &arguments)),
         Verb::Report { json, out } => {
