@@ -40,7 +40,20 @@ pub struct Suite {
     pub blessings: Option<Blessings>,
     /// The (trial, reason) pairs a host cannot run, listed as ignored.
     pub not_applicable: Mutex<Vec<(String, String)>>,
+    /// How many times each trial runs its case (`cargo xtask test
+    /// --repeat N`); every run must pass, so a case whose outcome varies
+    /// beyond its record's intermittent alternatives fails.
+    pub repeat: usize,
 }
+
+/// What a case's trial saw and concluded: the run it reports, its
+/// verdicts, its result and its detail for the HTML report.
+type TrialRun = (
+    Option<Observed>,
+    Option<Verdicts>,
+    Result<(), String>,
+    Option<TrialDetail>,
+);
 
 impl Suite {
     /// `cases/` with every guest but the self-test one, and `records/`;
@@ -109,6 +122,7 @@ impl Suite {
             results: Results::default(),
             blessings: None,
             not_applicable: Mutex::default(),
+            repeat: 1,
         }
     }
 
@@ -146,15 +160,7 @@ impl Suite {
                     let started = Instant::now();
                     let (observed, verdicts, result, detail) = match case {
                         Err(error) => (None, None, Err(error.to_string()), None),
-                        Ok(case) => match suite.observe(host.as_ref(), &case) {
-                            Err(error) => (None, None, Err(error), None),
-                            Ok(observed) => {
-                                let (verdicts, result) =
-                                    suite.check(&trial, host.name(), &case, &observed);
-                                let detail = suite.detail(&trial, host.name(), &case, &observed);
-                                (Some(observed), verdicts, result, Some(detail))
-                            }
-                        },
+                        Ok(case) => suite.run_trial(&trial, host.as_ref(), &case),
                     };
                     suite.results.add(
                         &trial,
@@ -203,6 +209,32 @@ impl Suite {
             }));
         }
         trials
+    }
+
+    /// Runs `case` on `host` `repeat` times, judging each run against the
+    /// spec and the host's record (whose intermittent alternatives are the
+    /// only variation allowed): the trial is the first run that fails, else
+    /// the last.
+    fn run_trial(&self, trial: &str, host: &dyn Host, case: &Case) -> TrialRun {
+        let mut last = None;
+        for run in 1..=self.repeat {
+            let observed = match self.observe(host, case) {
+                Ok(observed) => observed,
+                Err(error) => return (None, None, Err(error), None),
+            };
+            let (verdicts, mut result) = self.check(trial, host.name(), case, &observed);
+            if self.repeat > 1 {
+                result =
+                    result.map_err(|failure| format!("run {run} of {}: {failure}", self.repeat));
+            }
+            let detail = self.detail(trial, host.name(), case, &observed);
+            let failed = result.is_err();
+            last = Some((Some(observed), verdicts, result, Some(detail)));
+            if failed {
+                break;
+            }
+        }
+        last.expect("a trial runs at least once")
     }
 
     /// Runs `case` on `host`. `Err` is a problem of the harness (the guest is

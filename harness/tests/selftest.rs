@@ -467,6 +467,76 @@ fn assert_missing_import_is_a_link_error(configuration: Configuration) {
     );
 }
 
+/// The most resident memory the self-test process may hold after a guest
+/// pushed a host to its limits: the guest's memory limit (256 MiB) and a
+/// stdout and stderr of 1 MiB each, with room for the harness itself.
+const HARNESS_MEMORY_BOUND_KIB: u64 = 1 << 20;
+
+/// This process's resident memory now, in KiB (`VmRSS`).
+fn resident_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .expect("Linux reports VmRSS");
+    line.trim().trim_end_matches("kB").trim().parse().unwrap()
+}
+
+/// Each guest that pushes the host to a limit ends in a bounded outcome
+/// (a trap, or a hang at its deadline), with the record's outcome; the
+/// harness's memory stays bounded; the next run on the host is intact.
+fn assert_limits_hold(configuration: Configuration) {
+    let host = configuration.faulty(&Layout::from_env());
+    for case in [
+        "grow-memory-forever",
+        "flood-output",
+        "create-handles-forever",
+        "recurse-forever",
+    ] {
+        let judged = judge(host.as_ref(), "behaviour", case);
+        assert!(
+            matches!(
+                judged.observed.outcome,
+                Outcome::Trap(_) | Outcome::Hang { .. }
+            ),
+            "{case} on {}: {:?}",
+            host.name(),
+            judged.observed.outcome
+        );
+        judged.passes();
+        let resident = resident_kib();
+        assert!(
+            resident < HARNESS_MEMORY_BOUND_KIB,
+            "after {case} on {} the harness holds {resident} KiB",
+            host.name()
+        );
+        let after = judge(host.as_ref(), "behaviour", "observe-answer");
+        assert_eq!(after.observed.outcome, Outcome::Completed { exit: 0 });
+        after.passes();
+    }
+}
+
+/// A guest sees no environment variable and no file of the host.
+fn assert_nothing_of_the_host_shows(configuration: Configuration) {
+    let host = configuration.faulty(&Layout::from_env());
+    let judged = judge(host.as_ref(), "behaviour", "report-environment");
+    let observations = judged.observed.observations.as_ref().unwrap();
+    for (name, nothing) in [
+        ("variables", serde_json::json!([])),
+        ("root-readable", serde_json::json!(false)),
+        ("etc-passwd-readable", serde_json::json!(false)),
+        ("cwd-readable", serde_json::json!(false)),
+    ] {
+        assert_eq!(
+            observations.0.get(name),
+            Some(&nothing),
+            "{name} on {}",
+            host.name()
+        );
+    }
+    judged.passes();
+}
+
 /// The same tests, one module per configuration.
 macro_rules! on_each_configuration {
     ($($module:ident: $configuration:expr;)*) => {$(
@@ -503,6 +573,16 @@ macro_rules! on_each_configuration {
             fn a_missing_import_is_a_link_error() {
                 assert_missing_import_is_a_link_error(CONFIGURATION);
             }
+
+            #[test]
+            fn guests_at_the_limits_end_bounded_and_the_next_run_is_intact() {
+                assert_limits_hold(CONFIGURATION);
+            }
+
+            #[test]
+            fn a_guest_sees_no_host_variable_or_file() {
+                assert_nothing_of_the_host_shows(CONFIGURATION);
+            }
         }
     )*};
 }
@@ -511,6 +591,40 @@ on_each_configuration! {
     wasmtime_faulty: Configuration::MultiThread;
     wasmtime_current_thread_faulty: Configuration::CurrentThread;
     wasmtime_sync_faulty: Configuration::Sync;
+}
+
+// ---------------------------------------------------------------------------
+// Repeated runs
+
+/// `behaviour::varies` reports the clock's parity: odd or even, run to run.
+const VARIES: &str = "wasmtime-faulty::behaviour::varies";
+
+#[test]
+fn repeated_runs_fail_on_a_variation_the_record_does_not_list() {
+    let records = tempfile::tempdir().unwrap();
+    std::fs::write(
+        records.path().join("wasmtime-faulty.toml"),
+        "[\"behaviour::varies\"]\noutcome = \"completed\"\nobservations = { odd = true }\n",
+    )
+    .unwrap();
+    let mut suite = selftest_suite_with_records(records.path());
+    // All 40 odd by chance: once in 2^40 runs of this test.
+    suite.repeat = 40;
+    let suite = Arc::new(suite);
+    let _ = run_trials(&suite, &[faulty_host()], VARIES, true);
+    let failure = failure_of(&suite, VARIES).expect("a variation the record does not list fails");
+    assert_contains(&failure, " of 40: ");
+    assert_contains(&failure, "odd = false");
+}
+
+#[test]
+fn repeated_runs_pass_when_the_record_lists_every_variation() {
+    let layout = Layout::from_env();
+    let mut suite = selftest_suite_with_records(&layout.selftest_records_dir());
+    suite.repeat = 40;
+    let suite = Arc::new(suite);
+    let _ = run_trials(&suite, &[faulty_host()], VARIES, true);
+    assert_eq!(failure_of(&suite, VARIES), None);
 }
 
 // ---------------------------------------------------------------------------
@@ -613,8 +727,8 @@ fn the_selftest_suite_fails_exactly_its_deliberately_failing_trials_on_every_con
         .collect();
     // Every trial: the cases, each host's records, the scenario pairing.
     let conclusion = run_trials(&suite, &hosts, "", false);
-    // 17 cases on 3 hosts, a records trial per host, one pairing trial.
-    assert_eq!(conclusion.num_passed + conclusion.num_failed, 55);
+    // 23 cases on 3 hosts, a records trial per host, one pairing trial.
+    assert_eq!(conclusion.num_passed + conclusion.num_failed, 73);
     let failed: Vec<String> = suite
         .results
         .all()
@@ -1688,7 +1802,8 @@ fn diff_names_the_trial_that_newly_violates_between_two_runs() {
             selftest_guests(),
             selftest_hosts(),
         ));
-        let conclusion = run_trials(&suite, &[faulty_host()], "behaviour::", false);
+        // The host's cases, whose outcomes do not vary from run to run.
+        let conclusion = run_trials(&suite, &[faulty_host()], "behaviour::host-", false);
         assert_eq!(conclusion.num_failed, failing, "{file}");
         let path = out.path().join(file);
         suite.results.write_json(&path).unwrap();

@@ -7,7 +7,8 @@
 //! `WITNESS_JUNIT` name files to write every trial's result to, and a
 //! Markdown summary is appended to `GITHUB_STEP_SUMMARY` when it is set;
 //! `WITNESS_BLESS=1` records what each host did into records/ instead of
-//! comparing with it (`cargo xtask bless`).
+//! comparing with it (`cargo xtask bless`); `WITNESS_REPEAT=N` runs each
+//! case N times, every run judged (`cargo xtask test --repeat N`).
 
 use libtest_mimic::Arguments;
 use std::path::PathBuf;
@@ -37,6 +38,14 @@ fn main() -> ExitCode {
     let mut suite = Suite::conformance(&layout);
     if std::env::var_os("WITNESS_BLESS").is_some() {
         suite = suite.blessing();
+    } else if let Ok(repeat) = std::env::var("WITNESS_REPEAT") {
+        match repeat.parse() {
+            Ok(repeat) if repeat > 0 => suite.repeat = repeat,
+            _ => {
+                eprintln!("error: WITNESS_REPEAT={repeat:?}: give a positive number of runs");
+                return ExitCode::FAILURE;
+            }
+        }
     }
     let suite = Arc::new(suite);
     let conclusion = libtest_mimic::run(&arguments, suite.clone().trials(&chosen.hosts));

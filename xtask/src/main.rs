@@ -36,6 +36,10 @@ enum Verb {
         hosts: Hosts,
         #[command(flatten)]
         reports: Reports,
+        /// Run each case N times; a trial fails on the first run that fails,
+        /// or whose outcome or observations vary beyond what its record lists.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        repeat: u32,
         /// libtest arguments, e.g. `-- --exact wasmtime::poll::empty-list`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         libtest: Vec<String>,
@@ -224,23 +228,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
             wit: None,
             hosts,
             reports,
+            repeat,
             libtest,
         } => {
             // Listing runs nothing, so it needs no guests: keep it instant.
             if !libtest.iter().any(|arg| arg == "--list") {
                 prepare(&root)?;
             }
-            status(suite(&root, &hosts, &reports, &libtest)?)
+            let mut test = suite(&root, &hosts, &reports, &libtest)?;
+            test.env("WITNESS_REPEAT", repeat.to_string());
+            status(test)
         }
         Verb::Test {
             wit: Some(wit),
             hosts,
             reports,
+            repeat,
             libtest,
         } => {
             wit::sync(&root, false)?;
             let wit = std::path::absolute(wit)?;
-            spec_gate::run(&root, &wit, suite(&root, &hosts, &reports, &libtest)?)
+            let mut test = suite(&root, &hosts, &reports, &libtest)?;
+            test.env("WITNESS_REPEAT", repeat.to_string());
+            spec_gate::run(&root, &wit, test)
         }
         Verb::Bless { hosts, filter } => {
             prepare(&root)?;

@@ -2,8 +2,9 @@
 //! correctly that no conforming host or guest would show on purpose.
 
 use common::observe;
+use std::io::Write;
 use std::process::ExitCode;
-use wasi::clocks::monotonic_clock::subscribe_duration;
+use wasi::clocks::monotonic_clock::{now, subscribe_duration};
 use wasi::sockets::instance_network::instance_network;
 use wasi::sockets::network::{
     ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Network,
@@ -18,6 +19,10 @@ wit_bindgen::generate!({ path: "../../wit", world: "selftest", generate_all });
 fn main() -> ExitCode {
     common::run(&[
         ("observe-answer", || observe("answer", 42)),
+        // Which half of a microsecond the clock is in: varies from run to run.
+        ("observe-clock-parity", || {
+            observe("odd", now() / 1_000 % 2 == 1)
+        }),
         ("guest-panic", || {
             panic!("the selftest guest panics on purpose")
         }),
@@ -33,7 +38,56 @@ fn main() -> ExitCode {
         ("connect-to-stdin-address", connect_to_stdin_address),
         ("datagram-to-stdin-address", datagram_to_stdin_address),
         ("bind-to-stdin-address", bind_to_stdin_address),
+        ("grow-memory-forever", grow_memory_forever),
+        ("flood-output", flood_output),
+        ("create-handles-forever", create_handles_forever),
+        ("recurse-forever", || {
+            recurse(0);
+        }),
+        ("report-environment", report_environment),
     ])
+}
+
+/// Allocates and fills 1 MiB blocks until the host refuses memory.
+fn grow_memory_forever() {
+    let mut blocks = Vec::new();
+    loop {
+        blocks.push(std::hint::black_box(vec![1u8; 1 << 20]));
+    }
+}
+
+/// Writes to stdout and stderr as fast as the host takes it, and goes on
+/// when the host refuses: only the deadline stops it.
+fn flood_output() {
+    let chunk = [b'x'; 4096];
+    loop {
+        let _ = std::io::stdout().write_all(&chunk);
+        let _ = std::io::stderr().write_all(&chunk);
+    }
+}
+
+/// Creates timers and keeps them until the host refuses another handle.
+fn create_handles_forever() {
+    let mut timers = Vec::new();
+    loop {
+        timers.push(subscribe_duration(u64::MAX));
+    }
+}
+
+/// Calls itself until the wasm stack is exhausted.
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    std::hint::black_box(recurse(std::hint::black_box(depth + 1))) + 1
+}
+
+/// What of the host a guest can see that no case granted: environment
+/// variables and files.
+fn report_environment() {
+    let variables: Vec<String> = std::env::vars().map(|(name, _)| name).collect();
+    observe("variables", variables);
+    observe("root-readable", std::fs::read_dir("/").is_ok());
+    observe("etc-passwd-readable", std::fs::read("/etc/passwd").is_ok());
+    observe("cwd-readable", std::fs::read_dir(".").is_ok());
 }
 
 /// The first line of stdin: where the confinement self-tests aim.

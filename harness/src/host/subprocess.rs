@@ -141,12 +141,23 @@ pub fn run(mut command: Command, stdin: &[u8], deadline: Duration) -> Result<Chi
     }
 }
 
-/// A pipe read to its end on a thread of its own.
+/// The most of a host process's stdout or stderr the harness keeps: a
+/// guest that floods its output cannot grow the harness without bound.
+const OUTPUT_LIMIT: u64 = 4 << 20;
+
+/// A pipe read to its end on a thread of its own, keeping its first
+/// [`OUTPUT_LIMIT`] bytes and counting the rest.
 fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
     let (done, drained) = mpsc::channel();
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
+        let _ = (&mut pipe).take(OUTPUT_LIMIT).read_to_end(&mut bytes);
+        let dropped = std::io::copy(&mut pipe, &mut std::io::sink()).unwrap_or(0);
+        if dropped > 0 {
+            bytes.extend_from_slice(
+                format!("\n[witness: output cut: {dropped} more bytes dropped]\n").as_bytes(),
+            );
+        }
         let _ = done.send(bytes);
     });
     drained
