@@ -82,8 +82,8 @@ fn bench(cli: &Cli) -> Result<(), String> {
     }
     let baseline = medians.get("wasmtime").map(|times| percentile(times, 50));
     println!(
-        "\n{:<26} {:>12} {:>12} {:>16}",
-        "host", "median/case", "p95/case", "median vs wasmtime"
+        "\n{:<26} {:>12} {:>12} {:>22}",
+        "host", "median/case", "p95/case", "median ÷ wasmtime's"
     );
     for host in &chosen.hosts {
         let times = &medians[host.name()];
@@ -92,7 +92,7 @@ fn bench(cli: &Cli) -> Result<(), String> {
             format!("{:.1}×", median.as_secs_f64() / base.as_secs_f64())
         });
         println!(
-            "{:<26} {:>12} {:>12} {:>16}",
+            "{:<26} {:>12} {:>12} {:>22}",
             host.name(),
             millis(median),
             millis(percentile(times, 95)),
