@@ -216,25 +216,27 @@ impl Suite {
     /// only variation allowed): the trial is the first run that fails, else
     /// the last.
     fn run_trial(&self, trial: &str, host: &dyn Host, case: &Case) -> TrialRun {
-        let mut last = None;
-        for run in 1..=self.repeat {
+        let mut run = 0;
+        let (observed, verdicts, result) = loop {
+            run += 1;
             let observed = match self.observe(host, case) {
                 Ok(observed) => observed,
                 Err(error) => return (None, None, Err(error), None),
             };
-            let (verdicts, mut result) = self.check(trial, host.name(), case, &observed);
-            if self.repeat > 1 {
-                result =
-                    result.map_err(|failure| format!("run {run} of {}: {failure}", self.repeat));
+            let (verdicts, result) = self.check(trial, host.name(), case, &observed);
+            if result.is_err() || run == self.repeat {
+                break (observed, verdicts, result);
             }
-            let detail = self.detail(trial, host.name(), case, &observed);
-            let failed = result.is_err();
-            last = Some((Some(observed), verdicts, result, Some(detail)));
-            if failed {
-                break;
+        };
+        let result = match result {
+            Err(failure) if self.repeat > 1 => {
+                Err(format!("run {run} of {}: {failure}", self.repeat))
             }
-        }
-        last.expect("a trial runs at least once")
+            result => result,
+        };
+        // The detail of the run the trial reports, not of every run.
+        let detail = self.detail(trial, host.name(), case, &observed);
+        (Some(observed), verdicts, result, Some(detail))
     }
 
     /// Runs `case` on `host`. `Err` is a problem of the harness (the guest is

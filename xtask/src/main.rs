@@ -225,32 +225,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let root = workspace_root();
     match cli.verb {
         Verb::Test {
-            wit: None,
+            wit,
             hosts,
             reports,
             repeat,
             libtest,
         } => {
-            // Listing runs nothing, so it needs no guests: keep it instant.
-            if !libtest.iter().any(|arg| arg == "--list") {
-                prepare(&root)?;
+            let mut test = suite(&root, &hosts, &reports, &libtest)?;
+            test.env("WITNESS_REPEAT", repeat.to_string());
+            match wit {
+                None => {
+                    // Listing runs nothing, so it needs no guests: keep it instant.
+                    if !libtest.iter().any(|arg| arg == "--list") {
+                        prepare(&root)?;
+                    }
+                    status(test)
+                }
+                Some(wit) => {
+                    wit::sync(&root, false)?;
+                    spec_gate::run(&root, &std::path::absolute(wit)?, test)
+                }
             }
-            let mut test = suite(&root, &hosts, &reports, &libtest)?;
-            test.env("WITNESS_REPEAT", repeat.to_string());
-            status(test)
-        }
-        Verb::Test {
-            wit: Some(wit),
-            hosts,
-            reports,
-            repeat,
-            libtest,
-        } => {
-            wit::sync(&root, false)?;
-            let wit = std::path::absolute(wit)?;
-            let mut test = suite(&root, &hosts, &reports, &libtest)?;
-            test.env("WITNESS_REPEAT", repeat.to_string());
-            spec_gate::run(&root, &wit, test)
         }
         Verb::Bless { hosts, filter } => {
             prepare(&root)?;
@@ -258,9 +253,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             bless.env("WITNESS_BLESS", "1");
             let blessed = status(bless)?;
             // The drafts in upstream/ quote the records: keep them in step.
-            let mut upstream = witness_bin(&root, "witness-spec");
-            upstream.arg("upstream");
-            succeed(upstream)?;
+            succeed(witness_spec(&root, "upstream", None))?;
             Ok(blessed)
         }
         Verb::Selftest { libtest } => {
@@ -304,8 +297,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             status(witness_spec(&root, verb, wit.as_deref()))
         }
         Verb::Upstream { check, components } => {
-            let mut upstream = witness_bin(&root, "witness-spec");
-            upstream.arg("upstream");
+            let mut upstream = witness_spec(&root, "upstream", None);
             if check {
                 upstream.arg("--check");
             }
