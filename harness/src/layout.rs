@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-/// The guest that only the harness's own self-tests use.
-pub const SELFTEST_GUEST: &str = "selftest";
+/// The guests that only the harness's own self-tests use: one that only the
+/// deliberately faulty hosts link, and one of WASI alone that every host runs.
+pub const SELFTEST_GUESTS: [&str; 2] = ["selftest", "selftest-limits"];
 
 /// The self-tests' hosts: the embedded configurations with a deliberately
 /// faulty import, named apart so that no record or divergence of theirs

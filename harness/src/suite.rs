@@ -5,7 +5,7 @@ use crate::bless::Blessings;
 use crate::case::{self, Case, CaseName, Known, LoadError};
 use crate::file_error::FileError;
 use crate::host::{Host, RunRequest, RunSettings};
-use crate::layout::{Layout, SELFTEST_GUEST, SELFTEST_HOSTS};
+use crate::layout::{Layout, SELFTEST_GUESTS, SELFTEST_HOSTS};
 use crate::outcome::{Observed, Outcome};
 use crate::records::HostRecords;
 use crate::report;
@@ -56,12 +56,14 @@ type TrialRun = (
 );
 
 impl Suite {
-    /// `cases/` with every guest but the self-test one, and `records/`;
+    /// `cases/` with every guest but the self-test ones, and `records/`;
     /// divergences may name every host of `hosts.toml` (a registry that does
     /// not read leaves the embedded ones: the suite reports its error).
     pub fn conformance(layout: &Layout) -> Suite {
         let mut guests = guests_in(layout);
-        guests.remove(SELFTEST_GUEST);
+        for selftest in SELFTEST_GUESTS {
+            guests.remove(selftest);
+        }
         let mut hosts = names(&crate::host::EMBEDDED_HOSTS);
         if let Ok(registry) = layout.registry() {
             hosts.extend(registry.entries.into_keys());
@@ -75,14 +77,13 @@ impl Suite {
         )
     }
 
-    /// The harness's self-test cases with the self-test guest and records.
+    /// The harness's self-test cases with the self-test guests and records.
     pub fn selftest(layout: &Layout) -> Suite {
-        let guests = BTreeSet::from([SELFTEST_GUEST.to_string()]);
         Suite::new(
             layout,
             layout.selftest_cases_dir(),
             layout.selftest_records_dir(),
-            guests,
+            names(&SELFTEST_GUESTS),
             names(&SELFTEST_HOSTS),
         )
     }
