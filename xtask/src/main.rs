@@ -357,17 +357,34 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Everything a run needs before the harness starts: the WIT deps in
-/// place, the guests built against them, and the default hosts installed
-/// (jco, where Node is).
+/// place, the guests built against them, the harness's programs built, and
+/// the default hosts installed (jco, where Node is). The harness builds
+/// beside the guests: their builds lock different directories, and on a
+/// fresh clone the guests' build then hides inside the harness's.
 fn prepare(root: &Path) -> Result<()> {
     wit::sync(root, false)?;
     guests::ensure_target(root)?;
-    succeed(guests::build(
-        root,
-        &root.join("guests"),
-        &root.join("target"),
-        None,
-    ))?;
+    // Both quiet: two cargos' progress would only garble each other (and
+    // the package cache's lock makes one wait for the other, saying so).
+    eprintln!("building the guests and the harness (about 5 minutes on a fresh clone)");
+    let mut harness = cargo(root);
+    harness.args(["build", "--quiet", "--package", "witness", "--bins"]);
+    let mut harness = harness
+        .spawn()
+        .context("cannot start cargo to build the harness")?;
+    let mut guests = guests::build(root, &root.join("guests"), &root.join("target"), None);
+    guests.arg("--quiet");
+    let guests = succeed(guests);
+    if guests.is_err() {
+        let _ = harness.kill();
+    }
+    let harness = harness
+        .wait()
+        .context("cannot wait for the harness's build")?;
+    guests?;
+    if !harness.success() {
+        bail!("the harness does not build: `cargo build --package witness --bins` failed");
+    }
     succeed(witness_hosts(
         root,
         &["install".into(), "--defaults".into()],

@@ -185,7 +185,7 @@ impl Runtime {
         flavor: Flavor,
         extra_imports: Option<ExtraImports>,
     ) -> wasmtime::Result<Runtime> {
-        let engine = engine(cache_dir, true)?;
+        let engine = engine(cache_dir)?;
         let ticker = engine.weak();
         std::thread::spawn(move || {
             while let Some(engine) = ticker.upgrade() {
@@ -350,11 +350,14 @@ impl Host for WasmtimeHost {
 }
 
 /// The Engine every embedded configuration uses: wasmtime's compile cache
-/// in `cache_dir`; epoch interruption where a deadline must stop running wasm
-/// in-process (the async configurations).
-pub(crate) fn engine(cache_dir: &Path, epochs: bool) -> wasmtime::Result<Engine> {
+/// in `cache_dir`, and epoch interruption, which the async configurations
+/// need to stop running wasm at a deadline in-process. The sync
+/// configuration's child never advances the epoch (its deadline ends the
+/// process), but compiling with the same settings lets all three share one
+/// compilation of each guest in the cache.
+pub(crate) fn engine(cache_dir: &Path) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
-    config.epoch_interruption(epochs);
+    config.epoch_interruption(true);
     let mut cache = CacheConfig::new();
     cache.with_directory(cache_dir);
     config.cache(Some(Cache::new(cache)?));
