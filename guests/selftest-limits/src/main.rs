@@ -31,11 +31,25 @@ fn spin_forever() {
     }
 }
 
-/// Allocates and fills 1 MiB blocks until the host refuses memory.
+/// Grows its memory 64 MiB at a time until the host refuses (then traps:
+/// `unreachable`, as a Rust guest whose allocation fails does), touching
+/// every 4 KiB page it gets so that the memory is really resident, not
+/// only reserved.
 fn grow_memory_forever() {
-    let mut blocks = Vec::new();
+    use core::arch::wasm32::{memory_grow, unreachable};
+    const WASM_PAGE: usize = 64 << 10;
+    const STEP_IN_WASM_PAGES: usize = 1024;
     loop {
-        blocks.push(std::hint::black_box(vec![1u8; 1 << 20]));
+        let first = memory_grow(0, STEP_IN_WASM_PAGES);
+        if first == usize::MAX {
+            unreachable();
+        }
+        let start = first * WASM_PAGE;
+        for page in (start..start + STEP_IN_WASM_PAGES * WASM_PAGE).step_by(4096) {
+            // SAFETY: the bytes were just added to the memory by memory.grow,
+            // and nothing else of the guest uses them.
+            unsafe { std::ptr::write_volatile(page as *mut u8, 1) };
+        }
     }
 }
 
