@@ -1,6 +1,7 @@
 //! Hosts: the WASI implementations a case runs on.
 
 pub mod adapter;
+pub mod compile_cache;
 pub mod http;
 pub mod registry;
 pub mod sockets;

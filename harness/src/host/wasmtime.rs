@@ -4,22 +4,20 @@
 //! this process; the sync configuration runs in a child process
 //! (`host/wasmtime_sync.rs`) and shares the pieces here.
 //!
-//! One Engine per process; each guest compiled once (and kept in wasmtime's
-//! on-disk cache across processes) and pre-linked once; a fresh Store per
-//! run with its own pipes and limits.
+//! One Engine per process; each guest compiled once (and kept on disk
+//! across processes, `host/compile_cache.rs`) and pre-linked once; a fresh
+//! Store per run with its own pipes and limits.
 
 use super::adapter::SCRATCH_DIR;
 use super::http::{OutgoingHandler, SentResponse, observe_response, response_lines};
-use super::{Host, HostRun, PerComponent, RunRequest};
+use super::{Host, HostRun, PerComponent, RunRequest, compile_cache};
 use crate::outcome::{Outcome, Trap};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
-use wasmtime::component::{Component, InstancePre, Linker, Resource, ResourceTable};
-use wasmtime::{
-    Cache, CacheConfig, Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
-};
+use wasmtime::component::{InstancePre, Linker, Resource, ResourceTable};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
@@ -131,6 +129,7 @@ impl<C, P> Guest<C, P> {
 
 struct Runtime {
     engine: Engine,
+    cache_dir: PathBuf,
     linker: Linker<GuestState>,
     /// The multi-thread flavour's runtime; the current-thread flavour
     /// builds one per run.
@@ -185,7 +184,7 @@ impl Runtime {
         flavor: Flavor,
         extra_imports: Option<ExtraImports>,
     ) -> wasmtime::Result<Runtime> {
-        let engine = engine(cache_dir)?;
+        let engine = engine()?;
         let ticker = engine.weak();
         std::thread::spawn(move || {
             while let Some(engine) = ticker.upgrade() {
@@ -210,6 +209,7 @@ impl Runtime {
         };
         Ok(Runtime {
             engine,
+            cache_dir: cache_dir.to_path_buf(),
             linker,
             multi_thread,
             prepared: PerComponent::default(),
@@ -220,8 +220,8 @@ impl Runtime {
     /// it cannot be instantiated.
     fn prepare(&self, component: &Path) -> Prepared {
         self.prepared.get(component, || {
-            let compiled =
-                Component::from_file(&self.engine, component).map_err(|e| error_text(&e))?;
+            let compiled = compile_cache::component(&self.engine, component, &self.cache_dir)
+                .map_err(|e| error_text(&e))?;
             self.linker
                 .instantiate_pre(&compiled)
                 .and_then(|pre| Guest::of(pre, CommandPre::new, ProxyPre::new))
@@ -349,18 +349,14 @@ impl Host for WasmtimeHost {
     }
 }
 
-/// The Engine every embedded configuration uses: wasmtime's compile cache
-/// in `cache_dir`, and epoch interruption, which the async configurations
-/// need to stop running wasm at a deadline in-process. The sync
-/// configuration's child never advances the epoch (its deadline ends the
-/// process), but compiling with the same settings lets all three share one
-/// compilation of each guest in the cache.
-pub(crate) fn engine(cache_dir: &Path) -> wasmtime::Result<Engine> {
+/// The Engine every embedded configuration uses, with epoch interruption,
+/// which the async configurations need to stop running wasm at a deadline
+/// in-process. The sync configuration's child never advances the epoch (its
+/// deadline ends the process), but compiling with the same settings lets all
+/// three share one compilation of each guest in the compile cache.
+pub(crate) fn engine() -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
-    let mut cache = CacheConfig::new();
-    cache.with_directory(cache_dir);
-    config.cache(Some(Cache::new(cache)?));
     Engine::new(&config)
 }
 

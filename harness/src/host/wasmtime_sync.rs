@@ -15,13 +15,13 @@ use super::wasmtime::{
     Guest, GuestState, ended, engine, error_text, guest_store, handle_arguments, output_pipes,
     panic_text, selftest_faulty_import,
 };
-use super::{RunRequest, RunSettings};
+use super::{RunRequest, RunSettings, compile_cache};
 use crate::outcome::Outcome;
 use std::ffi::OsString;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 use wasmtime_wasi::p2::bindings::sync::CommandPre;
 use wasmtime_wasi_http::p2::bindings::sync::ProxyPre;
 
@@ -53,8 +53,8 @@ pub fn selftest_faulty_host(name: &str, program: PathBuf, cache_dir: PathBuf) ->
 
 /// The child's `--prepare`: the component compiled into wasmtime's cache.
 pub fn prepare(component: &Path, cache_dir: &Path) -> Result<(), String> {
-    let engine = engine(cache_dir).map_err(|e| format!("{e:?}"))?;
-    Component::from_file(&engine, component)
+    let engine = engine().map_err(|e| format!("{e:?}"))?;
+    compile_cache::component(&engine, component, cache_dir)
         .map(drop)
         .map_err(|e| error_text(&e))
 }
@@ -80,7 +80,7 @@ pub fn run_here(
     cache_dir: &Path,
     faulty: bool,
 ) -> Result<ChildRun, String> {
-    let engine = engine(cache_dir).map_err(|e| format!("{e:?}"))?;
+    let engine = engine().map_err(|e| format!("{e:?}"))?;
     let mut linker = Linker::<GuestState>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| format!("{e:?}"))?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)
@@ -94,7 +94,7 @@ pub fn run_here(
         settings,
     };
     let (stdout, stderr) = output_pipes(&request);
-    let pre = Component::from_file(&engine, component)
+    let pre = compile_cache::component(&engine, component, cache_dir)
         .and_then(|compiled| linker.instantiate_pre(&compiled))
         .and_then(|pre| Guest::of(pre, CommandPre::new, ProxyPre::new));
     let guest = match pre {
