@@ -5,13 +5,17 @@
 //! - Each of the three embedded configurations, as a deliberately faulty
 //!   host (`*-faulty`: it links an import that panics), classifies guest
 //!   panics, exits, spins, blocked guests, host panics and missing imports.
+//! - On those and on every other installed host (wasmtime CLIs, jco), a
+//!   guest at a limit (memory, output, handles, stack, a spin) ends bounded,
+//!   the next run is intact, and the guest sees nothing of the host.
 //! - Scenarios and cases pair up both ways; malformed case and records
 //!   files name file:line:col and say what to do.
 //! - A scripted host inside what a clause allows, but unlike wasmtime,
 //!   conforms on real cases; bless keeps comments and touches only records.
 //! - One edited expectation, one edited clause: exactly the right cases fail.
 //!
-//! The self-test hosts' records are in harness/tests/selftest-records/; to
+//! The self-test hosts' records, and the other hosts' on the limits cases,
+//! are in harness/tests/selftest-records/; to
 //! record them again from real runs:
 //! `cargo xtask selftest -- --ignored --exact bless_the_selftest_records`.
 
