@@ -95,6 +95,21 @@ impl fmt::Display for Outcome {
 }
 
 impl Observed {
+    /// What a host did, message texts aside (they differ between hosts
+    /// legitimately): the differential view and the time-lapse compare these.
+    pub fn behaviour(&self) -> String {
+        let ending = match &self.outcome {
+            Outcome::Trap(Trap::ByHost { .. }) => "trap by host".to_string(),
+            Outcome::Trap(Trap::ByGuest { code, .. }) => format!("trap by guest ({code})"),
+            Outcome::Completed { exit } => format!("completed, exit {exit}"),
+            other => other.kind().to_string(),
+        };
+        match &self.observations {
+            Ok(observations) => format!("{ending}\n{observations}"),
+            Err(protocol) => format!("{ending}\n{protocol}"),
+        }
+    }
+
     /// Reads the guest's observations out of what the host captured.
     pub fn from_run(run: HostRun) -> Observed {
         Observed {

@@ -1,7 +1,7 @@
 //! Trial results: one per trial that ran, kept for the verdict summary on
 //! the console and written for CI as JSON and JUnit XML once the run is over.
 
-use crate::outcome::{Observed, Outcome, Trap};
+use crate::outcome::Observed;
 use crate::verdict::Verdicts;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::{Deserialize, Serialize};
@@ -89,21 +89,6 @@ pub struct MatrixCell {
     pub behaviour: Option<String>,
 }
 
-/// What a host did, message texts aside (they differ between hosts
-/// legitimately): the differential view compares these.
-fn behaviour(observed: &Observed) -> String {
-    let ending = match &observed.outcome {
-        Outcome::Trap(Trap::ByHost { .. }) => "trap by host".to_string(),
-        Outcome::Trap(Trap::ByGuest { code, .. }) => format!("trap by guest ({code})"),
-        Outcome::Completed { exit } => format!("completed, exit {exit}"),
-        other => other.kind().to_string(),
-    };
-    match &observed.observations {
-        Ok(observations) => format!("{ending}\n{observations}"),
-        Err(protocol) => format!("{ending}\n{protocol}"),
-    }
-}
-
 /// The results of a run, filled in by trials running in parallel.
 #[derive(Debug, Default)]
 pub struct Results(Mutex<Vec<TrialResult>>);
@@ -127,7 +112,7 @@ impl Results {
             trial: trial.to_string(),
             passed: result.is_ok(),
             outcome: observed.map(|observed| observed.outcome.kind().to_string()),
-            behaviour: observed.map(behaviour),
+            behaviour: observed.map(Observed::behaviour),
             message: observed
                 .and_then(|observed| observed.outcome.message())
                 .map(str::to_string),
@@ -439,6 +424,7 @@ impl Results {
 mod tests {
     use super::*;
     use crate::observations::Observations;
+    use crate::outcome::Outcome;
     use crate::verdict::{RecordVerdict, SpecVerdict};
 
     fn add(results: &Results, trial: &str, stdout: &str) {

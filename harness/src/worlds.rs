@@ -46,7 +46,7 @@ pub fn imports(wit_dir: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, Str
 
 /// The version of each package in `<wit_dir>/deps/` (a `.wit` file or a
 /// directory per package), read with wit-parser: `wasi:io` → `0.2.0`.
-fn dep_versions(wit_dir: &Path) -> Result<BTreeMap<String, String>, String> {
+pub fn dep_versions(wit_dir: &Path) -> Result<BTreeMap<String, String>, String> {
     let deps = wit_dir.join("deps");
     let entries =
         std::fs::read_dir(&deps).map_err(|e| format!("cannot read {}: {e}", deps.display()))?;

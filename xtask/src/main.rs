@@ -126,6 +126,19 @@ enum Verb {
         #[arg(long)]
         per_case: bool,
     },
+    /// Run every case across the hosts of timelapse.toml (the wasmtime CLIs
+    /// PyPI serves, 36 to 49, and jco), each kind oldest first, installing
+    /// those missing. History, not a gate: nothing is judged, no record is
+    /// read. Names, per case, the first installed version of each kind that
+    /// behaved otherwise than the one before; the whole case × host matrix
+    /// goes to target/witness/timelapse.json.
+    Timelapse {
+        /// Only cases whose name contains this, e.g. `poll::empty-list`.
+        filter: Option<String>,
+        /// Only these hosts of timelapse.toml (repeatable).
+        #[arg(long = "host", value_name = "NAME")]
+        hosts: Vec<String>,
+    },
     /// Write a self-contained HTML page of a run: the case × host matrix
     /// with verdicts, filters by family, host and verdict, each cell
     /// opening the clause, what the spec allows, the record, what was
@@ -325,6 +338,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 &Reports::none(),
                 &[],
             )?)
+        }
+        Verb::Timelapse { filter, hosts } => {
+            prepare(&root)?;
+            let mut timelapse = witness_bin(&root, "witness-timelapse");
+            timelapse.args(filter);
+            for host in hosts {
+                timelapse.arg("--host").arg(host);
+            }
+            status(timelapse)
         }
         Verb::Hosts { arguments } => status(witness_hosts(&root, &arguments)),
         Verb::Report { json, out } => {

@@ -1,0 +1,318 @@
+//! `witness-timelapse`, run by `cargo xtask timelapse`: every conformance
+//! case on every installed host of `timelapse.toml`, oldest first. History,
+//! not a gate: nothing is judged and no record is read. For each kind of
+//! host (wasmtime CLIs, jco) it names the first installed version whose
+//! behaviour on a case differs from the version before; the whole matrix,
+//! case × host, goes to `target/witness/timelapse.json`.
+
+use clap::Parser;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use witness::case::Case;
+use witness::host::Host;
+use witness::host::registry::{Entry, Registry, Status};
+use witness::layout::Layout;
+use witness::suite::Suite;
+
+#[derive(Parser)]
+#[command(
+    name = "witness-timelapse",
+    about = "Run every case across the hosts of timelapse.toml, oldest first, and name what changed"
+)]
+struct Cli {
+    /// Only cases whose name contains this, e.g. `poll::empty-list`.
+    filter: Option<String>,
+    /// Only these hosts of timelapse.toml (repeatable), e.g. the oldest and
+    /// the newest.
+    #[arg(long = "host", value_name = "NAME")]
+    hosts: Vec<String>,
+}
+
+/// One host of the time-lapse, as the matrix names it.
+#[derive(Serialize)]
+struct Column {
+    name: String,
+    kind: &'static str,
+    version: String,
+}
+
+/// What one host did on one case: in the JSON, `{"did", "message"}`,
+/// `{"not-applicable"}` or `{"error"}`.
+#[derive(Serialize, Clone, PartialEq)]
+#[serde(untagged, rename_all_fields = "kebab-case")]
+enum Cell {
+    /// The outcome and observations, message texts aside, and the message.
+    Did {
+        did: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// Why this host cannot run the case (it cannot confine wasi:sockets, ...).
+    NotApplicable { not_applicable: String },
+    /// Why the harness could not run it (a guest not built, ...).
+    Error { error: String },
+}
+
+impl Cell {
+    /// What the change list compares and prints.
+    fn summary(&self) -> String {
+        match self {
+            Cell::Did { did, .. } => did.trim_end().replace('\n', " "),
+            Cell::NotApplicable { not_applicable } => format!("not applicable: {not_applicable}"),
+            Cell::Error { error } => format!("harness error: {error}"),
+        }
+    }
+}
+
+/// The first installed version of a kind of host that did otherwise than
+/// the version before it.
+#[derive(Serialize)]
+struct Change {
+    host: String,
+    before: String,
+    now: String,
+}
+
+#[derive(Serialize)]
+struct Row {
+    case: String,
+    cells: BTreeMap<String, Cell>,
+    changes: Vec<Change>,
+}
+
+#[derive(Serialize)]
+struct Timelapse {
+    /// The WASI 0.2 release the guests were built against.
+    wit: String,
+    hosts: Vec<Column>,
+    cases: Vec<Row>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match timelapse(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn timelapse(cli: &Cli) -> Result<(), String> {
+    let layout = Layout::from_env();
+    let registry = Registry::load(
+        &layout.root().join("timelapse.toml"),
+        layout.hosts_install_root(),
+    )
+    .map_err(|e| e.to_string())?;
+    let wit = witness::worlds::dep_versions(&layout.wit_dir())?
+        .remove("wasi:io")
+        .ok_or("wit/deps has no wasi:io")?;
+    let (columns, hosts) = installed_in_order(&registry, &cli.hosts)?;
+    let suite = Suite::conformance(&layout);
+    let cases: Vec<Case> = suite
+        .load()
+        .into_iter()
+        .filter_map(|(_, case)| case.ok())
+        .filter(|case| {
+            cli.filter
+                .as_ref()
+                .is_none_or(|filter| case.name.to_string().contains(filter))
+        })
+        .collect();
+    println!(
+        "witness timelapse: {} cases on {} hosts, the guests built against WASI {wit}",
+        cases.len(),
+        hosts.len()
+    );
+    let rows: Vec<Row> = cases
+        .iter()
+        .map(|case| row(&suite, &columns, &hosts, case))
+        .collect();
+    report(&rows);
+    let out = layout.root().join("target/witness/timelapse.json");
+    let json = serde_json::to_string_pretty(&Timelapse {
+        wit,
+        hosts: columns,
+        cases: rows,
+    })
+    .map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(out.parent().expect("a file in a directory"))
+        .and_then(|()| std::fs::write(&out, json))
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!("\nthe matrix: {}", out.display());
+    Ok(())
+}
+
+/// The hosts in the matrix's order, and each host's column.
+type Lineup = (Vec<Column>, Vec<Arc<dyn Host>>);
+
+/// The hosts of the registry (only `wanted`, if any), each kind oldest
+/// first, installing those that are not yet; one that cannot be installed
+/// here is left out, saying why.
+fn installed_in_order(registry: &Registry, wanted: &[String]) -> Result<Lineup, String> {
+    for name in wanted {
+        if !registry.entries.contains_key(name) {
+            return Err(format!("timelapse.toml has no host `{name}`"));
+        }
+    }
+    let mut entries: Vec<(&String, &Entry)> = registry
+        .entries
+        .iter()
+        .filter(|(name, _)| wanted.is_empty() || wanted.contains(name))
+        .collect();
+    entries.sort_by_key(|(_, entry)| (entry.kind.name(), version_key(entry)));
+    let (mut columns, mut hosts) = (Vec::new(), Vec::new());
+    for (name, entry) in entries {
+        if let Status::NotInstalled { .. } = registry.status(name, entry) {
+            println!("installing {name}");
+            if let Err(why) = registry.install(name) {
+                println!("  host {name} left out: {why}");
+                continue;
+            }
+        }
+        hosts.push(registry.open(name)?);
+        columns.push(Column {
+            name: name.clone(),
+            kind: entry.kind.name(),
+            version: entry.version.clone().unwrap_or_default(),
+        });
+    }
+    Ok((columns, hosts))
+}
+
+/// `36.0.9` as numbers, so that 100 comes after 99.
+fn version_key(entry: &Entry) -> Vec<u64> {
+    let version = entry.version.as_deref().unwrap_or_default();
+    version
+        .split('.')
+        .filter_map(|part| part.parse().ok())
+        .collect()
+}
+
+/// One case on every host, and where each kind of host changed.
+fn row(suite: &Suite, columns: &[Column], hosts: &[Arc<dyn Host>], case: &Case) -> Row {
+    let cells = columns
+        .iter()
+        .zip(hosts)
+        .map(|(column, host)| {
+            let cell = match host.supports(&case.run) {
+                Err(not_applicable) => Cell::NotApplicable { not_applicable },
+                Ok(()) => match suite.observe(host.as_ref(), case) {
+                    Ok(observed) => Cell::Did {
+                        did: observed.behaviour(),
+                        message: observed.outcome.message().map(str::to_string),
+                    },
+                    Err(error) => Cell::Error { error },
+                },
+            };
+            (column.name.clone(), cell)
+        })
+        .collect();
+    Row {
+        case: case.name.to_string(),
+        changes: changes(columns, &cells),
+        cells,
+    }
+}
+
+/// Each column whose cell differs from the column before it of the same
+/// kind: the first installed version that behaved otherwise.
+fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change> {
+    columns
+        .windows(2)
+        .filter(|pair| pair[0].kind == pair[1].kind)
+        .filter_map(|pair| {
+            let before = cells.get(&pair[0].name)?.summary();
+            let now = cells.get(&pair[1].name)?.summary();
+            (before != now).then(|| Change {
+                host: pair[1].name.clone(),
+                before,
+                now,
+            })
+        })
+        .collect()
+}
+
+/// The cases some kind of host changed on: each change with the first
+/// version that did otherwise, and what it did before and after.
+fn report(rows: &[Row]) {
+    let changed: Vec<&Row> = rows.iter().filter(|row| !row.changes.is_empty()).collect();
+    println!(
+        "\n{} of {} cases changed between installed versions:",
+        changed.len(),
+        rows.len()
+    );
+    for row in &changed {
+        println!("{}", row.case);
+        for change in &row.changes {
+            println!("  from {}: {}", change.host, change.now);
+            println!(
+                "  {:width$}  before: {}",
+                "",
+                change.before,
+                width = 5 + change.host.len()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(kind: &'static str, version: &str) -> Column {
+        Column {
+            name: format!("{kind}-{version}"),
+            kind,
+            version: version.into(),
+        }
+    }
+
+    fn did(text: &str) -> Cell {
+        Cell::Did {
+            did: text.into(),
+            message: None,
+        }
+    }
+
+    #[test]
+    fn a_change_is_named_at_the_first_version_that_did_otherwise_within_its_kind() {
+        let columns = [
+            column("jco", "1.35.0"),
+            column("wasmtime-cli", "36.0.9"),
+            column("wasmtime-cli", "42.0.1"),
+            column("wasmtime-cli", "45.0.2"),
+            column("wasmtime-cli", "49.0.3"),
+        ];
+        let cells = BTreeMap::from([
+            ("jco-1.35.0".to_string(), did("hang")),
+            ("wasmtime-cli-36.0.9".to_string(), did("trap by host")),
+            ("wasmtime-cli-42.0.1".to_string(), did("trap by host")),
+            ("wasmtime-cli-45.0.2".to_string(), did("completed, exit 0")),
+            ("wasmtime-cli-49.0.3".to_string(), did("completed, exit 0")),
+        ]);
+        let changes = changes(&columns, &cells);
+        // jco is another kind: not compared with the CLI after it.
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].host, "wasmtime-cli-45.0.2");
+        assert_eq!(changes[0].before, "trap by host");
+        assert_eq!(changes[0].now, "completed, exit 0");
+    }
+
+    #[test]
+    fn versions_order_as_numbers() {
+        let entry = |version: &str| Entry {
+            kind: witness::host::registry::Kind::WasmtimeCli,
+            version: Some(version.into()),
+            pypi: None,
+            default: false,
+            about: String::new(),
+        };
+        assert!(version_key(&entry("9.0.0")) < version_key(&entry("17.0.3")));
+        assert!(version_key(&entry("49.0.3")) < version_key(&entry("100.0.0")));
+    }
+}
