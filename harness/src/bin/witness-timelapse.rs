@@ -108,6 +108,20 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
         layout.hosts_install_root(),
     )
     .map_err(|e| e.to_string())?;
+    // One install directory per name: a host in both files must install the same.
+    let known = layout.registry().map_err(|e| e.to_string())?;
+    let installs = |entry: &Entry| (entry.kind, entry.version.clone(), entry.pypi.clone());
+    for (name, entry) in &registry.entries {
+        if known
+            .entries
+            .get(name)
+            .is_some_and(|other| installs(other) != installs(entry))
+        {
+            return Err(format!(
+                "`{name}` is in hosts.toml and timelapse.toml with a different kind, version or pypi: make them the same"
+            ));
+        }
+    }
     let wit = witness::worlds::dep_versions(&layout.wit_dir())?
         .remove("wasi:io")
         .ok_or("wit/deps has no wasi:io")?;
