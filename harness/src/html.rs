@@ -2,9 +2,12 @@
 //! page, the case × host matrix with each trial's verdicts, filters by
 //! family, host and verdict, and each cell opening the clause, what the spec
 //! allows, the record, what was observed and the command that reproduces
-//! it. Every text from a run is escaped: guest output is data, not markup.
+//! it; and, given a time-lapse, its own view: the cases some kind of host
+//! changed on, across the versions, each change marked. Every text from a
+//! run is escaped: guest output is data, not markup.
 
 use crate::results::TrialResult;
+use crate::timelapse::Timelapse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -29,7 +32,7 @@ th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}td button{border:0;b
 .conforms,.unchanged{background:#e6f4ea}.violates,.changed,.stale-divergence,.unrecorded{background:#fce8e6}\
 .known-violation{background:#fef7e0}.not-judged{background:#f1f3f4}.not-applicable{background:#fff;color:#999}\
 #panel{position:fixed;right:0;top:0;width:45%;height:100%;overflow:auto;background:#fff;border-left:2px solid #888;padding:1em}\
-pre{white-space:pre-wrap;background:#f8f8f8;padding:4px}";
+pre{white-space:pre-wrap;background:#f8f8f8;padding:4px}.first-otherwise{background:#fef7e0;font-weight:bold}";
 
 /// Filters rows by family, columns by host, cells by verdict; a cell's
 /// button shows its details in the panel.
@@ -60,8 +63,8 @@ document.getElementById('close').addEventListener('click', () => {
 });
 "#;
 
-/// The page for `trials` (a run's JSON).
-pub fn page(trials: &[TrialResult]) -> String {
+/// The page for `trials` (a run's JSON), with the view of `timelapse`.
+pub fn page(trials: &[TrialResult], timelapse: Option<&Timelapse>) -> String {
     let mut hosts = BTreeSet::new();
     let mut rows: BTreeMap<&str, BTreeMap<&str, &TrialResult>> = BTreeMap::new();
     for trial in trials {
@@ -129,10 +132,53 @@ pub fn page(trials: &[TrialResult]) -> String {
         }
         out.push_str("</tr>\n");
     }
+    out.push_str("</tbody></table>\n");
+    if let Some(timelapse) = timelapse {
+        out.push_str(&timelapse_view(timelapse));
+    }
     let _ = write!(
         out,
-        "</tbody></table>\n<div id=\"panel\" hidden><button id=\"close\">close</button><div id=\"details\"></div></div>\n<script>{SCRIPT}</script>\n</body></html>\n"
+        "<div id=\"panel\" hidden><button id=\"close\">close</button><div id=\"details\"></div></div>\n<script>{SCRIPT}</script>\n</body></html>\n"
     );
+    out
+}
+
+/// The time-lapse's view: the cases some kind of host changed on, case ×
+/// host, each cell what the host did; the first version that did otherwise
+/// than the one before is marked.
+fn timelapse_view(timelapse: &Timelapse) -> String {
+    let changed: Vec<_> = (timelapse.cases.iter())
+        .filter(|row| !row.changes.is_empty())
+        .collect();
+    let mut out = format!(
+        "<section id=\"timelapse\"><h2>Time-lapse</h2>\n<p>{} of {} cases changed between installed versions; the guests were built against WASI {}.</p>\n<table><thead><tr><th>case</th>",
+        changed.len(),
+        timelapse.cases.len(),
+        escape(&timelapse.wit)
+    );
+    for host in &timelapse.hosts {
+        let _ = write!(out, "<th>{}</th>", escape(&host.name));
+    }
+    out.push_str("</tr></thead><tbody>\n");
+    for row in changed {
+        let _ = write!(out, "<tr><th>{}</th>", escape(&row.case));
+        for host in &timelapse.hosts {
+            let first = row.changes.iter().any(|change| change.host == host.name);
+            let text = row.cells.get(&host.name).map(|cell| cell.summary());
+            let _ = write!(
+                out,
+                "<td{}>{}</td>",
+                if first {
+                    " class=\"first-otherwise\""
+                } else {
+                    ""
+                },
+                escape(text.as_deref().unwrap_or(""))
+            );
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table></section>\n");
     out
 }
 
@@ -208,19 +254,22 @@ mod tests {
 
     #[test]
     fn a_run_becomes_a_matrix_with_every_text_escaped() {
-        let page = page(&[
-            trial(
-                "a::poll::x",
-                "conforms",
-                "observations.s = \"<script>alert(1)</script>\"",
-            ),
-            trial("b::poll::x", "violates", "outcome = \"trap\""),
-            trial("a::clocks::y", "not-judged", "done & done"),
-            TrialResult {
-                spec: None,
-                ..trial("records::a", "-", "-")
-            },
-        ]);
+        let page = page(
+            &[
+                trial(
+                    "a::poll::x",
+                    "conforms",
+                    "observations.s = \"<script>alert(1)</script>\"",
+                ),
+                trial("b::poll::x", "violates", "outcome = \"trap\""),
+                trial("a::clocks::y", "not-judged", "done & done"),
+                TrialResult {
+                    spec: None,
+                    ..trial("records::a", "-", "-")
+                },
+            ],
+            None,
+        );
         assert!(
             page.contains("<p id=\"counts\">4 trials, 1 failed, 2 cases, 2 hosts</p>"),
             "{page}"
@@ -245,5 +294,51 @@ mod tests {
             1,
             "only the page's own script"
         );
+        assert!(!page.contains("Time-lapse"), "{page}");
+    }
+
+    #[test]
+    fn a_timelapse_view_shows_the_changed_cases_and_marks_the_first_version_that_did_otherwise() {
+        use crate::timelapse::{Cell, Column, Row, changes};
+        let hosts: Vec<Column> = ["42.0.1", "45.0.2"]
+            .map(|version| Column {
+                name: format!("wasmtime-cli-{version}"),
+                kind: "wasmtime-cli".into(),
+                version: version.into(),
+            })
+            .into();
+        let row = |case: &str, before: &str, after: &str| {
+            let cells = [before, after]
+                .iter()
+                .zip(&hosts)
+                .map(|(did, host)| {
+                    let cell = Cell::Did {
+                        did: (*did).into(),
+                        message: None,
+                    };
+                    (host.name.clone(), cell)
+                })
+                .collect();
+            Row {
+                case: case.into(),
+                changes: changes(&hosts, &cells),
+                cells,
+            }
+        };
+        let timelapse = Timelapse {
+            wit: "0.2.12".into(),
+            cases: vec![
+                row("streams::x", "read = <closed>", "read = { ok = 0 }"),
+                row("poll::y", "trap by host", "trap by host"),
+            ],
+            hosts,
+        };
+        let page = page(&[], Some(&timelapse));
+        assert!(
+            page.contains("1 of 2 cases changed between installed versions; the guests were built against WASI 0.2.12."),
+            "{page}"
+        );
+        assert!(page.contains("<tr><th>streams::x</th><td>read = &lt;closed&gt;</td><td class=\"first-otherwise\">read = { ok = 0 }</td></tr>"), "{page}");
+        assert!(!page.contains("poll::y"), "{page}");
     }
 }

@@ -27,6 +27,7 @@ pub mod report;
 pub mod results;
 pub mod spec;
 pub mod suite;
+pub mod timelapse;
 pub mod upstream;
 pub mod verdict;
 pub mod worlds;

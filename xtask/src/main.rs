@@ -150,6 +150,10 @@ enum Verb {
         /// Default: target/witness/report.html.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Add a time-lapse's view: the JSON `cargo xtask timelapse` wrote
+        /// (target/witness/timelapse.json).
+        #[arg(long, value_name = "FILE")]
+        timelapse: Option<PathBuf>,
     },
 }
 
@@ -349,9 +353,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             status(timelapse)
         }
         Verb::Hosts { arguments } => status(witness_hosts(&root, &arguments)),
-        Verb::Report { json, out } => {
+        Verb::Report {
+            json,
+            out,
+            timelapse,
+        } => {
             let mut report = witness_bin(&root, "witness-report");
-            for (flag, path) in [("--json", json), ("--out", out)] {
+            for (flag, path) in [("--json", json), ("--out", out), ("--timelapse", timelapse)] {
                 if let Some(path) = path {
                     report.arg(flag).arg(std::path::absolute(path)?);
                 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use witness::diff::Run;
 use witness::layout::Layout;
+use witness::timelapse::Timelapse;
 
 #[derive(Parser)]
 #[command(
@@ -19,6 +20,10 @@ struct Cli {
     /// Where to write the page; default: target/witness/report.html.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Add a time-lapse's view (`cargo xtask timelapse` writes
+    /// target/witness/timelapse.json).
+    #[arg(long, value_name = "FILE")]
+    timelapse: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -35,7 +40,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(error) = std::fs::write(&out, witness::html::page(&run.trials)) {
+    let timelapse = match cli.timelapse.as_deref().map(Timelapse::load).transpose() {
+        Ok(timelapse) => timelapse,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let page = witness::html::page(&run.trials, timelapse.as_ref());
+    if let Err(error) = std::fs::write(&out, page) {
         eprintln!("error: cannot write {}: {error}", out.display());
         return ExitCode::FAILURE;
     }

@@ -6,8 +6,6 @@
 //! case × host, goes to `target/witness/timelapse.json`.
 
 use clap::Parser;
-use serde::Serialize;
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use witness::case::Case;
@@ -15,6 +13,7 @@ use witness::host::Host;
 use witness::host::registry::{Entry, Registry, Status};
 use witness::layout::Layout;
 use witness::suite::Suite;
+use witness::timelapse::{Cell, Column, Row, Timelapse, changes};
 
 #[derive(Parser)]
 #[command(
@@ -28,66 +27,6 @@ struct Cli {
     /// the newest.
     #[arg(long = "host", value_name = "NAME")]
     hosts: Vec<String>,
-}
-
-/// One host of the time-lapse, as the matrix names it.
-#[derive(Serialize)]
-struct Column {
-    name: String,
-    kind: &'static str,
-    version: String,
-}
-
-/// What one host did on one case: in the JSON, `{"did", "message"}`,
-/// `{"not-applicable"}` or `{"error"}`.
-#[derive(Serialize, Clone, PartialEq)]
-#[serde(untagged, rename_all_fields = "kebab-case")]
-enum Cell {
-    /// The outcome and observations, message texts aside, and the message.
-    Did {
-        did: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        message: Option<String>,
-    },
-    /// Why this host cannot run the case (it cannot confine wasi:sockets, ...).
-    NotApplicable { not_applicable: String },
-    /// Why the harness could not run it (a guest not built, ...).
-    Error { error: String },
-}
-
-impl Cell {
-    /// What the change list compares and prints.
-    fn summary(&self) -> String {
-        match self {
-            Cell::Did { did, .. } => did.trim_end().replace('\n', " "),
-            Cell::NotApplicable { not_applicable } => format!("not applicable: {not_applicable}"),
-            Cell::Error { error } => format!("harness error: {error}"),
-        }
-    }
-}
-
-/// The first installed version of a kind of host that did otherwise than
-/// the version before it.
-#[derive(Serialize)]
-struct Change {
-    host: String,
-    before: String,
-    now: String,
-}
-
-#[derive(Serialize)]
-struct Row {
-    case: String,
-    cells: BTreeMap<String, Cell>,
-    changes: Vec<Change>,
-}
-
-#[derive(Serialize)]
-struct Timelapse {
-    /// The WASI 0.2 release the guests were built against.
-    wit: String,
-    hosts: Vec<Column>,
-    cases: Vec<Row>,
 }
 
 fn main() -> ExitCode {
@@ -158,6 +97,10 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
         .and_then(|()| std::fs::write(&out, json))
         .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     println!("\nthe matrix: {}", out.display());
+    println!(
+        "as a view of the HTML report: cargo xtask report --timelapse {}",
+        out.display()
+    );
     Ok(())
 }
 
@@ -191,7 +134,7 @@ fn installed_in_order(registry: &Registry, wanted: &[String]) -> Result<Lineup, 
         hosts.push(registry.open(name)?);
         columns.push(Column {
             name: name.clone(),
-            kind: entry.kind.name(),
+            kind: entry.kind.name().to_string(),
             version: entry.version.clone().unwrap_or_default(),
         });
     }
@@ -233,24 +176,6 @@ fn row(suite: &Suite, columns: &[Column], hosts: &[Arc<dyn Host>], case: &Case) 
     }
 }
 
-/// Each column whose cell differs from the column before it of the same
-/// kind: the first installed version that behaved otherwise.
-fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change> {
-    columns
-        .windows(2)
-        .filter(|pair| pair[0].kind == pair[1].kind)
-        .filter_map(|pair| {
-            let before = cells.get(&pair[0].name)?.summary();
-            let now = cells.get(&pair[1].name)?.summary();
-            (before != now).then(|| Change {
-                host: pair[1].name.clone(),
-                before,
-                now,
-            })
-        })
-        .collect()
-}
-
 /// The cases some kind of host changed on: each change with the first
 /// version that did otherwise, and what it did before and after.
 fn report(rows: &[Row]) {
@@ -277,45 +202,6 @@ fn report(rows: &[Row]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn column(kind: &'static str, version: &str) -> Column {
-        Column {
-            name: format!("{kind}-{version}"),
-            kind,
-            version: version.into(),
-        }
-    }
-
-    fn did(text: &str) -> Cell {
-        Cell::Did {
-            did: text.into(),
-            message: None,
-        }
-    }
-
-    #[test]
-    fn a_change_is_named_at_the_first_version_that_did_otherwise_within_its_kind() {
-        let columns = [
-            column("jco", "1.35.0"),
-            column("wasmtime-cli", "36.0.9"),
-            column("wasmtime-cli", "42.0.1"),
-            column("wasmtime-cli", "45.0.2"),
-            column("wasmtime-cli", "49.0.3"),
-        ];
-        let cells = BTreeMap::from([
-            ("jco-1.35.0".to_string(), did("hang")),
-            ("wasmtime-cli-36.0.9".to_string(), did("trap by host")),
-            ("wasmtime-cli-42.0.1".to_string(), did("trap by host")),
-            ("wasmtime-cli-45.0.2".to_string(), did("completed, exit 0")),
-            ("wasmtime-cli-49.0.3".to_string(), did("completed, exit 0")),
-        ]);
-        let changes = changes(&columns, &cells);
-        // jco is another kind: not compared with the CLI after it.
-        assert_eq!(changes.len(), 1);
-        assert_eq!(changes[0].host, "wasmtime-cli-45.0.2");
-        assert_eq!(changes[0].before, "trap by host");
-        assert_eq!(changes[0].now, "completed, exit 0");
-    }
 
     #[test]
     fn versions_order_as_numbers() {

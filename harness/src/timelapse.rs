@@ -1,0 +1,141 @@
+//! A time-lapse (`cargo xtask timelapse`): what each host of
+//! `timelapse.toml` did on each case, and where each kind of host changed
+//! from one installed version to the next. History, not a gate: the types
+//! of `target/witness/timelapse.json`, which the HTML report shows too.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One host of the time-lapse, as the matrix names it.
+#[derive(Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    pub kind: String,
+    pub version: String,
+}
+
+/// What one host did on one case: in the JSON, `{"did", "message"}`,
+/// `{"not-applicable"}` or `{"error"}`.
+#[derive(Serialize, Deserialize, Clone, PartialEq)]
+#[serde(untagged, rename_all_fields = "kebab-case")]
+pub enum Cell {
+    /// The outcome and observations, message texts aside, and the message.
+    Did {
+        did: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// Why this host cannot run the case (it cannot confine wasi:sockets, ...).
+    NotApplicable { not_applicable: String },
+    /// Why the harness could not run it (a guest not built, ...).
+    Error { error: String },
+}
+
+impl Cell {
+    /// What the change list compares and prints.
+    pub fn summary(&self) -> String {
+        match self {
+            Cell::Did { did, .. } => did.trim_end().replace('\n', " "),
+            Cell::NotApplicable { not_applicable } => format!("not applicable: {not_applicable}"),
+            Cell::Error { error } => format!("harness error: {error}"),
+        }
+    }
+}
+
+/// The first installed version of a kind of host that did otherwise than
+/// the version before it.
+#[derive(Serialize, Deserialize)]
+pub struct Change {
+    pub host: String,
+    pub before: String,
+    pub now: String,
+}
+
+/// One case on every host, and where each kind of host changed.
+#[derive(Serialize, Deserialize)]
+pub struct Row {
+    pub case: String,
+    pub cells: BTreeMap<String, Cell>,
+    pub changes: Vec<Change>,
+}
+
+/// `target/witness/timelapse.json`.
+#[derive(Serialize, Deserialize)]
+pub struct Timelapse {
+    /// The WASI 0.2 release the guests were built against.
+    pub wit: String,
+    pub hosts: Vec<Column>,
+    pub cases: Vec<Row>,
+}
+
+/// Each column whose cell differs from the column before it of the same
+/// kind: the first installed version that behaved otherwise.
+pub fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change> {
+    columns
+        .windows(2)
+        .filter(|pair| pair[0].kind == pair[1].kind)
+        .filter_map(|pair| {
+            let before = cells.get(&pair[0].name)?.summary();
+            let now = cells.get(&pair[1].name)?.summary();
+            (before != now).then(|| Change {
+                host: pair[1].name.clone(),
+                before,
+                now,
+            })
+        })
+        .collect()
+}
+
+impl Timelapse {
+    /// A time-lapse's JSON, read back.
+    pub fn load(path: &Path) -> Result<Timelapse, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(kind: &'static str, version: &str) -> Column {
+        Column {
+            name: format!("{kind}-{version}"),
+            kind: kind.into(),
+            version: version.into(),
+        }
+    }
+
+    fn did(text: &str) -> Cell {
+        Cell::Did {
+            did: text.into(),
+            message: None,
+        }
+    }
+
+    #[test]
+    fn a_change_is_named_at_the_first_version_that_did_otherwise_within_its_kind() {
+        let columns = [
+            column("jco", "1.35.0"),
+            column("wasmtime-cli", "36.0.9"),
+            column("wasmtime-cli", "42.0.1"),
+            column("wasmtime-cli", "45.0.2"),
+            column("wasmtime-cli", "49.0.3"),
+        ];
+        let cells = BTreeMap::from([
+            ("jco-1.35.0".to_string(), did("hang")),
+            ("wasmtime-cli-36.0.9".to_string(), did("trap by host")),
+            ("wasmtime-cli-42.0.1".to_string(), did("trap by host")),
+            ("wasmtime-cli-45.0.2".to_string(), did("completed, exit 0")),
+            ("wasmtime-cli-49.0.3".to_string(), did("completed, exit 0")),
+        ]);
+        let changes = changes(&columns, &cells);
+        // jco is another kind: not compared with the CLI after it.
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].host, "wasmtime-cli-45.0.2");
+        assert_eq!(changes[0].before, "trap by host");
+        assert_eq!(changes[0].now, "completed, exit 0");
+    }
+}
