@@ -161,7 +161,15 @@ fn timelapse_view(timelapse: &Timelapse) -> String {
     }
     out.push_str("</tr></thead><tbody>\n");
     for row in changed {
-        let _ = write!(out, "<tr><th>{}</th>", escape(&row.case));
+        let _ = match &row.citation {
+            None => write!(out, "<tr><th>{}</th>", escape(&row.case)),
+            Some(citation) => write!(
+                out,
+                "<tr><th>{}<br><small>{}</small></th>",
+                escape(&row.case),
+                escape(citation)
+            ),
+        };
         for host in &timelapse.hosts {
             let first = row.changes.iter().any(|change| change.host == host.name);
             let text = row.cells.get(&host.name).map(|cell| cell.summary());
@@ -321,6 +329,7 @@ mod tests {
                 .collect();
             Row {
                 case: case.into(),
+                citation: None,
                 changes: changes(&hosts, &cells),
                 cells,
             }

@@ -56,6 +56,11 @@ pub struct Change {
 #[derive(Serialize, Deserialize)]
 pub struct Row {
     pub case: String,
+    /// Why the case's citation does not hold in the WIT the guests carried
+    /// (the clause came later, the item did not exist yet); `None` when it
+    /// holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citation: Option<String>,
     pub cells: BTreeMap<String, Cell>,
     pub changes: Vec<Change>,
 }

@@ -12,6 +12,7 @@ use witness::case::Case;
 use witness::host::Host;
 use witness::host::registry::{Entry, Registry, Status};
 use witness::layout::Layout;
+use witness::spec::{Spec, Stale};
 use witness::suite::Suite;
 use witness::timelapse::{Cell, Column, Row, Timelapse, changes};
 
@@ -81,9 +82,13 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
         cases.len(),
         hosts.len()
     );
+    let spec = Spec::load(&layout.wit_dir())?;
     let rows: Vec<Row> = cases
         .iter()
-        .map(|case| row(&suite, &columns, &hosts, case))
+        .map(|case| Row {
+            citation: citation(&spec, &wit, case),
+            ..row(&suite, &columns, &hosts, case)
+        })
         .collect();
     report(&rows);
     let out = layout.root().join("target/witness/timelapse.json");
@@ -171,9 +176,23 @@ fn row(suite: &Suite, columns: &[Column], hosts: &[Arc<dyn Host>], case: &Case) 
         .collect();
     Row {
         case: case.name.to_string(),
+        citation: None,
         changes: changes(columns, &cells),
         cells,
     }
+}
+
+/// Why `case`'s citation does not hold in WASI `wit`, the release the
+/// guests carried; `None` when it holds.
+fn citation(spec: &Spec, wit: &str, case: &Case) -> Option<String> {
+    let item = case.spec.item();
+    spec.stale(case).map(|stale| match stale {
+        Stale::ItemGone => format!("`{item}` is not in WASI {wit}"),
+        Stale::OtherVersion { found } => format!("WASI {wit} has `{item}` at {found} only"),
+        Stale::ClauseGone { .. } => {
+            format!("the quoted clause is not in WASI {wit}'s docs of `{item}`")
+        }
+    })
 }
 
 /// The cases some kind of host changed on: each change with the first
@@ -187,6 +206,9 @@ fn report(rows: &[Row]) {
     );
     for row in &changed {
         println!("{}", row.case);
+        if let Some(citation) = &row.citation {
+            println!("  ({citation})");
+        }
         for change in &row.changes {
             println!("  from {}: {}", change.host, change.now);
             println!(
