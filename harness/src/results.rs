@@ -91,9 +91,22 @@ pub struct MatrixCell {
 
 /// The results of a run, filled in by trials running in parallel.
 #[derive(Debug, Default)]
-pub struct Results(Mutex<Vec<TrialResult>>);
+pub struct Results {
+    trials: Mutex<Vec<TrialResult>>,
+    /// The WASI 0.2 release the guests were built against (`0.2.12`), for
+    /// the JSON and JUnit reports.
+    pub wit: Option<String>,
+}
 
 impl Results {
+    /// Empty results of a run whose guests carry WASI `wit`.
+    pub fn carrying(wit: Option<String>) -> Results {
+        Results {
+            wit,
+            ..Results::default()
+        }
+    }
+
     pub fn add(
         &self,
         trial: &str,
@@ -124,7 +137,10 @@ impl Results {
             failure: result.as_ref().err().cloned(),
             detail,
         };
-        self.0.lock().expect("no panics while locked").push(result);
+        self.trials
+            .lock()
+            .expect("no panics while locked")
+            .push(result);
     }
 
     /// A trial the host cannot run: not a pass, not a failure, counted apart.
@@ -143,12 +159,15 @@ impl Results {
             failure: None,
             detail: None,
         };
-        self.0.lock().expect("no panics while locked").push(result);
+        self.trials
+            .lock()
+            .expect("no panics while locked")
+            .push(result);
     }
 
     /// The results, in trial-name order.
     pub fn all(&self) -> Vec<TrialResult> {
-        let mut results = self.0.lock().expect("no panics while locked").clone();
+        let mut results = self.trials.lock().expect("no panics while locked").clone();
         results.sort_by(|a, b| a.trial.cmp(&b.trial));
         results
     }
@@ -375,6 +394,7 @@ impl Results {
         let failed = trials.iter().filter(|result| !result.passed).count();
         let (spec, record) = Results::counts(&trials);
         let json = serde_json::json!({
+            "wit": self.wit,
             "passed": passed,
             "failed": failed,
             "spec": spec,
@@ -389,6 +409,9 @@ impl Results {
     /// verdicts as the properties `spec` and `record`.
     pub fn write_junit(&self, path: &Path) -> std::io::Result<()> {
         let mut suite = TestSuite::new("witness");
+        if let Some(wit) = &self.wit {
+            suite.add_property(Property::new("wit", wit.as_str()));
+        }
         for result in self.all() {
             let status = match &result.failure {
                 None if result.not_applicable.is_some() => TestCaseStatus::skipped(),

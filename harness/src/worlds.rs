@@ -44,9 +44,15 @@ pub fn imports(wit_dir: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, Str
     Ok(worlds)
 }
 
+/// The WASI 0.2 release of the WIT in `wit_dir` (its wasi:io's version):
+/// what the guests built against it carry.
+pub fn wasi_release(wit_dir: &Path) -> Option<String> {
+    dep_versions(wit_dir).ok()?.remove("wasi:io")
+}
+
 /// The version of each package in `<wit_dir>/deps/` (a `.wit` file or a
 /// directory per package), read with wit-parser: `wasi:io` → `0.2.0`.
-pub fn dep_versions(wit_dir: &Path) -> Result<BTreeMap<String, String>, String> {
+fn dep_versions(wit_dir: &Path) -> Result<BTreeMap<String, String>, String> {
     let deps = wit_dir.join("deps");
     let entries =
         std::fs::read_dir(&deps).map_err(|e| format!("cannot read {}: {e}", deps.display()))?;

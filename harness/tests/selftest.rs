@@ -822,7 +822,7 @@ fn the_selftest_suite_fails_exactly_its_deliberately_failing_trials_on_every_con
 }
 
 #[test]
-fn json_and_junit_results_carry_both_verdicts() {
+fn json_and_junit_results_carry_both_verdicts_and_the_guests_wasi_release() {
     let suite = Arc::new(Suite::selftest(&Layout::from_env()));
     // behaviour::observe-answer passes, wrong::observe-answer fails.
     let conclusion = run_trials(&suite, &[faulty_host()], "::observe-answer", false);
@@ -839,6 +839,8 @@ fn json_and_junit_results_carry_both_verdicts() {
         "{json:#}"
     );
     assert_eq!(json["spec"], json!({ "not-judged": 1, "violates": 1 }));
+    // The WASI release the guests were built against: wit/'s.
+    assert_eq!(json["wit"], "0.2.12");
     assert_eq!(json["record"], json!({ "unchanged": 2 }));
     let trials = &json["trials"];
     for (i, (trial, spec, passed)) in [
@@ -879,6 +881,7 @@ fn json_and_junit_results_carry_both_verdicts() {
         assert_contains(&junit, property);
     }
     assert_contains(&junit, "observation `answer`: expected 41, observed 42");
+    assert_contains(&junit, r#"<property name="wit" value="0.2.12"/>"#);
 }
 
 // ---------------------------------------------------------------------------

@@ -62,9 +62,8 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
             ));
         }
     }
-    let wit = witness::worlds::dep_versions(&layout.wit_dir())?
-        .remove("wasi:io")
-        .ok_or("wit/deps has no wasi:io")?;
+    let wit = witness::worlds::wasi_release(&layout.wit_dir())
+        .ok_or("wit/deps has no wasi:io, or does not parse")?;
     let (columns, hosts) = installed_in_order(&registry, &cli.hosts)?;
     let suite = Suite::conformance(&layout);
     let cases: Vec<Case> = suite
