@@ -7,7 +7,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -93,18 +93,23 @@ pub struct MatrixCell {
 #[derive(Debug, Default)]
 pub struct Results {
     trials: Mutex<Vec<TrialResult>>,
-    /// The WASI 0.2 release the guests were built against (`0.2.12`), for
-    /// the JSON and JUnit reports.
-    pub wit: Option<String>,
+    /// The WIT the guests were built against: the JSON and JUnit reports
+    /// name its WASI release, read only when they are written.
+    wit_dir: Option<PathBuf>,
 }
 
 impl Results {
-    /// Empty results of a run whose guests carry WASI `wit`.
-    pub fn carrying(wit: Option<String>) -> Results {
+    /// Empty results of a run whose guests were built against `wit_dir`.
+    pub fn carrying(wit_dir: PathBuf) -> Results {
         Results {
-            wit,
+            wit_dir: Some(wit_dir),
             ..Results::default()
         }
+    }
+
+    /// The WASI 0.2 release the guests carry (`0.2.12`), when known.
+    fn wit(&self) -> Option<String> {
+        crate::worlds::wasi_release(self.wit_dir.as_deref()?)
     }
 
     pub fn add(
@@ -394,7 +399,7 @@ impl Results {
         let failed = trials.iter().filter(|result| !result.passed).count();
         let (spec, record) = Results::counts(&trials);
         let json = serde_json::json!({
-            "wit": self.wit,
+            "wit": self.wit(),
             "passed": passed,
             "failed": failed,
             "spec": spec,
@@ -409,8 +414,8 @@ impl Results {
     /// verdicts as the properties `spec` and `record`.
     pub fn write_junit(&self, path: &Path) -> std::io::Result<()> {
         let mut suite = TestSuite::new("witness");
-        if let Some(wit) = &self.wit {
-            suite.add_property(Property::new("wit", wit.as_str()));
+        if let Some(wit) = self.wit() {
+            suite.add_property(Property::new("wit", wit));
         }
         for result in self.all() {
             let status = match &result.failure {

@@ -120,7 +120,7 @@ impl Suite {
             known,
             spec: OnceLock::new(),
             records: Mutex::default(),
-            results: Results::carrying(crate::worlds::wasi_release(&layout.wit_dir())),
+            results: Results::carrying(layout.wit_dir()),
             blessings: None,
             not_applicable: Mutex::default(),
             repeat: 1,

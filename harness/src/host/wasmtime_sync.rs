@@ -51,7 +51,7 @@ pub fn selftest_faulty_host(name: &str, program: PathBuf, cache_dir: PathBuf) ->
     AdapterHost::new(name, command, FULL_CONTROL)
 }
 
-/// The child's `--prepare`: the component compiled into wasmtime's cache.
+/// The child's `--prepare`: the component compiled into the compile cache.
 pub fn prepare(component: &Path, cache_dir: &Path) -> Result<(), String> {
     let engine = engine().map_err(|e| format!("{e:?}"))?;
     compile_cache::component(&engine, component, cache_dir)
