@@ -35,7 +35,7 @@ impl Layout {
             .to_path_buf();
         let components = std::env::var_os("WITNESS_COMPONENTS_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target/wasm32-wasip2/release"));
+            .unwrap_or_else(|| root.join("target/components"));
         let wit =
             std::env::var_os("WITNESS_WIT_DIR").map_or_else(|| root.join("wit"), PathBuf::from);
         Layout {

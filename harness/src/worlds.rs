@@ -13,17 +13,7 @@ const GUESTS_PACKAGE: &str = "witness:guests";
 /// World name → the unversioned names of the packages it imports
 /// (`wasi:io`, `wasi:http`, ...). `Err` when wit/ does not parse.
 pub fn imports(wit_dir: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
-    let mut resolve = Resolve::default();
-    let (package, _) = resolve
-        .push_dir(wit_dir)
-        .map_err(|e| format!("cannot read the WIT in {}: {e:?}", wit_dir.display()))?;
-    let name = resolve.packages[package].name.to_string();
-    if name != GUESTS_PACKAGE {
-        return Err(format!(
-            "{} holds {name}, not {GUESTS_PACKAGE}",
-            wit_dir.display()
-        ));
-    }
+    let (resolve, package) = guests_package(wit_dir)?;
     let mut worlds = BTreeMap::new();
     for &world in resolve.packages[package].worlds.values() {
         let world = &resolve.worlds[world];
@@ -42,6 +32,48 @@ pub fn imports(wit_dir: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, Str
         worlds.insert(world.name.clone(), packages);
     }
     Ok(worlds)
+}
+
+/// The worlds of command guests: those that export `wasi:cli/run` (the
+/// others are proxies, exporting `wasi:http/incoming-handler`).
+pub fn commands(wit_dir: &Path) -> Result<BTreeSet<String>, String> {
+    let (resolve, package) = guests_package(wit_dir)?;
+    let exports_run = |world: &wit_parser::World| {
+        world.exports.keys().any(|key| match key {
+            WorldKey::Interface(id) => {
+                let interface = &resolve.interfaces[*id];
+                let package = interface
+                    .package
+                    .map(|package| &resolve.packages[package].name);
+                package.is_some_and(|name| name.namespace == "wasi" && name.name == "cli")
+                    && interface.name.as_deref() == Some("run")
+            }
+            WorldKey::Name(_) => false,
+        })
+    };
+    Ok(resolve.packages[package]
+        .worlds
+        .values()
+        .map(|&world| &resolve.worlds[world])
+        .filter(|world| exports_run(world))
+        .map(|world| world.name.clone())
+        .collect())
+}
+
+/// wit/ resolved, and its package, which must be witness's.
+fn guests_package(wit_dir: &Path) -> Result<(Resolve, wit_parser::PackageId), String> {
+    let mut resolve = Resolve::default();
+    let (package, _) = resolve
+        .push_dir(wit_dir)
+        .map_err(|e| format!("cannot read the WIT in {}: {e:?}", wit_dir.display()))?;
+    let name = resolve.packages[package].name.to_string();
+    if name != GUESTS_PACKAGE {
+        return Err(format!(
+            "{} holds {name}, not {GUESTS_PACKAGE}",
+            wit_dir.display()
+        ));
+    }
+    Ok((resolve, package))
 }
 
 /// The WASI 0.2 release of the WIT in `wit_dir` (its wasi:io's version):

@@ -1,15 +1,23 @@
-//! Building the guest components.
+//! Building the guest components. Each guest is a `wasm32-unknown-unknown`
+//! library, so the standard library brings no WASI imports of its own: a
+//! guest imports only the WIT it was built against, and wit-component makes
+//! it a component from that WIT (carried in the module's custom sections).
 
 use crate::{cargo, succeed};
 use anyhow::{Context, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const TARGET: &str = "wasm32-wasip2";
+pub const TARGET: &str = "wasm32-unknown-unknown";
 
-/// `cargo build` of the guests in `guests_dir` for wasm32-wasip2 into
-/// `target_dir`, so that components land in
-/// `<target_dir>/wasm32-wasip2/release/<guest>.wasm`; only `package` if given.
+/// Where the components of a build into `target_dir` land:
+/// `<target_dir>/components/<guest>.wasm`.
+pub fn components_dir(target_dir: &Path) -> PathBuf {
+    target_dir.join("components")
+}
+
+/// `cargo build` of the guests in `guests_dir` into `target_dir` (core
+/// modules, for [`componentize`]); only `package` if given.
 pub fn build(root: &Path, guests_dir: &Path, target_dir: &Path, package: Option<&str>) -> Command {
     let mut build = cargo(root);
     build
@@ -23,14 +31,58 @@ pub fn build(root: &Path, guests_dir: &Path, target_dir: &Path, package: Option<
     build
 }
 
-/// A fresh machine has the toolchain but not the wasm32-wasip2 standard
-/// library: add it with rustup, for the toolchain rust-toolchain.toml pins.
+/// Makes the core module of `guest`, built into `target_dir`, a component
+/// in [`components_dir`].
+pub fn componentize(target_dir: &Path, guest: &str) -> Result<()> {
+    let module = target_dir
+        .join(TARGET)
+        .join("release")
+        .join(format!("{}.wasm", guest.replace('-', "_")));
+    let bytes =
+        std::fs::read(&module).with_context(|| format!("cannot read {}", module.display()))?;
+    let component = wit_component::ComponentEncoder::default()
+        .module(&bytes)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .with_context(|| format!("guest `{guest}` does not make a component"))?;
+    let dir = components_dir(target_dir);
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{guest}.wasm"));
+    std::fs::write(&path, component).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The guest programs: the members of `<dir>/Cargo.toml` that build a
+/// library for a component (`cdylib`).
+pub fn names(dir: &Path) -> Result<Vec<String>> {
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .manifest_path(dir.join("Cargo.toml"))
+        .no_deps()
+        .exec()
+        .context("cargo metadata of the guests failed")?;
+    let mut names: Vec<String> = metadata
+        .workspace_packages()
+        .into_iter()
+        .filter(|package| {
+            package.targets.iter().any(|target| {
+                (target.kind.iter()).any(|kind| matches!(kind, cargo_metadata::TargetKind::CDyLib))
+            })
+        })
+        .map(|package| package.name.to_string())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// A fresh machine has the toolchain but not the wasm32-unknown-unknown
+/// standard library: add it with rustup, for the toolchain
+/// rust-toolchain.toml pins.
 pub fn ensure_target(root: &Path) -> Result<()> {
     let installed = Command::new("rustup")
         .current_dir(root)
         .args(["target", "list", "--installed"])
         .output()
-        .context("cannot run rustup: witness needs rustup to install the wasm32-wasip2 target")?;
+        .with_context(|| {
+            format!("cannot run rustup: witness needs rustup to install the {TARGET} target")
+        })?;
     if String::from_utf8_lossy(&installed.stdout)
         .lines()
         .any(|line| line.trim() == TARGET)

@@ -21,7 +21,7 @@ struct Cli {
 enum Verb {
     /// Build the guests and run the conformance suite: every case on every chosen host.
     ///
-    /// Installs the wasm32-wasip2 target if it is missing and materialises
+    /// Installs the wasm32-unknown-unknown target if it is missing and materialises
     /// wit/deps/ first. Arguments after `--` go to the libtest harness:
     /// filters, `--exact`, `--list`, `--ignored`, `--test-threads`.
     Test {
@@ -68,7 +68,7 @@ enum Verb {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         libtest: Vec<String>,
     },
-    /// Build the guest components for wasm32-wasip2 against wit/.
+    /// Build the guest components against wit/ (wasm32-unknown-unknown + wit-component).
     BuildGuests,
     /// Trace cases to the WIT: check citations, measure coverage.
     Spec {
@@ -412,6 +412,10 @@ fn prepare(root: &Path) -> Result<()> {
         .wait()
         .context("cannot wait for the harness's build")?;
     guests?;
+    let target_dir = root.join("target");
+    for guest in guests::names(&root.join("guests"))? {
+        guests::componentize(&target_dir, &guest)?;
+    }
     if !harness.success() {
         bail!("the harness does not build: `cargo build --package witness --bins` failed");
     }

@@ -20,9 +20,9 @@ pub fn run(root: &Path, wit: &Path, mut suite: Command) -> Result<ExitCode> {
     prepare_wit(root, wit)?;
     guests::ensure_target(root)?;
     let target_dir = work.join("target");
-    let components = target_dir.join(guests::TARGET).join("release");
+    let components = guests::components_dir(&target_dir);
     std::fs::create_dir_all(&components)?;
-    for guest in guest_names(&root.join("guests"))? {
+    for guest in guests::names(&root.join("guests"))? {
         let component = components.join(format!("{guest}.wasm"));
         let build_error = components.join(format!("{guest}.build-error.txt"));
         for stale in [&component, &build_error] {
@@ -33,17 +33,23 @@ pub fn run(root: &Path, wit: &Path, mut suite: Command) -> Result<ExitCode> {
         let output = guests::build(root, &work.join("guests"), &target_dir, Some(&guest))
             .output()
             .context("cannot run cargo build for the guests")?;
-        if output.status.success() {
-            eprintln!(
+        let built = if output.status.success() {
+            guests::componentize(&target_dir, &guest).map_err(|e| format!("{e:#}").into_bytes())
+        } else {
+            Err(output.stderr)
+        };
+        match built {
+            Ok(()) => eprintln!(
                 "spec gate: guest `{guest}` builds against {}",
                 wit.display()
-            );
-        } else {
-            eprintln!(
-                "spec gate: guest `{guest}` does NOT build against {}",
-                wit.display()
-            );
-            std::fs::write(&build_error, &output.stderr)?;
+            ),
+            Err(error) => {
+                eprintln!(
+                    "spec gate: guest `{guest}` does NOT build against {}",
+                    wit.display()
+                );
+                std::fs::write(&build_error, error)?;
+            }
         }
     }
     // The citations first, as one list; the suite then fails each case.
@@ -112,33 +118,6 @@ fn assemble_wasi_checkout(packages_dir: &Path, within: &str, into: &Path) -> Res
         );
     }
     Ok(())
-}
-
-/// The guest programs: the members of `<dir>/Cargo.toml` that build a
-/// component, a command (`bin`) or a proxy (`cdylib`).
-fn guest_names(dir: &Path) -> Result<Vec<String>> {
-    let metadata = cargo_metadata::MetadataCommand::new()
-        .manifest_path(dir.join("Cargo.toml"))
-        .no_deps()
-        .exec()
-        .context("cargo metadata of the guests failed")?;
-    let mut names: Vec<String> = metadata
-        .workspace_packages()
-        .into_iter()
-        .filter(|package| {
-            package.targets.iter().any(|target| {
-                target.kind.iter().any(|kind| {
-                    matches!(
-                        kind,
-                        cargo_metadata::TargetKind::Bin | cargo_metadata::TargetKind::CDyLib
-                    )
-                })
-            })
-        })
-        .map(|package| package.name.to_string())
-        .collect();
-    names.sort();
-    Ok(names)
 }
 
 /// Makes `to` a copy of `from`, leaving out build output (`target/`).

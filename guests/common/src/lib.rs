@@ -1,10 +1,21 @@
 //! What every witness guest shares: the guest protocol (scenario dispatch on
-//! `argv[1]`, observations on stdout) and the raw canonical-ABI imports that
-//! the typed bindings would not let a guest misuse.
+//! the first argument, observations on stdout, a panic's message on stderr)
+//! and the raw canonical-ABI imports that the typed bindings would not let a
+//! guest misuse.
+//!
+//! The guests are built for `wasm32-unknown-unknown`: the standard library
+//! brings no WASI of its own, so a guest imports the WIT under test alone
+//! (world `protocol` here, the guest's own world beside it) and runs on any
+//! host of that WASI release.
 
 pub mod raw;
 
-use std::process::ExitCode;
+mod bindings {
+    wit_bindgen::generate!({ path: "../../wit", world: "protocol", generate_all });
+}
+
+use bindings::wasi::cli::{environment, stderr, stdout};
+use bindings::wasi::io::streams::OutputStream;
 
 /// The prefix of an observation line on stdout; the harness ignores every
 /// other line.
@@ -16,7 +27,42 @@ pub const OBSERVATION_PREFIX: &str = "@witness ";
 /// files. A name is used at most once per run.
 pub fn observe(name: &str, value: impl Into<serde_json::Value>) {
     let line = serde_json::json!({ name: value.into() });
-    println!("{OBSERVATION_PREFIX}{line}");
+    write_stdout(format!("{OBSERVATION_PREFIX}{line}\n").as_bytes());
+}
+
+/// Writes `bytes` to stdout, as far as the host takes them: what it
+/// refuses is missing from the run, as a host's choice is.
+pub fn write_stdout(bytes: &[u8]) {
+    write_all(&stdout::get_stdout(), bytes)
+}
+
+/// Writes `bytes` to stderr, as far as the host takes them.
+pub fn write_stderr(bytes: &[u8]) {
+    write_all(&stderr::get_stderr(), bytes)
+}
+
+/// `blocking-write-and-flush` takes at most 4096 bytes a call.
+fn write_all(stream: &OutputStream, bytes: &[u8]) {
+    for chunk in bytes.chunks(4096) {
+        if stream.blocking_write_and_flush(chunk).is_err() {
+            return;
+        }
+    }
+}
+
+/// The value of environment variable `name`, if the host gave it.
+pub fn env_var(name: &str) -> Option<String> {
+    environment::get_environment()
+        .into_iter()
+        .find_map(|(key, value)| (key == name).then_some(value))
+}
+
+/// The names of the environment variables the host gave.
+pub fn env_names() -> Vec<String> {
+    environment::get_environment()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// `"ok"` or `"error"`: all the at-most-once clauses of wasi:http speak of.
@@ -39,32 +85,63 @@ pub fn text(values: &[Vec<u8>]) -> String {
 /// A scenario: its name (what a case file's `scenario` says) and its code.
 pub type Scenario = (&'static str, fn());
 
-/// The guest's `main`: `argv[1]` names the scenario to run; `--list` prints
-/// every scenario name, one per line.
-pub fn run(scenarios: &[Scenario]) -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
+/// A command guest's `wasi:cli/run`: the first argument names the scenario
+/// to run; `--list` prints every scenario name, one per line. `Err` (exit
+/// status 1) for an unknown scenario or none.
+#[allow(
+    clippy::result_unit_err,
+    reason = "wasi:cli/run's result has no error type"
+)]
+pub fn run(scenarios: &[Scenario]) -> Result<(), ()> {
+    std::panic::set_hook(Box::new(|panic| {
+        write_stderr(format!("guest {panic}\n").as_bytes());
+    }));
+    let args = environment::get_arguments();
     match args.get(1).map(String::as_str) {
         Some("--list") => {
-            for (name, _) in scenarios {
-                println!("{name}");
-            }
-            ExitCode::SUCCESS
+            let names: String = scenarios
+                .iter()
+                .map(|(name, _)| format!("{name}\n"))
+                .collect();
+            write_stdout(names.as_bytes());
+            Ok(())
         }
-        Some(wanted) => match scenarios.iter().find(|(name, _)| *name == wanted) {
-            Some((_, scenario)) => {
-                scenario();
-                ExitCode::SUCCESS
-            }
-            None => {
-                eprintln!(
-                    "unknown scenario `{wanted}`: `--list` prints the scenarios of this guest"
+        Some(wanted) => {
+            match scenarios.iter().find(|(name, _)| *name == wanted) {
+                Some((_, scenario)) => {
+                    scenario();
+                    Ok(())
+                }
+                None => {
+                    write_stderr(
+                    format!("unknown scenario `{wanted}`: `--list` prints the scenarios of this guest\n")
+                        .as_bytes(),
                 );
-                ExitCode::from(2)
+                    Err(())
+                }
             }
-        },
+        }
         None => {
-            eprintln!("usage: <guest> <scenario> | --list");
-            ExitCode::from(2)
+            write_stderr(b"usage: <guest> <scenario> | --list\n");
+            Err(())
         }
     }
+}
+
+/// Makes the guest a command whose `wasi:cli/run` runs [`run`] over the
+/// scenarios given, each a `("name", function)`. Used below the guest's
+/// `wit_bindgen::generate!`, whose `exports` and `export!` it names.
+#[macro_export]
+macro_rules! command {
+    ($($scenario:expr),* $(,)?) => {
+        struct Command;
+
+        impl exports::wasi::cli::run::Guest for Command {
+            fn run() -> Result<(), ()> {
+                $crate::run(&[$($scenario),*])
+            }
+        }
+
+        export!(Command);
+    };
 }

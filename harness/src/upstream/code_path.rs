@@ -18,7 +18,7 @@ pub struct Excerpt {
     pub text: String,
 }
 
-/// The excerpts of `source` (the guest's `main.rs` or `lib.rs`) that
+/// The excerpts of `source` (the guest's `lib.rs`) that
 /// `scenario` runs, in file order: its table entry, and every function of
 /// the file it reaches.
 pub fn of(source: &str, scenario: &str, file: &Path) -> Result<Vec<Excerpt>, String> {
@@ -36,7 +36,7 @@ pub fn of(source: &str, scenario: &str, file: &Path) -> Result<Vec<Excerpt>, Str
         found: Vec::new(),
     };
     entries.visit_file(&parsed);
-    let [entry] = entries.found.as_slice() else {
+    let [entry] = entries.found.as_mut_slice() else {
         return Err(format!(
             "{}: expected one `(\"{scenario}\", ...)` entry in the guest's scenario table, found {}",
             file.display(),
@@ -52,8 +52,7 @@ pub fn of(source: &str, scenario: &str, file: &Path) -> Result<Vec<Excerpt>, Str
         })
         .collect();
     // The functions the entry reaches, through the functions it names.
-    let mut named = Names::default();
-    named.visit_expr(&entry.elems[1]);
+    let named = &mut entry.named;
     let mut reached = BTreeSet::new();
     while let Some(function) = functions.iter().find(|function| {
         let name = function.sig.ident.to_string();
@@ -62,7 +61,7 @@ pub fn of(source: &str, scenario: &str, file: &Path) -> Result<Vec<Excerpt>, Str
         reached.insert(function.sig.ident.to_string());
         named.visit_block(&function.block);
     }
-    let mut spans = vec![entry.span()];
+    let mut spans = vec![entry.span];
     spans.extend(
         functions
             .iter()
@@ -89,21 +88,42 @@ fn excerpt(lines: &[&str], span: Span) -> Excerpt {
     }
 }
 
-/// The scenario table's `("<scenario>", code)` tuples.
-struct EntryFinder<'s, 'ast> {
+/// The scenario table's `("<scenario>", code)` tuples, in expressions and
+/// in macros whose input is a list of expressions (`common::command![...]`).
+struct EntryFinder<'s> {
     scenario: &'s str,
-    found: Vec<&'ast syn::ExprTuple>,
+    found: Vec<Entry>,
 }
 
-impl<'ast> Visit<'ast> for EntryFinder<'_, 'ast> {
-    fn visit_expr_tuple(&mut self, tuple: &'ast syn::ExprTuple) {
+/// A table entry: where it is, and the names its code mentions.
+struct Entry {
+    span: Span,
+    named: Names,
+}
+
+impl Visit<'_> for EntryFinder<'_> {
+    fn visit_expr_tuple(&mut self, tuple: &syn::ExprTuple) {
         if let [syn::Expr::Lit(name), _] = tuple.elems.iter().collect::<Vec<_>>().as_slice()
             && let syn::Lit::Str(name) = &name.lit
             && name.value() == self.scenario
         {
-            self.found.push(tuple);
+            let mut named = Names::default();
+            named.visit_expr(&tuple.elems[1]);
+            self.found.push(Entry {
+                span: tuple.span(),
+                named,
+            });
         }
         syn::visit::visit_expr_tuple(self, tuple);
+    }
+
+    fn visit_macro(&mut self, invocation: &syn::Macro) {
+        let list = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+        if let Ok(expressions) = invocation.parse_body_with(list) {
+            for expression in &expressions {
+                self.visit_expr(expression);
+            }
+        }
     }
 }
 
@@ -124,14 +144,12 @@ impl<'ast> Visit<'ast> for Names {
 mod tests {
     use super::*;
 
-    const GUEST: &str = r#"fn main() {
-    common::run(&[
-        ("one", || {
-            helper(get())
-        }),
-        ("two", other),
-    ]);
-}
+    const GUEST: &str = r#"common::command![
+    ("one", || {
+        helper(get())
+    }),
+    ("two", other),
+];
 
 /// Writes.
 fn helper(x: u32) {
@@ -147,27 +165,27 @@ fn unrelated() {}
 
     #[test]
     fn a_closure_entry_brings_the_functions_it_reaches() {
-        let excerpts = of(GUEST, "one", Path::new("main.rs")).unwrap();
+        let excerpts = of(GUEST, "one", Path::new("lib.rs")).unwrap();
         let lines: Vec<_> = excerpts
             .iter()
             .map(|e| (e.first_line, e.last_line))
             .collect();
-        assert_eq!(lines, [(3, 5), (10, 13), (15, 15)]);
+        assert_eq!(lines, [(2, 4), (8, 11), (13, 13)]);
         assert!(excerpts[1].text.starts_with("/// Writes.\nfn helper"));
     }
 
     #[test]
     fn a_named_function_entry_brings_that_function() {
-        let excerpts = of(GUEST, "two", Path::new("main.rs")).unwrap();
+        let excerpts = of(GUEST, "two", Path::new("lib.rs")).unwrap();
         assert_eq!(excerpts[1].text, "fn other() {}");
         assert_eq!(excerpts.len(), 2);
     }
 
     #[test]
     fn an_unknown_scenario_is_an_error_naming_the_file() {
-        let error = of(GUEST, "three", Path::new("guests/g/src/main.rs")).unwrap_err();
+        let error = of(GUEST, "three", Path::new("guests/g/src/lib.rs")).unwrap_err();
         assert!(
-            error.starts_with("guests/g/src/main.rs: expected one"),
+            error.starts_with("guests/g/src/lib.rs: expected one"),
             "{error}"
         );
     }

@@ -97,7 +97,7 @@ pub fn write(
     write_hosts(&mut text, evidence, &cases);
     let _ = writeln!(
         text,
-        "## The guests\n\nBuilt from witness's `guests/` for `wasm32-wasip2`: {}. `cargo xtask upstream --components` writes them to `target/witness/upstream/{}/`, to attach. A guest takes the scenario as its first argument (a proxy guest, as the request path) and prints each observation as a line `@witness {{\"name\": value}}` on stdout.\n",
+        "## The guests\n\nBuilt from witness's `guests/` for `wasm32-unknown-unknown` and made components with wit-component, so that they import only the WIT they were built against: {}. `cargo xtask upstream --components` writes them to `target/witness/upstream/{}/`, to attach. A guest takes the scenario as its first argument (a proxy guest, as the request path) and prints each observation as a line `@witness {{\"name\": value}}` on stdout.\n",
         comma_list(&guests, |guest| format!("`{guest}.wasm`")),
         file.trim_end_matches(".md")
     );
@@ -296,17 +296,7 @@ fn cell(text: &str) -> String {
 
 /// The guest code the scenario runs.
 fn write_code(text: &mut String, evidence: &Evidence, case: &Case) -> Result<(), String> {
-    let source_dir = evidence.root.join("guests").join(&case.guest).join("src");
-    let file = ["main.rs", "lib.rs"]
-        .iter()
-        .map(|name| source_dir.join(name))
-        .find(|path| path.is_file())
-        .ok_or_else(|| {
-            format!(
-                "{}: the guest has no main.rs or lib.rs",
-                source_dir.display()
-            )
-        })?;
+    let file = (evidence.root.join("guests").join(&case.guest)).join("src/lib.rs");
     let source = std::fs::read_to_string(&file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let shown = relative(evidence, &file);
@@ -326,12 +316,7 @@ fn write_code(text: &mut String, evidence: &Evidence, case: &Case) -> Result<(),
 
 /// How to see the case on each host, hosts whose steps are the same together.
 fn write_reproductions(text: &mut String, evidence: &Evidence, case: &Case, hosts: &[&str]) {
-    let proxy = evidence
-        .root
-        .join("guests")
-        .join(&case.guest)
-        .join("src/lib.rs")
-        .is_file();
+    let proxy = !evidence.commands.contains(&case.guest);
     let mut grouped: BTreeMap<Reproduction, Vec<&str>> = BTreeMap::new();
     for host in hosts {
         let Some(entry) = evidence.hosts.get(*host) else {

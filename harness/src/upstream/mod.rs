@@ -32,6 +32,9 @@ pub struct Evidence {
     pub records: BTreeMap<String, HostRecords>,
     /// The hand-written parts, by draft file name (`x.md` for `x.toml`).
     pub kept: BTreeMap<String, Kept>,
+    /// The guests that are commands (their world exports `wasi:cli/run`);
+    /// the others are proxies.
+    pub commands: BTreeSet<String>,
 }
 
 /// The parts of a draft people write: `upstream/<draft>.toml`.
@@ -93,12 +96,20 @@ impl Evidence {
             })?;
             kept.insert(draft_file_of(&path), parts);
         }
+        let wit = root.join("wit");
+        let commands = crate::worlds::commands(&wit).map_err(|message| FileError {
+            path: wit.join("witness.wit"),
+            at: Default::default(),
+            message,
+            help: "`cargo xtask wit sync` materialises wit/deps/; witness.wit must parse".into(),
+        })?;
         Ok(Evidence {
             root: root.to_path_buf(),
             cases,
             hosts,
             records,
             kept,
+            commands,
         })
     }
 

@@ -3,7 +3,6 @@
 //! entries, and the order of the indices it returns.
 
 use common::{observe, raw};
-use std::process::ExitCode;
 use wasi::clocks::monotonic_clock::{now, subscribe_duration, subscribe_instant};
 use wasi::io::poll::{Pollable, poll};
 
@@ -15,23 +14,21 @@ const ONE_MS: u64 = 1_000_000;
 /// wasmtime's default store handle limit (`DEFAULT_MAX_COMPONENT_HANDLES`).
 const HOST_HANDLE_LIMIT: usize = 100_000;
 
-fn main() -> ExitCode {
-    common::run(&[
-        ("empty-list", empty_list),
-        ("single-ready", single_ready),
-        ("out-of-bounds", out_of_bounds),
-        ("out-of-bounds-empty", out_of_bounds_empty),
-        ("length-u32-max", length_u32_max),
-        ("misaligned", misaligned),
-        ("borrows-under-handle-limit", borrows_under_handle_limit),
-        ("borrows-at-handle-limit", borrows_at_handle_limit),
-        ("never-and-1ms", never_and_1ms),
-        ("repeated-pollable", repeated_pollable),
-        ("indices-order", indices_order),
-        ("block-equals-poll", block_equals_poll),
-        ("ready-reports-readiness", ready_reports_readiness),
-    ])
-}
+common::command![
+    ("empty-list", empty_list),
+    ("single-ready", single_ready),
+    ("out-of-bounds", out_of_bounds),
+    ("out-of-bounds-empty", out_of_bounds_empty),
+    ("length-u32-max", length_u32_max),
+    ("misaligned", misaligned),
+    ("borrows-under-handle-limit", borrows_under_handle_limit),
+    ("borrows-at-handle-limit", borrows_at_handle_limit),
+    ("never-and-1ms", never_and_1ms),
+    ("repeated-pollable", repeated_pollable),
+    ("indices-order", indices_order),
+    ("block-equals-poll", block_equals_poll),
+    ("ready-reports-readiness", ready_reports_readiness),
+];
 
 /// A pollable that is ready once it has been waited for.
 fn ready_timer() -> Pollable {

@@ -7,7 +7,6 @@
 
 use common::observe;
 use serde_json::{Value, json};
-use std::process::ExitCode;
 use wasi::cli::{stderr::get_stderr, stdin::get_stdin};
 use wasi::filesystem::preopens::get_directories;
 use wasi::filesystem::types::{DescriptorFlags, OpenFlags, PathFlags};
@@ -19,138 +18,136 @@ wit_bindgen::generate!({ path: "../../wit", world: "streams", generate_all });
 /// How many check-write rounds filling a small stderr may take.
 const FILL_ROUNDS: usize = 1_000;
 
-fn main() -> ExitCode {
-    common::run(&[
-        ("stderr-write-without-check-write", || {
-            write_without_check_write(get_stderr())
-        }),
-        ("stderr-write-over-permit", || {
-            write_over_permit(get_stderr())
-        }),
-        ("stderr-write-zeroes-over-permit", || {
-            write_zeroes_over_permit(get_stderr())
-        }),
-        ("small-stderr-write-without-check-write", || {
-            write_without_check_write(get_stderr())
-        }),
-        ("small-stderr-write-over-permit", || {
-            write_over_permit(get_stderr())
-        }),
-        ("small-stderr-write-zeroes-over-permit", || {
-            write_zeroes_over_permit(get_stderr())
-        }),
-        ("file-write-without-check-write", || {
-            write_without_check_write(scratch_file())
-        }),
-        ("file-write-over-permit", || {
-            write_over_permit(scratch_file())
-        }),
-        ("file-write-zeroes-over-permit", || {
-            write_zeroes_over_permit(scratch_file())
-        }),
-        ("closed-output-check-write", || {
-            observe("check-write", permit(&closed_stderr().check_write()))
-        }),
-        ("closed-output-write", || {
-            observe("write", unit(&closed_stderr().write(b"x")))
-        }),
-        ("closed-output-write-empty", || {
-            observe("write", unit(&closed_stderr().write(&[])))
-        }),
-        ("closed-output-flush", || {
-            observe("flush", unit(&closed_stderr().flush()))
-        }),
-        ("closed-output-blocking-flush", || {
-            observe("blocking-flush", unit(&closed_stderr().blocking_flush()))
-        }),
-        (
-            "closed-output-subscribe-ready",
-            closed_output_subscribe_ready,
-        ),
-        ("closed-output-splice", closed_output_splice),
-        ("closed-output-blocking-write-and-flush", || {
-            observe(
-                "blocking-write-and-flush",
-                unit(&closed_stderr().blocking_write_and_flush(b"x")),
-            )
-        }),
-        ("closed-input-read", || {
-            observe("read", bytes(&closed_stdin().read(1)))
-        }),
-        ("closed-input-read-zero", || {
-            observe("read", bytes(&closed_stdin().read(0)))
-        }),
-        ("closed-input-blocking-read", || {
-            observe("blocking-read", bytes(&closed_stdin().blocking_read(1)))
-        }),
-        ("closed-input-skip", || {
-            observe("skip", count(&closed_stdin().skip(1)))
-        }),
-        ("closed-input-subscribe-poll", closed_input_subscribe_poll),
-        ("closed-input-splice", closed_input_splice),
-        ("open-input-read-zero", || {
-            observe("read", bytes(&get_stdin().read(0)))
-        }),
-        ("input-read-u64-max", || {
-            observe("read", bytes(&get_stdin().read(u64::MAX)))
-        }),
-        ("blocking-write-and-flush-0", || blocking_write_and_flush(0)),
-        ("blocking-write-and-flush-4096", || {
-            blocking_write_and_flush(4096)
-        }),
-        ("blocking-write-and-flush-4097", || {
-            blocking_write_and_flush(4097)
-        }),
-        ("blocking-write-zeroes-and-flush-0", || {
-            blocking_write_zeroes_and_flush(0)
-        }),
-        ("blocking-write-zeroes-and-flush-4096", || {
-            blocking_write_zeroes_and_flush(4096)
-        }),
-        ("blocking-write-zeroes-and-flush-4097", || {
-            blocking_write_zeroes_and_flush(4097)
-        }),
-        ("open-output-check-write", || {
-            observe("check-write", permit(&get_stderr().check_write()))
-        }),
-        (
-            "open-output-write-within-permit",
-            open_output_write_within_permit,
-        ),
-        (
-            "open-output-write-zeroes-within-permit",
-            open_output_write_zeroes_within_permit,
-        ),
-        ("open-output-flush", || {
-            observe("flush", unit(&get_stderr().flush()))
-        }),
-        ("open-output-blocking-flush", || {
-            observe("blocking-flush", unit(&get_stderr().blocking_flush()))
-        }),
-        (
-            "open-output-subscribe-then-check-write",
-            open_output_subscribe_then_check_write,
-        ),
-        ("open-input-read-4", || {
-            observe("read", bytes(&get_stdin().read(4)))
-        }),
-        ("open-input-skip-3", || {
-            observe("skip", count(&get_stdin().skip(3)))
-        }),
-        ("closed-input-blocking-skip", || {
-            observe("blocking-skip", count(&closed_stdin().blocking_skip(1)))
-        }),
-        ("open-splice", || {
-            observe("splice", count(&get_stderr().splice(&get_stdin(), 64)))
-        }),
-        ("open-blocking-splice", || {
-            observe(
-                "blocking-splice",
-                count(&get_stderr().blocking_splice(&get_stdin(), 64)),
-            )
-        }),
-    ])
-}
+common::command![
+    ("stderr-write-without-check-write", || {
+        write_without_check_write(get_stderr())
+    }),
+    ("stderr-write-over-permit", || {
+        write_over_permit(get_stderr())
+    }),
+    ("stderr-write-zeroes-over-permit", || {
+        write_zeroes_over_permit(get_stderr())
+    }),
+    ("small-stderr-write-without-check-write", || {
+        write_without_check_write(get_stderr())
+    }),
+    ("small-stderr-write-over-permit", || {
+        write_over_permit(get_stderr())
+    }),
+    ("small-stderr-write-zeroes-over-permit", || {
+        write_zeroes_over_permit(get_stderr())
+    }),
+    ("file-write-without-check-write", || {
+        write_without_check_write(scratch_file())
+    }),
+    ("file-write-over-permit", || {
+        write_over_permit(scratch_file())
+    }),
+    ("file-write-zeroes-over-permit", || {
+        write_zeroes_over_permit(scratch_file())
+    }),
+    ("closed-output-check-write", || {
+        observe("check-write", permit(&closed_stderr().check_write()))
+    }),
+    ("closed-output-write", || {
+        observe("write", unit(&closed_stderr().write(b"x")))
+    }),
+    ("closed-output-write-empty", || {
+        observe("write", unit(&closed_stderr().write(&[])))
+    }),
+    ("closed-output-flush", || {
+        observe("flush", unit(&closed_stderr().flush()))
+    }),
+    ("closed-output-blocking-flush", || {
+        observe("blocking-flush", unit(&closed_stderr().blocking_flush()))
+    }),
+    (
+        "closed-output-subscribe-ready",
+        closed_output_subscribe_ready,
+    ),
+    ("closed-output-splice", closed_output_splice),
+    ("closed-output-blocking-write-and-flush", || {
+        observe(
+            "blocking-write-and-flush",
+            unit(&closed_stderr().blocking_write_and_flush(b"x")),
+        )
+    }),
+    ("closed-input-read", || {
+        observe("read", bytes(&closed_stdin().read(1)))
+    }),
+    ("closed-input-read-zero", || {
+        observe("read", bytes(&closed_stdin().read(0)))
+    }),
+    ("closed-input-blocking-read", || {
+        observe("blocking-read", bytes(&closed_stdin().blocking_read(1)))
+    }),
+    ("closed-input-skip", || {
+        observe("skip", count(&closed_stdin().skip(1)))
+    }),
+    ("closed-input-subscribe-poll", closed_input_subscribe_poll),
+    ("closed-input-splice", closed_input_splice),
+    ("open-input-read-zero", || {
+        observe("read", bytes(&get_stdin().read(0)))
+    }),
+    ("input-read-u64-max", || {
+        observe("read", bytes(&get_stdin().read(u64::MAX)))
+    }),
+    ("blocking-write-and-flush-0", || blocking_write_and_flush(0)),
+    ("blocking-write-and-flush-4096", || {
+        blocking_write_and_flush(4096)
+    }),
+    ("blocking-write-and-flush-4097", || {
+        blocking_write_and_flush(4097)
+    }),
+    ("blocking-write-zeroes-and-flush-0", || {
+        blocking_write_zeroes_and_flush(0)
+    }),
+    ("blocking-write-zeroes-and-flush-4096", || {
+        blocking_write_zeroes_and_flush(4096)
+    }),
+    ("blocking-write-zeroes-and-flush-4097", || {
+        blocking_write_zeroes_and_flush(4097)
+    }),
+    ("open-output-check-write", || {
+        observe("check-write", permit(&get_stderr().check_write()))
+    }),
+    (
+        "open-output-write-within-permit",
+        open_output_write_within_permit,
+    ),
+    (
+        "open-output-write-zeroes-within-permit",
+        open_output_write_zeroes_within_permit,
+    ),
+    ("open-output-flush", || {
+        observe("flush", unit(&get_stderr().flush()))
+    }),
+    ("open-output-blocking-flush", || {
+        observe("blocking-flush", unit(&get_stderr().blocking_flush()))
+    }),
+    (
+        "open-output-subscribe-then-check-write",
+        open_output_subscribe_then_check_write,
+    ),
+    ("open-input-read-4", || {
+        observe("read", bytes(&get_stdin().read(4)))
+    }),
+    ("open-input-skip-3", || {
+        observe("skip", count(&get_stdin().skip(3)))
+    }),
+    ("closed-input-blocking-skip", || {
+        observe("blocking-skip", count(&closed_stdin().blocking_skip(1)))
+    }),
+    ("open-splice", || {
+        observe("splice", count(&get_stderr().splice(&get_stdin(), 64)))
+    }),
+    ("open-blocking-splice", || {
+        observe(
+            "blocking-splice",
+            count(&get_stderr().blocking_splice(&get_stdin(), 64)),
+        )
+    }),
+];
 
 /// `{"ok": …}` or `{"err": "closed" | "last-operation-failed"}`.
 fn outcome<T>(result: &Result<T, StreamError>, ok: impl Fn(&T) -> Value) -> Value {
@@ -246,7 +243,7 @@ fn closed_stderr() -> OutputStream {
 /// stdin, read to its end: the case gives it no bytes.
 fn closed_stdin() -> InputStream {
     let stdin = get_stdin();
-    while let Ok(_) = stdin.blocking_read(4096) {}
+    while stdin.blocking_read(4096).is_ok() {}
     stdin
 }
 

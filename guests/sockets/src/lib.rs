@@ -4,7 +4,6 @@
 //! harness passes in `WITNESS_LOOPBACK`.
 
 use common::observe;
-use std::process::ExitCode;
 use wasi::io::poll::Pollable;
 use wasi::io::streams::{InputStream, OutputStream, StreamError};
 use wasi::sockets::instance_network::instance_network;
@@ -18,30 +17,28 @@ use wasi::sockets::udp_create_socket::create_udp_socket;
 
 wit_bindgen::generate!({ path: "../../wit", world: "sockets", generate_all });
 
-fn main() -> ExitCode {
-    common::run(&[
-        (
-            "udp-stream-again-while-streams-live",
-            udp_stream_again_while_streams_live,
-        ),
-        ("udp-stream-again-after-drop", udp_stream_again_after_drop),
-        ("udp-dropped-before-streams", udp_dropped_before_streams),
-        (
-            "tcp-accepted-dropped-before-streams",
-            tcp_accepted_dropped_before_streams,
-        ),
-        (
-            "tcp-connected-dropped-before-streams",
-            tcp_connected_dropped_before_streams,
-        ),
-        ("tcp-finish-connect-again", tcp_finish_connect_again),
-        ("tcp-start-connect-again", tcp_start_connect_again),
-    ])
-}
+common::command![
+    (
+        "udp-stream-again-while-streams-live",
+        udp_stream_again_while_streams_live,
+    ),
+    ("udp-stream-again-after-drop", udp_stream_again_after_drop),
+    ("udp-dropped-before-streams", udp_dropped_before_streams),
+    (
+        "tcp-accepted-dropped-before-streams",
+        tcp_accepted_dropped_before_streams,
+    ),
+    (
+        "tcp-connected-dropped-before-streams",
+        tcp_connected_dropped_before_streams,
+    ),
+    ("tcp-finish-connect-again", tcp_finish_connect_again),
+    ("tcp-start-connect-again", tcp_start_connect_again),
+];
 
 /// The run's own loopback address, port `port`.
 fn own(port: u16) -> IpSocketAddress {
-    let text = std::env::var("WITNESS_LOOPBACK").expect("the harness sets WITNESS_LOOPBACK");
+    let text = common::env_var("WITNESS_LOOPBACK").expect("the harness sets WITNESS_LOOPBACK");
     let address: std::net::Ipv4Addr = text.parse().expect("WITNESS_LOOPBACK is an IPv4 address");
     let [a, b, c, d] = address.octets();
     IpSocketAddress::Ipv4(Ipv4SocketAddress {

@@ -3,45 +3,42 @@
 //! pollables derived from them.
 
 use common::{observe, raw};
-use std::process::ExitCode;
 use wasi::cli::{stdin::get_stdin, stdout::get_stdout};
 use wasi::clocks::monotonic_clock::subscribe_duration;
 
 wit_bindgen::generate!({ path: "../../wit", world: "resources", generate_all });
 
-fn main() -> ExitCode {
-    common::run(&[
-        ("use-after-drop-ready", || {
-            raw::pollable_ready(dropped_pollable());
-        }),
-        ("use-after-drop-block", || {
-            raw::pollable_block(dropped_pollable())
-        }),
-        ("use-after-drop-in-poll", use_after_drop_in_poll),
-        ("double-drop", double_drop),
-        ("handle-zero-ready", || {
-            raw::pollable_ready(0);
-        }),
-        ("handle-zero-drop", || raw::pollable_drop(0)),
-        ("stream-as-pollable", stream_as_pollable),
-        ("pollable-dropped-as-stream", pollable_dropped_as_stream),
-        (
-            "input-stream-dropped-before-pollable",
-            input_stream_dropped_before_pollable,
-        ),
-        (
-            "output-stream-dropped-before-pollable",
-            output_stream_dropped_before_pollable,
-        ),
-        (
-            "pollable-dropped-before-stream",
-            pollable_dropped_before_stream,
-        ),
-    ])
-}
+common::command![
+    ("use-after-drop-ready", || {
+        raw::pollable_ready(dropped_pollable());
+    }),
+    ("use-after-drop-block", || {
+        raw::pollable_block(dropped_pollable())
+    }),
+    ("use-after-drop-in-poll", use_after_drop_in_poll),
+    ("double-drop", double_drop),
+    ("handle-zero-ready", || {
+        raw::pollable_ready(0);
+    }),
+    ("handle-zero-drop", || raw::pollable_drop(0)),
+    ("stream-as-pollable", stream_as_pollable),
+    ("pollable-dropped-as-stream", pollable_dropped_as_stream),
+    (
+        "input-stream-dropped-before-pollable",
+        input_stream_dropped_before_pollable,
+    ),
+    (
+        "output-stream-dropped-before-pollable",
+        output_stream_dropped_before_pollable,
+    ),
+    (
+        "pollable-dropped-before-stream",
+        pollable_dropped_before_stream,
+    ),
+];
 
 /// A timer pollable's handle, already dropped. Nothing may write to stdout
-/// between the drop and the use: Rust's stdout would take the freed slot.
+/// between the drop and the use: its stdout handle would take the freed slot.
 fn dropped_pollable() -> raw::Handle {
     let handle = subscribe_duration(0).take_handle();
     raw::pollable_drop(handle);

@@ -4,24 +4,20 @@
 //! (embedded, a wasmtime CLI, jco) runs it.
 
 use common::observe;
-use std::io::Write;
-use std::process::ExitCode;
 use wasi::clocks::monotonic_clock::subscribe_duration;
 
 wit_bindgen::generate!({ path: "../../wit", world: "selftest-limits", generate_all });
 
-fn main() -> ExitCode {
-    common::run(&[
-        ("spin-forever", spin_forever),
-        ("grow-memory-forever", grow_memory_forever),
-        ("flood-output", flood_output),
-        ("create-handles-forever", create_handles_forever),
-        ("recurse-forever", || {
-            recurse(0);
-        }),
-        ("report-environment", report_environment),
-    ])
-}
+common::command![
+    ("spin-forever", spin_forever),
+    ("grow-memory-forever", grow_memory_forever),
+    ("flood-output", flood_output),
+    ("create-handles-forever", create_handles_forever),
+    ("recurse-forever", || {
+        recurse(0);
+    }),
+    ("report-environment", report_environment),
+];
 
 /// Pure wasm that never calls the host: only an interrupt can stop it.
 fn spin_forever() {
@@ -58,8 +54,8 @@ fn grow_memory_forever() {
 fn flood_output() {
     let chunk = [b'x'; 4096];
     loop {
-        let _ = std::io::stdout().write_all(&chunk);
-        let _ = std::io::stderr().write_all(&chunk);
+        common::write_stdout(&chunk);
+        common::write_stderr(&chunk);
     }
 }
 
@@ -80,9 +76,27 @@ fn recurse(depth: u64) -> u64 {
 /// What of the host a guest can see that no case granted: environment
 /// variables and files.
 fn report_environment() {
-    let variables: Vec<String> = std::env::vars().map(|(name, _)| name).collect();
-    observe("variables", variables);
-    observe("root-readable", std::fs::read_dir("/").is_ok());
-    observe("etc-passwd-readable", std::fs::read("/etc/passwd").is_ok());
-    observe("cwd-readable", std::fs::read_dir(".").is_ok());
+    observe("variables", common::env_names());
+    observe("root-readable", readable("/", "."));
+    observe("etc-passwd-readable", readable("/", "etc/passwd"));
+    observe("cwd-readable", readable(".", "."));
+}
+
+/// Whether `path` opens for reading in the directory the host preopened as
+/// `preopen`: how a C or Rust program's `/...` or `./...` reaches a file.
+fn readable(preopen: &str, path: &str) -> bool {
+    use wasi::filesystem::types::{DescriptorFlags, OpenFlags, PathFlags};
+    wasi::filesystem::preopens::get_directories()
+        .into_iter()
+        .filter(|(_, name)| name == preopen)
+        .any(|(directory, _)| {
+            directory
+                .open_at(
+                    PathFlags::empty(),
+                    path,
+                    OpenFlags::empty(),
+                    DescriptorFlags::READ,
+                )
+                .is_ok()
+        })
 }

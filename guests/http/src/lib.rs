@@ -5,7 +5,6 @@
 //! answers, with the response the case describes.
 
 use common::{kind, observe, text};
-use std::process::ExitCode;
 use wasi::http::outgoing_handler::handle;
 use wasi::http::types::{
     ErrorCode, Fields, FutureIncomingResponse, FutureTrailers, HeaderError, IncomingBody,
@@ -15,124 +14,122 @@ use wasi::io::streams::StreamError;
 
 wit_bindgen::generate!({ path: "../../wit", world: "http", generate_all });
 
-fn main() -> ExitCode {
-    common::run(&[
-        ("outgoing-request-body-again", outgoing_request_body_again),
-        ("outgoing-response-body-again", outgoing_response_body_again),
-        ("outgoing-body-write-again", outgoing_body_write_again),
-        (
-            "incoming-response-consume-again",
-            incoming_response_consume_again,
-        ),
-        ("incoming-body-stream-again", incoming_body_stream_again),
-        ("future-trailers-get-again", future_trailers_get_again),
-        (
-            "future-incoming-response-get-again",
-            future_incoming_response_get_again,
-        ),
-        (
-            "future-incoming-response-get-before-poll",
-            future_incoming_response_get_before_poll,
-        ),
-        (
-            "incoming-body-finish-with-stream-alive",
-            incoming_body_finish_with_stream_alive,
-        ),
-        (
-            "incoming-body-finish-after-stream-dropped",
-            incoming_body_finish_after_stream_dropped,
-        ),
-        (
-            "incoming-body-stream-dropped-first",
-            incoming_body_stream_dropped_first,
-        ),
-        (
-            "incoming-body-dropped-before-stream",
-            incoming_body_dropped_before_stream,
-        ),
-        (
-            "incoming-response-dropped-before-body",
-            incoming_response_dropped_before_body,
-        ),
-        ("incoming-response-dropped-before-headers", || {
-            dropped_before_headers(response(), IncomingResponse::headers)
-        }),
-        ("incoming-response-headers-dropped-first", || {
-            headers_dropped_first(response(), IncomingResponse::headers)
-        }),
-        ("outgoing-request-dropped-before-headers", || {
-            dropped_before_headers(
-                OutgoingRequest::new(witness_fields()),
-                OutgoingRequest::headers,
-            )
-        }),
-        ("outgoing-request-headers-dropped-first", || {
-            headers_dropped_first(
-                OutgoingRequest::new(witness_fields()),
-                OutgoingRequest::headers,
-            )
-        }),
-        ("outgoing-response-headers-dropped-first", || {
-            headers_dropped_first(
-                OutgoingResponse::new(witness_fields()),
-                OutgoingResponse::headers,
-            )
-        }),
-        ("outgoing-response-dropped-before-headers", || {
-            dropped_before_headers(
-                OutgoingResponse::new(witness_fields()),
-                OutgoingResponse::headers,
-            )
-        }),
-        (
-            "outgoing-body-finish-with-stream-alive",
-            outgoing_body_finish_with_stream_alive,
-        ),
-        (
-            "outgoing-body-drop-with-stream-alive",
-            outgoing_body_drop_with_stream_alive,
-        ),
-        (
-            "outgoing-body-finish-after-stream-dropped",
-            outgoing_body_finish_after_stream_dropped,
-        ),
-        (
-            "outgoing-body-content-length-mismatch",
-            outgoing_body_content_length_mismatch,
-        ),
-        (
-            "future-trailers-dropped-before-trailers",
-            future_trailers_dropped_before_trailers,
-        ),
-        (
-            "future-trailers-dropped-before-pollable",
-            future_trailers_dropped_before_pollable,
-        ),
-        (
-            "future-incoming-response-dropped-before-pollable",
-            future_incoming_response_dropped_before_pollable,
-        ),
-        ("outgoing-request-headers-immutable", || {
-            mutate_headers(
-                OutgoingRequest::new(witness_fields()),
-                OutgoingRequest::headers,
-            )
-        }),
-        ("incoming-response-headers-immutable", || {
-            mutate_headers(response(), IncomingResponse::headers)
-        }),
-        ("outgoing-response-headers-immutable", || {
-            mutate_headers(
-                OutgoingResponse::new(witness_fields()),
-                OutgoingResponse::headers,
-            )
-        }),
-        ("trailers-immutable", trailers_immutable),
-        ("headers-clone-is-mutable", headers_clone_is_mutable),
-        ("immutable-and-invalid-name", immutable_and_invalid_name),
-        ("immutable-and-forbidden-name", immutable_and_forbidden_name),
-    ])
-}
+common::command![
+    ("outgoing-request-body-again", outgoing_request_body_again),
+    ("outgoing-response-body-again", outgoing_response_body_again),
+    ("outgoing-body-write-again", outgoing_body_write_again),
+    (
+        "incoming-response-consume-again",
+        incoming_response_consume_again,
+    ),
+    ("incoming-body-stream-again", incoming_body_stream_again),
+    ("future-trailers-get-again", future_trailers_get_again),
+    (
+        "future-incoming-response-get-again",
+        future_incoming_response_get_again,
+    ),
+    (
+        "future-incoming-response-get-before-poll",
+        future_incoming_response_get_before_poll,
+    ),
+    (
+        "incoming-body-finish-with-stream-alive",
+        incoming_body_finish_with_stream_alive,
+    ),
+    (
+        "incoming-body-finish-after-stream-dropped",
+        incoming_body_finish_after_stream_dropped,
+    ),
+    (
+        "incoming-body-stream-dropped-first",
+        incoming_body_stream_dropped_first,
+    ),
+    (
+        "incoming-body-dropped-before-stream",
+        incoming_body_dropped_before_stream,
+    ),
+    (
+        "incoming-response-dropped-before-body",
+        incoming_response_dropped_before_body,
+    ),
+    ("incoming-response-dropped-before-headers", || {
+        dropped_before_headers(response(), IncomingResponse::headers)
+    }),
+    ("incoming-response-headers-dropped-first", || {
+        headers_dropped_first(response(), IncomingResponse::headers)
+    }),
+    ("outgoing-request-dropped-before-headers", || {
+        dropped_before_headers(
+            OutgoingRequest::new(witness_fields()),
+            OutgoingRequest::headers,
+        )
+    }),
+    ("outgoing-request-headers-dropped-first", || {
+        headers_dropped_first(
+            OutgoingRequest::new(witness_fields()),
+            OutgoingRequest::headers,
+        )
+    }),
+    ("outgoing-response-headers-dropped-first", || {
+        headers_dropped_first(
+            OutgoingResponse::new(witness_fields()),
+            OutgoingResponse::headers,
+        )
+    }),
+    ("outgoing-response-dropped-before-headers", || {
+        dropped_before_headers(
+            OutgoingResponse::new(witness_fields()),
+            OutgoingResponse::headers,
+        )
+    }),
+    (
+        "outgoing-body-finish-with-stream-alive",
+        outgoing_body_finish_with_stream_alive,
+    ),
+    (
+        "outgoing-body-drop-with-stream-alive",
+        outgoing_body_drop_with_stream_alive,
+    ),
+    (
+        "outgoing-body-finish-after-stream-dropped",
+        outgoing_body_finish_after_stream_dropped,
+    ),
+    (
+        "outgoing-body-content-length-mismatch",
+        outgoing_body_content_length_mismatch,
+    ),
+    (
+        "future-trailers-dropped-before-trailers",
+        future_trailers_dropped_before_trailers,
+    ),
+    (
+        "future-trailers-dropped-before-pollable",
+        future_trailers_dropped_before_pollable,
+    ),
+    (
+        "future-incoming-response-dropped-before-pollable",
+        future_incoming_response_dropped_before_pollable,
+    ),
+    ("outgoing-request-headers-immutable", || {
+        mutate_headers(
+            OutgoingRequest::new(witness_fields()),
+            OutgoingRequest::headers,
+        )
+    }),
+    ("incoming-response-headers-immutable", || {
+        mutate_headers(response(), IncomingResponse::headers)
+    }),
+    ("outgoing-response-headers-immutable", || {
+        mutate_headers(
+            OutgoingResponse::new(witness_fields()),
+            OutgoingResponse::headers,
+        )
+    }),
+    ("trailers-immutable", trailers_immutable),
+    ("headers-clone-is-mutable", headers_clone_is_mutable),
+    ("immutable-and-invalid-name", immutable_and_invalid_name),
+    ("immutable-and-forbidden-name", immutable_and_forbidden_name),
+];
 
 /// Observes the first, second and third call of `call`: the third after the
 /// first call's resource was dropped.

@@ -2,7 +2,6 @@
 //! correctly that no conforming host or guest would show on purpose.
 
 use common::observe;
-use std::process::ExitCode;
 use wasi::clocks::monotonic_clock::{now, subscribe_duration};
 use wasi::sockets::instance_network::instance_network;
 use wasi::sockets::network::{
@@ -15,37 +14,40 @@ use wasi::sockets::udp_create_socket::create_udp_socket;
 
 wit_bindgen::generate!({ path: "../../wit", world: "selftest", generate_all });
 
-fn main() -> ExitCode {
-    common::run(&[
-        ("observe-answer", || observe("answer", 42)),
-        // Which half of a microsecond the clock is in: varies from run to run.
-        ("observe-clock-parity", || {
-            observe("odd", now() / 1_000 % 2 == 1)
-        }),
-        ("guest-panic", || {
-            panic!("the selftest guest panics on purpose")
-        }),
-        ("block-forever", || subscribe_duration(u64::MAX).block()),
-        ("host-panic", witness::guests::faulty::panic_in_host),
-        ("exit-code", || std::process::exit(3)),
-        // An empty poll list: the host refuses the call with a trap.
-        ("host-trap", || {
-            wasi::io::poll::poll(&[]);
-        }),
-        ("request-to-stdin-authority", request_to_stdin_authority),
-        ("connect-to-stdin-address", connect_to_stdin_address),
-        ("datagram-to-stdin-address", datagram_to_stdin_address),
-        ("bind-to-stdin-address", bind_to_stdin_address),
-    ])
-}
+common::command![
+    ("observe-answer", || observe("answer", 42)),
+    // Which half of a microsecond the clock is in: varies from run to run.
+    ("observe-clock-parity", || {
+        observe("odd", now() / 1_000 % 2 == 1)
+    }),
+    ("guest-panic", || {
+        panic!("the selftest guest panics on purpose")
+    }),
+    ("block-forever", || subscribe_duration(u64::MAX).block()),
+    ("host-panic", witness::guests::faulty::panic_in_host),
+    ("exit-code", || wasi::cli::exit::exit(Err(()))),
+    // An empty poll list: the host refuses the call with a trap.
+    ("host-trap", || {
+        wasi::io::poll::poll(&[]);
+    }),
+    ("request-to-stdin-authority", request_to_stdin_authority),
+    ("connect-to-stdin-address", connect_to_stdin_address),
+    ("datagram-to-stdin-address", datagram_to_stdin_address),
+    ("bind-to-stdin-address", bind_to_stdin_address),
+];
 
 /// The first line of stdin: where the confinement self-tests aim.
 fn stdin_line() -> String {
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .expect("the case gives stdin");
-    line.trim().to_string()
+    let stdin = wasi::cli::stdin::get_stdin();
+    let mut bytes = Vec::new();
+    while !bytes.contains(&b'\n') {
+        match stdin.blocking_read(4096) {
+            Ok(chunk) => bytes.extend(chunk),
+            Err(_) => break,
+        }
+    }
+    let text = String::from_utf8(bytes).expect("the case gives stdin as text");
+    text.lines().next().unwrap_or_default().trim().to_string()
 }
 
 /// A GET to `http://<stdin>/`: `response` is its status, or the error code
@@ -83,7 +85,7 @@ fn ipv4(address: std::net::SocketAddrV4) -> IpSocketAddress {
 
 /// The run's own loopback address, port 0.
 fn own_address() -> IpSocketAddress {
-    let own = std::env::var("WITNESS_LOOPBACK").expect("the harness sets WITNESS_LOOPBACK");
+    let own = common::env_var("WITNESS_LOOPBACK").expect("the harness sets WITNESS_LOOPBACK");
     ipv4(format!("{own}:0").parse().expect("an IPv4 address"))
 }
 

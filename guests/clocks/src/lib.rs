@@ -3,7 +3,6 @@
 //! `ready`, `block` and `poll`; timers dropped early; many timers alive.
 
 use common::observe;
-use std::process::ExitCode;
 use wasi::clocks::monotonic_clock::{now, resolution, subscribe_duration, subscribe_instant};
 use wasi::io::poll::{Pollable, poll};
 
@@ -12,46 +11,44 @@ wit_bindgen::generate!({ path: "../../wit", world: "clocks", generate_all });
 const ONE_MS: u64 = 1_000_000;
 const ONE_HOUR: u64 = 3_600 * 1_000_000_000;
 
-fn main() -> ExitCode {
-    common::run(&[
-        ("duration-zero-ready", || ready_twice(subscribe_duration(0))),
-        ("duration-zero-block", || block(subscribe_duration(0))),
-        ("duration-zero-poll", || poll_one(subscribe_duration(0))),
-        ("instant-zero-ready", || ready_twice(subscribe_instant(0))),
-        ("instant-zero-block", || block(subscribe_instant(0))),
-        ("instant-zero-poll", || poll_one(subscribe_instant(0))),
-        ("instant-past-ready", || {
-            ready_twice(subscribe_instant(past()))
-        }),
-        ("instant-past-poll", || poll_one(subscribe_instant(past()))),
-        ("instant-past-block", || block(subscribe_instant(past()))),
-        ("instant-now-ready", || {
-            ready_twice(subscribe_instant(now()))
-        }),
-        ("instant-now-block", || block(subscribe_instant(now()))),
-        ("instant-now-poll", || poll_one(subscribe_instant(now()))),
-        ("duration-max-ready", || {
-            ready_twice(subscribe_duration(u64::MAX))
-        }),
-        ("instant-max-ready", || {
-            ready_twice(subscribe_instant(u64::MAX))
-        }),
-        ("duration-max-block", || block(subscribe_duration(u64::MAX))),
-        ("instant-max-poll", || poll_one(subscribe_instant(u64::MAX))),
-        ("dropped-before-fire", dropped_before_fire),
-        ("many-alive", many_alive),
-        ("duration-1ms-not-early", duration_1ms_not_early),
-        ("instant-1ms-not-early", instant_1ms_not_early),
-        ("now", || {
-            now();
-            observe("returned", true);
-        }),
-        ("now-non-decreasing", now_non_decreasing),
-        ("resolution", || {
-            observe("resolution-positive", resolution() > 0)
-        }),
-    ])
-}
+common::command![
+    ("duration-zero-ready", || ready_twice(subscribe_duration(0))),
+    ("duration-zero-block", || block(subscribe_duration(0))),
+    ("duration-zero-poll", || poll_one(subscribe_duration(0))),
+    ("instant-zero-ready", || ready_twice(subscribe_instant(0))),
+    ("instant-zero-block", || block(subscribe_instant(0))),
+    ("instant-zero-poll", || poll_one(subscribe_instant(0))),
+    ("instant-past-ready", || {
+        ready_twice(subscribe_instant(past()))
+    }),
+    ("instant-past-poll", || poll_one(subscribe_instant(past()))),
+    ("instant-past-block", || block(subscribe_instant(past()))),
+    ("instant-now-ready", || {
+        ready_twice(subscribe_instant(now()))
+    }),
+    ("instant-now-block", || block(subscribe_instant(now()))),
+    ("instant-now-poll", || poll_one(subscribe_instant(now()))),
+    ("duration-max-ready", || {
+        ready_twice(subscribe_duration(u64::MAX))
+    }),
+    ("instant-max-ready", || {
+        ready_twice(subscribe_instant(u64::MAX))
+    }),
+    ("duration-max-block", || block(subscribe_duration(u64::MAX))),
+    ("instant-max-poll", || poll_one(subscribe_instant(u64::MAX))),
+    ("dropped-before-fire", dropped_before_fire),
+    ("many-alive", many_alive),
+    ("duration-1ms-not-early", duration_1ms_not_early),
+    ("instant-1ms-not-early", instant_1ms_not_early),
+    ("now", || {
+        now();
+        observe("returned", true);
+    }),
+    ("now-non-decreasing", now_non_decreasing),
+    ("resolution", || {
+        observe("resolution-positive", resolution() > 0)
+    }),
+];
 
 /// An instant that has occurred: one before now, or now itself on a clock
 /// that still reads 0 (its initial value is unspecified).
