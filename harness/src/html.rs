@@ -151,25 +151,25 @@ fn timelapse_view(timelapse: &Timelapse) -> String {
         .filter(|row| !row.changes.is_empty())
         .collect();
     let mut out = format!(
-        "<section id=\"timelapse\"><h2>Time-lapse</h2>\n<p>{} of {} cases changed between installed versions; the guests were built against WASI {}.</p>\n<table><thead><tr><th>case</th>",
+        "<section id=\"timelapse\"><h2>Time-lapse</h2>\n<p>{} of {} cases changed between installed versions. Under each host, the WASI release its guests carried; under a case, where its citation does not hold.</p>\n<table><thead><tr><th>case</th>",
         changed.len(),
         timelapse.cases.len(),
-        escape(&timelapse.wit)
     );
     for host in &timelapse.hosts {
-        let _ = write!(out, "<th>{}</th>", escape(&host.name));
+        let _ = write!(
+            out,
+            "<th>{}<br><small>WASI {}</small></th>",
+            escape(&host.name),
+            escape(&host.wit)
+        );
     }
     out.push_str("</tr></thead><tbody>\n");
     for row in changed {
-        let _ = match &row.citation {
-            None => write!(out, "<tr><th>{}</th>", escape(&row.case)),
-            Some(citation) => write!(
-                out,
-                "<tr><th>{}<br><small>{}</small></th>",
-                escape(&row.case),
-                escape(citation)
-            ),
-        };
+        let _ = write!(out, "<tr><th>{}", escape(&row.case));
+        for citation in row.citations.values() {
+            let _ = write!(out, "<br><small>{}</small>", escape(citation));
+        }
+        out.push_str("</th>");
         for host in &timelapse.hosts {
             let first = row.changes.iter().any(|change| change.host == host.name);
             let text = row.cells.get(&host.name).map(|cell| cell.summary());
@@ -308,11 +308,13 @@ mod tests {
     #[test]
     fn a_timelapse_view_shows_the_changed_cases_and_marks_the_first_version_that_did_otherwise() {
         use crate::timelapse::{Cell, Column, Row, changes};
+        use std::collections::BTreeMap;
         let hosts: Vec<Column> = ["42.0.1", "45.0.2"]
             .map(|version| Column {
                 name: format!("wasmtime-cli-{version}"),
                 kind: "wasmtime-cli".into(),
                 version: version.into(),
+                wit: "0.2.12".into(),
             })
             .into();
         let row = |case: &str, before: &str, after: &str| {
@@ -329,13 +331,12 @@ mod tests {
                 .collect();
             Row {
                 case: case.into(),
-                citation: None,
+                citations: BTreeMap::new(),
                 changes: changes(&hosts, &cells),
                 cells,
             }
         };
         let timelapse = Timelapse {
-            wit: "0.2.12".into(),
             cases: vec![
                 row("streams::x", "read = <closed>", "read = { ok = 0 }"),
                 row("poll::y", "trap by host", "trap by host"),
@@ -344,7 +345,11 @@ mod tests {
         };
         let page = page(&[], Some(&timelapse));
         assert!(
-            page.contains("1 of 2 cases changed between installed versions; the guests were built against WASI 0.2.12."),
+            page.contains("1 of 2 cases changed between installed versions."),
+            "{page}"
+        );
+        assert!(
+            page.contains("<th>wasmtime-cli-45.0.2<br><small>WASI 0.2.12</small></th>"),
             "{page}"
         );
         assert!(page.contains("<tr><th>streams::x</th><td>read = &lt;closed&gt;</td><td class=\"first-otherwise\">read = { ok = 0 }</td></tr>"), "{page}");

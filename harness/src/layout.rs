@@ -79,7 +79,38 @@ impl Layout {
     pub fn registry(
         &self,
     ) -> Result<crate::host::registry::Registry, crate::file_error::FileError> {
-        crate::host::registry::Registry::load(&self.hosts_registry(), self.hosts_install_root())
+        let path = self.hosts_registry();
+        let registry = crate::host::registry::Registry::load(&path, self.hosts_install_root())?;
+        // The suite builds every host's guests against one WIT: a host
+        // cannot have its own.
+        if let Some(name) =
+            (registry.entries.iter()).find_map(|(name, entry)| entry.wit.as_ref().map(|_| name))
+        {
+            let source = std::fs::read_to_string(&path).unwrap_or_default();
+            let at = source.find(name.as_str()).unwrap_or(0);
+            return Err(crate::file_error::FileError::at(
+                &path,
+                &source,
+                (
+                    at..at,
+                    format!("host `{name}` has `wit`, which only timelapse.toml's hosts have"),
+                    "remove it: the suite builds every host's guests against wit/ (or `--wit DIR`)"
+                        .into(),
+                ),
+            ));
+        }
+        Ok(registry)
+    }
+
+    /// This checkout with the guests built against another WIT tree in
+    /// `work` (xtask's `guests::build_against`): the tree in `work/wit`,
+    /// the components in `work/target/components`.
+    pub fn built_against(&self, work: &Path) -> Layout {
+        Layout {
+            root: self.root.clone(),
+            components: work.join("target/components"),
+            wit: work.join("wit"),
+        }
     }
 
     /// The self-test hosts' records.

@@ -13,6 +13,8 @@ pub struct Column {
     pub name: String,
     pub kind: String,
     pub version: String,
+    /// The WASI 0.2 release the guests run on this host carried (`0.2.0`).
+    pub wit: String,
 }
 
 /// What one host did on one case: in the JSON, `{"did", "message"}`,
@@ -50,17 +52,21 @@ pub struct Change {
     pub host: String,
     pub before: String,
     pub now: String,
+    /// `0.2.0 → 0.2.12` when the guests' WASI release changed too: the
+    /// change may be the guests', not only the host's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guests: Option<String>,
 }
 
 /// One case on every host, and where each kind of host changed.
 #[derive(Serialize, Deserialize)]
 pub struct Row {
     pub case: String,
-    /// Why the case's citation does not hold in the WIT the guests carried
-    /// (the clause came later, the item did not exist yet); `None` when it
-    /// holds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub citation: Option<String>,
+    /// For each WASI release the guests carried where the case's citation
+    /// does not hold, why (the clause came later, the item did not exist
+    /// yet): history too. Releases where it holds are absent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub citations: BTreeMap<String, String>,
     pub cells: BTreeMap<String, Cell>,
     pub changes: Vec<Change>,
 }
@@ -68,8 +74,6 @@ pub struct Row {
 /// `target/witness/timelapse.json`.
 #[derive(Serialize, Deserialize)]
 pub struct Timelapse {
-    /// The WASI 0.2 release the guests were built against.
-    pub wit: String,
     pub hosts: Vec<Column>,
     pub cases: Vec<Row>,
 }
@@ -87,6 +91,8 @@ pub fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change
                 host: pair[1].name.clone(),
                 before,
                 now,
+                guests: (pair[0].wit != pair[1].wit)
+                    .then(|| format!("{} → {}", pair[0].wit, pair[1].wit)),
             })
         })
         .collect()
@@ -105,11 +111,12 @@ impl Timelapse {
 mod tests {
     use super::*;
 
-    fn column(kind: &'static str, version: &str) -> Column {
+    fn column(kind: &'static str, version: &str, wit: &str) -> Column {
         Column {
             name: format!("{kind}-{version}"),
             kind: kind.into(),
             version: version.into(),
+            wit: wit.into(),
         }
     }
 
@@ -123,14 +130,16 @@ mod tests {
     #[test]
     fn a_change_is_named_at_the_first_version_that_did_otherwise_within_its_kind() {
         let columns = [
-            column("jco", "1.35.0"),
-            column("wasmtime-cli", "36.0.9"),
-            column("wasmtime-cli", "42.0.1"),
-            column("wasmtime-cli", "45.0.2"),
-            column("wasmtime-cli", "49.0.3"),
+            column("jco", "1.35.0", "0.2.12"),
+            column("wasmtime-cli", "17.0.3", "0.2.0"),
+            column("wasmtime-cli", "36.0.9", "0.2.12"),
+            column("wasmtime-cli", "42.0.1", "0.2.12"),
+            column("wasmtime-cli", "45.0.2", "0.2.12"),
+            column("wasmtime-cli", "49.0.3", "0.2.12"),
         ];
         let cells = BTreeMap::from([
             ("jco-1.35.0".to_string(), did("hang")),
+            ("wasmtime-cli-17.0.3".to_string(), did("hang")),
             ("wasmtime-cli-36.0.9".to_string(), did("trap by host")),
             ("wasmtime-cli-42.0.1".to_string(), did("trap by host")),
             ("wasmtime-cli-45.0.2".to_string(), did("completed, exit 0")),
@@ -138,9 +147,12 @@ mod tests {
         ]);
         let changes = changes(&columns, &cells);
         // jco is another kind: not compared with the CLI after it.
-        assert_eq!(changes.len(), 1);
-        assert_eq!(changes[0].host, "wasmtime-cli-45.0.2");
-        assert_eq!(changes[0].before, "trap by host");
-        assert_eq!(changes[0].now, "completed, exit 0");
+        assert_eq!(changes.len(), 2);
+        assert_eq!(changes[0].host, "wasmtime-cli-36.0.9");
+        assert_eq!(changes[0].guests.as_deref(), Some("0.2.0 → 0.2.12"));
+        assert_eq!(changes[1].host, "wasmtime-cli-45.0.2");
+        assert_eq!(changes[1].before, "trap by host");
+        assert_eq!(changes[1].now, "completed, exit 0");
+        assert_eq!(changes[1].guests, None);
     }
 }

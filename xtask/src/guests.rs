@@ -94,3 +94,53 @@ pub fn ensure_target(root: &Path) -> Result<()> {
     add.current_dir(root).args(["target", "add", TARGET]);
     succeed(add)
 }
+
+/// Guests built against another WIT tree than wit/.
+pub struct Built {
+    /// The tree, retargeted: what their citations are checked against.
+    pub wit: PathBuf,
+    /// `<guest>.wasm` for each guest that built, `<guest>.build-error.txt`
+    /// for each that did not.
+    pub components: PathBuf,
+}
+
+/// Builds every guest against the WIT tree `wit` in `work` (a copy of
+/// guests/ beside the prepared tree, as `../../wit` in the checkout), one
+/// package at a time so that a guest that does not build is named.
+pub fn build_against(root: &Path, wit: &Path, work: &Path) -> Result<Built> {
+    crate::wit_tree::replace_with_copy(&root.join("guests"), &work.join("guests"))?;
+    let tree = work.join("wit");
+    crate::wit_tree::prepare(root, wit, &tree)?;
+    ensure_target(root)?;
+    let target_dir = work.join("target");
+    let components = components_dir(&target_dir);
+    std::fs::create_dir_all(&components)?;
+    for guest in names(&root.join("guests"))? {
+        let component = components.join(format!("{guest}.wasm"));
+        let build_error = components.join(format!("{guest}.build-error.txt"));
+        for stale in [&component, &build_error] {
+            if stale.exists() {
+                std::fs::remove_file(stale)?;
+            }
+        }
+        let output = build(root, &work.join("guests"), &target_dir, Some(&guest))
+            .output()
+            .context("cannot run cargo build for the guests")?;
+        let built = if output.status.success() {
+            componentize(&target_dir, &guest).map_err(|e| format!("{e:#}").into_bytes())
+        } else {
+            Err(output.stderr)
+        };
+        match built {
+            Ok(()) => eprintln!("guest `{guest}` builds against {}", wit.display()),
+            Err(error) => {
+                eprintln!("guest `{guest}` does NOT build against {}", wit.display());
+                std::fs::write(&build_error, error)?;
+            }
+        }
+    }
+    Ok(Built {
+        wit: tree,
+        components,
+    })
+}

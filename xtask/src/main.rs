@@ -3,7 +3,9 @@
 mod bench;
 mod guests;
 mod spec_gate;
+mod timelapse;
 mod wit;
+mod wit_tree;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -308,10 +310,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 SpecVerb::Coverage { wit } => ("coverage", wit),
             };
             wit::sync(&root, false)?;
-            let wit = wit
-                .map(|wit| spec_gate::prepare_wit(&root, &std::path::absolute(wit)?))
-                .transpose()?;
-            status(witness_spec(&root, verb, wit.as_deref()))
+            let copy = root.join("target/spec-gate/wit");
+            if let Some(wit) = &wit {
+                wit_tree::prepare(&root, &std::path::absolute(wit)?, &copy)?;
+            }
+            status(witness_spec(&root, verb, wit.map(|_| copy.as_path())))
         }
         Verb::Upstream { check, components } => {
             let mut upstream = witness_spec(&root, "upstream", None);
@@ -346,6 +349,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Verb::Timelapse { filter, hosts } => {
             prepare(&root)?;
             let mut timelapse = witness_bin(&root, "witness-timelapse");
+            for (release, work) in timelapse::guests_per_release(&root, &hosts)? {
+                timelapse
+                    .arg("--guests")
+                    .arg(format!("{release}={}", work.display()));
+            }
             timelapse.args(filter);
             for host in hosts {
                 timelapse.arg("--host").arg(host);

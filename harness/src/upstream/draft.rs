@@ -160,6 +160,9 @@ fn write_hosts(text: &mut String, evidence: &Evidence, cases: &[&Case]) {
 fn install(entry: &Entry) -> String {
     match (entry.kind, &entry.pypi, &entry.version) {
         (Kind::WasmtimeCli, Some(pypi), _) => format!("`pip install {pypi}`"),
+        (Kind::WasmtimeCli, None, Some(version)) if let Some(krate) = &entry.cargo => {
+            format!("`cargo install {krate} --version {version} --locked`")
+        }
         (Kind::Jco, _, Some(version)) => format!("`npm install @bytecodealliance/jco@{version}`"),
         (Kind::Embedded, _, _) => {
             "a Rust program on the crates `wasmtime` and `wasmtime-wasi`".into()

@@ -1,0 +1,90 @@
+//! Another WIT tree than wit/, made ready for the guests: a spec under
+//! test (`test --wit`, `spec --wit`) or an older WASI release for the
+//! time-lapse, copied with witness's worlds retargeted to its versions.
+
+use crate::witness_spec;
+use anyhow::{Context, Result};
+use std::path::Path;
+
+/// Copies the WIT tree `wit` to `copy` with witness's worlds, retargeted
+/// to the versions of its packages: what the gate, `spec --wit` and the
+/// time-lapse's guests for an older release read. `wit` is a tree in wit/'s
+/// layout, or a checkout of a WebAssembly/WASI 0.2 release.
+pub fn prepare(root: &Path, wit: &Path, copy: &Path) -> Result<()> {
+    match WASI_CHECKOUT_LAYOUTS
+        .iter()
+        .find(|(packages, _)| wit.join(packages).is_dir())
+    {
+        Some((packages, within)) => assemble_wasi_checkout(&wit.join(packages), within, copy)?,
+        None => replace_with_copy(wit, copy)?,
+    }
+    if !copy.join("witness.wit").is_file() {
+        std::fs::copy(root.join("wit/witness.wit"), copy.join("witness.wit"))?;
+    }
+    crate::succeed(witness_spec(root, "retarget", Some(copy)))
+}
+
+/// Where WebAssembly/WASI's releases keep each package's WIT: the
+/// directory of packages, and where a package's .wit files are inside its
+/// own directory. v0.2.9 on (the `wasi-0.2` branch): `proposals/<package>/wit/`;
+/// v0.2.1 to v0.2.8: `wasip2/<package>/`; v0.2.0: `preview2/<package>/`.
+const WASI_CHECKOUT_LAYOUTS: [(&str, &str); 3] =
+    [("proposals", "wit"), ("wasip2", ""), ("preview2", "")];
+
+/// A WebAssembly/WASI checkout's packages, each as `deps/<package>/` (a
+/// package's own `wit/deps/` holds copies of the others, left out).
+fn assemble_wasi_checkout(packages_dir: &Path, within: &str, into: &Path) -> Result<()> {
+    if into.exists() {
+        std::fs::remove_dir_all(into)?;
+    }
+    let mut packages = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(packages_dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let wit = entry.path().join(within);
+        if !wit.is_dir() {
+            continue;
+        }
+        let package = into.join("deps").join(entry.file_name());
+        std::fs::create_dir_all(&package)?;
+        for file in std::fs::read_dir(&wit)? {
+            let file = file?.path();
+            if file.extension().is_some_and(|ext| ext == "wit") {
+                std::fs::copy(&file, package.join(file.file_name().unwrap_or_default()))?;
+            }
+        }
+        packages += 1;
+    }
+    if packages == 0 {
+        anyhow::bail!(
+            "{} holds no package with .wit files: WASI 0.2 is on the repository's `wasi-0.2` branch (`main` is 0.3)",
+            packages_dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Makes `to` a copy of `from`, leaving out build output (`target/`).
+pub fn replace_with_copy(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        std::fs::remove_dir_all(to)?;
+    }
+    copy_tree(from, to)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            if entry.file_name() != "target" {
+                copy_tree(&entry.path(), &target)?;
+            }
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
