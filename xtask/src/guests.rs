@@ -4,7 +4,8 @@
 //! it a component from that WIT (carried in the module's custom sections).
 
 use crate::{cargo, succeed};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -44,10 +45,35 @@ pub fn componentize(target_dir: &Path, guest: &str) -> Result<()> {
         .module(&bytes)
         .and_then(|encoder| encoder.validate(true).encode())
         .with_context(|| format!("guest `{guest}` does not make a component"))?;
+    one_release(&component).with_context(|| format!("guest `{guest}`"))?;
     let dir = components_dir(target_dir);
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{guest}.wasm"));
     std::fs::write(&path, component).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Fails unless every WASI item `component` imports or exports is of one
+/// release: a guest carries the WIT it was built against alone (built for
+/// wasm32-wasip2, the standard library would add its own release's).
+fn one_release(component: &[u8]) -> Result<()> {
+    let wit_component::DecodedWasm::Component(resolve, world) = wit_component::decode(component)?
+    else {
+        bail!("wit-component made a WIT package, not a component");
+    };
+    let world = &resolve.worlds[world];
+    let items: BTreeMap<String, String> = (world.imports.keys().chain(world.exports.keys()))
+        .map(|key| resolve.name_world_key(key))
+        .filter(|name| name.starts_with("wasi:"))
+        .filter_map(|name| Some((name.split_once('@')?.1.to_string(), name)))
+        .collect();
+    if items.len() > 1 {
+        let examples: Vec<&String> = items.values().collect();
+        bail!(
+            "imports or exports WASI items of {} releases, e.g. {examples:?}: it must carry only the WIT it was built against",
+            items.len()
+        );
+    }
+    Ok(())
 }
 
 /// The guest programs: the members of `<dir>/Cargo.toml` that build a
@@ -143,4 +169,64 @@ pub fn build_against(root: &Path, wit: &Path, work: &Path) -> Result<Built> {
         wit: tree,
         components,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A component whose core module calls `now` of monotonic-clock and
+    /// `get-random-u64` of random, of WASI `clocks` and `random`.
+    fn component_importing(clocks: &str, random: &str) -> Vec<u8> {
+        use wasm_encoder::{EntityType, ImportSection, Module, TypeSection, ValType};
+        let wit = format!(
+            "package witness:test;
+             world guest {{
+               import wasi:clocks/monotonic-clock@{clocks};
+               import wasi:random/random@{random};
+             }}
+             package wasi:clocks@{clocks} {{ interface monotonic-clock {{ now: func() -> u64; }} }}
+             package wasi:random@{random} {{ interface random {{ get-random-u64: func() -> u64; }} }}"
+        );
+        let mut resolve = wit_parser::Resolve::default();
+        let package = resolve.push_str("guest.wit", &wit).unwrap();
+        let world = resolve.select_world(&[package], Some("guest")).unwrap();
+        let mut types = TypeSection::new();
+        types.ty().function([], [ValType::I64]);
+        let mut imports = ImportSection::new();
+        let function = EntityType::Function(0);
+        imports.import(
+            &format!("wasi:clocks/monotonic-clock@{clocks}"),
+            "now",
+            function,
+        );
+        imports.import(
+            &format!("wasi:random/random@{random}"),
+            "get-random-u64",
+            function,
+        );
+        let mut module = Module::new();
+        module.section(&types).section(&imports);
+        let mut bytes = module.finish();
+        wit_component::embed_component_metadata(
+            &mut bytes,
+            &resolve,
+            world,
+            wit_component::StringEncoding::UTF8,
+        )
+        .unwrap();
+        let encoder = wit_component::ComponentEncoder::default().module(&bytes);
+        encoder.unwrap().encode().unwrap()
+    }
+
+    #[test]
+    fn a_guest_of_one_wasi_release_passes() {
+        one_release(&component_importing("0.2.0", "0.2.0")).unwrap();
+    }
+
+    #[test]
+    fn a_guest_carrying_items_of_two_wasi_releases_fails() {
+        let error = one_release(&component_importing("0.2.0", "0.2.6")).unwrap_err();
+        assert!(error.to_string().contains("of 2 releases"), "{error}");
+    }
 }
