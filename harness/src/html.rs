@@ -143,17 +143,22 @@ pub fn page(trials: &[TrialResult], timelapse: Option<&Timelapse>) -> String {
     out
 }
 
-/// The time-lapse's view: the cases some kind of host changed on, case ×
-/// host, each cell what the host did; the first version that did otherwise
-/// than the one before is marked.
+/// The time-lapse's view: the cases some kind of host changed or varied
+/// on, case × host, each cell what the host did; the first version that did
+/// otherwise than the one before is marked.
 fn timelapse_view(timelapse: &Timelapse) -> String {
-    let changed: Vec<_> = (timelapse.cases.iter())
+    let changed = (timelapse.cases.iter())
         .filter(|row| !row.changes.is_empty())
+        .count();
+    // A case whose host varied when run again is shown too: no change, but
+    // history all the same.
+    let shown: Vec<_> = (timelapse.cases.iter())
+        .filter(|row| !row.changes.is_empty() || row.cells.values().any(|cell| cell.varies()))
         .collect();
     let mut out = format!(
-        "<section id=\"timelapse\"><h2>Time-lapse</h2>\n<p>{} of {} cases changed between installed versions. Under each host, the WASI release its guests carried; under a case, where its citation does not hold.</p>\n<table><thead><tr><th>case</th>",
-        changed.len(),
+        "<section id=\"timelapse\"><h2>Time-lapse</h2>\n<p>{changed} of {} cases changed between installed versions; {} more varied from run to run on a host. Under each host, the WASI release its guests carried; under a case, where its citation does not hold.</p>\n<table><thead><tr><th>case</th>",
         timelapse.cases.len(),
+        shown.len() - changed,
     );
     for host in &timelapse.hosts {
         let _ = write!(
@@ -164,7 +169,7 @@ fn timelapse_view(timelapse: &Timelapse) -> String {
         );
     }
     out.push_str("</tr></thead><tbody>\n");
-    for row in changed {
+    for row in shown {
         let _ = write!(out, "<tr><th>{}", escape(&row.case));
         for citation in row.citations.values() {
             let _ = write!(out, "<br><small>{}</small>", escape(citation));
@@ -325,6 +330,7 @@ mod tests {
                     let cell = Cell::Did {
                         did: (*did).into(),
                         message: None,
+                        varies: Vec::new(),
                     };
                     (host.name.clone(), cell)
                 })
@@ -345,7 +351,7 @@ mod tests {
         };
         let page = page(&[], Some(&timelapse));
         assert!(
-            page.contains("1 of 2 cases changed between installed versions."),
+            page.contains("1 of 2 cases changed between installed versions; 0 more varied from run to run on a host."),
             "{page}"
         );
         assert!(

@@ -27,6 +27,11 @@ pub enum Cell {
         did: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
+        /// What else the host did when the case ran again (only cells on
+        /// either side of a change run again): a cell that varies is no
+        /// evidence of a change.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        varies: Vec<String>,
     },
     /// Why this host cannot run the case (it cannot confine wasi:sockets, ...).
     NotApplicable { not_applicable: String },
@@ -38,7 +43,13 @@ impl Cell {
     /// What the change list compares and prints.
     pub fn summary(&self) -> String {
         match self {
-            Cell::Did { did, .. } => did.trim_end().replace('\n', " "),
+            Cell::Did { did, varies, .. } => {
+                let did = did.trim_end().replace('\n', " ");
+                match varies.is_empty() {
+                    true => did,
+                    false => format!("{did}, or on another run: {}", varies.join(" | ")),
+                }
+            }
             Cell::NotApplicable { not_applicable } => format!("not applicable: {not_applicable}"),
             Cell::Error { error } => format!("harness error: {error}"),
         }
@@ -78,15 +89,26 @@ pub struct Timelapse {
     pub cases: Vec<Row>,
 }
 
+impl Cell {
+    /// Whether the host did otherwise when the case ran again.
+    pub fn varies(&self) -> bool {
+        matches!(self, Cell::Did { varies, .. } if !varies.is_empty())
+    }
+}
+
 /// Each column whose cell differs from the column before it of the same
-/// kind: the first installed version that behaved otherwise.
+/// kind, neither of the two having varied: the first installed version that
+/// behaved otherwise.
 pub fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change> {
     columns
         .windows(2)
         .filter(|pair| pair[0].kind == pair[1].kind)
         .filter_map(|pair| {
-            let before = cells.get(&pair[0].name)?.summary();
-            let now = cells.get(&pair[1].name)?.summary();
+            let (before, now) = (cells.get(&pair[0].name)?, cells.get(&pair[1].name)?);
+            if before.varies() || now.varies() {
+                return None;
+            }
+            let (before, now) = (before.summary(), now.summary());
             (before != now).then(|| Change {
                 host: pair[1].name.clone(),
                 before,
@@ -124,6 +146,7 @@ mod tests {
         Cell::Did {
             did: text.into(),
             message: None,
+            varies: Vec::new(),
         }
     }
 
@@ -154,5 +177,27 @@ mod tests {
         assert_eq!(changes[1].before, "trap by host");
         assert_eq!(changes[1].now, "completed, exit 0");
         assert_eq!(changes[1].guests, None);
+    }
+
+    #[test]
+    fn a_cell_that_varied_when_run_again_is_no_change() {
+        let columns = [
+            column("wasmtime-cli", "17.0.3", "0.2.0"),
+            column("wasmtime-cli", "36.0.9", "0.2.12"),
+        ];
+        let varying = Cell::Did {
+            did: "indices = [0, 1]".into(),
+            message: None,
+            varies: vec!["indices = [1, 0]".into()],
+        };
+        let cells = BTreeMap::from([
+            ("wasmtime-cli-17.0.3".to_string(), varying.clone()),
+            ("wasmtime-cli-36.0.9".to_string(), did("indices = [1, 0]")),
+        ]);
+        assert!(changes(&columns, &cells).is_empty());
+        assert_eq!(
+            varying.summary(),
+            "indices = [0, 1], or on another run: indices = [1, 0]"
+        );
     }
 }

@@ -134,7 +134,7 @@ pub struct Built {
 /// guests/ beside the prepared tree, as `../../wit` in the checkout), one
 /// package at a time so that a guest that does not build is named.
 pub fn build_against(root: &Path, wit: &Path, work: &Path) -> Result<Built> {
-    crate::wit_tree::replace_with_copy(&root.join("guests"), &work.join("guests"))?;
+    crate::wit_tree::mirror(&root.join("guests"), &work.join("guests"))?;
     let tree = work.join("wit");
     crate::wit_tree::prepare(root, wit, &tree)?;
     ensure_target(root)?;

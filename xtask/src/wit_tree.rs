@@ -11,17 +11,22 @@ use std::path::Path;
 /// time-lapse's guests for an older release read. `wit` is a tree in wit/'s
 /// layout, or a checkout of a WebAssembly/WASI 0.2 release.
 pub fn prepare(root: &Path, wit: &Path, copy: &Path) -> Result<()> {
+    // Made whole beside `copy`, then mirrored into it: a file that comes
+    // out the same keeps its time, and cargo does not rebuild the guests
+    // built against it for nothing.
+    let staging = copy.with_extension("staging");
     match WASI_CHECKOUT_LAYOUTS
         .iter()
         .find(|(packages, _)| wit.join(packages).is_dir())
     {
-        Some((packages, within)) => assemble_wasi_checkout(&wit.join(packages), within, copy)?,
-        None => replace_with_copy(wit, copy)?,
+        Some((packages, within)) => assemble_wasi_checkout(&wit.join(packages), within, &staging)?,
+        None => mirror(wit, &staging)?,
     }
-    if !copy.join("witness.wit").is_file() {
-        std::fs::copy(root.join("wit/witness.wit"), copy.join("witness.wit"))?;
+    if !staging.join("witness.wit").is_file() {
+        std::fs::copy(root.join("wit/witness.wit"), staging.join("witness.wit"))?;
     }
-    crate::succeed(witness_spec(root, "retarget", Some(copy)))
+    crate::succeed(witness_spec(root, "retarget", Some(&staging)))?;
+    mirror(&staging, copy)
 }
 
 /// Where WebAssembly/WASI's releases keep each package's WIT: the
@@ -64,26 +69,39 @@ fn assemble_wasi_checkout(packages_dir: &Path, within: &str, into: &Path) -> Res
     Ok(())
 }
 
-/// Makes `to` a copy of `from`, leaving out build output (`target/`).
-pub fn replace_with_copy(from: &Path, to: &Path) -> Result<()> {
-    if to.exists() {
-        std::fs::remove_dir_all(to)?;
-    }
-    copy_tree(from, to)
+/// Makes `to` hold what `from` holds, build output (`target/`) aside,
+/// writing only the files whose bytes differ: the others keep their
+/// modification times, so that cargo rebuilds only what changed.
+pub fn mirror(from: &Path, to: &Path) -> Result<()> {
+    mirror_tree(from, to)
         .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+fn mirror_tree(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(to)? {
+        let entry = entry?;
+        if entry.file_name() == "target" || from.join(entry.file_name()).exists() {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let target = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {
             if entry.file_name() != "target" {
-                copy_tree(&entry.path(), &target)?;
+                mirror_tree(&entry.path(), &target)?;
             }
         } else {
-            std::fs::copy(entry.path(), &target)?;
+            let bytes = std::fs::read(entry.path())?;
+            if std::fs::read(&target).ok().as_ref() != Some(&bytes) {
+                std::fs::write(&target, bytes)?;
+            }
         }
     }
     Ok(())

@@ -6,7 +6,7 @@
 //! case × host, goes to `target/witness/timelapse.json`.
 
 use clap::Parser;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -229,25 +229,47 @@ fn version_key(entry: &Entry) -> Vec<u64> {
         .collect()
 }
 
+/// How many more times each cell on either side of a change runs, to tell
+/// a change from a host that does otherwise from run to run.
+const CONFIRMING_RUNS: usize = 3;
+
 /// One case on every host, each with the guests of its release; where
 /// each kind of host changed; and in which releases the citation does not
 /// hold.
 fn row(guests: &BTreeMap<ReleaseKey, Guests>, lineup: &Lineup, case: &Case) -> Row {
-    let cells = (lineup.columns.iter().zip(&lineup.hosts))
-        .map(|(column, (host, release))| {
-            let cell = match host.supports(&case.run) {
-                Err(not_applicable) => Cell::NotApplicable { not_applicable },
-                Ok(()) => match guests[release].suite.observe(host.as_ref(), case) {
-                    Ok(observed) => Cell::Did {
-                        did: observed.behaviour(),
-                        message: observed.outcome.message().map(str::to_string),
-                    },
-                    Err(error) => Cell::Error { error },
-                },
-            };
-            (column.name.clone(), cell)
-        })
+    let observe = |(host, release): &(Arc<dyn Host>, ReleaseKey)| match host.supports(&case.run) {
+        Err(not_applicable) => Cell::NotApplicable { not_applicable },
+        Ok(()) => match guests[release].suite.observe(host.as_ref(), case) {
+            Ok(observed) => Cell::Did {
+                did: observed.behaviour(),
+                message: observed.outcome.message().map(str::to_string),
+                varies: Vec::new(),
+            },
+            Err(error) => Cell::Error { error },
+        },
+    };
+    let names = || lineup.columns.iter().map(|column| column.name.clone());
+    let mut cells: BTreeMap<String, Cell> = names().zip(lineup.hosts.iter().map(observe)).collect();
+    let sides: BTreeSet<usize> = (changes(&lineup.columns, &cells).iter())
+        .filter_map(|change| names().position(|name| name == change.host))
+        .flat_map(|later| [later - 1, later])
         .collect();
+    for side in sides {
+        let cell = cells
+            .get_mut(&lineup.columns[side].name)
+            .expect("every host has a cell");
+        let first = cell.summary();
+        let mut others: Vec<String> = Vec::new();
+        for _ in 0..CONFIRMING_RUNS {
+            let again = observe(&lineup.hosts[side]).summary();
+            if again != first && !others.contains(&again) {
+                others.push(again);
+            }
+        }
+        if let Cell::Did { varies, .. } = cell {
+            *varies = others;
+        }
+    }
     Row {
         case: case.name.to_string(),
         citations: (guests.values())
@@ -272,7 +294,8 @@ fn citation(spec: &Spec, wit: &str, case: &Case) -> Option<String> {
 }
 
 /// The cases some kind of host changed on: each change with the first
-/// version that did otherwise, and what it did before and after.
+/// version that did otherwise, and what it did before and after; then the
+/// cells that varied when run again.
 fn report(rows: &[Row]) {
     let changed: Vec<&Row> = rows.iter().filter(|row| !row.changes.is_empty()).collect();
     println!(
@@ -296,6 +319,17 @@ fn report(rows: &[Row]) {
                 change.before,
                 width = 5 + change.host.len()
             );
+        }
+    }
+    // Where a change seemed to be, one side did otherwise when run again.
+    let varying: Vec<(&Row, &String, &Cell)> = (rows.iter())
+        .flat_map(|row| (row.cells.iter()).map(move |(host, cell)| (row, host, cell)))
+        .filter(|(_, _, cell)| cell.varies())
+        .collect();
+    if !varying.is_empty() {
+        println!("\nno change, but a host that varies from run to run:");
+        for (row, host, cell) in varying {
+            println!("{} on {host}: {}", row.case, cell.summary());
         }
     }
 }
