@@ -339,6 +339,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 bench.arg("--per-case");
             }
             succeed(bench)?;
+            // Built first: neither the wall time nor the peak memory may be rustc's.
+            let mut build = cargo(&root);
+            build.args([
+                "test",
+                "--quiet",
+                "--package",
+                "witness",
+                "--test",
+                "suite",
+                "--no-run",
+            ]);
+            succeed(build)?;
             bench::suite_wall_time_and_memory(suite(
                 &root,
                 &Hosts::default(),
