@@ -272,7 +272,9 @@ fn row(guests: &BTreeMap<ReleaseKey, Guests>, lineup: &Lineup, case: &Case) -> R
     }
     Row {
         case: case.name.to_string(),
+        // Only the releases some host's guests carried.
         citations: (guests.values())
+            .filter(|of| (lineup.columns.iter()).any(|column| column.wit == of.release))
             .filter_map(|of| Some((of.release.clone(), citation(&of.spec, &of.release, case)?)))
             .collect(),
         changes: changes(&lineup.columns, &cells),
