@@ -87,7 +87,11 @@ impl Layout {
             (registry.entries.iter()).find_map(|(name, entry)| entry.wit.as_ref().map(|_| name))
         {
             let source = std::fs::read_to_string(&path).unwrap_or_default();
-            let at = source.find(name.as_str()).unwrap_or(0);
+            // The `wit` line after the host's header.
+            let header = source.find(name.as_str()).unwrap_or(0);
+            let at = source[header..]
+                .find("\nwit")
+                .map_or(header, |line| header + line + 1);
             return Err(crate::file_error::FileError::at(
                 &path,
                 &source,

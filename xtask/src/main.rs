@@ -128,10 +128,11 @@ enum Verb {
         #[arg(long)]
         per_case: bool,
     },
-    /// Run every case across the hosts of timelapse.toml (the wasmtime CLIs
-    /// PyPI serves, 36 to 49, and jco), each kind oldest first, installing
-    /// those missing. History, not a gate: nothing is judged, no record is
-    /// read. Names, per case, the first installed version of each kind that
+    /// Run every case across the hosts of timelapse.toml (wasmtime 17 to 19
+    /// built with cargo install, the CLIs PyPI serves, 36 to 49, and jco),
+    /// each kind oldest first, installing those missing, each host with the
+    /// guests of the WASI release it implements. History, not a gate:
+    /// nothing is judged, no record is read. Names, per case, the first installed version of each kind that
     /// behaved otherwise than the one before; the whole case × host matrix
     /// goes to target/witness/timelapse.json.
     Timelapse {
@@ -310,7 +311,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 SpecVerb::Coverage { wit } => ("coverage", wit),
             };
             wit::sync(&root, false)?;
-            let copy = root.join("target/spec-gate/wit");
+            let copy = spec_gate::work_dir(&root).join("wit");
             if let Some(wit) = &wit {
                 wit_tree::prepare(&root, &std::path::absolute(wit)?, &copy)?;
             }

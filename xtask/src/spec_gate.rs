@@ -9,13 +9,19 @@
 
 use crate::{guests, witness_spec};
 use anyhow::Result;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+/// Where the spec under test and the guests built against it live
+/// (`spec --wit` reads the same `wit/` there).
+pub fn work_dir(root: &Path) -> PathBuf {
+    root.join("target/spec-gate")
+}
 
 /// Rebuilds the guests against `wit`, then runs `suite` (the conformance
 /// suite's command) against them.
 pub fn run(root: &Path, wit: &Path, mut suite: Command) -> Result<ExitCode> {
-    let built = guests::build_against(root, wit, &root.join("target/spec-gate"))?;
+    let built = guests::build_against(root, wit, &work_dir(root))?;
     // The citations first, as one list; the suite then fails each case.
     crate::status(witness_spec(root, "check", Some(&built.wit)))?;
     suite

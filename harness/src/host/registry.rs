@@ -268,7 +268,7 @@ impl Registry {
             }
             _ => {
                 return Err(format!(
-                    "hosts.toml says nothing of how to install `{name}`"
+                    "`{name}` says nothing of how to install it: a CLI needs either `pypi` or `cargo` and its `version`"
                 ));
             }
         };
