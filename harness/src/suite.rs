@@ -1,17 +1,17 @@
 //! A suite: a directory of case files, the guests they run and the hosts'
 //! records, turned into libtest-mimic trials named `<host>::<family>::<case>`.
 
-use crate::bless::Blessings;
 use crate::case::{self, Case, CaseName, Known, LoadError};
 use crate::file_error::FileError;
 use crate::host::{Host, RunRequest, RunSettings};
+use crate::judge::bless::Blessings;
+use crate::judge::records::HostRecords;
+use crate::judge::verdict::{RecordVerdict, SpecVerdict, Verdicts};
 use crate::layout::{Layout, SELFTEST_GUESTS, SELFTEST_HOSTS};
 use crate::outcome::{Observed, Outcome};
-use crate::records::HostRecords;
-use crate::report;
-use crate::results::{Results, TrialDetail};
+use crate::report::failure as report;
+use crate::report::results::{Results, TrialDetail};
 use crate::spec::{Spec, Stale};
-use crate::verdict::{RecordVerdict, SpecVerdict, Verdicts};
 use libtest_mimic::{Failed, Trial};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -99,7 +99,7 @@ impl Suite {
     ) -> Suite {
         // A guest is known with its world, so that what it imports is
         // always known: no world, no guest.
-        let (worlds, wit_problem) = match crate::worlds::imports(&layout.wit_dir()) {
+        let (worlds, wit_problem) = match crate::spec::worlds::imports(&layout.wit_dir()) {
             Ok(worlds) => (worlds, None),
             Err(problem) => (BTreeMap::new(), Some(problem)),
         };

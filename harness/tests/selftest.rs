@@ -24,20 +24,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use witness::bless;
 use witness::case::{self, Case, CaseName};
 use witness::host::adapter::{AdapterHost, Capabilities};
 use witness::host::registry::{Kind, Status};
 use witness::host::wasmtime::{Flavor, WasmtimeHost, selftest_faulty_import};
 use witness::host::wasmtime_cli::WasmtimeCliHost;
 use witness::host::wasmtime_sync;
-use witness::host::{Host, HostRun, RunRequest, RunSettings};
+use witness::host::{Host, RunRequest, RunSettings};
+use witness::judge::bless;
+use witness::judge::records::HostRecords;
+use witness::judge::verdict::{RecordVerdict, SpecVerdict, Verdicts};
 use witness::layout::{Layout, SELFTEST_GUESTS, SELFTEST_HOSTS};
-use witness::outcome::{Observed, Outcome, Trap};
-use witness::records::HostRecords;
+use witness::outcome::{HostRun, Observed, Outcome, Trap};
 use witness::spec::Spec;
 use witness::suite::Suite;
-use witness::verdict::{RecordVerdict, SpecVerdict, Verdicts};
 
 // ---------------------------------------------------------------------------
 // The self-test hosts

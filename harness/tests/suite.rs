@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use witness::layout::Layout;
-use witness::results::Results;
+use witness::report::results::Results;
 use witness::suite::Suite;
 
 fn main() -> ExitCode {

@@ -12,9 +12,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use witness::case::Case;
+use witness::case::outcome_pattern::Ending;
 use witness::host::Host;
 use witness::layout::Layout;
-use witness::outcome_pattern::Ending;
 use witness::suite::Suite;
 
 /// Families whose cases wait on timers by design: their time is the

@@ -6,7 +6,7 @@
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use witness::diff::{Run, diff};
+use witness::report::diff::{Run, diff};
 
 #[derive(Parser)]
 #[command(

@@ -4,9 +4,9 @@
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use witness::diff::Run;
 use witness::layout::Layout;
-use witness::timelapse::Timelapse;
+use witness::report::diff::Run;
+use witness::report::timelapse::Timelapse;
 
 #[derive(Parser)]
 #[command(
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let page = witness::html::page(&run.trials, timelapse.as_ref());
+    let page = witness::report::html::page(&run.trials, timelapse.as_ref());
     if let Err(error) = std::fs::write(&out, page) {
         eprintln!("error: cannot write {}: {error}", out.display());
         return ExitCode::FAILURE;

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use witness::case::{Case, Citation};
 use witness::layout::Layout;
+use witness::report::upstream::Evidence;
 use witness::spec::{FULLY_COVERED_INTERFACES, Spec, Stale};
 use witness::suite::Suite;
-use witness::upstream::Evidence;
 
 #[derive(Parser)]
 #[command(
@@ -67,7 +67,7 @@ fn main() -> ExitCode {
         Verb::Upstream { check, components } => {
             cases(&layout).and_then(|cases| upstream(&layout, cases, check, components.as_deref()))
         }
-        Verb::Retarget => witness::worlds::retarget(&wit).map(|changed| {
+        Verb::Retarget => witness::spec::worlds::retarget(&wit).map(|changed| {
             for change in changed {
                 println!("witness.wit now imports {change}");
             }
@@ -118,7 +118,7 @@ fn upstream(
     .map_err(|e| e.to_string())?;
     let drafts = evidence.drafts()?;
     if check_only {
-        let problems = witness::upstream::check(&drafts_dir, &drafts);
+        let problems = witness::report::upstream::check(&drafts_dir, &drafts);
         for problem in &problems {
             println!("{problem}");
         }
@@ -129,7 +129,7 @@ fn upstream(
         );
         return Ok(problems.is_empty());
     }
-    let changes = witness::upstream::write(&drafts_dir, &drafts)
+    let changes = witness::report::upstream::write(&drafts_dir, &drafts)
         .map_err(|e| format!("cannot write {}: {e}", drafts_dir.display()))?;
     for change in &changes {
         println!("{change}");

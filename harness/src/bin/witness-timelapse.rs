@@ -14,9 +14,9 @@ use witness::case::Case;
 use witness::host::Host;
 use witness::host::registry::{Entry, Registry, Status};
 use witness::layout::Layout;
+use witness::report::timelapse::{Cell, Column, Row, Timelapse, changes};
 use witness::spec::{Spec, Stale};
 use witness::suite::Suite;
-use witness::timelapse::{Cell, Column, Row, Timelapse, changes};
 
 #[derive(Parser)]
 #[command(
@@ -67,7 +67,7 @@ impl Guests {
     fn of(layout: &Layout) -> Result<Guests, String> {
         let wit = layout.wit_dir();
         Ok(Guests {
-            release: witness::worlds::wasi_release(&wit).ok_or_else(|| {
+            release: witness::spec::worlds::wasi_release(&wit).ok_or_else(|| {
                 format!("{}/deps has no wasi:io, or does not parse", wit.display())
             })?,
             suite: Suite::conformance(layout),

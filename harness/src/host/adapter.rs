@@ -21,8 +21,8 @@
 //! harness error naming the adapter and showing what it printed.
 
 use super::subprocess::{self, HostEnd};
-use super::{Host, HostRun, PerComponent, RunRequest, RunSettings};
-use crate::outcome::{Outcome, Trap};
+use super::{Host, PerComponent, RunRequest, RunSettings};
+use crate::outcome::{HostRun, Outcome, Trap};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::path::Path;

@@ -267,7 +267,7 @@ pub fn response_lines(scenario: &str, response: &Value) -> String {
         ("--list", Some(Value::String(body))) => body.clone(),
         _ => format!(
             "{}{}\n",
-            crate::observations::PREFIX,
+            crate::outcome::observations::PREFIX,
             json!({ RESPONSE_OBSERVATION: response })
         ),
     }

@@ -10,7 +10,7 @@ pub mod wasmtime;
 pub mod wasmtime_cli;
 pub mod wasmtime_sync;
 
-use crate::outcome::Outcome;
+use crate::outcome::HostRun;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -83,14 +83,6 @@ impl RunSettings {
             None => Ok(()),
         }
     }
-}
-
-/// What the host reports: how the run ended and the guest's raw output.
-#[derive(Clone, Debug)]
-pub struct HostRun {
-    pub outcome: Outcome,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
 }
 
 /// A WASI 0.2 implementation that runs guest components.

@@ -2,7 +2,8 @@
 //! on expiry kills the child's whole process group, so a blocked host and
 //! anything it started are stopped and nothing is left running.
 
-use super::{HostRun, RunSettings};
+use super::RunSettings;
+use crate::outcome::HostRun;
 use crate::outcome::Outcome;
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};

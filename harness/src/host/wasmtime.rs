@@ -10,8 +10,8 @@
 
 use super::adapter::SCRATCH_DIR;
 use super::http::{OutgoingHandler, SentResponse, observe_response, response_lines};
-use super::{Host, HostRun, PerComponent, RunRequest, compile_cache};
-use crate::outcome::{Outcome, Trap};
+use super::{Host, PerComponent, RunRequest, compile_cache};
+use crate::outcome::{HostRun, Outcome, Trap};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

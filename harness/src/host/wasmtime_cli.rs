@@ -18,8 +18,8 @@
 
 use super::adapter::SCRATCH_DIR;
 use super::subprocess::{self, HostEnd};
-use super::{Host, HostRun, RunRequest, RunSettings};
-use crate::outcome::{Outcome, Trap};
+use super::{Host, RunRequest, RunSettings};
+use crate::outcome::{HostRun, Outcome, Trap};
 use std::path::PathBuf;
 use std::process::Command;
 

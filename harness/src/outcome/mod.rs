@@ -1,7 +1,8 @@
 //! What a run of one case on one host produced (the README's outcome table).
 
-use crate::host::HostRun;
-use crate::observations::Observations;
+pub mod observations;
+
+use crate::outcome::observations::Observations;
 use std::fmt;
 use std::time::Duration;
 
@@ -20,6 +21,14 @@ pub enum Outcome {
     Crash { detail: String },
     /// The component could not be instantiated.
     LinkError { message: String },
+}
+
+/// What the host reports: how the run ended and the guest's raw output.
+#[derive(Clone, Debug)]
+pub struct HostRun {
+    pub outcome: Outcome,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
 }
 
 /// Who raised a trap.

@@ -5,7 +5,7 @@
 //! CLI's old version against its new one); each changed trial is listed
 //! once, in the first section it fits.
 
-use crate::results::TrialResult;
+use crate::report::results::TrialResult;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;

@@ -4,9 +4,9 @@
 //! writes them; people review them like code.
 
 use crate::case::CaseName;
+use crate::case::outcome_pattern::{OutcomePattern, OutcomeTable, Writer};
 use crate::file_error::{FileError, Invalid, Position};
 use crate::outcome::Observed;
-use crate::outcome_pattern::{OutcomePattern, OutcomeTable, Writer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use toml::Spanned;

@@ -3,9 +3,9 @@
 
 use super::reproduce::{self, Reproduction, Step};
 use super::{Draft, Evidence, Kept, Subject, code_path};
+use crate::case::outcome_pattern::OutcomePattern;
 use crate::case::{Case, Citation};
 use crate::host::registry::{Entry, Kind};
-use crate::outcome_pattern::OutcomePattern;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 

@@ -16,7 +16,7 @@ pub mod reproduce;
 use crate::case::{Case, Citation};
 use crate::file_error::FileError;
 use crate::host::registry::Entry;
-use crate::records::HostRecords;
+use crate::judge::records::HostRecords;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -97,7 +97,7 @@ impl Evidence {
             kept.insert(draft_file_of(&path), parts);
         }
         let wit = root.join("wit");
-        let commands = crate::worlds::commands(&wit).map_err(|message| FileError {
+        let commands = crate::spec::worlds::commands(&wit).map_err(|message| FileError {
             path: wit.join("witness.wit"),
             at: Default::default(),
             message,

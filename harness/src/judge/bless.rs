@@ -7,8 +7,8 @@
 //! violation pass.
 
 use crate::case::CaseName;
+use crate::judge::records::HostRecords;
 use crate::outcome::{Observed, Outcome, Trap};
-use crate::records::HostRecords;
 use serde_json::Value;
 use similar::TextDiff;
 use std::collections::BTreeMap;

@@ -1,8 +1,8 @@
 //! What the spec allows a case to end as: one or more alternatives, each as
 //! wide as its clause. The conformance question is asked here.
 
+use crate::case::outcome_pattern::OutcomePattern;
 use crate::outcome::Observed;
-use crate::outcome_pattern::OutcomePattern;
 
 /// A case's `[expect]` (one table) or `[[expect]]` (alternatives): the run
 /// conforms when it matches any of them.
@@ -51,10 +51,10 @@ impl Expectation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observations::Observations;
+    use crate::case::outcome_pattern::Ending;
+    use crate::case::pattern::Pattern;
+    use crate::outcome::observations::Observations;
     use crate::outcome::{Outcome, Trap};
-    use crate::outcome_pattern::Ending;
-    use crate::pattern::Pattern;
     use serde_json::json;
 
     fn observed(outcome: Outcome, stdout: &str) -> Observed {

@@ -10,6 +10,8 @@
 //! version compatible with the WIT's under semver (0.2.0 and 0.2.12 are):
 //! the WIT under test says which version its docs are.
 
+pub mod worlds;
+
 use crate::case::{Case, Citation};
 use std::collections::BTreeMap;
 use std::path::Path;

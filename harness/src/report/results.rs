@@ -1,8 +1,8 @@
 //! Trial results: one per trial that ran, kept for the verdict summary on
 //! the console and written for CI as JSON and JUnit XML once the run is over.
 
+use crate::judge::verdict::Verdicts;
 use crate::outcome::Observed;
-use crate::verdict::Verdicts;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -109,7 +109,7 @@ impl Results {
 
     /// The WASI 0.2 release the guests carry (`0.2.12`), when known.
     fn wit(&self) -> Option<String> {
-        crate::worlds::wasi_release(self.wit_dir.as_deref()?)
+        crate::spec::worlds::wasi_release(self.wit_dir.as_deref()?)
     }
 
     pub fn add(
@@ -121,7 +121,7 @@ impl Results {
         result: &Result<(), String>,
         detail: Option<TrialDetail>,
     ) {
-        use crate::verdict::SpecVerdict::{KnownViolation, StaleDivergence};
+        use crate::judge::verdict::SpecVerdict::{KnownViolation, StaleDivergence};
         let upstream = verdicts.and_then(|v| match &v.spec {
             KnownViolation { upstream } | StaleDivergence { upstream } => Some(upstream.clone()),
             _ => None,
@@ -451,9 +451,9 @@ impl Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observations::Observations;
+    use crate::judge::verdict::{RecordVerdict, SpecVerdict};
     use crate::outcome::Outcome;
-    use crate::verdict::{RecordVerdict, SpecVerdict};
+    use crate::outcome::observations::Observations;
 
     fn add(results: &Results, trial: &str, stdout: &str) {
         let observed = Observed {

@@ -3,8 +3,8 @@
 //! behaviour was recorded (regression). A trial fails if either fails.
 
 use crate::case::{Case, Citation};
+use crate::judge::records::Record;
 use crate::outcome::{Observed, Outcome};
-use crate::records::Record;
 
 /// Does the host do what the spec allows?
 #[derive(Clone, Debug, PartialEq)]

@@ -64,13 +64,18 @@ impl fmt::Display for Observations {
     /// inline syntax as case files and records write them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (name, value) in &self.0 {
-            writeln!(
-                f,
-                "observations.{name} = {}",
-                crate::pattern::inline_toml(value)
-            )?;
+            writeln!(f, "observations.{name} = {}", inline_toml(value))?;
         }
         Ok(())
+    }
+}
+
+/// A value in TOML's inline syntax (`{ ok = 4 }`), as case files and
+/// records write it; JSON where TOML has no form for it (null).
+pub fn inline_toml(value: &Value) -> String {
+    match toml::Value::try_from(value) {
+        Ok(toml) => toml.to_string(),
+        Err(_) => value.to_string(),
     }
 }
 

@@ -3,9 +3,9 @@
 //! these, and so is a host's record (what the host did); both are written
 //! as the same TOML table, read here.
 
+use crate::case::pattern::Pattern;
 use crate::file_error::Invalid;
 use crate::outcome::{Observed, Outcome, Trap};
-use crate::pattern::Pattern;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -228,7 +228,7 @@ impl OutcomePattern {
                         )),
                         Some(got) if !pattern.matches(got) => problems.push(format!(
                             "observation `{name}`: expected {pattern}, observed {}",
-                            crate::pattern::inline_toml(got)
+                            crate::outcome::observations::inline_toml(got)
                         )),
                         Some(_) => {}
                     }
@@ -237,7 +237,7 @@ impl OutcomePattern {
                     if !self.observations.contains_key(name) {
                         problems.push(format!(
                             "observation `{name}` = {} is not expected",
-                            crate::pattern::inline_toml(got)
+                            crate::outcome::observations::inline_toml(got)
                         ));
                     }
                 }

@@ -1,13 +1,13 @@
 //! The failure report: both verdicts, expected and observed side by side,
 //! what differs, and the commands that reproduce the trial or record it.
 
+use crate::case::expectation::Expectation;
 use crate::case::{Case, Citation};
-use crate::expectation::Expectation;
+use crate::judge::records::{HostRecords, Record};
+use crate::judge::verdict::{RecordVerdict, SpecVerdict, Verdicts};
 use crate::layout::Layout;
 use crate::outcome::Observed;
-use crate::records::{HostRecords, Record};
-use crate::results::TrialDetail;
-use crate::verdict::{RecordVerdict, SpecVerdict, Verdicts};
+use crate::report::results::TrialDetail;
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
 

@@ -6,8 +6,8 @@
 //! changed on, across the versions, each change marked. Every text from a
 //! run is escaped: guest output is data, not markup.
 
-use crate::results::TrialResult;
-use crate::timelapse::Timelapse;
+use crate::report::results::TrialResult;
+use crate::report::timelapse::Timelapse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -238,7 +238,7 @@ fn cell(host: &str, trial: &TrialResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::TrialDetail;
+    use crate::report::results::TrialDetail;
 
     fn trial(name: &str, spec: &str, observed: &str) -> TrialResult {
         TrialResult {
@@ -312,7 +312,7 @@ mod tests {
 
     #[test]
     fn a_timelapse_view_shows_the_changed_cases_and_marks_the_first_version_that_did_otherwise() {
-        use crate::timelapse::{Cell, Column, Row, changes};
+        use crate::report::timelapse::{Cell, Column, Row, changes};
         use std::collections::BTreeMap;
         let hosts: Vec<Column> = ["42.0.1", "45.0.2"]
             .map(|version| Column {

@@ -120,16 +120,7 @@ impl Pattern {
 impl fmt::Display for Pattern {
     /// As the case file wrote it, in TOML's inline syntax.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&inline_toml(&self.written))
-    }
-}
-
-/// A value in TOML's inline syntax (`{ ok = 4 }`), as case files and
-/// records write it; JSON where TOML has no form for it (null).
-pub fn inline_toml(value: &Value) -> String {
-    match toml::Value::try_from(value) {
-        Ok(toml) => toml.to_string(),
-        Err(_) => value.to_string(),
+        f.write_str(&crate::outcome::observations::inline_toml(&self.written))
     }
 }
 

@@ -2,12 +2,16 @@
 //!
 //! Every error names the file, line and column and says what to do.
 
-use crate::expectation::Expectation;
+pub mod expectation;
+pub mod outcome_pattern;
+pub mod pattern;
+
+use crate::case::expectation::Expectation;
+use crate::case::outcome_pattern::{OutcomeTable, Writer};
 use crate::file_error::{FileError, Invalid, Position};
 use crate::host::RunSettings;
 use crate::host::http::{HttpRequest, HttpResponse};
 use crate::host::sockets::Sockets;
-use crate::outcome_pattern::{OutcomeTable, Writer};
 use serde::Deserialize;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use std::collections::{BTreeMap, BTreeSet};
