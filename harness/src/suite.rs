@@ -6,7 +6,7 @@ use crate::file_error::FileError;
 use crate::host::{Host, RunRequest, RunSettings};
 use crate::judge::bless::Blessings;
 use crate::judge::records::HostRecords;
-use crate::judge::verdict::{RecordVerdict, SpecVerdict, Verdicts};
+use crate::judge::verdict::{RecordVerdict, Sightings, SpecVerdict, Verdicts};
 use crate::layout::{Layout, SELFTEST_GUESTS, SELFTEST_HOSTS};
 use crate::outcome::{Observed, Outcome};
 use crate::report::failure as report;
@@ -217,18 +217,37 @@ impl Suite {
     /// only variation allowed): the trial is the first run that fails, else
     /// the last.
     fn run_trial(&self, trial: &str, host: &dyn Host, case: &Case) -> TrialRun {
+        let mut sightings = Sightings::start(case, host.name());
         let mut run = 0;
-        let (observed, verdicts, result) = loop {
+        let (observed, mut verdicts, mut result) = loop {
             run += 1;
             let observed = match self.observe(host, case) {
                 Ok(observed) => observed,
                 Err(error) => return (None, None, Err(error), None),
             };
             let (verdicts, result) = self.check(trial, host.name(), case, &observed);
+            if let (Some(sightings), Some(verdicts)) = (&mut sightings, &verdicts) {
+                sightings.count(&verdicts.spec);
+            }
             if result.is_err() || run == self.repeat {
                 break (observed, verdicts, result);
             }
         };
+        if let Some(verdicts) = &mut verdicts {
+            if let Some(sightings) = sightings.as_ref().filter(|s| s.retired())
+                && result.is_ok()
+            {
+                let upstream = case.divergence(host.name()).map(|d| d.upstream.clone());
+                verdicts.spec = SpecVerdict::StaleDivergence {
+                    upstream: upstream.unwrap_or_default(),
+                };
+                result = Err(format!(
+                    "stale intermittent divergence: {}; at its recorded rate a host still violating would have shown it with 99% probability. The host seems fixed: remove the divergence (and its record's intermittent alternative), or record the lower rate you measured",
+                    sightings.describe()
+                ));
+            }
+            verdicts.sightings = sightings;
+        }
         let result = match result {
             Err(failure) if self.repeat > 1 => {
                 Err(format!("run {run} of {}: {failure}", self.repeat))
@@ -283,6 +302,7 @@ impl Suite {
             spec: SpecVerdict::judge(case, host, observed),
             record,
             citation: self.citation_problems(case),
+            sightings: None,
         };
         let result = if verdicts.passes() {
             Ok(())
@@ -358,17 +378,12 @@ impl Suite {
         match spec.as_ref().map(|spec| spec.stale(case)) {
             Err(error) => vec![format!("the spec under test does not parse: {error}")],
             Ok(None) => Vec::new(),
-            Ok(Some(Stale::ItemGone)) => {
-                vec![format!("`{item}` is not in {} any more", wit_dir.display())]
-            }
-            Ok(Some(Stale::OtherVersion { found })) => vec![format!(
-                "`{item}` names a version {} has not: it has {found}, which is not semver-compatible",
-                wit_dir.display()
-            )],
-            Ok(Some(Stale::ClauseGone { current })) => {
-                vec![format!(
-                    "`{item}` no longer says the quoted clause; its docs now read {current:?}"
-                )]
+            Ok(Some(stale)) => {
+                let mut problems = vec![stale.describe(item, &wit_dir.display().to_string())];
+                if let Stale::ClauseGone { current } = stale {
+                    problems.push(format!("it now reads {current:?}"));
+                }
+                problems
             }
         }
     }

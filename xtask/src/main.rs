@@ -208,6 +208,22 @@ enum SpecVerb {
         #[arg(long, value_name = "DIR")]
         wit: Option<PathBuf>,
     },
+    /// Record in wit/documents.lock the sentences of a document the WIT
+    /// links (no package ships one; witness commits only their hashes), so
+    /// that cases can quote it: FILE is the release's copy, e.g. a WASI
+    /// checkout's proposals/sockets/TcpSocketOperationalSemantics.md.
+    LockDocument {
+        file: PathBuf,
+        /// The package whose docs link it, e.g. wasi:sockets.
+        #[arg(long)]
+        package: String,
+        /// The WASI release the copy is from, e.g. 0.2.12.
+        #[arg(long)]
+        release: String,
+        /// The copy's address at the release's tag.
+        #[arg(long)]
+        source: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -305,10 +321,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
             prepare(&root)?;
             Ok(ExitCode::SUCCESS)
         }
+        Verb::Spec {
+            verb:
+                SpecVerb::LockDocument {
+                    file,
+                    package,
+                    release,
+                    source,
+                },
+        } => {
+            let mut lock = witness_spec(&root, "lock-document", None);
+            lock.arg(std::path::absolute(file)?).args([
+                "--package",
+                &package,
+                "--release",
+                &release,
+                "--source",
+                &source,
+            ]);
+            status(lock)
+        }
         Verb::Spec { verb } => {
             let (verb, wit) = match verb {
                 SpecVerb::Check { wit } => ("check", wit),
                 SpecVerb::Coverage { wit } => ("coverage", wit),
+                SpecVerb::LockDocument { .. } => unreachable!("handled above"),
             };
             wit::sync(&root, false)?;
             let copy = spec_gate::work_dir(&root).join("wit");

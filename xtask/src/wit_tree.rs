@@ -22,8 +22,13 @@ pub fn prepare(root: &Path, wit: &Path, copy: &Path) -> Result<()> {
         Some((packages, within)) => assemble_wasi_checkout(&wit.join(packages), within, &staging)?,
         None => mirror(wit, &staging)?,
     }
-    if !staging.join("witness.wit").is_file() {
-        std::fs::copy(root.join("wit/witness.wit"), staging.join("witness.wit"))?;
+    // witness's own files, unless the tree has its own: the guests' worlds,
+    // and the lock of the documents the WIT links (see assemble_wasi_checkout
+    // for the documents themselves).
+    for own in ["witness.wit", "documents.lock"] {
+        if !staging.join(own).is_file() {
+            std::fs::copy(root.join("wit").join(own), staging.join(own))?;
+        }
     }
     crate::succeed(witness_spec(root, "retarget", Some(&staging)))?;
     mirror(&staging, copy)
@@ -37,7 +42,10 @@ const WASI_CHECKOUT_LAYOUTS: [(&str, &str); 3] =
     [("proposals", "wit"), ("wasip2", ""), ("preview2", "")];
 
 /// A WebAssembly/WASI checkout's packages, each as `deps/<package>/` (a
-/// package's own `wit/deps/` holds copies of the others, left out).
+/// package's own `wit/deps/` holds copies of the others, left out), and
+/// the documents beside a package's WIT that its docs link
+/// (`proposals/sockets/TcpSocketOperationalSemantics.md`) in `docs/`, read
+/// instead of their locked hashes.
 fn assemble_wasi_checkout(packages_dir: &Path, within: &str, into: &Path) -> Result<()> {
     if into.exists() {
         std::fs::remove_dir_all(into)?;
@@ -49,6 +57,14 @@ fn assemble_wasi_checkout(packages_dir: &Path, within: &str, into: &Path) -> Res
         let wit = entry.path().join(within);
         if !wit.is_dir() {
             continue;
+        }
+        for file in std::fs::read_dir(entry.path())? {
+            let file = file?.path();
+            let name = file.file_name().unwrap_or_default();
+            if file.extension().is_some_and(|ext| ext == "md") && name != "README.md" {
+                std::fs::create_dir_all(into.join("docs"))?;
+                std::fs::copy(&file, into.join("docs").join(name))?;
+            }
         }
         let package = into.join("deps").join(entry.file_name());
         std::fs::create_dir_all(&package)?;

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use witness::case::{Case, Citation};
 use witness::layout::Layout;
 use witness::report::upstream::Evidence;
-use witness::spec::{FULLY_COVERED_INTERFACES, Spec, Stale};
+use witness::spec::{FULLY_COVERED_INTERFACES, Spec, Stale, documents};
 use witness::suite::Suite;
 
 #[derive(Parser)]
@@ -40,6 +40,16 @@ enum Verb {
     /// carry the versions its deps/ has: the guests then build against any
     /// WASI 0.2.x release.
     Retarget,
+    /// Record FILE's sentences in the WIT tree's documents.lock.
+    LockDocument {
+        file: PathBuf,
+        #[arg(long)]
+        package: String,
+        #[arg(long)]
+        release: String,
+        #[arg(long)]
+        source: String,
+    },
     /// Write upstream/'s drafts from the cases, the records and the kept
     /// parts (upstream/<draft>.toml).
     Upstream {
@@ -67,6 +77,12 @@ fn main() -> ExitCode {
         Verb::Upstream { check, components } => {
             cases(&layout).and_then(|cases| upstream(&layout, cases, check, components.as_deref()))
         }
+        Verb::LockDocument {
+            file,
+            package,
+            release,
+            source,
+        } => lock_document(&wit, &file, package, release, source),
         Verb::Retarget => witness::spec::worlds::retarget(&wit).map(|changed| {
             for change in changed {
                 println!("witness.wit now imports {change}");
@@ -82,6 +98,39 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Adds or replaces `file`'s entry in `wit`'s documents.lock.
+fn lock_document(
+    wit: &Path,
+    file: &Path,
+    package: String,
+    release: String,
+    source: String,
+) -> Result<bool, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let name = (file.file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .ok_or_else(|| format!("{} names no file", file.display()))?;
+    let path = wit.join(documents::LOCK);
+    let mut lock: documents::Lock = match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?,
+        Err(_) => documents::Lock::default(),
+    };
+    lock.documents.retain(|locked| locked.file != name);
+    lock.documents.push(documents::Locked::new(
+        name.clone(),
+        package,
+        release,
+        source,
+        &text,
+    ));
+    lock.documents.sort_by(|a, b| a.file.cmp(&b.file));
+    let body = toml::to_string(&lock).map_err(|e| e.to_string())?;
+    std::fs::write(&path, format!("{}{body}", documents::LOCK_HEADER))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("{}: {name} locked", path.display());
+    Ok(true)
 }
 
 /// The spec in `wit` and every conformance case, or the first error.
@@ -174,26 +223,17 @@ fn check(layout: &Layout, spec: &Spec, cases: &[Case]) -> bool {
             Citation::Silent { item, .. } => (item, None),
         };
         let path = layout.display(&case.path);
-        match problem {
-            Stale::ItemGone => println!(
-                "{path}: {} cites `{item}`, which is not in the WIT any more",
-                case.name
-            ),
-            Stale::OtherVersion { found } => println!(
-                "{path}: {} cites `{item}`, but the WIT has it at {found}, which is not semver-compatible",
-                case.name
-            ),
-            Stale::ClauseGone { current } => {
-                println!(
-                    "{path}: {} quotes a clause that `{item}` no longer says",
-                    case.name
-                );
-                println!(
-                    "  quoted:  {:?}",
-                    quoted.map(String::as_str).unwrap_or_default()
-                );
-                println!("  current: {current:?}");
-            }
+        println!(
+            "{path}: {}: {}",
+            case.name,
+            problem.describe(item, "the WIT")
+        );
+        if let Stale::ClauseGone { current } = problem {
+            println!(
+                "  quoted:  {:?}",
+                quoted.map(String::as_str).unwrap_or_default()
+            );
+            println!("  current: {current:?}");
         }
     }
     println!(

@@ -15,7 +15,7 @@ use witness::host::Host;
 use witness::host::registry::{Entry, Registry, Status};
 use witness::layout::Layout;
 use witness::report::timelapse::{Cell, Column, Row, Timelapse, changes};
-use witness::spec::{Spec, Stale};
+use witness::spec::Spec;
 use witness::suite::Suite;
 
 #[derive(Parser)]
@@ -286,13 +286,8 @@ fn row(guests: &BTreeMap<ReleaseKey, Guests>, lineup: &Lineup, case: &Case) -> R
 /// guests carried; `None` when it holds.
 fn citation(spec: &Spec, wit: &str, case: &Case) -> Option<String> {
     let item = case.spec.item();
-    spec.stale(case).map(|stale| match stale {
-        Stale::ItemGone => format!("`{item}` is not in WASI {wit}"),
-        Stale::OtherVersion { found } => format!("WASI {wit} has `{item}` at {found} only"),
-        Stale::ClauseGone { .. } => {
-            format!("the quoted clause is not in WASI {wit}'s docs of `{item}`")
-        }
-    })
+    spec.stale(case)
+        .map(|stale| stale.describe(item, &format!("WASI {wit}")))
 }
 
 /// The cases some kind of host changed on: each change with the first

@@ -51,14 +51,19 @@ pub enum Citation {
     /// A clause quoted from the docs of a WIT item, e.g. `wasi:io/poll@0.2.12#poll`:
     /// whole, contiguous sentences. `nearest` says why the case can only
     /// approach the clause (no guest can exercise it as written).
+    /// `document` names a document of the WASI release the item's docs link
+    /// (`TcpSocketOperationalSemantics.md`) when the clause is quoted from
+    /// it rather than from the docs themselves.
     Clause {
         item: String,
         clause: String,
         nearest: Option<String>,
+        document: Option<String>,
     },
     /// The item's docs say nothing about this: the open question, and
     /// once it is asked upstream, the issue's address (until then
-    /// `cargo xtask upstream` drafts it).
+    /// `cargo xtask upstream` drafts it), or `comment:<address>` when an
+    /// existing thread asks it and the evidence is still to be posted there.
     Silent {
         item: String,
         question: String,
@@ -72,11 +77,37 @@ pub enum Citation {
 #[derive(Clone, Debug)]
 pub struct Divergence {
     pub hosts: Vec<String>,
-    /// `https://...`, or `draft:<file>` for a draft in `upstream/`.
+    /// `https://...`, `draft:<file>` for a draft in `upstream/`, or
+    /// `comment:https://...` for an existing thread the evidence is to be
+    /// posted on (`cargo xtask upstream` drafts the comment).
     pub upstream: String,
-    /// Why the hosts violate the clause only on some runs: a run that
-    /// conforms is then no sign the divergence is gone.
-    pub intermittent: Option<String>,
+    /// Set when the hosts violate the clause only on some runs: a run that
+    /// conforms is then no sign the divergence is gone, until enough runs
+    /// show nothing (see [`Intermittent::runs_to_retire`]).
+    pub intermittent: Option<Intermittent>,
+}
+
+/// Why a violation shows only on some runs, and how often it was seen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Intermittent {
+    pub reason: String,
+    /// Seen `times` in `runs` runs: the rate the evidence measured.
+    pub times: u64,
+    pub runs: u64,
+}
+
+impl Intermittent {
+    /// How many runs in a row must all conform before the divergence is
+    /// stale: enough that, at the recorded rate, a host still violating
+    /// would show it at least once with 99% probability — the smallest n
+    /// with (1 - times/runs)^n <= 1%.
+    pub fn runs_to_retire(&self) -> u64 {
+        let rate = self.times as f64 / self.runs as f64;
+        if rate >= 1.0 {
+            return 1;
+        }
+        (0.01f64.ln() / (1.0 - rate).ln()).ceil() as u64
+    }
 }
 
 /// What a case file may refer to outside itself.
@@ -107,6 +138,22 @@ impl Case {
 }
 
 impl Citation {
+    /// What the case cites, in one line: the item (and the document its
+    /// docs link, if the clause is quoted from one) and the clause, or the
+    /// question.
+    pub fn cites(&self) -> String {
+        match self {
+            Citation::Clause {
+                item,
+                clause,
+                document: Some(document),
+                ..
+            } => format!("{item}, in {document}: {clause:?}"),
+            Citation::Clause { item, clause, .. } => format!("{item}: {clause:?}"),
+            Citation::Silent { item, question, .. } => format!("{item} is silent: {question}"),
+        }
+    }
+
     /// The cited WIT item.
     pub fn item(&self) -> &str {
         match self {
@@ -239,6 +286,7 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
             )));
         }
         let mut hosts = Vec::new();
+        let hosts_at = divergence.hosts.span();
         for host in divergence.hosts.into_inner() {
             if !known.hosts.contains(host.get_ref()) {
                 return Err(error((
@@ -256,10 +304,42 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
             }
             hosts.push(host.into_inner());
         }
+        let intermittent = match (divergence.intermittent, divergence.seen) {
+            (None, None) => None,
+            (Some(reason), Some(seen)) => {
+                let (times, runs) = (seen.get_ref().times, seen.get_ref().runs);
+                if times == 0 || runs < times {
+                    return Err(error((
+                        seen.span(),
+                        format!("`seen` says {times} in {runs} runs"),
+                        "say how often the violation showed: at least once, in at least as many runs".into(),
+                    )));
+                }
+                Some(Intermittent {
+                    reason,
+                    times,
+                    runs,
+                })
+            }
+            (Some(_), None) => {
+                return Err(error((
+                    hosts_at,
+                    "an intermittent divergence needs `seen`".into(),
+                    "say how often it showed, as measured: `seen = { times = 3, runs = 2000 }`; a run of that many that shows nothing retires it".into(),
+                )));
+            }
+            (None, Some(seen)) => {
+                return Err(error((
+                    seen.span(),
+                    "`seen` goes with `intermittent`".into(),
+                    "a divergence that shows on every run has no rate: leave `seen` out".into(),
+                )));
+            }
+        };
         divergences.push(Divergence {
             hosts,
             upstream: divergence.upstream.into_inner(),
-            intermittent: divergence.intermittent,
+            intermittent,
         });
     }
     let run = into_run_settings(file.run, imports.clone()).map_err(error)?;
@@ -280,7 +360,7 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
 /// A divergence names the upstream issue, or until it is filed, its draft:
 /// `draft:<file>` in the drafts directory.
 fn check_upstream(upstream: &Spanned<String>, drafts_dir: &Path) -> Result<(), Invalid> {
-    if upstream.get_ref().starts_with("https://") {
+    if is_thread(upstream.get_ref()) {
         return Ok(());
     }
     match upstream.get_ref().strip_prefix("draft:") {
@@ -293,9 +373,18 @@ fn check_upstream(upstream: &Spanned<String>, drafts_dir: &Path) -> Result<(), I
         None => Err((
             upstream.span(),
             "a divergence needs the upstream issue's address".into(),
-            "link the issue that tracks the host's bug (https://...), or `draft:<file>` for a draft in upstream/ not filed yet".into(),
+            "link the issue that tracks the host's bug (https://...), `comment:https://...` for an existing thread to post the evidence on, or `draft:<file>` for a draft in upstream/ not filed yet".into(),
         )),
     }
+}
+
+/// `https://...` (filed, or commented on), or `comment:https://...` (an
+/// existing thread the evidence is still to be posted on).
+fn is_thread(upstream: &str) -> bool {
+    upstream
+        .strip_prefix("comment:")
+        .unwrap_or(upstream)
+        .starts_with("https://")
 }
 
 fn list<'a>(names: impl IntoIterator<Item = &'a String>) -> String {
@@ -328,6 +417,7 @@ struct SpecFile {
     clause: Option<String>,
     silent: Option<String>,
     nearest: Option<String>,
+    document: Option<Spanned<String>>,
     upstream: Option<Spanned<String>>,
 }
 
@@ -350,6 +440,14 @@ struct DivergenceFile {
     hosts: Spanned<Vec<Spanned<String>>>,
     upstream: Spanned<String>,
     intermittent: Option<String>,
+    seen: Option<Spanned<Seen>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Seen {
+    times: u64,
+    runs: u64,
 }
 
 /// `[expect]`, one table, or `[[expect]]`, the alternatives the spec allows.
@@ -443,8 +541,19 @@ fn into_citation(spec: Spanned<SpecFile>) -> Result<Citation, Invalid> {
         clause,
         silent,
         nearest,
+        document,
         upstream,
     } = spec.into_inner();
+    if let Some(document) = &document
+        && clause.is_none()
+    {
+        return Err((
+            document.span(),
+            "`document` goes with `clause`: it names where the clause is quoted from".into(),
+            "a silent case quotes nothing; leave `document` out".into(),
+        ));
+    }
+    let document = document.map(Spanned::into_inner);
     let filed = match upstream {
         Some(upstream) if silent.is_none() => {
             return Err((
@@ -454,11 +563,11 @@ fn into_citation(spec: Spanned<SpecFile>) -> Result<Citation, Invalid> {
                     .into(),
             ));
         }
-        Some(upstream) if !upstream.get_ref().starts_with("https://") => {
+        Some(upstream) if !is_thread(upstream.get_ref()) => {
             return Err((
                 upstream.span(),
-                "`upstream` must be the filed issue's address (https://...)".into(),
-                "until the question is filed, leave it out: `cargo xtask upstream` drafts it in upstream/".into(),
+                "`upstream` must be the filed issue's address (https://...), or `comment:https://...` for an existing thread".into(),
+                "until the question is filed, leave it out: `cargo xtask upstream` drafts it in upstream/ (search WebAssembly/WASI's issues first)".into(),
             ));
         }
         upstream => upstream.map(Spanned::into_inner),
@@ -469,7 +578,12 @@ fn into_citation(spec: Spanned<SpecFile>) -> Result<Citation, Invalid> {
             "`clause` is empty".into(),
             "quote whole sentences of the item's docs".into(),
         )),
-        (Some(clause), None, nearest) => Ok(Citation::Clause { item, clause, nearest }),
+        (Some(clause), None, nearest) => Ok(Citation::Clause {
+            item,
+            clause,
+            nearest,
+            document,
+        }),
         (None, Some(question), None) => Ok(Citation::Silent {
             item,
             question,

@@ -8,6 +8,7 @@
 //! | `{ at-least = m, at-most = n }` | an integer in the bounds (either may be left out) | "up to `len` bytes; it may return fewer" |
 //! | `{ any-order = [a, b] }`     | an array of exactly these values, in any order       | a set whose order is unspecified |
 //! | `{ one-or-more-of = [a, b] }`| a non-empty array whose every element is listed      | "one or more indices of handles ... that is ready" |
+//! | `{ any = true }`             | any value at all (the observation must still be reported) | a part the cited clause does not decide: a proxy's response headers |
 //!
 //! A table whose keys are all matcher words is a matcher; a table that mixes
 //! them with other keys is an error. There is no expression language.
@@ -16,12 +17,13 @@ use serde_json::Value;
 use std::fmt;
 
 /// The words that make a table a matcher.
-const MATCHER_WORDS: [&str; 5] = [
+const MATCHER_WORDS: [&str; 6] = [
     "one-of",
     "at-least",
     "at-most",
     "any-order",
     "one-or-more-of",
+    "any",
 ];
 
 /// A pattern an observation must match.
@@ -44,6 +46,8 @@ enum Shape {
     },
     AnyOrder(Vec<Value>),
     OneOrMoreOf(Vec<Value>),
+    /// `{ any = true }`: what the clause leaves open, whatever it is.
+    Any,
 }
 
 impl Pattern {
@@ -109,6 +113,7 @@ impl Pattern {
                             None => false,
                         })
             }
+            (Shape::Any, _) => true,
             (Shape::OneOrMoreOf(allowed), Value::Array(items)) => {
                 !items.is_empty() && items.iter().all(|item| allowed.contains(item))
             }
@@ -162,6 +167,10 @@ fn matcher(table: &serde_json::Map<String, Value>) -> Result<Shape, String> {
         )),
         ["any-order"] => Ok(Shape::AnyOrder(values("any-order")?)),
         ["one-or-more-of"] => Ok(Shape::OneOrMoreOf(values("one-or-more-of")?)),
+        ["any"] => match &table["any"] {
+            Value::Bool(true) => Ok(Shape::Any),
+            _ => Err("`any` takes `true`: `{ any = true }`".into()),
+        },
         ["at-least"] | ["at-most"] | ["at-least", "at-most"] | ["at-most", "at-least"] => {
             let (at_least, at_most) = (bound("at-least")?, bound("at-most")?);
             if let (Some(low), Some(high)) = (at_least, at_most)
@@ -240,6 +249,28 @@ mod tests {
     }
 
     #[test]
+    fn any_matches_every_value_but_not_a_missing_key() {
+        let p = pattern(json!({ "any": true }));
+        for value in [
+            json!(0),
+            json!("x"),
+            json!(null),
+            json!([]),
+            json!({ "a": 1 }),
+        ] {
+            assert!(p.matches(&value), "{value}");
+        }
+        let partly = pattern(json!({ "status": { "any": true }, "end": "error" }));
+        assert!(partly.matches(&json!({ "status": 500, "end": "error" })));
+        assert!(
+            !partly.matches(&json!({ "end": "error" })),
+            "the key must be there"
+        );
+        assert!(!partly.matches(&json!({ "status": 500, "end": "complete" })));
+        assert!(!partly.matches(&json!({ "status": 500, "end": "error", "trailers": {} })));
+    }
+
+    #[test]
     fn malformed_matchers_are_errors() {
         for (written, says) in [
             (json!({ "at-most": 4, "ok": 1 }), "beside a matcher word"),
@@ -248,6 +279,11 @@ mod tests {
             (json!({ "at-least": 5, "at-most": 4 }), "above"),
             (
                 json!({ "one-of": [1], "any-order": [1] }),
+                "one matcher per table",
+            ),
+            (json!({ "any": false }), "takes `true`"),
+            (
+                json!({ "any": true, "one-of": [1] }),
                 "one matcher per table",
             ),
         ] {

@@ -121,6 +121,52 @@ pub struct Verdicts {
     pub record: RecordVerdict,
     /// What is wrong with the case's citation; empty when it stands.
     pub citation: Vec<String>,
+    /// Of an intermittent divergence: how often it showed in the runs
+    /// this trial made (`--repeat N`).
+    pub sightings: Option<Sightings>,
+}
+
+/// How often an intermittent divergence showed in a trial's runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sightings {
+    pub seen: u64,
+    pub runs: u64,
+    /// The runs in a row that, all conforming, make the divergence stale.
+    pub retire_at: u64,
+}
+
+impl Sightings {
+    /// Counts the runs of `case` on `host` so far; `None` unless its
+    /// divergence there is intermittent.
+    pub fn start(case: &Case, host: &str) -> Option<Sightings> {
+        let intermittent = case.divergence(host)?.intermittent.as_ref()?;
+        Some(Sightings {
+            seen: 0,
+            runs: 0,
+            retire_at: intermittent.runs_to_retire(),
+        })
+    }
+
+    pub fn count(&mut self, spec: &SpecVerdict) {
+        self.runs += 1;
+        if matches!(spec, SpecVerdict::KnownViolation { .. }) {
+            self.seen += 1;
+        }
+    }
+
+    /// Enough runs showed nothing: at the recorded rate a host still
+    /// violating would have shown it with 99% probability.
+    pub fn retired(&self) -> bool {
+        self.seen == 0 && self.runs >= self.retire_at
+    }
+
+    /// `seen 1 of 3 runs (0 in 9208 retire it)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "seen {} of {} runs ({} in a row without it retire it)",
+            self.seen, self.runs, self.retire_at
+        )
+    }
 }
 
 impl Verdicts {

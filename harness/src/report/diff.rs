@@ -266,6 +266,7 @@ mod tests {
             seconds: 0.0,
             failure: None,
             detail: None,
+            intermittent: None,
         }
     }
 

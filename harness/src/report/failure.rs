@@ -21,10 +21,7 @@ pub fn detail(
 ) -> TrialDetail {
     TrialDetail {
         summary: case.summary.clone(),
-        cites: match &case.spec {
-            Citation::Clause { item, clause, .. } => format!("{item}: {clause:?}"),
-            Citation::Silent { item, question, .. } => format!("{item} is silent: {question}"),
-        },
+        cites: case.spec.cites(),
         expected: case.expect.as_ref().map(Expectation::render),
         recorded: record.map(|record| record.seen.render()),
         observed: observed_text(observed),
@@ -51,10 +48,8 @@ pub fn failure(
         case.summary
     );
     let _ = match &case.spec {
-        Citation::Clause { item, clause, .. } => writeln!(out, "cites:  {item}: {clause:?}"),
-        Citation::Silent { item, question, .. } => {
-            writeln!(out, "spec:   {item} is silent: {question}")
-        }
+        Citation::Clause { .. } => writeln!(out, "cites:  {}", case.spec.cites()),
+        Citation::Silent { .. } => writeln!(out, "spec:   {}", case.spec.cites()),
     };
     let record = records.and_then(|records| records.get(&case.name).map(|r| (records, r)));
     let _ = writeln!(out, "spec verdict:   {}", spec_line(&verdicts.spec, host));

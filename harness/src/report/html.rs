@@ -253,6 +253,7 @@ mod tests {
             not_applicable: None,
             seconds: 0.0,
             failure: None,
+            intermittent: None,
             detail: Some(TrialDetail {
                 summary: "a case".into(),
                 cites: "wasi:io/poll#poll: \"...\"".into(),

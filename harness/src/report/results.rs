@@ -43,6 +43,10 @@ pub struct TrialResult {
     /// What the HTML report shows of a case's trial.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<TrialDetail>,
+    /// Of an intermittent divergence: how often it showed in the trial's
+    /// runs, and how many runs without it retire it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intermittent: Option<String>,
 }
 
 impl TrialResult {
@@ -141,6 +145,7 @@ impl Results {
             seconds: took.as_secs_f64(),
             failure: result.as_ref().err().cloned(),
             detail,
+            intermittent: (verdicts.and_then(|v| v.sightings.as_ref())).map(|s| s.describe()),
         };
         self.trials
             .lock()
@@ -163,6 +168,7 @@ impl Results {
             seconds: 0.0,
             failure: None,
             detail: None,
+            intermittent: None,
         };
         self.trials
             .lock()
@@ -221,10 +227,15 @@ impl Results {
             );
         }
         for result in &results {
-            if let Some(reason) = &result.not_applicable {
-                let _ = writeln!(out, "not applicable: {} ({reason})", result.trial);
+            if let Some(sightings) = &result.intermittent {
+                let _ = writeln!(
+                    out,
+                    "intermittent divergence: {}: {sightings}",
+                    result.trial
+                );
             }
         }
+        out.push_str(&not_applicable(&results));
         out
     }
 
@@ -448,6 +459,36 @@ impl Results {
     }
 }
 
+/// The trials not applicable, one line per host and reason: the count and
+/// the families, then the reason (a host that cannot run a guest says the
+/// same of every case of it).
+fn not_applicable(results: &[TrialResult]) -> String {
+    let mut groups: BTreeMap<(&str, &str), (usize, std::collections::BTreeSet<&str>)> =
+        BTreeMap::new();
+    for result in results {
+        let Some(reason) = &result.not_applicable else {
+            continue;
+        };
+        let mut parts = result.trial.split("::");
+        let host = parts.next().unwrap_or_default();
+        let family = parts.next().unwrap_or_default();
+        let group = groups.entry((host, reason)).or_default();
+        group.0 += 1;
+        group.1.insert(family);
+    }
+    let mut out = String::new();
+    for ((host, reason), (count, families)) in groups {
+        let families: Vec<String> = families.iter().map(|f| format!("{f}::")).collect();
+        let trials = if count == 1 { "trial" } else { "trials" };
+        let _ = writeln!(
+            out,
+            "not applicable on {host}: {count} {trials} ({}): {reason}",
+            families.join(", ")
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,6 +506,7 @@ mod tests {
             spec: SpecVerdict::Conforms,
             record: RecordVerdict::Unchanged,
             citation: Vec::new(),
+            sightings: None,
         };
         results.add(
             trial,

@@ -10,9 +10,11 @@
 //! version compatible with the WIT's under semver (0.2.0 and 0.2.12 are):
 //! the WIT under test says which version its docs are.
 
+pub mod documents;
 pub mod worlds;
 
 use crate::case::{Case, Citation};
+use documents::Document;
 use std::collections::BTreeMap;
 use std::path::Path;
 use wit_parser::{Docs, FunctionKind, Resolve, TypeDefKind};
@@ -67,6 +69,8 @@ pub struct Spec {
     /// Item name without the version → its interface (unversioned), its
     /// package's version and its docs, whitespace normalised.
     items: BTreeMap<String, Item>,
+    /// The documents the WIT links that cases may quote, by file name.
+    documents: BTreeMap<String, Document>,
 }
 
 #[derive(Debug)]
@@ -85,8 +89,38 @@ pub enum Stale {
     ItemGone,
     /// The item is there in a version the citation's is not compatible with.
     OtherVersion { found: String },
-    /// The item is there, but its docs no longer contain the quoted clause.
+    /// The item is there, but its docs (or the document the case quotes)
+    /// no longer contain the quoted clause: `current` is the docs, or where
+    /// the document was read from.
     ClauseGone { current: String },
+    /// The item's docs (its resource's, its interface's) no longer link
+    /// the document the case quotes.
+    DocumentNotLinked { document: String },
+    /// The case quotes a document neither `documents.lock` nor `docs/` has.
+    DocumentUnknown { document: String },
+}
+
+impl Stale {
+    /// Why `item`'s citation does not hold in `wit` (a path, or "WASI 0.2.0"):
+    /// the one wording the suite, `spec check` and the time-lapse share.
+    pub fn describe(&self, item: &str, wit: &str) -> String {
+        match self {
+            Stale::ItemGone => format!("`{item}` is not in {wit}"),
+            Stale::OtherVersion { found } => format!(
+                "{wit} has `{item}` at {found} only, which the citation's version is not semver-compatible with"
+            ),
+            Stale::ClauseGone { .. } => {
+                format!("the quoted clause is not in {wit}'s docs of `{item}`")
+            }
+            Stale::DocumentNotLinked { document } => {
+                format!("{wit}'s docs of `{item}` no longer link {document}, which the case quotes")
+            }
+            Stale::DocumentUnknown { document } => format!(
+                "the case quotes {document}, which {wit} has no copy of and {} does not list",
+                documents::LOCK
+            ),
+        }
+    }
 }
 
 /// One normative clause and the cases that cite it.
@@ -188,7 +222,10 @@ impl Spec {
                 }
             }
         }
-        Ok(Spec { items })
+        Ok(Spec {
+            items,
+            documents: documents::load(wit_dir)?,
+        })
     }
 
     /// The item `cited` names, if this spec has it in a compatible version.
@@ -211,12 +248,48 @@ impl Spec {
             Ok(found) => found,
             Err(stale) => return Some(stale),
         };
-        let Citation::Clause { clause, .. } = &case.spec else {
+        let Citation::Clause {
+            clause, document, ..
+        } = &case.spec
+        else {
             return None;
         };
-        (!says(&found.docs, clause)).then(|| Stale::ClauseGone {
-            current: found.docs.clone(),
-        })
+        let Some(document) = document else {
+            return (!says(&found.docs, clause)).then(|| Stale::ClauseGone {
+                current: found.docs.clone(),
+            });
+        };
+        if !self.links(case.spec.item(), document) {
+            return Some(Stale::DocumentNotLinked {
+                document: document.clone(),
+            });
+        }
+        match self.documents.get(document) {
+            None => Some(Stale::DocumentUnknown {
+                document: document.clone(),
+            }),
+            Some(text) => (!text.says(clause)).then(|| Stale::ClauseGone {
+                current: text.from.clone(),
+            }),
+        }
+    }
+
+    /// Whether the docs of `cited`, of its resource or of its interface
+    /// link `document` (an address whose last part is its file name).
+    fn links(&self, cited: &str, document: &str) -> bool {
+        let (item, _) = without_version(cited);
+        let interface = item.split('#').next().unwrap_or_default().to_string();
+        let resource = match item.split_once('#') {
+            Some((interface, member)) => member
+                .split_once('.')
+                .map(|(resource, _)| format!("{interface}#{resource}")),
+            None => None,
+        };
+        [Some(item), resource, Some(interface)]
+            .into_iter()
+            .flatten()
+            .filter_map(|name| self.items.get(&name))
+            .any(|found| found.docs.contains(&format!("/{document}")))
     }
 
     /// The normative clauses of the coverage interfaces, each with the cases
@@ -238,6 +311,7 @@ impl Spec {
                             item: cited,
                             clause,
                             nearest,
+                            document: None,
                         } if self
                             .find(cited)
                             .is_ok_and(|cited| std::ptr::eq(cited, found))

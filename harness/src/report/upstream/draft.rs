@@ -48,6 +48,11 @@ pub fn write(
             BTreeSet::from(["WebAssembly/WASI"]),
             format!("`{item}`: what its docs leave open"),
         ),
+        Subject::Comment { thread, cases } => (
+            cases.iter().map(|(case, _)| *case).collect(),
+            BTreeSet::new(),
+            format!("Evidence for {thread}"),
+        ),
     };
     let mut text = String::new();
     let _ = writeln!(
@@ -59,13 +64,19 @@ pub fn write(
         "# {}\n",
         kept.title.as_deref().unwrap_or(&default_title)
     );
-    let _ = writeln!(
-        text,
-        "**To file at:** {}  ",
-        comma_list(&repository, |repository| format!(
-            "https://github.com/{repository}/issues"
-        ))
-    );
+    let _ = match subject {
+        Subject::Comment { thread, .. } => writeln!(
+            text,
+            "**To comment on:** {thread} (an existing thread: post this as a comment there, not as a new issue; then set each case's `upstream` to the comment's address)  "
+        ),
+        _ => writeln!(
+            text,
+            "**To file at:** {}  ",
+            comma_list(&repository, |repository| format!(
+                "https://github.com/{repository}/issues"
+            ))
+        ),
+    };
     if let Subject::Question { .. } = subject {
         let _ = writeln!(
             text,
@@ -105,13 +116,12 @@ pub fn write(
         // A divergence draft reproduces the hosts it is about; a question,
         // every host's answer.
         let (diverging, reproduced): (Vec<&str>, Vec<&str>) = match subject {
-            Subject::Divergence(cases) => {
-                let hosts: Vec<&str> = cases
-                    .iter()
-                    .filter(|(covered, _)| covered.name == case.name)
-                    .flat_map(|(_, hosts)| hosts.iter().copied())
-                    .collect();
-                (hosts.clone(), hosts)
+            Subject::Divergence(cases) | Subject::Comment { cases, .. } => {
+                match hosts_named(cases, case) {
+                    // A silent case's comment: every host's answer.
+                    hosts if hosts.is_empty() => (hosts, recorded_hosts(evidence, case)),
+                    hosts => (hosts.clone(), hosts),
+                }
             }
             Subject::Question { .. } => (Vec::new(), recorded_hosts(evidence, case)),
         };
@@ -172,6 +182,15 @@ fn install(entry: &Entry) -> String {
 }
 
 /// The hosts with a record of `case`, in hosts.toml's order.
+/// The hosts the draft's divergences name on `case`.
+fn hosts_named<'a>(cases: &[(&Case, Vec<&'a str>)], case: &Case) -> Vec<&'a str> {
+    cases
+        .iter()
+        .filter(|(covered, _)| covered.name == case.name)
+        .flat_map(|(_, hosts)| hosts.iter().copied())
+        .collect()
+}
+
 fn recorded_hosts<'e>(evidence: &'e Evidence, case: &Case) -> Vec<&'e str> {
     evidence
         .records
@@ -194,8 +213,13 @@ fn write_case(
             item,
             clause,
             nearest,
+            document,
         } => {
-            let _ = writeln!(text, "**The clause** (`{item}`):\n\n> {clause}\n");
+            let from = match document {
+                Some(document) => format!("`{item}`, from {document}, which its docs link"),
+                None => format!("`{item}`"),
+            };
+            let _ = writeln!(text, "**The clause** ({from}):\n\n> {clause}\n");
             if let Some(nearest) = nearest {
                 let _ = writeln!(text, "The case can only approach it: {nearest}\n");
             }

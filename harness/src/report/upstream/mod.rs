@@ -5,7 +5,9 @@
 //!
 //! One draft per `draft:<file>` a divergence names, addressed to the
 //! host's repository; one per WIT item that silent cases ask about,
-//! addressed to WebAssembly/WASI. `cargo xtask upstream` writes them;
+//! addressed to WebAssembly/WASI; one comment per existing thread that
+//! cases name as `comment:<address>`, the evidence to post there instead
+//! of opening a new issue. `cargo xtask upstream` writes them;
 //! `cargo xtask spec check` fails while one is stale.
 
 pub mod code_path;
@@ -66,6 +68,13 @@ enum Subject<'a> {
     Divergence(Vec<(&'a Case, Vec<&'a str>)>),
     /// What the docs of one WIT item leave open.
     Question { item: String, cases: Vec<&'a Case> },
+    /// The evidence for an existing thread (`comment:<address>`): each case
+    /// with the hosts its divergence names (none for a silent case, whose
+    /// every host's answer is evidence).
+    Comment {
+        thread: String,
+        cases: Vec<(&'a Case, Vec<&'a str>)>,
+    },
 }
 
 impl Evidence {
@@ -125,6 +134,33 @@ impl Evidence {
 
     fn subjects(&self) -> BTreeMap<String, Subject<'_>> {
         let mut subjects: BTreeMap<String, Subject<'_>> = BTreeMap::new();
+        let mut comment = |thread: &str, case, hosts| match subjects
+            .entry(comment_file(thread))
+            .or_insert_with(|| Subject::Comment {
+                thread: thread.to_string(),
+                cases: Vec::new(),
+            }) {
+            Subject::Comment { cases, .. } => cases.push((case, hosts)),
+            _ => unreachable!("comment drafts are named comment-*"),
+        };
+        for case in &self.cases {
+            for divergence in &case.divergences {
+                if let Some(thread) = divergence.upstream.strip_prefix("comment:") {
+                    comment(
+                        thread,
+                        case,
+                        divergence.hosts.iter().map(String::as_str).collect(),
+                    );
+                }
+            }
+            if let Citation::Silent {
+                filed: Some(filed), ..
+            } = &case.spec
+                && let Some(thread) = filed.strip_prefix("comment:")
+            {
+                comment(thread, case, Vec::new());
+            }
+        }
         for case in &self.cases {
             for divergence in &case.divergences {
                 let Some(file) = divergence.upstream.strip_prefix("draft:") else {
@@ -136,8 +172,8 @@ impl Evidence {
                     .or_insert_with(|| Subject::Divergence(Vec::new()))
                 {
                     Subject::Divergence(cases) => cases.push((case, hosts)),
-                    Subject::Question { .. } => {
-                        unreachable!("question drafts are named question-*")
+                    _ => {
+                        unreachable!("question and comment drafts are named question-*, comment-*")
                     }
                 }
             }
@@ -153,12 +189,28 @@ impl Evidence {
                         cases: Vec::new(),
                     }) {
                     Subject::Question { cases, .. } => cases.push(case),
-                    Subject::Divergence(_) => unreachable!("a divergence draft named question-*"),
+                    _ => unreachable!("a divergence draft named question-*"),
                 }
             }
         }
         subjects
     }
+}
+
+/// The draft of the comment for `thread`:
+/// `https://github.com/WebAssembly/WASI/issues/812` → `comment-webassembly-wasi-812.md`.
+pub fn comment_file(thread: &str) -> String {
+    let path = thread
+        .trim_start_matches("https://")
+        .trim_start_matches("github.com/")
+        .replace("/issues/", "/")
+        .replace("/pull/", "/");
+    let slug: String = path
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("comment-{slug}.md")
 }
 
 /// The draft file for the questions about `item` (unversioned):
