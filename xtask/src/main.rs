@@ -306,6 +306,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 "--bins",
                 "--test",
                 "selftest",
+                "--test",
+                "drafts",
             ])
             .arg("--")
             .args(&libtest);
