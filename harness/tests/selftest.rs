@@ -253,7 +253,11 @@ fn an_intermittent_divergence_is_known_when_it_shows_and_not_stale_when_it_does_
     judged.passes();
     let suite = Suite::selftest(&Layout::from_env());
     let mut case = load_case(&suite, "divergence", "known");
-    case.divergences[0].intermittent = Some("on some runs".into());
+    case.divergences[0].intermittent = Some(witness::case::Intermittent {
+        reason: "on some runs".into(),
+        times: 1,
+        runs: 2,
+    });
     let host = faulty_host();
     let observed = suite.observe(host.as_ref(), &case).unwrap();
     assert_eq!(
@@ -262,6 +266,38 @@ fn an_intermittent_divergence_is_known_when_it_shows_and_not_stale_when_it_does_
             upstream: "https://github.com/example/selftest/issues/1".into()
         }
     );
+}
+
+#[test]
+fn an_intermittent_divergence_not_seen_in_enough_runs_fails_as_stale() {
+    const INTERMITTENT: &str = "wasmtime-faulty::divergence::intermittent";
+    // Seen 1 in 2 runs: 6 conforming runs are not yet evidence (0.5^6 > 1%), 7 are.
+    for (repeat, stale) in [(6, false), (7, true)] {
+        let mut suite = Suite::selftest(&Layout::from_env());
+        suite.repeat = repeat;
+        let suite = Arc::new(suite);
+        let conclusion = run_trials(&suite, &[faulty_host()], INTERMITTENT, true);
+        let result = (suite.results.all().into_iter())
+            .find(|result| result.trial == INTERMITTENT)
+            .unwrap();
+        assert_eq!(
+            result.intermittent.as_deref(),
+            Some(format!("seen 0 of {repeat} runs (7 in a row without it retire it)").as_str())
+        );
+        assert_eq!(
+            conclusion.num_failed,
+            u64::from(stale),
+            "{:?}",
+            result.failure
+        );
+        if stale {
+            assert_eq!(result.spec.as_deref(), Some("stale-divergence"));
+            assert_contains(
+                &result.failure.unwrap(),
+                "stale intermittent divergence: seen 0 of 7 runs",
+            );
+        }
+    }
 }
 
 #[test]
@@ -956,6 +992,16 @@ fn malformed_case_files_name_file_line_and_column_and_say_what_to_do() {
             "divergence-without-link.toml",
             "11:12:",
             "the upstream issue's address",
+        ),
+        (
+            "intermittent-without-seen.toml",
+            "13:9:",
+            "an intermittent divergence needs `seen`",
+        ),
+        (
+            "document-with-silent.toml",
+            "8:12:",
+            "`document` goes with `clause`",
         ),
         (
             "divergence-missing-draft.toml",
