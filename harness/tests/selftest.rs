@@ -7,7 +7,11 @@
 //!   panics, exits, spins, blocked guests, host panics and missing imports.
 //! - On those and on every other installed host (wasmtime CLIs, jco), a
 //!   guest at a limit (memory, output, handles, stack, a spin) ends bounded,
-//!   the next run is intact, and the guest sees nothing of the host.
+//!   the next run is intact, and the guest sees nothing of the host. Each
+//!   limit is a number held to the host's cap (the memory the guest had
+//!   when refused, the output taken, the peak memory of the process that
+//!   ran the guest), and the self-test hosts with a cap or the confinement
+//!   removed on purpose (`*-breached`) show that each check then fails.
 //! - Scenarios and cases pair up both ways; malformed case and records
 //!   files name file:line:col and say what to do.
 //! - A scripted host inside what a clause allows, but unlike wasmtime,
@@ -25,9 +29,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use witness::case::{self, Case, CaseName};
-use witness::host::adapter::{AdapterHost, Capabilities};
+use witness::host::adapter::{AdapterHost, Capabilities, SCRATCH_DIR};
 use witness::host::registry::{Kind, Status};
-use witness::host::wasmtime::{Flavor, WasmtimeHost, selftest_faulty_import};
+use witness::host::subprocess::{self, OUTPUT_LIMIT};
+use witness::host::wasmtime::{
+    BREACHES_VARIABLE, Breaches, Flavor, MEMORY_LIMIT, STDOUT_CAPACITY, WasmtimeHost,
+    selftest_faulty_import,
+};
 use witness::host::wasmtime_cli::WasmtimeCliHost;
 use witness::host::wasmtime_sync;
 use witness::host::{Host, RunRequest, RunSettings};
@@ -511,73 +519,536 @@ fn assert_missing_import_is_a_link_error(configuration: Configuration) {
     );
 }
 
-/// The most resident memory the self-test process may hold after a guest
-/// pushed a host to its limits: the guest's memory limit (256 MiB) and a
-/// stdout and stderr of 1 MiB each, with room for the harness itself.
-const HARNESS_MEMORY_BOUND_KIB: u64 = 1 << 20;
+// ---------------------------------------------------------------------------
+// Limits: each observed as a number, held to the host's cap
 
-/// This process's resident memory now, in KiB (`VmRSS`).
-fn resident_kib() -> u64 {
+/// wasm32's whole address space: what a guest reaches on a host without a
+/// memory limit of its own (the wasmtime CLIs, jco).
+const WASM32_MEMORY: u64 = 4 << 30;
+
+/// What the process that ran a guest may hold beyond the guest's memory
+/// and output: the harness itself (wasmtime, compiled guests, the tests
+/// running beside the measured one), a wasmtime CLI, Node.
+const PEAK_SLACK: u64 = 256 << 20;
+
+/// What a host holds a guest at its limits to.
+#[derive(Clone, Copy, Debug)]
+struct Caps {
+    /// The bytes of memory a guest has when the host refuses it more.
+    memory: u64,
+    output: OutputCap,
+}
+
+/// How a host holds a guest's flood of output.
+#[derive(Clone, Copy, Debug)]
+enum OutputCap {
+    /// Each of stdout and stderr accepts exactly this many bytes, then
+    /// reports `closed`: the embedded configurations' capacities.
+    Capacity(u64),
+    /// The guest writes to a pipe without end; the harness keeps at most
+    /// this much of each stream and says how much more it dropped.
+    Kept(u64),
+}
+
+impl OutputCap {
+    fn bytes(self) -> u64 {
+        match self {
+            OutputCap::Capacity(bytes) | OutputCap::Kept(bytes) => bytes,
+        }
+    }
+}
+
+impl Caps {
+    /// The embedded configurations: `MEMORY_LIMIT`, and `STDOUT_CAPACITY`
+    /// for stdout and the default stderr capacity for stderr, the same.
+    fn embedded() -> Caps {
+        let stdout = STDOUT_CAPACITY as u64;
+        assert_eq!(
+            RunSettings::default().stderr_capacity as u64,
+            stdout,
+            "the flood check holds both streams to one capacity"
+        );
+        Caps {
+            memory: MEMORY_LIMIT as u64,
+            output: OutputCap::Capacity(stdout),
+        }
+    }
+
+    /// A wasmtime CLI or jco: wasm32's 4 GiB (their records say so), and
+    /// the harness's `OUTPUT_LIMIT` of a host process's output.
+    fn other_host() -> Caps {
+        Caps {
+            memory: WASM32_MEMORY,
+            output: OutputCap::Kept(OUTPUT_LIMIT),
+        }
+    }
+
+    /// The most the process that ran a guest may hold at its peak: the
+    /// guest's memory, each output stream twice (the host's copy and the
+    /// harness's), and [`PEAK_SLACK`].
+    fn peak_bound(&self) -> u64 {
+        self.memory + 4 * self.output.bytes() + PEAK_SLACK
+    }
+}
+
+/// Only one measured run at a time in this process: the peak of an
+/// in-process run is this whole process's, and the guests that fill 4 GiB
+/// should not overlap.
+static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A line of /proc/self/status, in KiB.
+fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .expect("Linux reports VmRSS");
+        .find_map(|line| line.strip_prefix(field))
+        .unwrap_or_else(|| panic!("Linux reports {field}"));
     line.trim().trim_end_matches("kB").trim().parse().unwrap()
 }
 
+/// Resets this process's peak resident memory (`VmHWM`) to what it holds
+/// now, and returns that, in bytes.
+fn reset_peak() -> u64 {
+    std::fs::write("/proc/self/clear_refs", "5")
+        .expect("`echo 5 > /proc/self/clear_refs` resets the peak (Linux 4.0 and later)");
+    status_kib("VmHWM:") << 10
+}
+
+/// How much of a guest's output stream a host gave back.
+#[derive(Clone, Copy, Debug)]
+struct Stream {
+    /// Its length.
+    bytes: u64,
+    /// For a host process's stream: the bytes the harness kept of it, and
+    /// the bytes it says it dropped past its limit (its marker aside).
+    kept: u64,
+    dropped: u64,
+}
+
+impl Stream {
+    fn of(stream: &[u8]) -> Stream {
+        let (kept, dropped) = kept_and_dropped(stream);
+        Stream {
+            bytes: stream.len() as u64,
+            kept,
+            dropped,
+        }
+    }
+}
+
+/// What one run of a guest took, beyond its outcome.
+#[derive(Clone, Debug)]
+struct Measurement {
+    /// What the host gave back of the guest's stdout and stderr.
+    stdout: Stream,
+    stderr: Stream,
+    /// The peak resident memory of the process that ran the guest: for a
+    /// host in this process, how far this process's peak rose above what
+    /// it held when the run began; for a host process (the sync child, a
+    /// CLI, Node), its own peak, from `wait4`.
+    guest_process_peak: u64,
+    /// How far this process's peak rose during the run.
+    harness_growth: u64,
+    /// Whether the guest ran in this process.
+    in_process: bool,
+    /// A host process's peak no larger than this may be this process's
+    /// own (`subprocess::Peak::spawner_kib`); 0 for a host in here.
+    floor: u64,
+    /// The most the process that ran the guest is sure to have held itself
+    /// (`subprocess::Peak::own_at_least_kib`; the peak, for a host in here).
+    own_at_least: u64,
+}
+
+/// A host whose runs are measured ([`Measurement`]), one at a time.
+struct Measured<'a> {
+    host: &'a dyn Host,
+    last: std::sync::Mutex<Option<Measurement>>,
+}
+
+impl<'a> Measured<'a> {
+    fn new(host: &'a dyn Host) -> Measured<'a> {
+        Measured {
+            host,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn last(&self) -> Measurement {
+        self.last.lock().unwrap().clone().expect("a measured run")
+    }
+}
+
+impl Host for Measured<'_> {
+    fn name(&self) -> &str {
+        self.host.name()
+    }
+
+    fn supports(&self, settings: &RunSettings) -> Result<(), String> {
+        self.host.supports(settings)
+    }
+
+    fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
+        let _alone = MEASURING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Memory freed but kept by the allocator (earlier runs' output,
+        // say) would count into this process's peak and into the floor of
+        // a host process's (`subprocess::Peak::spawner_kib`): give it back.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim(3) only returns free memory to the system.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+        let before = reset_peak();
+        let run = self.host.run(request)?;
+        let harness_growth = (status_kib("VmHWM:") << 10).saturating_sub(before);
+        // A host process's peak, or none: the host runs guests in here.
+        let child_peak = subprocess::last_peak();
+        *self.last.lock().unwrap() = Some(Measurement {
+            stdout: Stream::of(&run.stdout),
+            stderr: Stream::of(&run.stderr),
+            guest_process_peak: child_peak.map_or(harness_growth, |peak| peak.kib << 10),
+            harness_growth,
+            in_process: child_peak.is_none(),
+            floor: child_peak.map_or(0, |peak| peak.spawner_kib << 10),
+            own_at_least: child_peak.map_or(harness_growth, |peak| peak.own_at_least_kib() << 10),
+        });
+        Ok(run)
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{bytes} bytes ({:.1} MiB)", bytes as f64 / (1 << 20) as f64)
+}
+
+/// An output stream the harness kept of a host process: the bytes kept,
+/// and the bytes it says it dropped past its limit (in the marker it
+/// appends, `subprocess::cut_marker`).
+fn kept_and_dropped(stream: &[u8]) -> (u64, u64) {
+    const OPENING: &[u8] = b"\n[witness: output cut: ";
+    let tail = &stream[stream.len().saturating_sub(100)..];
+    let marker = (0..tail.len()).rev().find_map(|at| {
+        let rest = tail[at..].strip_prefix(OPENING)?;
+        let digits = rest.iter().take_while(|byte| byte.is_ascii_digit()).count();
+        let dropped: u64 = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+        (tail[at..] == *subprocess::cut_marker(dropped).as_bytes())
+            .then_some((stream.len() - tail.len() + at, dropped))
+    });
+    match marker {
+        Some((at, dropped)) => (at as u64, dropped),
+        None => (stream.len() as u64, 0),
+    }
+}
+
+/// The limits check of one run of `limits::<case>`: every way it breaks
+/// `caps`, or `Ok`. Each limit is held to a number the run shows, not only
+/// to the outcome's kind: the memory the guest had when refused (its
+/// `memory-at-refusal` observation) equals the host's memory cap; the
+/// output the host took of a flood is its capacity, or no more than what
+/// the harness keeps; the peak resident memory of the process that ran
+/// the guest stays under [`Caps::peak_bound`], and rose at least by the
+/// memory the guest touched.
+fn check_limits(
+    host: &str,
+    case: &str,
+    caps: Caps,
+    observed: &Observed,
+    measured: &Measurement,
+) -> Result<(), String> {
+    let mut problems = Vec::new();
+    if !matches!(observed.outcome, Outcome::Trap(_) | Outcome::Hang { .. }) {
+        problems.push(format!(
+            "it ended unbounded or unexpectedly: {:?}",
+            observed.outcome
+        ));
+    }
+    let bound = caps.peak_bound();
+    if measured.guest_process_peak > bound {
+        problems.push(format!(
+            "the process that ran the guest peaked at {}, over the bound of {} (the memory cap, the output caps, and {} for the host itself)",
+            mib(measured.guest_process_peak),
+            mib(bound),
+            mib(PEAK_SLACK)
+        ));
+    }
+    // A host process's output passes through the harness, which keeps
+    // OUTPUT_LIMIT of each stream at most.
+    let harness_bound = 4 * OUTPUT_LIMIT + PEAK_SLACK;
+    if !measured.in_process && measured.harness_growth > harness_bound {
+        problems.push(format!(
+            "the harness grew by {} while a host process ran the guest, over {}",
+            mib(measured.harness_growth),
+            mib(harness_bound)
+        ));
+    }
+    match case {
+        "grow-memory-forever" => {
+            let reported = observed
+                .observations
+                .as_ref()
+                .ok()
+                .and_then(|seen| seen.0.get("memory-at-refusal"))
+                .and_then(Value::as_u64);
+            match reported {
+                None => problems.push(format!(
+                    "the guest did not report `memory-at-refusal`: it was never refused memory (outcome {:?}, observations {:?})",
+                    observed.outcome, observed.observations
+                )),
+                Some(memory) if memory != caps.memory => problems.push(format!(
+                    "memory-at-refusal: the guest had {} when refused, not the cap of {}",
+                    mib(memory),
+                    mib(caps.memory)
+                )),
+                // The guest touched every page it got: a measurement that
+                // does not see them does not see the guest.
+                Some(memory) if measured.own_at_least < memory / 10 * 9 => {
+                    problems.push(format!(
+                        "the process that ran the guest held {} of its own at least, below the {} the guest touched: the measurement does not see the guest",
+                        mib(measured.own_at_least),
+                        mib(memory),
+                    ))
+                }
+                Some(_) => {}
+            }
+            if !matches!(&observed.outcome, Outcome::Trap(Trap::ByGuest { code, .. }) if code == "unreachable-code-reached")
+            {
+                problems.push(format!(
+                    "the guest did not end at its `unreachable` after the refusal: {:?}",
+                    observed.outcome
+                ));
+            }
+        }
+        "flood-output" => {
+            if !matches!(observed.outcome, Outcome::Hang { .. }) {
+                problems.push(format!(
+                    "the flood ended before the deadline: {:?}",
+                    observed.outcome
+                ));
+            }
+            for (stream, taken) in [("stdout", measured.stdout), ("stderr", measured.stderr)] {
+                match caps.output {
+                    OutputCap::Capacity(capacity) => {
+                        let accepted = taken.bytes;
+                        if accepted != capacity {
+                            problems.push(format!(
+                                "{stream} accepted {} of the flood, not its capacity of {}",
+                                mib(accepted),
+                                mib(capacity)
+                            ));
+                        }
+                    }
+                    OutputCap::Kept(limit) => {
+                        let (kept, dropped) = (taken.kept, taken.dropped);
+                        if kept > limit || (dropped > 0 && kept != limit) {
+                            problems.push(format!(
+                                "the harness kept {} of {stream} (and dropped {}), not at most {}",
+                                mib(kept),
+                                mib(dropped),
+                                mib(limit)
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "limits::{case} on {host}:\n  - {}",
+            problems.join("\n  - ")
+        )),
+    }
+}
+
+/// The limits cases, each a guest that pushes a host to one limit.
+const LIMITS_CASES: [&str; 5] = [
+    "spin-forever",
+    "grow-memory-forever",
+    "flood-output",
+    "create-handles-forever",
+    "recurse-forever",
+];
+
+/// Runs `limits::<case>` on `host`, measured; with the limits check's
+/// verdict against `caps`.
+fn observe_limit(
+    host: &dyn Host,
+    caps: Caps,
+    case: &str,
+) -> (Observed, Measurement, Result<(), String>) {
+    let suite = Suite::selftest(&Layout::from_env());
+    let measured = Measured::new(host);
+    let observed = suite
+        .observe(&measured, &load_case(&suite, "limits", case))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let measurement = measured.last();
+    let checked = check_limits(host.name(), case, caps, &observed, &measurement);
+    (observed, measurement, checked)
+}
+
+/// What `observed` of `limits::<case>` is judged as on the host named
+/// `as_host`, against its record: `Err` is the failure report.
+fn judge_as(as_host: &str, case: &str, observed: &Observed) -> Result<(), String> {
+    let suite = Suite::selftest(&Layout::from_env());
+    let case = load_case(&suite, "limits", case);
+    let trial = format!("{as_host}::{}", case.name);
+    suite.check(&trial, as_host, &case, observed).1
+}
+
+/// Runs `limits::<case>` on `host`, measured, and judges it as its trial
+/// does; with the limits check's verdict against `caps`.
+fn judge_limit(
+    host: &dyn Host,
+    caps: Caps,
+    case: &str,
+) -> (Judged, Measurement, Result<(), String>) {
+    let (observed, measurement, checked) = observe_limit(host, caps, case);
+    let suite = Suite::selftest(&Layout::from_env());
+    let loaded = load_case(&suite, "limits", case);
+    let trial = format!("{}::{}", host.name(), loaded.name);
+    let (verdicts, result) = suite.check(&trial, host.name(), &loaded, &observed);
+    let judged = Judged {
+        verdicts: verdicts.unwrap_or_else(|| panic!("no verdicts: {result:?}")),
+        observed,
+        result,
+    };
+    (judged, measurement, checked)
+}
+
 /// Each guest that pushes `host` to a limit ends in a bounded outcome (a
-/// trap, or a hang at its deadline), with the record's outcome; the
-/// harness's memory stays bounded; the next run on the host is intact.
-fn assert_limits_hold(host: &dyn Host) {
-    for case in [
-        "spin-forever",
-        "grow-memory-forever",
-        "flood-output",
-        "create-handles-forever",
-        "recurse-forever",
-    ] {
-        let judged = judge(host, "limits", case);
-        assert!(
-            matches!(
-                judged.observed.outcome,
-                Outcome::Trap(_) | Outcome::Hang { .. }
-            ),
-            "{case} on {}: {:?}",
-            host.name(),
-            judged.observed.outcome
-        );
+/// trap, or a hang at its deadline), with the record's outcome and
+/// observations, held to `caps` ([`check_limits`]); the next run on the
+/// host is intact.
+fn assert_limits_hold(host: &dyn Host, caps: Caps) {
+    for case in LIMITS_CASES {
+        let (judged, measurement, checked) = judge_limit(host, caps, case);
+        checked.unwrap_or_else(|problems| panic!("{problems}"));
         judged.passes();
-        let resident = resident_kib();
-        assert!(
-            resident < HARNESS_MEMORY_BOUND_KIB,
-            "after {case} on {} the harness holds {resident} KiB",
-            host.name()
+        eprintln!(
+            "limits::{case} on {}: {} peak {} (its own at least {}; floor {}), harness +{}{}",
+            host.name(),
+            if measurement.in_process {
+                "in-process"
+            } else {
+                "host process"
+            },
+            mib(measurement.guest_process_peak),
+            mib(measurement.own_at_least),
+            mib(measurement.floor),
+            mib(measurement.harness_growth),
+            match judged
+                .observed
+                .observations
+                .as_ref()
+                .ok()
+                .and_then(|seen| seen.0.get("memory-at-refusal"))
+            {
+                Some(memory) => format!(", memory-at-refusal {memory}"),
+                None => String::new(),
+            }
         );
+        if case == "flood-output" {
+            eprintln!(
+                "limits::flood-output on {}: stdout {:?}, stderr {:?}",
+                host.name(),
+                measurement.stdout,
+                measurement.stderr
+            );
+        }
         let after = judge(host, "limits", "report-environment");
         assert_eq!(after.observed.outcome, Outcome::Completed { exit: 0 });
         after.passes();
     }
 }
 
-/// A guest sees no environment variable and no file of the host.
-fn assert_nothing_of_the_host_shows(host: &dyn Host) {
-    let judged = judge(host, "limits", "report-environment");
-    let observations = judged.observed.observations.as_ref().unwrap();
-    for (name, nothing) in [
-        ("variables", serde_json::json!([])),
-        ("root-readable", serde_json::json!(false)),
-        ("etc-passwd-readable", serde_json::json!(false)),
-        ("cwd-readable", serde_json::json!(false)),
-    ] {
-        assert_eq!(
-            observations.0.get(name),
-            Some(&nothing),
-            "{name} on {}",
-            host.name()
-        );
+/// The isolation check of one run of `limits::report-environment` with
+/// `case`'s settings: the guest sees no environment variable, exactly the
+/// preopens the case granted (none, or `/scratch`), and nothing in them
+/// (a granted scratch directory is fresh).
+fn check_isolation(host: &str, case: &Case, observed: &Observed) -> Result<(), String> {
+    let granted: BTreeSet<&str> = case
+        .run
+        .scratch_dir
+        .then_some(SCRATCH_DIR)
+        .into_iter()
+        .collect();
+    let mut problems = Vec::new();
+    if observed.outcome != (Outcome::Completed { exit: 0 }) {
+        problems.push(format!("it did not complete: {:?}", observed.outcome));
     }
-    judged.passes();
+    let seen = match &observed.observations {
+        Ok(seen) => &seen.0,
+        Err(protocol) => return Err(format!("{host}: {protocol}")),
+    };
+    let strings = |name: &str| -> Result<Vec<String>, String> {
+        match seen.get(name) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| {
+                    item.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("`{name}` holds {item}"))
+                })
+                .collect(),
+            other => Err(format!("`{name}` is not a list of strings: {other:?}")),
+        }
+    };
+    match strings("variables") {
+        Ok(variables) if variables.is_empty() => {}
+        Ok(variables) => problems.push(format!(
+            "the guest sees environment variables no case grants: {variables:?}"
+        )),
+        Err(problem) => problems.push(problem),
+    }
+    match strings("preopens") {
+        Ok(preopens) => {
+            let preopens: BTreeSet<&str> = preopens.iter().map(String::as_str).collect();
+            if preopens != granted {
+                problems.push(format!(
+                    "the guest's preopens are {preopens:?}; the case granted {granted:?}"
+                ));
+            }
+        }
+        Err(problem) => problems.push(problem),
+    }
+    match strings("preopened-files") {
+        Ok(files) if files.is_empty() => {}
+        Ok(files) => problems.push(format!("the guest sees files in its preopens: {files:?}")),
+        Err(problem) => problems.push(problem),
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "limits::report-environment on {host} (scratch-dir = {}):\n  - {}",
+            case.run.scratch_dir,
+            problems.join("\n  - ")
+        )),
+    }
+}
+
+/// `limits::report-environment` on `host`, as its case grants (nothing)
+/// and with a scratch directory granted: the isolation check of each.
+fn isolation_checks(host: &dyn Host) -> [Result<(), String>; 2] {
+    let suite = Suite::selftest(&Layout::from_env());
+    let mut case = load_case(&suite, "limits", "report-environment");
+    let as_granted = |case: &Case| {
+        let observed = suite.observe(host, case).unwrap_or_else(|e| panic!("{e}"));
+        check_isolation(host.name(), case, &observed)
+    };
+    let plain = as_granted(&case);
+    case.run.scratch_dir = true;
+    [plain, as_granted(&case)]
+}
+
+/// A guest sees no environment variable and no file of the host: exactly
+/// the preopens its case granted, and its run matches the record.
+fn assert_nothing_of_the_host_shows(host: &dyn Host) {
+    for checked in isolation_checks(host) {
+        checked.unwrap_or_else(|problems| panic!("{problems}"));
+    }
+    judge(host, "limits", "report-environment").passes();
 }
 
 /// The same tests, one module per configuration.
@@ -619,12 +1090,27 @@ macro_rules! on_each_configuration {
 
             #[test]
             fn guests_at_the_limits_end_bounded_and_the_next_run_is_intact() {
-                assert_limits_hold(CONFIGURATION.faulty(&Layout::from_env()).as_ref());
+                assert_limits_hold(CONFIGURATION.faulty(&Layout::from_env()).as_ref(), Caps::embedded());
             }
 
             #[test]
             fn a_guest_sees_no_host_variable_or_file() {
                 assert_nothing_of_the_host_shows(CONFIGURATION.faulty(&Layout::from_env()).as_ref());
+            }
+
+            #[test]
+            fn without_its_memory_cap_the_limits_check_fails() {
+                assert_the_limits_check_fails_without_the_memory_cap(CONFIGURATION);
+            }
+
+            #[test]
+            fn without_its_output_caps_the_limits_check_fails() {
+                assert_the_limits_check_fails_without_the_output_caps(CONFIGURATION);
+            }
+
+            #[test]
+            fn with_an_extra_preopen_the_isolation_check_fails() {
+                assert_the_isolation_check_fails_with_an_extra_preopen(CONFIGURATION);
             }
         }
     )*};
@@ -675,12 +1161,186 @@ fn on_every_installed_host_guests_at_the_limits_end_bounded_and_see_nothing_of_t
     // One host after the other: side by side, their guests filling 4 GiB
     // each would only slow one another down.
     for host in installed_other_hosts() {
-        assert_limits_hold(host.as_ref());
+        assert_limits_hold(host.as_ref(), Caps::other_host());
         assert_nothing_of_the_host_shows(host.as_ref());
         for case in &confinement {
             let refused = host.supports(&case.run);
             assert!(refused.is_err(), "{} runs {}", host.name(), case.name);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Each check fails when what it guards is gone
+
+/// The configuration's self-test host with the caps or the confinement
+/// `breaches` names left out on purpose, named `<faulty name>-breached`.
+fn breached(configuration: Configuration, breaches: Breaches) -> Arc<dyn Host> {
+    let cache = Layout::from_env().compile_cache_dir();
+    let name = |index: usize| format!("{}-breached", SELFTEST_HOSTS[index]);
+    match configuration {
+        Configuration::MultiThread => Arc::new(WasmtimeHost::selftest_breached(
+            &name(0),
+            Flavor::MultiThread,
+            cache,
+            breaches,
+        )),
+        Configuration::CurrentThread => Arc::new(WasmtimeHost::selftest_breached(
+            &name(1),
+            Flavor::CurrentThread,
+            cache,
+            breaches,
+        )),
+        Configuration::Sync => Arc::new(wasmtime_sync::selftest_breached_host(
+            &name(2),
+            sync_program(),
+            cache,
+            breaches,
+        )),
+    }
+}
+
+const WITHOUT_MEMORY_CAP: Breaches = Breaches {
+    memory_cap: true,
+    ..Breaches::NONE
+};
+const WITHOUT_OUTPUT_CAPS: Breaches = Breaches {
+    output_cap: true,
+    ..Breaches::NONE
+};
+const WITH_AN_EXTRA_PREOPEN: Breaches = Breaches {
+    extra_preopen: true,
+    ..Breaches::NONE
+};
+
+/// Without its memory cap the configuration lets the guest grow to
+/// wasm32's 4 GiB: the limits check fails on the memory the guest had
+/// when refused and on the peak of the process that ran it, and so does
+/// the trial judged against the capped host's record; the output check,
+/// whose cap is still there, passes.
+fn assert_the_limits_check_fails_without_the_memory_cap(configuration: Configuration) {
+    let host = breached(configuration, WITHOUT_MEMORY_CAP);
+    let (observed, measurement, checked) =
+        observe_limit(host.as_ref(), Caps::embedded(), "grow-memory-forever");
+    let problems = checked.expect_err("the limits check passes without the memory cap");
+    eprintln!("{problems}\n{measurement:?}");
+    assert_contains(
+        &problems,
+        &format!(
+            "memory-at-refusal: the guest had {} when refused, not the cap of {}",
+            mib(WASM32_MEMORY),
+            mib(MEMORY_LIMIT as u64)
+        ),
+    );
+    assert_contains(&problems, "the process that ran the guest peaked at");
+    let faulty = configuration.faulty(&Layout::from_env());
+    let report = judge_as(faulty.name(), "grow-memory-forever", &observed)
+        .expect_err("the trial passes without the memory cap");
+    assert_contains(
+        &report,
+        "observation `memory-at-refusal`: expected 268435456, observed 4294967296",
+    );
+    let (_, _, output) = observe_limit(host.as_ref(), Caps::embedded(), "flood-output");
+    output.unwrap_or_else(|problems| panic!("{problems}"));
+}
+
+/// Without its output caps the configuration takes the whole flood: the
+/// limits check fails on what each stream accepted, where the trial
+/// passes (the flood is a hang either way, and it reports no
+/// observation); the memory check, whose cap is still there, passes.
+fn assert_the_limits_check_fails_without_the_output_caps(configuration: Configuration) {
+    let host = breached(configuration, WITHOUT_OUTPUT_CAPS);
+    let (observed, measurement, checked) =
+        observe_limit(host.as_ref(), Caps::embedded(), "flood-output");
+    let problems = checked.expect_err("the limits check passes without the output caps");
+    eprintln!("{problems}\n{measurement:?}");
+    for stream in ["stdout", "stderr"] {
+        assert_contains(&problems, &format!("{stream} accepted "));
+        assert_contains(
+            &problems,
+            &format!(
+                " of the flood, not its capacity of {}",
+                mib(STDOUT_CAPACITY as u64)
+            ),
+        );
+    }
+    let faulty = configuration.faulty(&Layout::from_env());
+    judge_as(faulty.name(), "flood-output", &observed)
+        .unwrap_or_else(|report| panic!("the record alone saw the missing cap:\n{report}"));
+    let (_, _, memory) = observe_limit(host.as_ref(), Caps::embedded(), "grow-memory-forever");
+    memory.unwrap_or_else(|problems| panic!("{problems}"));
+}
+
+/// With the harness's working directory preopened at /host as well, the
+/// isolation check fails, with and without a granted scratch directory.
+fn assert_the_isolation_check_fails_with_an_extra_preopen(configuration: Configuration) {
+    let host = breached(configuration, WITH_AN_EXTRA_PREOPEN);
+    for (checked, granted) in isolation_checks(host.as_ref())
+        .into_iter()
+        .zip(["{}", "{\"/scratch\"}"])
+    {
+        let problems = checked.expect_err("the isolation check passes with an extra preopen");
+        let seen = match granted {
+            "{}" => "{\"/host\"}".to_string(),
+            _ => "{\"/host\", \"/scratch\"}".to_string(),
+        };
+        assert_contains(
+            &problems,
+            &format!("the guest's preopens are {seen}; the case granted {granted}"),
+        );
+        assert_contains(&problems, "the guest sees files in its preopens: [\"/host/");
+    }
+}
+
+/// The variable that breaches the sync child's caps means nothing to a
+/// host the suite runs: only the self-tests' faulty child reads it.
+#[test]
+fn the_breaches_variable_means_nothing_to_a_host_the_suite_runs() {
+    let host = wasmtime_sync::host(sync_program(), Layout::from_env().compile_cache_dir())
+        .with_env(BREACHES_VARIABLE, "memory-cap,output-cap,extra-preopen");
+    let (observed, _, checked) = observe_limit(&host, Caps::embedded(), "grow-memory-forever");
+    checked.unwrap_or_else(|problems| panic!("{problems}"));
+    assert_eq!(
+        observed.observations.unwrap().0["memory-at-refusal"],
+        json!(MEMORY_LIMIT)
+    );
+    for checked in isolation_checks(&host) {
+        checked.unwrap_or_else(|problems| panic!("{problems}"));
+    }
+}
+
+/// The harness keeps `OUTPUT_LIMIT` of each stream of a host process, which
+/// the limits check of the CLIs and jco holds it to: the sync child
+/// without its own output caps floods the harness's pipes, and the check
+/// passes with the harness's limit in place, and fails without it.
+#[test]
+fn without_the_harness_output_limit_the_limits_check_of_host_processes_fails() {
+    let host = breached(Configuration::Sync, WITHOUT_OUTPUT_CAPS);
+    let (_, measurement, checked) =
+        observe_limit(host.as_ref(), Caps::other_host(), "flood-output");
+    checked.unwrap_or_else(|problems| panic!("{problems}"));
+    for stream in [measurement.stdout, measurement.stderr] {
+        assert_eq!(stream.kept, OUTPUT_LIMIT, "{measurement:?}");
+        assert!(stream.dropped > 0, "{measurement:?}");
+    }
+    let unlimited = wasmtime_sync::selftest_breached_host(
+        "wasmtime-sync-faulty-breached",
+        sync_program(),
+        Layout::from_env().compile_cache_dir(),
+        WITHOUT_OUTPUT_CAPS,
+    )
+    .selftest_without_output_limit();
+    let (_, measurement, checked) = observe_limit(&unlimited, Caps::other_host(), "flood-output");
+    let problems = checked.expect_err("the limits check passes without the harness's output limit");
+    eprintln!("{problems}\n{measurement:?}");
+    for stream in ["stdout", "stderr"] {
+        assert_contains(
+            &problems,
+            &format!(
+                "of {stream} (and dropped 0 bytes (0.0 MiB)), not at most {}",
+                mib(OUTPUT_LIMIT)
+            ),
+        );
     }
 }
 
@@ -810,6 +1470,11 @@ fn a_scenario_without_a_case_and_a_case_without_a_scenario_fail_the_pairing() {
 
 #[test]
 fn the_selftest_suite_fails_exactly_its_deliberately_failing_trials_on_every_configuration() {
+    // Its trials run the limits cases in this process: not beside a
+    // measured run, whose peak is this process's.
+    let _alone = MEASURING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let layout = Layout::from_env();
     let suite = Arc::new(Suite::selftest(&layout));
     let hosts: Vec<Arc<dyn Host>> = Configuration::ALL
@@ -1383,6 +2048,11 @@ fn bless_writes_the_records_dir_and_nothing_else() {
 #[test]
 #[ignore = "writes harness/tests/selftest-records/: run it on purpose"]
 fn bless_the_selftest_records() {
+    // Its trials run the limits cases in this process: not beside a
+    // measured run, whose peak is this process's.
+    let _alone = MEASURING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let layout = Layout::from_env();
     let suite = Arc::new(Suite::selftest(&layout).blessing());
     let hosts: Vec<Arc<dyn Host>> = Configuration::ALL

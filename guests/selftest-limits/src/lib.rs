@@ -1,5 +1,5 @@
 //! The harness's self-test guest for limits and isolation: guests that push
-//! a host to its limits, and one that looks for what of the host it can
+//! a host to its limits, and one that reports what of the host it can
 //! see. It imports nothing but WASI's command imports, so that every host
 //! (embedded, a wasmtime CLI, jco) runs it.
 
@@ -27,26 +27,45 @@ fn spin_forever() {
     }
 }
 
-/// Grows its memory 64 MiB at a time until the host refuses (then traps:
-/// `unreachable`, as a Rust guest whose allocation fails does), touching
-/// every 4 KiB page it gets so that the memory is really resident, not
-/// only reserved.
+/// Grows its memory until the host refuses even one more wasm page,
+/// touching every 4 KiB page it gets so that the memory is really resident,
+/// not only reserved; then reports how many bytes of memory it had when
+/// the host refused (`memory-at-refusal`, flushed to stdout before the
+/// trap) and traps (`unreachable`, as a Rust guest whose allocation fails
+/// does). It grows 64 MiB at a time and halves the step at each refusal,
+/// down to one page, so that what it reports is the host's limit itself,
+/// whatever the guest's own initial memory.
 fn grow_memory_forever() {
-    use core::arch::wasm32::{memory_grow, unreachable};
+    use core::arch::wasm32::{memory_grow, memory_size, unreachable};
     const WASM_PAGE: usize = 64 << 10;
-    const STEP_IN_WASM_PAGES: usize = 1024;
+    const TOUCHES_PER_WASM_PAGE: usize = WASM_PAGE / 4096;
+    // The allocator cannot grow the memory once the host refuses: give it
+    // room now for the observation's few allocations, which it keeps.
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(WASM_PAGE)));
+    let mut step_in_wasm_pages = 1024;
     loop {
-        let first = memory_grow(0, STEP_IN_WASM_PAGES);
+        let first = memory_grow(0, step_in_wasm_pages);
         if first == usize::MAX {
-            unreachable();
+            if step_in_wasm_pages == 1 {
+                break;
+            }
+            step_in_wasm_pages /= 2;
+            continue;
         }
-        let start = first * WASM_PAGE;
-        for page in (start..start + STEP_IN_WASM_PAGES * WASM_PAGE).step_by(4096) {
-            // SAFETY: the bytes were just added to the memory by memory.grow,
-            // and nothing else of the guest uses them.
-            unsafe { std::ptr::write_volatile(page as *mut u8, 1) };
+        // Offsets from `first`'s start: the last page's end may be 4 GiB,
+        // which a wasm32 usize cannot hold.
+        for touch in 0..step_in_wasm_pages * TOUCHES_PER_WASM_PAGE {
+            let byte = first * WASM_PAGE + touch * 4096;
+            // SAFETY: the bytes were just added to the memory by
+            // memory.grow, and nothing else of the guest uses them.
+            unsafe { std::ptr::write_volatile(byte as *mut u8, 1) };
         }
     }
+    observe(
+        "memory-at-refusal",
+        memory_size(0) as u64 * WASM_PAGE as u64,
+    );
+    unreachable();
 }
 
 /// Writes to stdout and stderr as fast as the host takes it, and goes on
@@ -73,30 +92,50 @@ fn recurse(depth: u64) -> u64 {
     std::hint::black_box(recurse(std::hint::black_box(depth + 1))) + 1
 }
 
-/// What of the host a guest can see that no case granted: environment
-/// variables and files.
+/// What of the host a guest can see: the environment variables' names,
+/// every directory the host preopened (`preopens`, their guest paths, as
+/// `get-directories` lists them) and what is in them (`preopened-files`,
+/// the first 20 entries, or the error reading one): a case grants none,
+/// or a fresh empty `/scratch`.
 fn report_environment() {
     observe("variables", common::env_names());
-    observe("root-readable", readable("/", "."));
-    observe("etc-passwd-readable", readable("/", "etc/passwd"));
-    observe("cwd-readable", readable(".", "."));
+    let preopens = wasi::filesystem::preopens::get_directories();
+    let paths: Vec<String> = preopens.iter().map(|(_, path)| path.clone()).collect();
+    observe("preopens", paths);
+    let files: Vec<String> = preopens
+        .iter()
+        .flat_map(|(directory, path)| entries(directory, path))
+        .take(20)
+        .collect();
+    observe("preopened-files", files);
 }
 
-/// Whether `path` opens for reading in the directory the host preopened as
-/// `preopen`: how a C or Rust program's `/...` or `./...` reaches a file.
-fn readable(preopen: &str, path: &str) -> bool {
+/// `<path>/<name>` of each entry of the preopened `directory`, or the
+/// error reading it. It lists `.` opened in the preopen: jco's shim lists
+/// no preopen itself (`bad-descriptor`).
+fn entries(directory: &wasi::filesystem::types::Descriptor, path: &str) -> Vec<String> {
     use wasi::filesystem::types::{DescriptorFlags, OpenFlags, PathFlags};
-    wasi::filesystem::preopens::get_directories()
-        .into_iter()
-        .filter(|(_, name)| name == preopen)
-        .any(|(directory, _)| {
-            directory
-                .open_at(
-                    PathFlags::empty(),
-                    path,
-                    OpenFlags::empty(),
-                    DescriptorFlags::READ,
-                )
-                .is_ok()
-        })
+    let path = path.trim_end_matches('/');
+    let itself = directory.open_at(
+        PathFlags::empty(),
+        ".",
+        OpenFlags::DIRECTORY,
+        DescriptorFlags::READ,
+    );
+    let stream = match itself.as_ref().map(|itself| itself.read_directory()) {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => return vec![format!("{path}: {error:?}")],
+        Err(error) => return vec![format!("{path}: {error:?}")],
+    };
+    let mut names = Vec::new();
+    loop {
+        match stream.read_directory_entry() {
+            Ok(Some(entry)) => names.push(format!("{path}/{}", entry.name)),
+            Ok(None) => return names,
+            Err(error) => {
+                names.push(format!("{path}: {error:?}"));
+                return names;
+            }
+        }
+    }
 }

@@ -44,6 +44,11 @@ pub struct AdapterHost {
     /// The adapter and its own arguments.
     command: Vec<OsString>,
     capabilities: Capabilities,
+    /// Variables set in the adapter's environment, beyond the harness's own.
+    env: Vec<(OsString, OsString)>,
+    /// How much of each of the adapter's output streams the harness keeps
+    /// ([`subprocess::OUTPUT_LIMIT`]; none only on a self-test host).
+    output_limit: Option<u64>,
     /// The components prepared (`--prepare`) in this process.
     prepared: PerComponent<()>,
 }
@@ -85,8 +90,28 @@ impl AdapterHost {
             name: name.into(),
             command,
             capabilities,
+            env: Vec::new(),
+            output_limit: Some(subprocess::OUTPUT_LIMIT),
             prepared: PerComponent::default(),
         }
+    }
+
+    /// The same adapter with `name=value` in its environment.
+    pub fn with_env(
+        mut self,
+        name: impl Into<OsString>,
+        value: impl Into<OsString>,
+    ) -> AdapterHost {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// Self-tests only: the same adapter with all of its output kept, so
+    /// that a self-test can show its check of the harness's output limit
+    /// then fails. No host the suite runs is made this way.
+    pub fn selftest_without_output_limit(mut self) -> AdapterHost {
+        self.output_limit = None;
+        self
     }
 }
 
@@ -124,6 +149,7 @@ impl Host for AdapterHost {
             .ok_or_else(|| format!("adapter `{}` has no command", self.name))?;
         let mut adapter = Command::new(program);
         adapter
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .args(own_arguments)
             .arg("--component")
             .arg(request.component)
@@ -158,12 +184,13 @@ impl Host for AdapterHost {
                     .arg(super::sockets::fresh_address().to_string());
             }
         }
-        let started = subprocess::run_host(adapter, settings, GRACE).map_err(|e| {
-            format!(
-                "adapter `{}`: {e}; is it installed? `cargo xtask hosts` says",
-                self.name
-            )
-        })?;
+        let started =
+            subprocess::run_host(adapter, settings, GRACE, self.output_limit).map_err(|e| {
+                format!(
+                    "adapter `{}`: {e}; is it installed? `cargo xtask hosts` says",
+                    self.name
+                )
+            })?;
         let (code, stdout, stderr) = match started {
             HostEnd::Decided(run) => return Ok(run),
             HostEnd::Exited {
@@ -208,11 +235,17 @@ impl AdapterHost {
             };
             let mut prepare = Command::new(program);
             prepare
+                .envs(self.env.iter().map(|(name, value)| (name, value)))
                 .args(own_arguments)
                 .arg("--prepare")
                 .arg("--component")
                 .arg(component);
-            let _ = subprocess::run(prepare, &[], PREPARE_DEADLINE);
+            let _ = subprocess::run(
+                prepare,
+                &[],
+                PREPARE_DEADLINE,
+                Some(subprocess::OUTPUT_LIMIT),
+            );
         });
     }
 }

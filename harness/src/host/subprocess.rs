@@ -1,15 +1,83 @@
 //! Running a host in a child process: the harness owns the deadline, and
 //! on expiry kills the child's whole process group, so a blocked host and
-//! anything it started are stopped and nothing is left running.
+//! anything it started are stopped and nothing is left running. It keeps
+//! at most [`OUTPUT_LIMIT`] of each output stream, and notes the peak
+//! resident memory of each child ([`last_peak`]).
 
 use super::RunSettings;
 use crate::outcome::HostRun;
 use crate::outcome::Outcome;
+use std::cell::Cell;
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+/// The peak resident memory of a host process, as `wait4(2)` reports it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Peak {
+    /// `ru_maxrss`, in KiB: the most the process (or a descendant it
+    /// waited for) held, from its start to its end.
+    pub kib: u64,
+    /// This process's own peak (`VmHWM`) when it started the child, in
+    /// KiB. Linux counts the memory of the spawning process into the
+    /// child's `ru_maxrss` up to the child's `exec` (its `vfork`-shared
+    /// memory is the child's until then), so a `kib` no larger than this
+    /// says only that the child held no more; one larger is the child's own.
+    pub spawner_kib: u64,
+    /// The child's own peak (`VmHWM` of the program it `exec`ed), as last
+    /// read from /proc every [`PEAK_POLL`] while it ran, in KiB: no more
+    /// than its peak, and short of it by what it took in its last moments.
+    pub seen_kib: u64,
+}
+
+impl Peak {
+    /// What the harness itself may take between noting `spawner_kib` and
+    /// the child's `exec`, in KiB.
+    const SPAWN_MARGIN_KIB: u64 = 32 << 10;
+
+    /// The most the child itself is sure to have held, in KiB: `kib` when
+    /// it is clearly above what the harness held (then it is the child's
+    /// own), else what was seen of the child.
+    pub fn own_at_least_kib(&self) -> u64 {
+        match self.kib > self.spawner_kib + Self::SPAWN_MARGIN_KIB {
+            true => self.kib,
+            false => self.seen_kib.min(self.kib),
+        }
+    }
+}
+
+/// How often the harness reads a host process's peak while it runs.
+pub const PEAK_POLL: Duration = Duration::from_millis(5);
+
+thread_local! {
+    /// The peak of the child process this thread last ran to its end.
+    static LAST_PEAK: Cell<Option<Peak>> = const { Cell::new(None) };
+}
+
+/// The peak resident memory of the child process the calling thread last
+/// ran through [`run`] (a host's run: the wasmtime CLI, an adapter such as
+/// the sync child or jco's Node); `None` before the first, or when it could
+/// not be waited for. What the self-tests hold a host process's memory to.
+pub fn last_peak() -> Option<Peak> {
+    LAST_PEAK.with(Cell::get)
+}
+
+/// The peak resident memory (`VmHWM`) of process `pid` (`self`: this
+/// one), in KiB; 0 where Linux's /proc does not say (a process that
+/// ended).
+fn peak_kib_of(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
 
 /// How long the output of a finished or killed host may take to drain.
 const DRAIN_AFTER_KILL: Duration = Duration::from_secs(5);
@@ -42,11 +110,14 @@ pub enum HostEnd {
 }
 
 /// Runs a host's `command` for one run with `settings`: the guest's stdin
-/// on its stdin, killed `grace` after the deadline.
+/// on its stdin, killed `grace` after the deadline, keeping `output_limit`
+/// bytes of each output stream ([`OUTPUT_LIMIT`]; `None` only for the
+/// self-tests' host that proves the limit matters).
 pub fn run_host(
     command: Command,
     settings: &RunSettings,
     grace: Duration,
+    output_limit: Option<u64>,
 ) -> Result<HostEnd, String> {
     let decided = |outcome, stdout, stderr| {
         Ok(HostEnd::Decided(HostRun {
@@ -55,7 +126,12 @@ pub fn run_host(
             stderr,
         }))
     };
-    match run(command, &settings.stdin, settings.deadline + grace)? {
+    match run(
+        command,
+        &settings.stdin,
+        settings.deadline + grace,
+        output_limit,
+    )? {
         ChildEnd::DeadlinePassed { stdout, stderr } => decided(
             Outcome::Hang {
                 deadline: settings.deadline,
@@ -88,13 +164,22 @@ pub fn run_host(
 }
 
 /// Runs `command` in a process group of its own with `stdin` as its
-/// standard input, for at most `deadline`.
-pub fn run(mut command: Command, stdin: &[u8], deadline: Duration) -> Result<ChildEnd, String> {
+/// standard input, for at most `deadline`, keeping the first `output_limit`
+/// bytes of its stdout and of its stderr (all of them with `None`); its
+/// peak memory is then [`last_peak`].
+pub fn run(
+    mut command: Command,
+    stdin: &[u8],
+    deadline: Duration,
+    output_limit: Option<u64>,
+) -> Result<ChildEnd, String> {
+    LAST_PEAK.with(|peak| peak.set(None));
     command
         .process_group(0)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let spawner_kib = peak_kib_of("self");
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start {:?}: {e}", command.get_program()))?;
@@ -106,20 +191,40 @@ pub fn run(mut command: Command, stdin: &[u8], deadline: Duration) -> Result<Chi
     let writer = std::thread::spawn(move || {
         let _ = input.write_all(&stdin);
     });
-    let stdout = drain(child.stdout.take().expect("stdout is piped"));
-    let stderr = drain(child.stderr.take().expect("stderr is piped"));
+    let stdout = drain(child.stdout.take().expect("stdout is piped"), output_limit);
+    let stderr = drain(child.stderr.take().expect("stderr is piped"), output_limit);
     let (done, waited) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = done.send(child.wait());
+        let _ = done.send(wait_with_peak(group));
+        // Reaped by wait4 already: dropping `child` neither waits nor kills.
+        drop(child);
     });
-    let ended = waited.recv_timeout(deadline);
+    // Wait, reading the child's own peak as it goes.
+    let started = std::time::Instant::now();
+    let mut seen_kib = 0;
+    let ended = loop {
+        seen_kib = seen_kib.max(peak_kib_of(&group.to_string()));
+        let left = deadline.saturating_sub(started.elapsed());
+        match waited.recv_timeout(left.min(PEAK_POLL)) {
+            Err(mpsc::RecvTimeoutError::Timeout) if !left.is_zero() => continue,
+            ended => break ended,
+        }
+    };
+    let peak = |kib| Peak {
+        kib,
+        spawner_kib,
+        seen_kib,
+    };
     // Whatever happened, nothing the child started outlives the run.
     kill_group(group);
     let ended = match ended {
         Ok(ended) => ended,
         // Killed: its wait returns at once.
         Err(_) => match waited.recv() {
-            Ok(_) => {
+            Ok(ended) => {
+                if let Ok((_, kib)) = ended {
+                    LAST_PEAK.with(|last| last.set(Some(peak(kib))));
+                }
                 return Ok(ChildEnd::DeadlinePassed {
                     stdout: collect(stdout),
                     stderr: collect(stderr),
@@ -134,30 +239,60 @@ pub fn run(mut command: Command, stdin: &[u8], deadline: Duration) -> Result<Chi
     let (stdout, stderr) = (collect(stdout), collect(stderr));
     match ended {
         Err(e) => Err(format!("cannot wait for the child process: {e}")),
-        Ok(status) => Ok(ChildEnd::Exited {
-            status,
-            stdout,
-            stderr,
-        }),
+        Ok((status, kib)) => {
+            LAST_PEAK.with(|last| last.set(Some(peak(kib))));
+            Ok(ChildEnd::Exited {
+                status,
+                stdout,
+                stderr,
+            })
+        }
+    }
+}
+
+/// Waits for the child `pid` to end: how it ended, and its peak resident
+/// memory in KiB (`ru_maxrss`: its own, or that of a descendant it waited
+/// for, whichever is larger).
+fn wait_with_peak(pid: libc::pid_t) -> std::io::Result<(ExitStatus, u64)> {
+    let mut status = 0;
+    // SAFETY: rusage is plain data, for which all zeroes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: wait4(2) on our own child, with pointers to locals that
+        // outlive the call.
+        let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if waited == pid {
+            let peak = u64::try_from(usage.ru_maxrss).unwrap_or(0);
+            return Ok((ExitStatus::from_raw(status), peak));
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(error);
+        }
     }
 }
 
 /// The most of a host process's stdout or stderr the harness keeps: a
 /// guest that floods its output cannot grow the harness without bound.
-const OUTPUT_LIMIT: u64 = 4 << 20;
+pub const OUTPUT_LIMIT: u64 = 4 << 20;
+
+/// The line the harness appends to an output stream it cut at its limit.
+pub fn cut_marker(dropped: u64) -> String {
+    format!("\n[witness: output cut: {dropped} more bytes dropped]\n")
+}
 
 /// A pipe read to its end on a thread of its own, keeping its first
-/// [`OUTPUT_LIMIT`] bytes and counting the rest.
-fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+/// `limit` bytes ([`OUTPUT_LIMIT`]; all with `None`) and counting the rest.
+fn drain(mut pipe: impl Read + Send + 'static, limit: Option<u64>) -> mpsc::Receiver<Vec<u8>> {
     let (done, drained) = mpsc::channel();
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
-        let _ = (&mut pipe).take(OUTPUT_LIMIT).read_to_end(&mut bytes);
+        let _ = (&mut pipe)
+            .take(limit.unwrap_or(u64::MAX))
+            .read_to_end(&mut bytes);
         let dropped = std::io::copy(&mut pipe, &mut std::io::sink()).unwrap_or(0);
         if dropped > 0 {
-            bytes.extend_from_slice(
-                format!("\n[witness: output cut: {dropped} more bytes dropped]\n").as_bytes(),
-            );
+            bytes.extend_from_slice(cut_marker(dropped).as_bytes());
         }
         let _ = done.send(bytes);
     });

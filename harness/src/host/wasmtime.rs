@@ -29,10 +29,87 @@ use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 /// How often running wasm yields to tokio, so that a deadline can stop a
 /// guest spinning in pure wasm as well as one blocked in a host call.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
-/// stdout carries the observations: room for plenty of them.
-const STDOUT_CAPACITY: usize = 1 << 20;
-/// A guest's linear memories may not grow past this.
-const MEMORY_LIMIT: usize = 256 << 20;
+/// How many bytes a guest's stdout accepts before it reports `closed`:
+/// stdout carries the observations, so room for plenty of them. (stderr's
+/// capacity is the case's, `RunSettings::stderr_capacity`.)
+pub const STDOUT_CAPACITY: usize = 1 << 20;
+/// A guest's linear memories may not grow past this many bytes: a
+/// `memory.grow` past it returns -1.
+pub const MEMORY_LIMIT: usize = 256 << 20;
+
+/// Self-tests only: the caps and the confinement a self-test host leaves
+/// out on purpose, so that a self-test can show its check then fails. Every
+/// host the suite runs has none ([`Breaches::NONE`]); only
+/// [`WasmtimeHost::selftest_breached`] and
+/// `wasmtime_sync::selftest_breached_host` make others.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Breaches {
+    /// No memory limit: a guest's memory grows to wasm32's 4 GiB.
+    pub memory_cap: bool,
+    /// No capacity on stdout or stderr: a guest's output grows without end.
+    pub output_cap: bool,
+    /// The harness's working directory preopened at [`EXTRA_PREOPEN`] too,
+    /// read-only: a file of the host that no case granted.
+    pub extra_preopen: bool,
+}
+
+/// Where a host with the [`Breaches::extra_preopen`] breach preopens the
+/// harness's working directory.
+pub const EXTRA_PREOPEN: &str = "/host";
+
+/// The environment variable that tells the sync child (run with
+/// `--selftest-faulty-import`, never otherwise) which breaches to make:
+/// [`Breaches::to_env`].
+pub const BREACHES_VARIABLE: &str = "WITNESS_SELFTEST_BREACHES";
+
+impl Breaches {
+    /// Every cap and confinement in place: what every real host runs with.
+    pub const NONE: Breaches = Breaches {
+        memory_cap: false,
+        output_cap: false,
+        extra_preopen: false,
+    };
+
+    const NAMES: [&str; 3] = ["memory-cap", "output-cap", "extra-preopen"];
+
+    fn flags(&self) -> [bool; 3] {
+        [self.memory_cap, self.output_cap, self.extra_preopen]
+    }
+
+    /// `memory-cap,output-cap,extra-preopen`, the breaches made.
+    pub fn to_env(&self) -> String {
+        Self::NAMES
+            .iter()
+            .zip(self.flags())
+            .filter(|(_, made)| *made)
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The breaches [`Breaches::to_env`] wrote.
+    pub fn from_env(text: &str) -> Result<Breaches, String> {
+        let mut breaches = Breaches::NONE;
+        for name in text
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        {
+            match name {
+                "memory-cap" => breaches.memory_cap = true,
+                "output-cap" => breaches.output_cap = true,
+                "extra-preopen" => breaches.extra_preopen = true,
+                other => {
+                    return Err(format!(
+                        "{BREACHES_VARIABLE}: `{other}` is none of {}",
+                        Self::NAMES.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(breaches)
+    }
+}
 
 /// Which tokio runtime an async embedding runs its guests on.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -81,6 +158,8 @@ pub struct WasmtimeHost {
     flavor: Flavor,
     cache_dir: PathBuf,
     extra_imports: Option<ExtraImports>,
+    /// None, but on a self-test host that breaks a limit on purpose.
+    breaches: Breaches,
     /// Built on first use, so that listing trials costs nothing.
     runtime: OnceLock<Runtime>,
 }
@@ -149,6 +228,7 @@ impl WasmtimeHost {
             flavor,
             cache_dir,
             extra_imports: None,
+            breaches: Breaches::NONE,
             runtime: OnceLock::new(),
         }
     }
@@ -165,6 +245,22 @@ impl WasmtimeHost {
             name: name.into(),
             extra_imports: Some(extra_imports),
             ..WasmtimeHost::new(flavor, cache_dir)
+        }
+    }
+
+    /// A self-test host (with the faulty import) that leaves out the caps
+    /// and the confinement `breaches` names: the self-tests prove with it
+    /// that their checks of those limits fail when a limit is gone. No
+    /// host the suite runs is made this way.
+    pub fn selftest_breached(
+        name: &str,
+        flavor: Flavor,
+        cache_dir: PathBuf,
+        breaches: Breaches,
+    ) -> WasmtimeHost {
+        WasmtimeHost {
+            breaches,
+            ..WasmtimeHost::with_extra_imports(name, flavor, cache_dir, selftest_faulty_import)
         }
     }
 
@@ -234,6 +330,7 @@ impl Runtime {
         request: &RunRequest<'_>,
         stdout: &MemoryOutputPipe,
         stderr: &MemoryOutputPipe,
+        breaches: Breaches,
     ) -> Result<(Outcome, String), String> {
         let guest = match self.prepare(request.component) {
             Err(message) => return Ok((Outcome::LinkError { message }, String::new())),
@@ -259,6 +356,7 @@ impl Runtime {
             stderr,
             scratch_path,
             loopback,
+            breaches,
         )?;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
@@ -334,11 +432,11 @@ impl Host for WasmtimeHost {
     }
 
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
-        let (stdout, stderr) = output_pipes(request);
+        let (stdout, stderr) = output_pipes(request, self.breaches);
         let runtime = self
             .runtime()
             .map_err(|e| format!("the {} host could not start: {e}", self.name))?;
-        let (outcome, response) = runtime.run(request, &stdout, &stderr)?;
+        let (outcome, response) = runtime.run(request, &stdout, &stderr, self.breaches)?;
         let mut stdout = stdout.contents().to_vec();
         stdout.extend_from_slice(response.as_bytes());
         Ok(HostRun {
@@ -361,7 +459,8 @@ pub(crate) fn engine() -> wasmtime::Result<Engine> {
 }
 
 /// A fresh Store for one run of `request`: argv, stdin, the pipes, the
-/// scratch directory preopened at /scratch, and limits.
+/// scratch directory preopened at /scratch, and limits ([`MEMORY_LIMIT`];
+/// none that `breaches` leaves out).
 pub(crate) fn guest_store(
     engine: &Engine,
     request: &RunRequest<'_>,
@@ -369,6 +468,7 @@ pub(crate) fn guest_store(
     stderr: &MemoryOutputPipe,
     scratch: Option<&Path>,
     loopback: Option<Ipv4Addr>,
+    breaches: Breaches,
 ) -> Result<Store<GuestState>, String> {
     let guest_name = request
         .component
@@ -384,6 +484,12 @@ pub(crate) fn guest_store(
         wasi.preopened_dir(dir, SCRATCH_DIR, FsPerms::ReadWrite)
             .map_err(|e| format!("cannot preopen the scratch directory: {e}"))?;
     }
+    if breaches.extra_preopen {
+        let cwd = std::env::current_dir()
+            .map_err(|e| format!("cannot find the working directory to preopen: {e}"))?;
+        wasi.preopened_dir(cwd, EXTRA_PREOPEN, FsPerms::ReadOnly)
+            .map_err(|e| format!("cannot preopen the working directory: {e}"))?;
+    }
     if let (Some(sockets), Some(own)) = (&settings.sockets, loopback) {
         super::sockets::confine(&mut wasi, sockets, own);
     }
@@ -394,7 +500,10 @@ pub(crate) fn guest_store(
             answer: settings.http_response.clone(),
         },
         table: ResourceTable::new(),
-        limits: StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).build(),
+        limits: match breaches.memory_cap {
+            false => StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).build(),
+            true => StoreLimitsBuilder::new().build(),
+        },
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);
@@ -417,12 +526,17 @@ pub(crate) fn handle_arguments(
     Ok((request, outparam))
 }
 
-/// The pipes a run's stdout and stderr go to.
-pub(crate) fn output_pipes(request: &RunRequest<'_>) -> (MemoryOutputPipe, MemoryOutputPipe) {
-    (
-        MemoryOutputPipe::new(STDOUT_CAPACITY),
-        MemoryOutputPipe::new(request.settings.stderr_capacity),
-    )
+/// The pipes a run's stdout and stderr go to: [`STDOUT_CAPACITY`] and the
+/// case's stderr capacity, or no capacity when `breaches` leaves it out.
+pub(crate) fn output_pipes(
+    request: &RunRequest<'_>,
+    breaches: Breaches,
+) -> (MemoryOutputPipe, MemoryOutputPipe) {
+    let (stdout, stderr) = match breaches.output_cap {
+        false => (STDOUT_CAPACITY, request.settings.stderr_capacity),
+        true => (usize::MAX, usize::MAX),
+    };
+    (MemoryOutputPipe::new(stdout), MemoryOutputPipe::new(stderr))
 }
 
 /// What `call_run` returned, as an outcome.
@@ -506,5 +620,20 @@ mod tests {
             "unreachable-code-reached"
         );
         assert_eq!(super::kebab_case("Interrupt"), "interrupt");
+    }
+
+    #[test]
+    fn breaches_go_through_the_environment_and_back() {
+        use super::Breaches;
+        assert_eq!(Breaches::NONE.to_env(), "");
+        assert_eq!(Breaches::from_env(""), Ok(Breaches::NONE));
+        let all = Breaches {
+            memory_cap: true,
+            output_cap: true,
+            extra_preopen: true,
+        };
+        assert_eq!(all.to_env(), "memory-cap,output-cap,extra-preopen");
+        assert_eq!(Breaches::from_env(&all.to_env()), Ok(all));
+        assert!(Breaches::from_env("stack").is_err());
     }
 }

@@ -94,15 +94,19 @@ impl Host for WasmtimeCliHost {
         // Backtraces of the CLI itself would only bury its error report.
         .env("RUST_BACKTRACE", "0")
         .env("WASMTIME_BACKTRACE_DETAILS", "0");
-        let (code, stdout, stderr) =
-            match subprocess::run_host(cli, settings, std::time::Duration::ZERO)? {
-                HostEnd::Decided(run) => return Ok(run),
-                HostEnd::Exited {
-                    code,
-                    stdout,
-                    stderr,
-                } => (code, stdout, stderr),
-            };
+        let (code, stdout, stderr) = match subprocess::run_host(
+            cli,
+            settings,
+            std::time::Duration::ZERO,
+            Some(subprocess::OUTPUT_LIMIT),
+        )? {
+            HostEnd::Decided(run) => return Ok(run),
+            HostEnd::Exited {
+                code,
+                stdout,
+                stderr,
+            } => (code, stdout, stderr),
+        };
         let text = String::from_utf8_lossy(&stderr).into_owned();
         let outcome = classify(code, &text).map_err(|problem| {
             format!(

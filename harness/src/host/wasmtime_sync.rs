@@ -12,8 +12,8 @@
 use super::adapter::{AdapterHost, Capabilities, Reply};
 use super::http::{observe_response, response_lines};
 use super::wasmtime::{
-    Guest, GuestState, ended, engine, error_text, guest_store, handle_arguments, output_pipes,
-    panic_text, selftest_faulty_import,
+    BREACHES_VARIABLE, Breaches, Guest, GuestState, ended, engine, error_text, guest_store,
+    handle_arguments, output_pipes, panic_text, selftest_faulty_import,
 };
 use super::{RunRequest, RunSettings, compile_cache};
 use crate::outcome::Outcome;
@@ -51,6 +51,19 @@ pub fn selftest_faulty_host(name: &str, program: PathBuf, cache_dir: PathBuf) ->
     AdapterHost::new(name, command, FULL_CONTROL)
 }
 
+/// A self-test host (with the faulty import) whose child leaves out the
+/// caps and the confinement `breaches` names, told through
+/// [`BREACHES_VARIABLE`], which the child reads only together with
+/// `--selftest-faulty-import`: no host the suite runs can be breached.
+pub fn selftest_breached_host(
+    name: &str,
+    program: PathBuf,
+    cache_dir: PathBuf,
+    breaches: Breaches,
+) -> AdapterHost {
+    selftest_faulty_host(name, program, cache_dir).with_env(BREACHES_VARIABLE, breaches.to_env())
+}
+
 /// The child's `--prepare`: the component compiled into the compile cache.
 pub fn prepare(component: &Path, cache_dir: &Path) -> Result<(), String> {
     let engine = engine().map_err(|e| format!("{e:?}"))?;
@@ -70,7 +83,8 @@ pub struct ChildRun {
 /// process, with the guest's scratch directory at `scratch`; at
 /// `settings.deadline` the reply is `hang`, and the caller must then end
 /// the process (returning from `main` does) to stop the run. `Err` is a
-/// failure to set the run up, not an outcome.
+/// failure to set the run up, not an outcome. With `faulty` (the
+/// self-tests' host), the limits [`BREACHES_VARIABLE`] names are left out.
 pub fn run_here(
     component: &Path,
     scenario: &str,
@@ -85,6 +99,12 @@ pub fn run_here(
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| format!("{e:?}"))?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)
         .map_err(|e| format!("{e:?}"))?;
+    // Only a self-test host may be breached: the variable means nothing
+    // to a host the suite runs.
+    let breaches = match (faulty, std::env::var(BREACHES_VARIABLE)) {
+        (true, Ok(text)) => Breaches::from_env(&text)?,
+        _ => Breaches::NONE,
+    };
     if faulty {
         selftest_faulty_import(&mut linker).map_err(|e| format!("{e:?}"))?;
     }
@@ -93,7 +113,7 @@ pub fn run_here(
         scenario,
         settings,
     };
-    let (stdout, stderr) = output_pipes(&request);
+    let (stdout, stderr) = output_pipes(&request, breaches);
     let pre = compile_cache::component(&engine, component, cache_dir)
         .and_then(|compiled| linker.instantiate_pre(&compiled))
         .and_then(|pre| Guest::of(pre, CommandPre::new, ProxyPre::new));
@@ -110,7 +130,9 @@ pub fn run_here(
             });
         }
     };
-    let mut store = guest_store(&engine, &request, &stdout, &stderr, scratch, loopback)?;
+    let mut store = guest_store(
+        &engine, &request, &stdout, &stderr, scratch, loopback, breaches,
+    )?;
     // No epoch ever passes in this process: the deadline is never reached.
     store.set_epoch_deadline(u64::MAX);
     let incoming = guest.incoming(&request)?;
