@@ -1660,8 +1660,14 @@ fn malformed_case_files_name_file_line_and_column_and_say_what_to_do() {
         ),
         (
             "intermittent-without-seen.toml",
-            "13:9:",
+            "15:16:",
             "an intermittent divergence needs `seen`",
+        ),
+        ("seen-zero-times.toml", "16:8:", "`seen` says 0 in 100 runs"),
+        (
+            "seen-without-intermittent.toml",
+            "15:8:",
+            "`seen` goes with `intermittent`",
         ),
         (
             "document-with-silent.toml",

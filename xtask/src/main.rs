@@ -323,31 +323,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
             prepare(&root)?;
             Ok(ExitCode::SUCCESS)
         }
-        Verb::Spec {
-            verb:
+        Verb::Spec { verb } => {
+            let (verb, wit) = match verb {
                 SpecVerb::LockDocument {
                     file,
                     package,
                     release,
                     source,
-                },
-        } => {
-            let mut lock = witness_spec(&root, "lock-document", None);
-            lock.arg(std::path::absolute(file)?).args([
-                "--package",
-                &package,
-                "--release",
-                &release,
-                "--source",
-                &source,
-            ]);
-            status(lock)
-        }
-        Verb::Spec { verb } => {
-            let (verb, wit) = match verb {
+                } => {
+                    let mut lock = witness_spec(&root, "lock-document", None);
+                    lock.arg(std::path::absolute(file)?).args([
+                        "--package",
+                        &package,
+                        "--release",
+                        &release,
+                        "--source",
+                        &source,
+                    ]);
+                    return status(lock);
+                }
                 SpecVerb::Check { wit } => ("check", wit),
                 SpecVerb::Coverage { wit } => ("coverage", wit),
-                SpecVerb::LockDocument { .. } => unreachable!("handled above"),
             };
             wit::sync(&root, false)?;
             let copy = spec_gate::work_dir(&root).join("wit");

@@ -44,8 +44,9 @@ const WASI_CHECKOUT_LAYOUTS: [(&str, &str); 3] =
 /// A WebAssembly/WASI checkout's packages, each as `deps/<package>/` (a
 /// package's own `wit/deps/` holds copies of the others, left out), and
 /// the documents beside a package's WIT that its docs link
-/// (`proposals/sockets/TcpSocketOperationalSemantics.md`) in `docs/`, read
-/// instead of their locked hashes.
+/// (`proposals/sockets/TcpSocketOperationalSemantics.md`) in
+/// `docs/<package>/`, read instead of their locked hashes (the harness's
+/// `spec::documents` reads that layout).
 fn assemble_wasi_checkout(packages_dir: &Path, within: &str, into: &Path) -> Result<()> {
     if into.exists() {
         std::fs::remove_dir_all(into)?;
@@ -62,8 +63,9 @@ fn assemble_wasi_checkout(packages_dir: &Path, within: &str, into: &Path) -> Res
             let file = file?.path();
             let name = file.file_name().unwrap_or_default();
             if file.extension().is_some_and(|ext| ext == "md") && name != "README.md" {
-                std::fs::create_dir_all(into.join("docs"))?;
-                std::fs::copy(&file, into.join("docs").join(name))?;
+                let docs = into.join("docs").join(entry.file_name());
+                std::fs::create_dir_all(&docs)?;
+                std::fs::copy(&file, docs.join(name))?;
             }
         }
         let package = into.join("deps").join(entry.file_name());

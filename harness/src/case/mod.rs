@@ -106,7 +106,8 @@ impl Intermittent {
         if rate >= 1.0 {
             return 1;
         }
-        (0.01f64.ln() / (1.0 - rate).ln()).ceil() as u64
+        // ln_1p keeps a tiny rate from rounding ln(1 - rate) to 0.
+        (0.01f64.ln() / (-rate).ln_1p()).ceil() as u64
     }
 }
 
@@ -286,7 +287,6 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
             )));
         }
         let mut hosts = Vec::new();
-        let hosts_at = divergence.hosts.span();
         for host in divergence.hosts.into_inner() {
             if !known.hosts.contains(host.get_ref()) {
                 return Err(error((
@@ -316,14 +316,14 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
                     )));
                 }
                 Some(Intermittent {
-                    reason,
+                    reason: reason.into_inner(),
                     times,
                     runs,
                 })
             }
-            (Some(_), None) => {
+            (Some(reason), None) => {
                 return Err(error((
-                    hosts_at,
+                    reason.span(),
                     "an intermittent divergence needs `seen`".into(),
                     "say how often it showed, as measured: `seen = { times = 3, runs = 2000 }`; a run of that many that shows nothing retires it".into(),
                 )));
@@ -358,7 +358,8 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
 }
 
 /// A divergence names the upstream issue, or until it is filed, its draft:
-/// `draft:<file>` in the drafts directory.
+/// `draft:<file>` in the drafts directory; or `comment:<address>`, an
+/// existing thread the evidence is still to be posted on.
 fn check_upstream(upstream: &Spanned<String>, drafts_dir: &Path) -> Result<(), Invalid> {
     if is_thread(upstream.get_ref()) {
         return Ok(());
@@ -439,7 +440,7 @@ struct RunFile {
 struct DivergenceFile {
     hosts: Spanned<Vec<Spanned<String>>>,
     upstream: Spanned<String>,
-    intermittent: Option<String>,
+    intermittent: Option<Spanned<String>>,
     seen: Option<Spanned<Seen>>,
 }
 

@@ -61,7 +61,9 @@ thread_local! {
 /// the sync child or jco's Node); `None` before the first, or when it could
 /// not be waited for. What the self-tests hold a host process's memory to.
 pub fn last_peak() -> Option<Peak> {
-    LAST_PEAK.with(Cell::get)
+    // Taken, not read: a later in-process run on this thread must not
+    // find a host process's peak.
+    LAST_PEAK.with(Cell::take)
 }
 
 /// The peak resident memory (`VmHWM`) of process `pid` (`self`: this

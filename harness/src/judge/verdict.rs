@@ -160,7 +160,7 @@ impl Sightings {
         self.seen == 0 && self.runs >= self.retire_at
     }
 
-    /// `seen 1 of 3 runs (0 in 9208 retire it)`.
+    /// `seen 1 of 3 runs (483 in a row without it retire it)`.
     pub fn describe(&self) -> String {
         format!(
             "seen {} of {} runs ({} in a row without it retire it)",

@@ -9,10 +9,11 @@
 //! (`cargo xtask spec lock-document FILE ...`). A quote is checked against
 //! those hashes exactly as a WIT clause is checked against the docs: whole,
 //! contiguous sentences. Where the WIT tree under test has the document
-//! itself (`docs/<file>`, as the gate on a WASI checkout lays it out), its
+//! itself (`docs/<package>/<file>`, as the gate on a WASI checkout lays it out), its
 //! text is read instead, so a changed document fails the cases quoting it.
 
 use super::{normalise, sentences};
+use crate::file_error::FileError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -33,17 +34,28 @@ pub struct Document {
     sentences: Vec<String>,
     /// Where the sentences came from, for messages.
     pub from: String,
+    /// The package whose docs link it (`wasi:sockets`), where known.
+    pub package: Option<String>,
 }
 
 impl Document {
-    fn from_text(text: &str, from: String) -> Document {
+    fn from_text(text: &str, from: String, package: Option<String>) -> Document {
         Document {
             sentences: sentences(&normalise(text))
                 .iter()
                 .map(|s| hash(s))
                 .collect(),
             from,
+            package,
         }
+    }
+
+    /// Whether `item` (`wasi:sockets/tcp@0.2.12#...`) may cite it: an item
+    /// of its package, or of any where its package is not known.
+    pub fn is_of(&self, item: &str) -> bool {
+        self.package
+            .as_ref()
+            .is_none_or(|package| item.starts_with(&format!("{package}/")))
     }
 
     /// Whether `clause` is whole, contiguous sentences of the document.
@@ -97,7 +109,7 @@ impl Locked {
             release,
             source,
             sha256: hash(text),
-            sentences: Document::from_text(text, String::new()).sentences,
+            sentences: Document::from_text(text, String::new(), None).sentences,
         }
     }
 }
@@ -108,8 +120,15 @@ pub fn load(wit_dir: &Path) -> Result<BTreeMap<String, Document>, String> {
     let mut documents = BTreeMap::new();
     let lock_path = wit_dir.join(LOCK);
     if let Ok(text) = std::fs::read_to_string(&lock_path) {
-        let lock: Lock = toml::from_str(&text)
-            .map_err(|e| format!("{}: {}", lock_path.display(), e.message()))?;
+        let lock: Lock = toml::from_str(&text).map_err(|e| {
+            FileError::toml(
+                &lock_path,
+                &text,
+                &e,
+                "write it with `cargo xtask spec lock-document FILE ...`, not by hand",
+            )
+            .to_string()
+        })?;
         for locked in lock.documents {
             let from = format!("{} (WASI {}, as locked)", locked.source, locked.release);
             documents.insert(
@@ -117,20 +136,36 @@ pub fn load(wit_dir: &Path) -> Result<BTreeMap<String, Document>, String> {
                 Document {
                     sentences: locked.sentences,
                     from,
+                    package: Some(locked.package),
                 },
             );
         }
     }
-    if let Ok(copies) = std::fs::read_dir(wit_dir.join(COPIES)) {
-        for copy in copies.flatten() {
-            let path = copy.path();
+    // docs/<package>/<file>, as the gate lays out a WASI checkout's
+    // proposals/<package>/*.md: the package is wasi:<package>.
+    for package in read_dir(&wit_dir.join(COPIES)) {
+        for path in read_dir(&package) {
+            let (Some(dir), Some(file)) = (package.file_name(), path.file_name()) else {
+                continue;
+            };
             if let Ok(text) = std::fs::read_to_string(&path) {
-                let file = copy.file_name().to_string_lossy().into_owned();
-                documents.insert(file, Document::from_text(&text, path.display().to_string()));
+                let package = format!("wasi:{}", dir.to_string_lossy());
+                documents.insert(
+                    file.to_string_lossy().into_owned(),
+                    Document::from_text(&text, path.display().to_string(), Some(package)),
+                );
             }
         }
     }
     Ok(documents)
+}
+
+fn read_dir(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut paths: Vec<_> = (std::fs::read_dir(dir).into_iter().flatten().flatten())
+        .map(|entry| entry.path())
+        .collect();
+    paths.sort();
+    paths
 }
 
 fn hash(text: &str) -> String {
@@ -144,15 +179,22 @@ mod tests {
     #[test]
     fn a_locked_document_says_whole_contiguous_sentences_as_its_copy_does() {
         let text = "# States\n\n- One state. Another\n  sentence.\n- `finish-*` returns `x`.\n";
-        let locked = Locked::new("d.md".into(), "p".into(), "0.2.12".into(), "s".into(), text);
+        let locked = Locked::new(
+            "d.md".into(),
+            "t:p".into(),
+            "0.2.12".into(),
+            "s".into(),
+            text,
+        );
         let wit = tempfile::tempdir().unwrap();
         let lock = Lock {
             documents: vec![locked],
         };
         std::fs::write(wit.path().join(LOCK), toml::to_string(&lock).unwrap()).unwrap();
         let from_lock = load(wit.path()).unwrap().remove("d.md").unwrap();
-        std::fs::create_dir(wit.path().join(COPIES)).unwrap();
-        std::fs::write(wit.path().join(COPIES).join("d.md"), text).unwrap();
+        let copies = wit.path().join(COPIES).join("p");
+        std::fs::create_dir_all(&copies).unwrap();
+        std::fs::write(copies.join("d.md"), text).unwrap();
         let from_copy = load(wit.path()).unwrap().remove("d.md").unwrap();
         for document in [&from_lock, &from_copy] {
             assert!(document.says("Another sentence. - `finish-*` returns `x`."));
@@ -163,7 +205,7 @@ mod tests {
             );
             assert!(!document.says(""));
         }
-        std::fs::write(wit.path().join(COPIES).join("d.md"), "- One state.\n").unwrap();
+        std::fs::write(copies.join("d.md"), "- One state.\n").unwrap();
         let changed = load(wit.path()).unwrap().remove("d.md").unwrap();
         assert!(!changed.says("- `finish-*` returns `x`."), "the copy wins");
     }

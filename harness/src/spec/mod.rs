@@ -98,6 +98,11 @@ pub enum Stale {
     DocumentNotLinked { document: String },
     /// The case quotes a document neither `documents.lock` nor `docs/` has.
     DocumentUnknown { document: String },
+    /// The document no longer contains the quoted clause: `from` is where
+    /// its sentences were read.
+    DocumentClauseGone { document: String, from: String },
+    /// The document is locked for another package than the item's.
+    DocumentOfAnotherPackage { document: String, package: String },
 }
 
 impl Stale {
@@ -112,8 +117,14 @@ impl Stale {
             Stale::ClauseGone { .. } => {
                 format!("the quoted clause is not in {wit}'s docs of `{item}`")
             }
-            Stale::DocumentNotLinked { document } => {
-                format!("{wit}'s docs of `{item}` no longer link {document}, which the case quotes")
+            Stale::DocumentNotLinked { document } => format!(
+                "in {wit}, neither the docs of `{item}` nor its resource's or interface's link {document}, which the case quotes"
+            ),
+            Stale::DocumentClauseGone { document, from } => {
+                format!("the quoted sentences are not in {document} ({from})")
+            }
+            Stale::DocumentOfAnotherPackage { document, package } => {
+                format!("{document} is locked as {package}'s, and `{item}` is not of {package}")
             }
             Stale::DocumentUnknown { document } => format!(
                 "the case quotes {document}, which {wit} has no copy of and {} does not list",
@@ -268,8 +279,13 @@ impl Spec {
             None => Some(Stale::DocumentUnknown {
                 document: document.clone(),
             }),
-            Some(text) => (!text.says(clause)).then(|| Stale::ClauseGone {
-                current: text.from.clone(),
+            Some(text) if !text.is_of(case.spec.item()) => Some(Stale::DocumentOfAnotherPackage {
+                document: document.clone(),
+                package: text.package.clone().unwrap_or_default(),
+            }),
+            Some(text) => (!text.says(clause)).then(|| Stale::DocumentClauseGone {
+                document: document.clone(),
+                from: text.from.clone(),
             }),
         }
     }

@@ -181,7 +181,6 @@ fn install(entry: &Entry) -> String {
     }
 }
 
-/// The hosts with a record of `case`, in hosts.toml's order.
 /// The hosts the draft's divergences name on `case`.
 fn hosts_named<'a>(cases: &[(&Case, Vec<&'a str>)], case: &Case) -> Vec<&'a str> {
     cases
@@ -191,6 +190,7 @@ fn hosts_named<'a>(cases: &[(&Case, Vec<&'a str>)], case: &Case) -> Vec<&'a str>
         .collect()
 }
 
+/// The hosts with a record of `case`, in hosts.toml's order.
 fn recorded_hosts<'e>(evidence: &'e Evidence, case: &Case) -> Vec<&'e str> {
     evidence
         .records

@@ -256,7 +256,7 @@ impl std::fmt::Display for Problem {
             ),
             Problem::Orphan { file } => write!(
                 f,
-                "upstream/{file} belongs to no divergence or open question any more: delete it (once filed, a divergence names the issue's address)"
+                "upstream/{file} belongs to no divergence, open question or thread to comment on any more: delete it (once filed or posted, the cases name the issue's or the comment's address)"
             ),
         }
     }
