@@ -234,17 +234,11 @@ impl Suite {
             }
         };
         if let Some(verdicts) = &mut verdicts {
-            if let Some(sightings) = sightings.as_ref().filter(|s| s.retired())
+            if let Some((stale, why)) = sightings.as_ref().and_then(Sightings::stale)
                 && result.is_ok()
             {
-                let upstream = case.divergence(host.name()).map(|d| d.upstream.clone());
-                verdicts.spec = SpecVerdict::StaleDivergence {
-                    upstream: upstream.unwrap_or_default(),
-                };
-                result = Err(format!(
-                    "stale intermittent divergence: {}; at its recorded rate a host still violating would have shown it with 99% probability. The host seems fixed: remove the divergence (and its record's intermittent alternative), or record the lower rate you measured",
-                    sightings.describe()
-                ));
+                verdicts.spec = stale;
+                result = Err(why);
             }
             verdicts.sightings = sightings;
         }

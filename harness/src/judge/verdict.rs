@@ -133,17 +133,21 @@ pub struct Sightings {
     pub runs: u64,
     /// The runs in a row that, all conforming, make the divergence stale.
     pub retire_at: u64,
+    /// The divergence's upstream issue.
+    upstream: String,
 }
 
 impl Sightings {
     /// Counts the runs of `case` on `host` so far; `None` unless its
     /// divergence there is intermittent.
     pub fn start(case: &Case, host: &str) -> Option<Sightings> {
-        let intermittent = case.divergence(host)?.intermittent.as_ref()?;
+        let divergence = case.divergence(host)?;
+        let intermittent = divergence.intermittent.as_ref()?;
         Some(Sightings {
             seen: 0,
             runs: 0,
             retire_at: intermittent.runs_to_retire(),
+            upstream: divergence.upstream.clone(),
         })
     }
 
@@ -154,10 +158,21 @@ impl Sightings {
         }
     }
 
-    /// Enough runs showed nothing: at the recorded rate a host still
-    /// violating would have shown it with 99% probability.
-    pub fn retired(&self) -> bool {
-        self.seen == 0 && self.runs >= self.retire_at
+    /// The verdict of all the runs, when enough showed nothing: at the
+    /// recorded rate a host still violating would have shown it with 99%
+    /// probability, so the divergence is stale; with why, for the report.
+    pub fn stale(&self) -> Option<(SpecVerdict, String)> {
+        (self.seen == 0 && self.runs >= self.retire_at).then(|| {
+            (
+                SpecVerdict::StaleDivergence {
+                    upstream: self.upstream.clone(),
+                },
+                format!(
+                    "stale intermittent divergence: {}; at its recorded rate a host still violating would have shown it with 99% probability. The host seems fixed: remove the divergence (and its record's intermittent alternative), or record the lower rate you measured",
+                    self.describe()
+                ),
+            )
+        })
     }
 
     /// `seen 1 of 3 runs (483 in a row without it retire it)`.
