@@ -65,6 +65,11 @@ impl Layout {
         self.root.join("records")
     }
 
+    /// `coverage.toml`: the coverage ledger's floors, per package.
+    pub fn coverage_floors(&self) -> PathBuf {
+        self.root.join("coverage.toml")
+    }
+
     /// `hosts.toml`: the hosts witness knows.
     pub fn hosts_registry(&self) -> PathBuf {
         self.root.join("hosts.toml")

@@ -7,15 +7,19 @@
 //! questions: does it conform to what the spec allows, and did the host
 //! change since its records? → [`report`] says so: a failure, the results
 //! for CI, the HTML page, drafts upstream. [`spec`] reads the WIT under test
-//! (citations, coverage, the guests' worlds); [`suite`] wires the stages
+//! (citations, its functions, the guests' worlds); [`code_path`] finds the
+//! guest code a scenario runs; [`ledger`] measures what of the WIT the
+//! cases reach, with the ratchet that keeps it from falling; [`suite`] wires the stages
 //! into libtest-mimic trials; [`layout`] says where files are and
 //! [`file_error`] how a bad one is reported.
 
 pub mod case;
+pub mod code_path;
 pub mod file_error;
 pub mod host;
 pub mod judge;
 pub mod layout;
+pub mod ledger;
 pub mod outcome;
 pub mod report;
 pub mod spec;

@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use witness::layout::Layout;
+use witness::ledger::Ledger;
 use witness::report::results::Results;
+use witness::spec::Spec;
 use witness::suite::Suite;
 
 fn main() -> ExitCode {
@@ -54,6 +56,12 @@ fn main() -> ExitCode {
             if selected(&arguments, trial) {
                 suite.results.add_not_applicable(trial, reason);
             }
+        }
+    }
+    if !arguments.list {
+        match ledger(&layout, &suite) {
+            Ok(ledger) => drop(suite.results.ledger.set(ledger)),
+            Err(error) => eprintln!("warning: no coverage ledger in the run's JSON: {error}"),
         }
     }
     print!("{}", suite.results.summary());
@@ -104,6 +112,16 @@ fn main() -> ExitCode {
         }
     }
     conclusion.exit_code()
+}
+
+/// The coverage ledger of the WIT under test, its hosts those of this run.
+fn ledger(layout: &Layout, suite: &Suite) -> Result<Ledger, String> {
+    let spec = Spec::load(&layout.wit_dir())?;
+    let cases: Vec<_> = (suite.load().into_iter())
+        .filter_map(|(_, case)| case.ok())
+        .collect();
+    let ran = witness::report::results::ran(&suite.results.all());
+    Ledger::of_checkout(layout, &spec, &cases, &ran)
 }
 
 /// Whether libtest's filter (and `--skip`) selects `trial`, as libtest-mimic

@@ -201,12 +201,20 @@ enum SpecVerb {
         #[arg(long, value_name = "DIR")]
         wit: Option<PathBuf>,
     },
-    /// List the normative clauses of wasi:io and monotonic-clock with the cases
-    /// citing each; fail when a clause of wasi:io/poll or monotonic-clock is uncovered.
+    /// The coverage ledger of every WASI package: per package, the functions
+    /// the cases call, the clauses and trap clauses they cite, the error
+    /// codes they see hosts return. Fails when a clause of wasi:io/poll or
+    /// monotonic-clock is neither covered nor approached.
     Coverage {
         /// The WIT tree to measure (default: wit/).
         #[arg(long, value_name = "DIR")]
         wit: Option<PathBuf>,
+        /// Passed on: `--open` lists what is open, `--entries` every item
+        /// with its cases and hosts, `--check` fails when a figure fell below
+        /// its floor in coverage.toml, `--raise-floor` rewrites it, `--results
+        /// FILE` names the run whose hosts to show.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        options: Vec<String>,
     },
     /// Record in wit/documents.lock the sentences of a document the WIT
     /// links (no package ships one; witness commits only their hashes), so
@@ -308,6 +316,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 "selftest",
                 "--test",
                 "drafts",
+                "--test",
+                "coverage",
             ])
             .arg("--")
             .args(&libtest);
@@ -324,7 +334,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Verb::Spec { verb } => {
-            let (verb, wit) = match verb {
+            let (verb, wit, options) = match verb {
                 SpecVerb::LockDocument {
                     file,
                     package,
@@ -342,15 +352,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     ]);
                     return status(lock);
                 }
-                SpecVerb::Check { wit } => ("check", wit),
-                SpecVerb::Coverage { wit } => ("coverage", wit),
+                SpecVerb::Check { wit } => ("check", wit, Vec::new()),
+                SpecVerb::Coverage { wit, options } => ("coverage", wit, options),
             };
             wit::sync(&root, false)?;
             let copy = spec_gate::work_dir(&root).join("wit");
             if let Some(wit) = &wit {
                 wit_tree::prepare(&root, &std::path::absolute(wit)?, &copy)?;
             }
-            status(witness_spec(&root, verb, wit.map(|_| copy.as_path())))
+            let mut spec = witness_spec(&root, verb, wit.map(|_| copy.as_path()));
+            spec.args(options);
+            status(spec)
         }
         Verb::Upstream { check, components } => {
             let mut upstream = witness_spec(&root, "upstream", None);

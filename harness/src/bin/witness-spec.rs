@@ -1,6 +1,9 @@
 //! `witness-spec`: the spec side of witness, run by `cargo xtask spec`.
 //! `check` fails when a case's cited clause or item is gone from the WIT;
-//! `coverage` lists the normative clauses and the cases that cite them;
+//! `coverage` prints the coverage ledger per package (the functions the
+//! cases call, the clauses and trap clauses they cite, the error codes
+//! they see hosts return), lists what is open, and checks it against the
+//! floors in coverage.toml;
 //! `retarget` points a WIT tree's witness.wit at the versions it has;
 //! `upstream` writes the draft upstream issues (`check` fails while one is
 //! stale).
@@ -11,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use witness::case::{Case, Citation};
 use witness::layout::Layout;
+use witness::ledger::{Entry, Ledger, Measure, Ran, Status, ratchet};
+use witness::report::diff::Run;
+use witness::report::results::ran;
 use witness::report::upstream::Evidence;
 use witness::spec::{FULLY_COVERED_INTERFACES, Spec, Stale, documents};
 use witness::suite::Suite;
@@ -33,9 +39,10 @@ enum Verb {
     /// Fail when a quoted clause is no longer in its item's docs, or the
     /// item is gone, or a draft in upstream/ is stale.
     Check,
-    /// List each normative clause with the cases citing it; fail when a clause
-    /// of wasi:io/poll or wasi:clocks/monotonic-clock is not covered.
-    Coverage,
+    /// The coverage ledger: per package, functions, clauses, trap clauses
+    /// and error conditions covered; fails when a clause of wasi:io/poll or
+    /// wasi:clocks/monotonic-clock is neither covered nor approached.
+    Coverage(CoverageOptions),
     /// Rewrite the tree's witness.wit so that the packages its worlds import
     /// carry the versions its deps/ has: the guests then build against any
     /// WASI 0.2.x release.
@@ -62,6 +69,26 @@ enum Verb {
     },
 }
 
+#[derive(clap::Args)]
+struct CoverageOptions {
+    /// List every open item, by package, interface and measure.
+    #[arg(long)]
+    open: bool,
+    /// List every item with its cases and hosts.
+    #[arg(long, conflicts_with = "open")]
+    entries: bool,
+    /// Fail when a figure fell below its floor in coverage.toml.
+    #[arg(long)]
+    check: bool,
+    /// Rewrite coverage.toml with the current figures (none may have fallen).
+    #[arg(long, conflicts_with = "check")]
+    raise_floor: bool,
+    /// The run whose hosts the ledger names (default: the last run's
+    /// JSON, when there is one).
+    #[arg(long, value_name = "FILE")]
+    results: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let layout = Layout::from_env();
@@ -71,9 +98,8 @@ fn main() -> ExitCode {
             let cited = check(&layout, &spec, &cases);
             Ok(upstream(&layout, cases, true, None)? && cited)
         }),
-        Verb::Coverage => {
-            spec_and_cases(&layout, &wit).map(|(spec, cases)| coverage(&spec, &cases))
-        }
+        Verb::Coverage(options) => spec_and_cases(&layout, &wit)
+            .and_then(|(spec, cases)| coverage(&layout, &spec, &cases, &options)),
         Verb::Upstream { check, components } => {
             cases(&layout).and_then(|cases| upstream(&layout, cases, check, components.as_deref()))
         }
@@ -243,66 +269,136 @@ fn check(layout: &Layout, spec: &Spec, cases: &[Case]) -> bool {
     stale == 0
 }
 
-fn coverage(spec: &Spec, cases: &[Case]) -> bool {
-    let mut by_interface: BTreeMap<String, Vec<_>> = BTreeMap::new();
-    for clause in spec.coverage(cases) {
-        by_interface
-            .entry(clause.interface.clone())
-            .or_default()
-            .push(clause);
+fn coverage(
+    layout: &Layout,
+    spec: &Spec,
+    cases: &[Case],
+    options: &CoverageOptions,
+) -> Result<bool, String> {
+    let results = options.results.clone().unwrap_or_else(|| layout.last_run());
+    let ran = match Run::load(&results) {
+        Ok(run) => ran(&run.trials),
+        Err(_) if options.results.is_none() => Ran::new(),
+        Err(error) => return Err(error),
+    };
+    let ledger = Ledger::of_checkout(layout, spec, cases, &ran)?;
+    if options.open || options.entries {
+        list(&ledger, options.open);
     }
-    let mut complete = true;
-    let (mut all_covered, mut all_total) = (0, 0);
-    for (interface, clauses) in &by_interface {
-        let covered = clauses.iter().filter(|clause| clause.is_covered()).count();
-        let approached = clauses
-            .iter()
-            .filter(|clause| clause.is_only_approached())
-            .count();
+    print!("{}", ledger_table(&ledger));
+    if ran.is_empty() {
         println!(
-            "{interface}: {covered}/{} normative clauses covered, {approached} more only approached",
-            clauses.len()
+            "(no run to name hosts from: `cargo xtask test` writes {})",
+            results.display()
         );
-        for clause in clauses {
-            let item = clause
-                .item
-                .rsplit_once('#')
-                .map_or("(interface)", |(_, item)| item);
-            let cases: Vec<&str> = clause
-                .cases
-                .iter()
-                .map(|covering| covering.case.as_str())
-                .collect();
-            let mark = if clause.is_covered() {
-                '✓'
-            } else if clause.is_only_approached() {
-                '~'
-            } else {
-                '✗'
-            };
-            println!("  {mark} {item}: {:?}", clause.sentence);
-            if !cases.is_empty() {
-                println!("      ← {}", cases.join(", "));
-            }
-            for why in clause
-                .cases
-                .iter()
-                .filter_map(|covering| covering.nearest.as_deref())
-            {
-                println!("      only approached: {why}");
-            }
-        }
-        if FULLY_COVERED_INTERFACES.contains(&interface.as_str())
-            && covered + approached < clauses.len()
-        {
-            complete = false;
+    }
+    let mut ok = true;
+    for interface in FULLY_COVERED_INTERFACES {
+        let open: Vec<&Entry> = (ledger.entries.iter())
+            .filter(|entry| entry.interface == interface && entry.measure == Measure::Clauses)
+            .filter(|entry| entry.status == Status::Open)
+            .collect();
+        for entry in &open {
             println!(
-                "  every normative clause of {interface} must be covered, or approached with the reason"
+                "every normative clause of {interface} must be covered, or approached with the reason: `{}` says {:?}",
+                entry.member(),
+                entry.text.as_deref().unwrap_or_default()
             );
         }
-        all_covered += covered;
-        all_total += clauses.len();
+        ok &= open.is_empty();
     }
-    println!("spec coverage: {all_covered}/{all_total} normative clauses covered");
-    complete
+    let path = layout.coverage_floors();
+    let floors = ratchet::read(&path).map_err(|e| e.to_string())?;
+    let comparison = ratchet::compare(&floors, &ledger.by_package());
+    if options.raise_floor {
+        if !comparison.dropped.is_empty() {
+            return Err(format!(
+                "a figure fell, so the floors stay: {}\n  help: if that is meant (a case removed on purpose), lower its floor in {} by hand",
+                comparison.dropped.join("; "),
+                path.display()
+            ));
+        }
+        std::fs::write(&path, ratchet::render(&ledger.by_package()))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("coverage floors written to {}", path.display());
+    } else if options.check {
+        for dropped in &comparison.dropped {
+            println!("coverage fell: {dropped}");
+        }
+        if !comparison.rose.is_empty() {
+            println!(
+                "coverage rose ({}): raise the floors with `cargo xtask spec coverage --raise-floor` and commit coverage.toml",
+                comparison.rose.join("; ")
+            );
+        }
+        ok &= comparison.dropped.is_empty();
+        if comparison.dropped.is_empty() {
+            println!("coverage floors hold ({})", path.display());
+        }
+    }
+    Ok(ok)
+}
+
+/// Per package, each measure as `covered/total`, and the sum.
+fn ledger_table(ledger: &Ledger) -> String {
+    let figures = ledger.by_package();
+    let mut text = format!("{:<16}", "package");
+    for measure in Measure::ALL {
+        text.push_str(&format!("{:>12}", measure.name()));
+    }
+    text.push('\n');
+    let mut all: BTreeMap<Measure, (usize, usize)> = BTreeMap::new();
+    for (package, measures) in &figures {
+        text.push_str(&format!("{package:<16}"));
+        for (measure, figure) in measures {
+            text.push_str(&format!(
+                "{:>12}",
+                format!("{}/{}", figure.covered, figure.total)
+            ));
+            let sum = all.entry(*measure).or_default();
+            sum.0 += figure.covered;
+            sum.1 += figure.total;
+        }
+        text.push('\n');
+    }
+    text.push_str(&format!("{:<16}", "all"));
+    for (covered, total) in all.values() {
+        text.push_str(&format!("{:>12}", format!("{covered}/{total}")));
+    }
+    text.push('\n');
+    text
+}
+
+/// Every entry (or only the open ones), by package, interface and measure.
+fn list(ledger: &Ledger, open_only: bool) {
+    let mut entries: Vec<&Entry> = (ledger.entries.iter())
+        .filter(|entry| !open_only || entry.status == Status::Open)
+        .collect();
+    entries.sort_by(|a, b| {
+        (&a.interface, a.measure, &a.item).cmp(&(&b.interface, b.measure, &b.item))
+    });
+    let mut heading = None;
+    for entry in entries {
+        let this = (entry.interface.as_str(), entry.measure);
+        if heading != Some(this) {
+            println!("{} {}:", entry.interface, entry.measure.name());
+            heading = Some(this);
+        }
+        let mark = match entry.status {
+            Status::Covered => '✓',
+            Status::Approached => '~',
+            Status::Open => '✗',
+        };
+        match &entry.text {
+            Some(text) => println!("  {mark} {}: {text:?}", entry.member()),
+            None => println!("  {mark} {}", entry.member()),
+        }
+        if !open_only && !entry.cases.is_empty() {
+            println!("      ← {}", entry.cases.join(", "));
+            if !entry.hosts.is_empty() {
+                let hosts: Vec<&str> = entry.hosts.iter().map(String::as_str).collect();
+                println!("      on {}", hosts.join(", "));
+            }
+        }
+    }
 }

@@ -83,6 +83,19 @@ impl Pattern {
         }
     }
 
+    /// Whether the pattern as written holds the string `value` anywhere.
+    pub fn holds_string(&self, value: &str) -> bool {
+        fn holds(written: &Value, value: &str) -> bool {
+            match written {
+                Value::String(text) => text == value,
+                Value::Array(items) => items.iter().any(|item| holds(item, value)),
+                Value::Object(table) => table.values().any(|item| holds(item, value)),
+                _ => false,
+            }
+        }
+        holds(&self.written, value)
+    }
+
     pub fn matches(&self, value: &Value) -> bool {
         match (&self.shape, value) {
             (Shape::Scalar(expected), value) => expected == value,

@@ -70,6 +70,20 @@ impl HostRecords {
 }
 
 impl Record {
+    /// Whether some observation of the record (or of an intermittent
+    /// alternative) holds the string `value`, at any depth: a host returned
+    /// that error code.
+    pub fn shows(&self, value: &str) -> bool {
+        std::iter::once(&self.seen)
+            .chain(
+                self.intermittent
+                    .iter()
+                    .map(|alternative| &alternative.seen),
+            )
+            .flat_map(|seen| seen.observations.values())
+            .any(|pattern| pattern.holds_string(value))
+    }
+
     /// `Ok` when `observed` is what the host was recorded doing (or one of
     /// its intermittent alternatives); otherwise how it differs from the record.
     pub fn check(&self, observed: &Observed) -> Result<(), Vec<String>> {

@@ -59,6 +59,23 @@ impl TrialResult {
     }
 }
 
+/// Which hosts ran each case (applicable, with an outcome) in `trials`:
+/// what the coverage ledger's `hosts` are.
+pub fn ran(trials: &[TrialResult]) -> crate::ledger::Ran {
+    let mut ran = crate::ledger::Ran::new();
+    for trial in trials {
+        if let Some((host, case)) = trial.host_and_case()
+            && trial.not_applicable.is_none()
+            && trial.outcome.is_some()
+        {
+            ran.entry(case.to_string())
+                .or_default()
+                .insert(host.to_string());
+        }
+    }
+    ran
+}
+
 /// A case's trial in full, for `cargo xtask report`: the clause, what the
 /// spec allows, the host's record, what was observed, and the command
 /// that reproduces it; each as the case-file-shaped lines the terminal shows.
@@ -100,6 +117,8 @@ pub struct Results {
     /// The WIT the guests were built against: the JSON and JUnit reports
     /// name its WASI release, read only when they are written.
     wit_dir: Option<PathBuf>,
+    /// The coverage ledger of the run, once it is over: the JSON carries it.
+    pub ledger: std::sync::OnceLock<crate::ledger::Ledger>,
 }
 
 impl Results {
@@ -399,8 +418,11 @@ impl Results {
         file.write_all(self.markdown().as_bytes())
     }
 
-    /// `{"passed": n, "failed": n, "spec": {verdict: n}, "record": {verdict: n}, "trials": [...]}`;
-    /// not-applicable trials count in neither `passed` nor `failed`.
+    /// `{"passed": n, "failed": n, "spec": {verdict: n}, "record": {verdict: n},
+    /// "trials": [...], "matrix": [...], "ledger": {...}}`; not-applicable
+    /// trials count in neither `passed` nor `failed`. The ledger (`null`
+    /// when it could not be made) has the figures per package and
+    /// interface, and every entry with its cases and the hosts that ran them.
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
         let trials = self.all();
         let passed = trials
@@ -417,6 +439,11 @@ impl Results {
             "record": record,
             "trials": trials,
             "matrix": self.matrix(),
+            "ledger": self.ledger.get().map(|ledger| serde_json::json!({
+                "packages": ledger.by_package(),
+                "interfaces": ledger.by_interface(),
+                "entries": ledger.entries,
+            })),
         });
         std::fs::write(path, serde_json::to_string_pretty(&json)?)
     }

@@ -11,24 +11,16 @@
 //! the WIT under test says which version its docs are.
 
 pub mod documents;
+pub mod functions;
 pub mod worlds;
 
 use crate::case::{Case, Citation};
 use documents::Document;
+use functions::Function;
 use std::collections::BTreeMap;
 use std::path::Path;
 use wit_parser::{Docs, FunctionKind, Resolve, TypeDefKind};
 
-/// The interfaces whose normative clauses `coverage` lists.
-pub const COVERAGE_INTERFACES: [&str; 7] = [
-    "wasi:io/poll",
-    "wasi:io/streams",
-    "wasi:io/error",
-    "wasi:clocks/monotonic-clock",
-    "wasi:http/types",
-    "wasi:sockets/tcp",
-    "wasi:sockets/udp",
-];
 /// The interfaces every normative clause of which a case must cite.
 pub const FULLY_COVERED_INTERFACES: [&str; 2] = ["wasi:io/poll", "wasi:clocks/monotonic-clock"];
 
@@ -71,6 +63,10 @@ pub struct Spec {
     items: BTreeMap<String, Item>,
     /// The documents the WIT links that cases may quote, by file name.
     documents: BTreeMap<String, Document>,
+    /// Every function, method, constructor and static function.
+    pub functions: Vec<Function>,
+    /// Each error type's case names, by the error type's item.
+    pub error_cases: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug)]
@@ -171,9 +167,17 @@ impl Spec {
         resolve
             .push_dir(wit_dir)
             .map_err(|e| format!("cannot read the WIT in {}: {e:?}", wit_dir.display()))?;
+        // witness's own package (the guests' worlds, the self-tests' faulty
+        // import) is not the spec under test.
+        let guests = (resolve.packages.iter())
+            .find(|(_, package)| package.name.to_string() == worlds::GUESTS_PACKAGE)
+            .map(|(id, _)| id);
         let mut items = BTreeMap::new();
         for (id, interface) in resolve.interfaces.iter() {
-            let Some(name) = resolve.id_of(id) else {
+            let Some(name) = resolve
+                .id_of(id)
+                .filter(|_| guests.is_none() || interface.package != guests)
+            else {
                 continue;
             };
             let (unversioned, _) = without_version(&name);
@@ -233,9 +237,12 @@ impl Spec {
                 }
             }
         }
+        let (functions, error_cases) = functions::read(&resolve, guests);
         Ok(Spec {
             items,
             documents: documents::load(wit_dir)?,
+            functions,
+            error_cases,
         })
     }
 
@@ -308,16 +315,15 @@ impl Spec {
             .any(|found| found.docs.contains(&format!("/{document}")))
     }
 
-    /// The normative clauses of the coverage interfaces, each with the cases
-    /// whose quote includes it.
+    /// The normative clauses of every interface, each with the cases whose
+    /// quote includes it.
     pub fn coverage(&self, cases: &[Case]) -> Vec<Clause> {
         let mut clauses = Vec::new();
         for (item, found) in &self.items {
-            if !COVERAGE_INTERFACES.contains(&found.interface.as_str()) {
-                continue;
-            }
+            // A heading (`# Typical errors`) names what follows; it says nothing.
             for sentence in sentences(&found.docs)
                 .into_iter()
+                .filter(|s| !s.starts_with('#'))
                 .filter(|s| found.is_function || is_normative(s))
             {
                 let cases = cases
@@ -407,6 +413,21 @@ pub fn sentences(docs: &str) -> Vec<String> {
         let (Some(' '), Some(&next)) = (chars.get(i + 1), chars.get(i + 2)) else {
             continue;
         };
+        // A Markdown heading (`# Typical errors`) stands alone: it breaks
+        // what precedes it, and ends before its list.
+        let heading = next == '#' && matches!(chars.get(i + 3), Some(' ' | '#'));
+        let in_heading = chars[start..i].iter().find(|c| !c.is_whitespace()) == Some(&'#');
+        if heading || (in_heading && next == '-') {
+            sentences.push(
+                chars[start..=i]
+                    .iter()
+                    .collect::<String>()
+                    .trim()
+                    .to_string(),
+            );
+            start = i + 1;
+            continue;
+        }
         let opens = next.is_alphabetic() || next == '`' || next == '-';
         let previous = if i > 0 { chars[i - 1] } else { ' ' };
         let abbreviation = i >= 3 && matches!(&chars[i - 3..i], ['e', '.', 'g'] | ['i', '.', 'e']);
@@ -436,11 +457,32 @@ pub fn sentences(docs: &str) -> Vec<String> {
     sentences
 }
 
-/// Whether a sentence states behaviour: see [`NORMATIVE_WORDS`].
-pub fn is_normative(sentence: &str) -> bool {
+/// Whether a sentence says the instance traps (or may, or will not).
+pub fn is_trap_clause(sentence: &str) -> bool {
+    words(sentence).any(|word| ["trap", "traps"].contains(&word.as_str()))
+}
+
+/// The error code a "Typical errors" bullet names: `` - `invalid-state`: ... `` →
+/// `invalid-state`.
+pub fn typical_error(sentence: &str) -> Option<&str> {
+    let (_, rest) = sentence.split_once("- `")?;
+    let (code, rest) = rest.split_once('`')?;
+    let kebab = !code.is_empty()
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    (kebab && rest.starts_with(':')).then_some(code)
+}
+
+fn words(sentence: &str) -> impl Iterator<Item = String> + '_ {
     sentence
         .split(|c: char| !(c.is_alphanumeric() || c == '-'))
-        .any(|word| NORMATIVE_WORDS.contains(&word.to_lowercase().as_str()))
+        .map(str::to_lowercase)
+}
+
+/// Whether a sentence states behaviour: see [`NORMATIVE_WORDS`].
+pub fn is_normative(sentence: &str) -> bool {
+    words(sentence).any(|word| NORMATIVE_WORDS.contains(&word.as_str()))
 }
 
 #[cfg(test)]
@@ -467,8 +509,19 @@ mod tests {
         assert_eq!(
             sentences(&errors),
             [
-                "# Typical errors - `invalid-state`: Already connected. (EISCONN)",
+                "# Typical errors",
+                "- `invalid-state`: Already connected. (EISCONN)",
                 "- `not-in-progress`: None in progress."
+            ]
+        );
+        assert_eq!(
+            sentences("Use poll. # Typical errors - `x`: Y. # References: - a"),
+            [
+                "Use poll.",
+                "# Typical errors",
+                "- `x`: Y.",
+                "# References:",
+                "- a"
             ]
         );
         assert_eq!(
@@ -525,6 +578,17 @@ mod tests {
             })
         );
         assert_eq!(spec.find("t:x/i#g").err(), Some(Stale::ItemGone));
+    }
+
+    #[test]
+    fn trap_clauses_and_typical_errors_are_read_from_sentences() {
+        assert!(is_trap_clause("This function traps if either:"));
+        assert!(!is_trap_clause("A trapdoor."));
+        assert_eq!(
+            typical_error("# Typical errors - `invalid-state`: Already connected. (EISCONN)"),
+            Some("invalid-state")
+        );
+        assert_eq!(typical_error("See `poll` - `x` for more."), None);
     }
 
     #[test]

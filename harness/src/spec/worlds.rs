@@ -8,7 +8,7 @@ use std::path::Path;
 use wit_parser::{Resolve, UnresolvedPackageGroup, WorldKey};
 
 /// The package witness's worlds are in.
-const GUESTS_PACKAGE: &str = "witness:guests";
+pub const GUESTS_PACKAGE: &str = "witness:guests";
 
 /// World name → the unversioned names of the packages it imports
 /// (`wasi:io`, `wasi:http`, ...). `Err` when wit/ does not parse.

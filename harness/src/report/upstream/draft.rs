@@ -2,9 +2,10 @@
 //! by side, the guest's code, and how to reproduce it without witness.
 
 use super::reproduce::{self, Reproduction, Step};
-use super::{Draft, Evidence, Kept, Subject, code_path};
+use super::{Draft, Evidence, Kept, Subject};
 use crate::case::outcome_pattern::OutcomePattern;
 use crate::case::{Case, Citation};
+use crate::code_path;
 use crate::host::registry::{Entry, Kind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -323,9 +324,7 @@ fn cell(text: &str) -> String {
 
 /// The guest code the scenario runs.
 fn write_code(text: &mut String, evidence: &Evidence, case: &Case) -> Result<(), String> {
-    let file = (evidence.root.join("guests").join(&case.guest)).join("src/lib.rs");
-    let source = std::fs::read_to_string(&file)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let (file, source) = code_path::guest_source(&evidence.root, &case.guest)?;
     let shown = relative(evidence, &file);
     let excerpts = code_path::of(&source, &case.scenario, std::path::Path::new(&shown))?;
     let _ = writeln!(text, "**The guest's code** (`{shown}`):\n\n```rust");

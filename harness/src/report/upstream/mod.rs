@@ -10,7 +10,6 @@
 //! of opening a new issue. `cargo xtask upstream` writes them;
 //! `cargo xtask spec check` fails while one is stale.
 
-pub mod code_path;
 mod draft;
 mod embedding;
 pub mod reproduce;
