@@ -23,7 +23,7 @@ fn the_floors_hold_and_fail_when_one_case_is_removed() {
     let (layout, spec, cases) = checkout();
     let floors = ratchet::read(&layout.coverage_floors()).expect("coverage.toml reads");
     let ledger = Ledger::of_checkout(&layout, &spec, &cases, &Ran::new()).unwrap();
-    let whole = ratchet::compare(&floors, &ledger.by_package());
+    let whole = ratchet::compare(&floors, &ledger.packages);
     assert!(whole.dropped.is_empty(), "{:?}", whole.dropped);
     // A case that alone covers something: without it, a figure falls.
     let alone = (ledger.entries.iter())
@@ -34,7 +34,7 @@ fn the_floors_hold_and_fail_when_one_case_is_removed() {
         .filter(|case| case.name.to_string() != removed)
         .collect();
     let without = Ledger::of_checkout(&layout, &spec, &fewer, &Ran::new()).unwrap();
-    let comparison = ratchet::compare(&floors, &without.by_package());
+    let comparison = ratchet::compare(&floors, &without.packages);
     let expected = format!("{} {}:", alone.package(), alone.measure.name());
     assert!(
         comparison

@@ -47,7 +47,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let page = witness::report::html::page(&run.trials, timelapse.as_ref());
+    let page = witness::report::html::page(&run.trials, run.ledger.as_ref(), timelapse.as_ref());
     if let Err(error) = std::fs::write(&out, page) {
         eprintln!("error: cannot write {}: {error}", out.display());
         return ExitCode::FAILURE;

@@ -309,7 +309,7 @@ fn coverage(
     }
     let path = layout.coverage_floors();
     let floors = ratchet::read(&path).map_err(|e| e.to_string())?;
-    let comparison = ratchet::compare(&floors, &ledger.by_package());
+    let comparison = ratchet::compare(&floors, &ledger.packages);
     if options.raise_floor {
         if !comparison.dropped.is_empty() {
             return Err(format!(
@@ -318,7 +318,7 @@ fn coverage(
                 path.display()
             ));
         }
-        std::fs::write(&path, ratchet::render(&ledger.by_package()))
+        std::fs::write(&path, ratchet::render(&ledger.packages))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         println!("coverage floors written to {}", path.display());
     } else if options.check {
@@ -341,14 +341,14 @@ fn coverage(
 
 /// Per package, each measure as `covered/total`, and the sum.
 fn ledger_table(ledger: &Ledger) -> String {
-    let figures = ledger.by_package();
+    let figures = &ledger.packages;
     let mut text = format!("{:<16}", "package");
     for measure in Measure::ALL {
         text.push_str(&format!("{:>12}", measure.name()));
     }
     text.push('\n');
     let mut all: BTreeMap<Measure, (usize, usize)> = BTreeMap::new();
-    for (package, measures) in &figures {
+    for (package, measures) in figures {
         text.push_str(&format!("{package:<16}"));
         for (measure, figure) in measures {
             text.push_str(&format!(

@@ -100,8 +100,12 @@ pub struct Figure {
 /// Figures by a key (a package or an interface), then by measure.
 pub type Figures = BTreeMap<String, BTreeMap<Measure, Figure>>;
 
+/// The ledger as a run's JSON carries it: the figures per package and per
+/// interface, and every entry.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Ledger {
+    pub packages: Figures,
+    pub interfaces: Figures,
     pub entries: Vec<Entry>,
 }
 
@@ -231,7 +235,11 @@ impl Ledger {
                 });
             }
         }
-        Ok(Ledger { entries })
+        Ok(Ledger {
+            packages: figures(&entries, |entry| entry.package().to_string()),
+            interfaces: figures(&entries, |entry| entry.interface.clone()),
+            entries,
+        })
     }
 
     /// The ledger of a checkout: `spec` and `cases` as given, the records
@@ -258,33 +266,24 @@ impl Ledger {
         records.sort_by(|a, b| a.0.cmp(&b.0));
         Ledger::build(spec, cases, layout.root(), &records, ran)
     }
+}
 
-    /// Each package's figures.
-    pub fn by_package(&self) -> Figures {
-        self.figures(|entry| entry.package().to_string())
+/// Each key's figures, every measure present.
+fn figures(entries: &[Entry], key: impl Fn(&Entry) -> String) -> Figures {
+    let mut figures = Figures::new();
+    for entry in entries {
+        let figure = (figures.entry(key(entry)).or_default())
+            .entry(entry.measure)
+            .or_default();
+        figure.total += 1;
+        figure.covered += usize::from(entry.status == Status::Covered);
     }
-
-    /// Each interface's figures.
-    pub fn by_interface(&self) -> Figures {
-        self.figures(|entry| entry.interface.clone())
-    }
-
-    fn figures(&self, key: impl Fn(&Entry) -> String) -> Figures {
-        let mut figures = Figures::new();
-        for entry in &self.entries {
-            let figure = (figures.entry(key(entry)).or_default())
-                .entry(entry.measure)
-                .or_default();
-            figure.total += 1;
-            figure.covered += usize::from(entry.status == Status::Covered);
+    for measures in figures.values_mut() {
+        for measure in Measure::ALL {
+            measures.entry(measure).or_default();
         }
-        for measures in figures.values_mut() {
-            for measure in Measure::ALL {
-                measures.entry(measure).or_default();
-            }
-        }
-        figures
     }
+    figures
 }
 
 fn status(covered: bool, approached: bool) -> Status {

@@ -15,6 +15,9 @@ use std::path::Path;
 #[derive(Deserialize)]
 pub struct Run {
     pub trials: Vec<TrialResult>,
+    /// The coverage ledger, when the run could make one.
+    #[serde(default)]
+    pub ledger: Option<crate::ledger::Ledger>,
 }
 
 /// Where a changed trial is listed, most urgent first.
@@ -271,11 +274,20 @@ mod tests {
     }
 
     fn sections(old: Vec<TrialResult>, new: Vec<TrialResult>) -> Vec<(Section, String)> {
-        diff(&Run { trials: old }, &Run { trials: new })
-            .changes
-            .into_iter()
-            .map(|change| (change.section, change.trial))
-            .collect()
+        diff(
+            &Run {
+                trials: old,
+                ledger: None,
+            },
+            &Run {
+                trials: new,
+                ledger: None,
+            },
+        )
+        .changes
+        .into_iter()
+        .map(|change| (change.section, change.trial))
+        .collect()
     }
 
     #[test]
@@ -325,6 +337,7 @@ mod tests {
                 "completed, exit 0\nindices = [0]",
                 None,
             )],
+            ledger: None,
         };
         let new = Run {
             trials: vec![trial(
@@ -333,6 +346,7 @@ mod tests {
                 "trap by host",
                 Some("empty poll list"),
             )],
+            ledger: None,
         };
         let report = diff(&old, &new).render();
         assert!(report.starts_with("1 new violations\n"), "{report}");
@@ -364,6 +378,7 @@ mod tests {
                 trial("cli-36::poll::b", "conforms", done, None),
                 trial("guests::poll::scenarios", "-", "-", None),
             ],
+            ledger: None,
         };
         let new = Run {
             trials: vec![
@@ -371,6 +386,7 @@ mod tests {
                 trial("cli-49::poll::b", "conforms", "hang", None),
                 trial("guests::poll::scenarios", "-", "-", None),
             ],
+            ledger: None,
         };
         let diff = diff(&old, &new);
         assert_eq!(diff.hosts, Some(("cli-36".into(), "cli-49".into())));

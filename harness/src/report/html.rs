@@ -1,12 +1,16 @@
 //! The HTML report of a run (`cargo xtask report`): one self-contained
-//! page, the case × host matrix with each trial's verdicts, filters by
-//! family, host and verdict, and each cell opening the clause, what the spec
-//! allows, the record, what was observed and the command that reproduces
-//! it; and, given a time-lapse, its own view: the cases some kind of host
-//! changed on, across the versions, each change marked. Every text from a
-//! run is escaped: guest output is data, not markup.
+//! page that opens on what a reader came for — a summary (per host, its
+//! violations, known violations and changed records; per package, the
+//! coverage ledger's bars) and the cases where hosts disagree, each cell
+//! what the host did, coloured by its verdict. Below, collapsed, the whole
+//! case × host matrix with filters by family, host and verdict; then one
+//! coverage bar per package and interface; and, given a time-lapse, its
+//! own view. Every cell opens the clause, what the spec allows, the
+//! record, what was observed and the command that reproduces it. Every
+//! text from a run is escaped: guest output is data, not markup.
 
-use crate::report::results::TrialResult;
+use crate::ledger::{Figure, Figures, Ledger, Measure};
+use crate::report::results::{MatrixRow, TrialResult, matrix};
 use crate::report::timelapse::Timelapse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -32,7 +36,10 @@ th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}td button{border:0;b
 .conforms,.unchanged{background:#e6f4ea}.violates,.changed,.stale-divergence,.unrecorded{background:#fce8e6}\
 .known-violation{background:#fef7e0}.not-judged{background:#f1f3f4}.not-applicable{background:#fff;color:#999}\
 #panel{position:fixed;right:0;top:0;width:45%;height:100%;overflow:auto;background:#fff;border-left:2px solid #888;padding:1em}\
-pre{white-space:pre-wrap;background:#f8f8f8;padding:4px}.first-otherwise{background:#fef7e0;font-weight:bold}";
+pre{white-space:pre-wrap;background:#f8f8f8;padding:4px}.first-otherwise{background:#fef7e0;font-weight:bold}\
+.bar{display:inline-block;width:7em;height:.7em;background:#e8e8e8;vertical-align:middle;margin-right:4px}.bar span{display:block;height:100%;background:#5a9}\
+td.figure{white-space:nowrap}tr.package th{padding-top:.6em}tr.interface th{font-weight:normal;padding-left:1.5em}\
+#disagreements td button{text-align:left;white-space:pre-line}details>summary{cursor:pointer;font-size:1.2em;margin:1em 0 .5em}";
 
 /// Filters rows by family, columns by host, cells by verdict; a cell's
 /// button shows its details in the panel.
@@ -40,10 +47,10 @@ const SCRIPT: &str = r#"
 const pick = id => document.getElementById(id).value;
 function filter() {
   const family = pick('family'), host = pick('host'), verdict = pick('verdict');
-  for (const cell of document.querySelectorAll('[data-host]')) {
+  for (const cell of document.querySelectorAll('#matrix [data-host]')) {
     cell.hidden = host !== '' && cell.dataset.host !== host;
   }
-  for (const row of document.querySelectorAll('tbody tr')) {
+  for (const row of document.querySelectorAll('#matrix tbody tr')) {
     const cells = [...row.querySelectorAll('td')].filter(c => !c.hidden);
     const shown = cells.some(c => c.dataset.verdict !== '' && (verdict === '' || c.dataset.verdict === verdict));
     row.hidden = (family !== '' && row.dataset.family !== family) || !shown;
@@ -63,8 +70,13 @@ document.getElementById('close').addEventListener('click', () => {
 });
 "#;
 
-/// The page for `trials` (a run's JSON), with the view of `timelapse`.
-pub fn page(trials: &[TrialResult], timelapse: Option<&Timelapse>) -> String {
+/// The page for `trials` (a run's JSON) and its coverage `ledger`, with the
+/// view of `timelapse`.
+pub fn page(
+    trials: &[TrialResult],
+    ledger: Option<&Ledger>,
+    timelapse: Option<&Timelapse>,
+) -> String {
     let mut hosts = BTreeSet::new();
     let mut rows: BTreeMap<&str, BTreeMap<&str, &TrialResult>> = BTreeMap::new();
     for trial in trials {
@@ -74,13 +86,6 @@ pub fn page(trials: &[TrialResult], timelapse: Option<&Timelapse>) -> String {
         hosts.insert(host);
         rows.entry(case).or_default().insert(host, trial);
     }
-    let families: BTreeSet<&str> = rows
-        .keys()
-        .filter_map(|case| case.split_once("::").map(|(family, _)| family))
-        .collect();
-    let verdicts: BTreeSet<&str> = (trials.iter())
-        .filter_map(|trial| trial.spec.as_deref())
-        .collect();
     let failed = trials.iter().filter(|trial| !trial.passed).count();
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>witness: {} cases on {} hosts</title><style>{STYLE}</style></head><body>\n<h1>witness</h1>\n<p id=\"counts\">{} trials, {failed} failed, {} cases, {} hosts</p>\n",
@@ -90,9 +95,150 @@ pub fn page(trials: &[TrialResult], timelapse: Option<&Timelapse>) -> String {
         rows.len(),
         hosts.len()
     );
+    out.push_str(&summary(&hosts, &rows, ledger));
+    out.push_str(&disagreements(&hosts, &rows, matrix(trials.to_vec())));
+    let _ = write!(
+        out,
+        "<details id=\"all-cases\"><summary>All {} cases on every host</summary>\n",
+        rows.len()
+    );
+    out.push_str(&whole_matrix(trials, &hosts, &rows));
+    out.push_str("</details>\n");
+    if let Some(ledger) = ledger {
+        out.push_str(&coverage(ledger));
+    }
+    if let Some(timelapse) = timelapse {
+        out.push_str(&timelapse_view(timelapse));
+    }
+    let _ = write!(
+        out,
+        "<div id=\"panel\" hidden><button id=\"close\">close</button><div id=\"details\"></div></div>\n<script>{SCRIPT}</script>\n</body></html>\n"
+    );
+    out
+}
+
+type Rows<'t> = BTreeMap<&'t str, BTreeMap<&'t str, &'t TrialResult>>;
+
+/// Per host, the trials that need a reader: violations, known violations,
+/// stale divergences, changed and unrecorded records; per package, the
+/// coverage ledger's bars.
+fn summary(hosts: &BTreeSet<&str>, rows: &Rows, ledger: Option<&Ledger>) -> String {
+    const COLUMNS: [(&str, &str); 7] = [
+        ("violates", "violations"),
+        ("known-violation", "known violations"),
+        ("stale-divergence", "stale divergences"),
+        ("changed", "changed records"),
+        ("unrecorded", "unrecorded"),
+        ("conforms", "conforms"),
+        ("not-applicable", "not applicable"),
+    ];
+    let mut out = String::from(
+        "<section id=\"summary\"><h2>Summary</h2>\n<table id=\"host-summary\"><thead><tr><th>host</th>",
+    );
+    for (_, title) in COLUMNS {
+        let _ = write!(out, "<th>{title}</th>");
+    }
+    out.push_str("</tr></thead><tbody>\n");
+    for host in hosts {
+        let _ = write!(out, "<tr><th>{}</th>", escape(host));
+        for (verdict, _) in COLUMNS {
+            let count = (rows.values())
+                .filter_map(|by_host| by_host.get(host))
+                .filter(|trial| {
+                    trial.spec.as_deref() == Some(verdict)
+                        || trial.record.as_deref() == Some(verdict)
+                })
+                .count();
+            let class = if count > 0 { verdict } else { "" };
+            let _ = write!(
+                out,
+                "<td class=\"{class}\" data-count=\"{verdict}\">{count}</td>"
+            );
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table>\n");
+    match ledger {
+        Some(ledger) => {
+            out.push_str("<h3>Coverage of the WIT under test, per package</h3>\n");
+            out.push_str(&figures_table("package-summary", &ledger.packages, None));
+        }
+        None => out.push_str("<p>This run's JSON has no coverage ledger.</p>\n"),
+    }
+    out.push_str("</section>\n");
+    out
+}
+
+/// The cases where hosts did different things, each cell what the host
+/// did: its outcome and the observations that set it apart.
+fn disagreements(hosts: &BTreeSet<&str>, rows: &Rows, matrix: Vec<MatrixRow>) -> String {
+    let disagreeing: Vec<&MatrixRow> = matrix.iter().filter(|row| row.disagree).collect();
+    let mut out = format!(
+        "<section id=\"disagreements\"><h2>Where hosts disagree</h2>\n<p>{} of {} cases: each cell is what the host did — how the run ended, and the observations that differ between hosts — coloured by its spec verdict.</p>\n",
+        disagreeing.len(),
+        rows.len()
+    );
+    if disagreeing.is_empty() {
+        out.push_str("</section>\n");
+        return out;
+    }
+    out.push_str("<table><thead><tr><th>case</th>");
+    for host in hosts {
+        let _ = write!(out, "<th>{}</th>", escape(host));
+    }
+    out.push_str("</tr></thead><tbody>\n");
+    for row in disagreeing {
+        let behaviours: Vec<&str> = (row.hosts.values())
+            .filter_map(|cell| cell.behaviour.as_deref())
+            .collect();
+        let _ = write!(out, "<tr><th>{}</th>", escape(&row.case));
+        for host in hosts {
+            match rows
+                .get(row.case.as_str())
+                .and_then(|by_host| by_host.get(host))
+            {
+                Some(trial) => {
+                    let did = match &trial.behaviour {
+                        Some(behaviour) => deciding(behaviour, &behaviours),
+                        None => trial.spec.clone().unwrap_or_default(),
+                    };
+                    out.push_str(&cell(host, trial, &did));
+                }
+                None => out.push_str("<td></td>"),
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table></section>\n");
+    out
+}
+
+/// A host's behaviour as the disagreement shows it: how the run ended, and
+/// the observations not every host's behaviour (`all`) has.
+fn deciding(behaviour: &str, all: &[&str]) -> String {
+    let mut lines = behaviour.lines();
+    let mut shown = vec![lines.next().unwrap_or_default().to_string()];
+    shown.extend(
+        lines
+            .filter(|line| !all.iter().all(|other| other.lines().any(|l| l == *line)))
+            .map(|line| line.trim_start_matches("observations.").to_string()),
+    );
+    shown.join("\n")
+}
+
+/// Every case on every host, with the filters.
+fn whole_matrix(trials: &[TrialResult], hosts: &BTreeSet<&str>, rows: &Rows) -> String {
+    let families: BTreeSet<&str> = rows
+        .keys()
+        .filter_map(|case| case.split_once("::").map(|(family, _)| family))
+        .collect();
+    let verdicts: BTreeSet<&str> = (trials.iter())
+        .filter_map(|trial| trial.spec.as_deref())
+        .collect();
+    let mut out = String::new();
     for (id, label, options) in [
         ("family", "family", &families),
-        ("host", "host", &hosts),
+        ("host", "host", hosts),
         ("verdict", "spec verdict", &verdicts),
     ] {
         let _ = write!(
@@ -105,12 +251,12 @@ pub fn page(trials: &[TrialResult], timelapse: Option<&Timelapse>) -> String {
         }
         out.push_str("</select></label> ");
     }
-    out.push_str("\n<table><thead><tr><th>case</th>");
-    for host in &hosts {
+    out.push_str("\n<table id=\"matrix\"><thead><tr><th>case</th>");
+    for host in hosts {
         let _ = write!(out, "<th data-host=\"{0}\">{0}</th>", escape(host));
     }
     out.push_str("</tr></thead><tbody>\n");
-    for (case, by_host) in &rows {
+    for (case, by_host) in rows {
         let family = case.split_once("::").map_or("", |(family, _)| family);
         let _ = write!(
             out,
@@ -118,9 +264,16 @@ pub fn page(trials: &[TrialResult], timelapse: Option<&Timelapse>) -> String {
             escape(family),
             escape(case)
         );
-        for host in &hosts {
+        for host in hosts {
             match by_host.get(host) {
-                Some(trial) => out.push_str(&cell(host, trial)),
+                Some(trial) => {
+                    let label = format!(
+                        "{} / {}",
+                        trial.spec.as_deref().unwrap_or("-"),
+                        trial.record.as_deref().unwrap_or("-")
+                    );
+                    out.push_str(&cell(host, trial, &label));
+                }
                 None => {
                     let _ = write!(
                         out,
@@ -133,13 +286,56 @@ pub fn page(trials: &[TrialResult], timelapse: Option<&Timelapse>) -> String {
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody></table>\n");
-    if let Some(timelapse) = timelapse {
-        out.push_str(&timelapse_view(timelapse));
-    }
-    let _ = write!(
-        out,
-        "<div id=\"panel\" hidden><button id=\"close\">close</button><div id=\"details\"></div></div>\n<script>{SCRIPT}</script>\n</body></html>\n"
+    out
+}
+
+/// One bar per package, each followed by its interfaces' bars.
+fn coverage(ledger: &Ledger) -> String {
+    let mut out = String::from(
+        "<section id=\"coverage\"><h2>Coverage</h2>\n<p>Per package and interface of the WIT under test: the functions some case's scenario code calls, the normative clauses and trap clauses cases cite, the error codes cases saw a host return (`cargo xtask spec coverage --open` lists what is open).</p>\n",
     );
+    out.push_str(&figures_table(
+        "coverage-bars",
+        &ledger.packages,
+        Some(&ledger.interfaces),
+    ));
+    out.push_str("</section>\n");
+    out
+}
+
+/// A row per key of `figures`, a bar per measure; with `interfaces`, each
+/// package's interfaces below it.
+fn figures_table(id: &str, figures: &Figures, interfaces: Option<&Figures>) -> String {
+    let mut out = format!("<table id=\"{id}\"><thead><tr><th></th>");
+    for measure in Measure::ALL {
+        let _ = write!(out, "<th>{}</th>", measure.name());
+    }
+    out.push_str("</tr></thead><tbody>\n");
+    let row = |class: &str, name: &str, measures: &BTreeMap<Measure, Figure>| {
+        let mut row = format!("<tr class=\"{class}\"><th>{}</th>", escape(name));
+        for measure in Measure::ALL {
+            let figure = measures.get(&measure).copied().unwrap_or_default();
+            let percent = (figure.covered * 100)
+                .checked_div(figure.total)
+                .unwrap_or(0);
+            let _ = write!(
+                row,
+                "<td class=\"figure\" title=\"{percent}%\"><span class=\"bar\"><span style=\"width:{percent}%\"></span></span>{}/{}</td>",
+                figure.covered, figure.total
+            );
+        }
+        row.push_str("</tr>\n");
+        row
+    };
+    for (package, measures) in figures {
+        out.push_str(&row("package", package, measures));
+        for (interface, measures) in interfaces.into_iter().flatten() {
+            if crate::spec::functions::package_of(interface) == package {
+                out.push_str(&row("interface", interface, measures));
+            }
+        }
+    }
+    out.push_str("</tbody></table>\n");
     out
 }
 
@@ -195,8 +391,8 @@ fn timelapse_view(timelapse: &Timelapse) -> String {
     out
 }
 
-/// One trial's cell: its verdicts on a button, its details beside it.
-fn cell(host: &str, trial: &TrialResult) -> String {
+/// One trial's cell: `label` on a button, its details beside it.
+fn cell(host: &str, trial: &TrialResult, label: &str) -> String {
     let spec = trial.spec.as_deref().unwrap_or("-");
     let record = trial.record.as_deref().unwrap_or("-");
     let mut details = format!(
@@ -228,10 +424,10 @@ fn cell(host: &str, trial: &TrialResult) -> String {
         details.push_str(&section("failure", failure));
     }
     format!(
-        "<td class=\"{spec}\" data-host=\"{host}\" data-verdict=\"{spec}\"><button class=\"open\">{spec} / {record}</button><div hidden>{details}</div></td>",
+        "<td class=\"{spec}\" data-host=\"{host}\" data-verdict=\"{spec}\"><button class=\"open\">{label}</button><div hidden>{details}</div></td>",
         spec = escape(spec),
         host = escape(host),
-        record = escape(record),
+        label = escape(label),
     )
 }
 
@@ -283,6 +479,7 @@ mod tests {
                 },
             ],
             None,
+            None,
         );
         assert!(
             page.contains("<p id=\"counts\">4 trials, 1 failed, 2 cases, 2 hosts</p>"),
@@ -309,6 +506,66 @@ mod tests {
             "only the page's own script"
         );
         assert!(!page.contains("Time-lapse"), "{page}");
+    }
+
+    #[test]
+    fn the_page_opens_on_the_summary_and_what_each_host_did_where_they_disagree() {
+        let did = |name: &str, spec: &str, behaviour: &str| TrialResult {
+            behaviour: Some(behaviour.into()),
+            ..trial(name, spec, "-")
+        };
+        let ledger = Ledger {
+            packages: Figures::from([(
+                "wasi:io".to_string(),
+                BTreeMap::from([(
+                    Measure::Functions,
+                    Figure {
+                        covered: 3,
+                        total: 4,
+                    },
+                )]),
+            )]),
+            ..Ledger::default()
+        };
+        let page = page(
+            &[
+                did(
+                    "a::poll::x",
+                    "conforms",
+                    "completed, exit 0\nobservations.ready = true\nobservations.same = 1",
+                ),
+                did(
+                    "b::poll::x",
+                    "violates",
+                    "completed, exit 0\nobservations.ready = false\nobservations.same = 1",
+                ),
+                did("a::poll::y", "conforms", "trap by host"),
+                did("b::poll::y", "conforms", "hang"),
+                did("a::poll::z", "conforms", "hang"),
+                did("b::poll::z", "conforms", "hang"),
+            ],
+            Some(&ledger),
+            None,
+        );
+        let summary = page.find("id=\"summary\"").unwrap();
+        let disagreements = page.find("id=\"disagreements\"").unwrap();
+        let matrix = page.find("id=\"all-cases\"").unwrap();
+        assert!(summary < disagreements && disagreements < matrix, "{page}");
+        assert!(
+            page.contains("<td class=\"violates\" data-count=\"violates\">1</td>"),
+            "{page}"
+        );
+        assert!(page.contains("2 of 3 cases"), "{page}");
+        assert!(
+            page.contains("<button class=\"open\">trap by host</button>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<button class=\"open\">completed, exit 0\nready = false</button>"),
+            "the observation that differs, not the one both have: {page}"
+        );
+        assert!(page.contains("width:75%"), "{page}");
+        assert!(page.contains("3/4"), "{page}");
     }
 
     #[test]
@@ -350,7 +607,7 @@ mod tests {
             ],
             hosts,
         };
-        let page = page(&[], Some(&timelapse));
+        let page = page(&[], None, Some(&timelapse));
         assert!(
             page.contains("1 of 2 cases changed between installed versions; 0 more varied from run to run on a host."),
             "{page}"

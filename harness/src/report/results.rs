@@ -59,6 +59,51 @@ impl TrialResult {
     }
 }
 
+/// The differential view of a run on more than one host: per case, each
+/// host's outcome and spec verdict, the cases where hosts disagree first.
+/// Empty for a run on one host.
+pub fn matrix(trials: Vec<TrialResult>) -> Vec<MatrixRow> {
+    let mut rows: BTreeMap<String, MatrixRow> = BTreeMap::new();
+    let mut hosts = std::collections::BTreeSet::new();
+    for result in trials {
+        let Some((host, case)) = result.host_and_case() else {
+            continue;
+        };
+        let spec = result
+            .spec
+            .clone()
+            .expect("a case trial has a spec verdict");
+        hosts.insert(host.to_string());
+        let row = rows.entry(case.to_string()).or_insert_with(|| MatrixRow {
+            case: case.to_string(),
+            disagree: false,
+            hosts: BTreeMap::new(),
+        });
+        row.hosts.insert(
+            host.to_string(),
+            MatrixCell {
+                outcome: result.outcome.unwrap_or_else(|| "-".into()),
+                spec,
+                behaviour: result.behaviour.clone(),
+            },
+        );
+    }
+    if hosts.len() < 2 {
+        return Vec::new();
+    }
+    let mut rows: Vec<MatrixRow> = rows.into_values().collect();
+    for row in &mut rows {
+        let seen: std::collections::BTreeSet<_> = row
+            .hosts
+            .values()
+            .filter_map(|cell| cell.behaviour.as_ref())
+            .collect();
+        row.disagree = seen.len() > 1;
+    }
+    rows.sort_by_key(|row| !row.disagree);
+    rows
+}
+
 /// Which hosts ran each case (applicable, with an outcome) in `trials`:
 /// what the coverage ledger's `hosts` are.
 pub fn ran(trials: &[TrialResult]) -> crate::ledger::Ran {
@@ -258,49 +303,9 @@ impl Results {
         out
     }
 
-    /// The differential view of a run on more than one host: per case, each
-    /// host's outcome and spec verdict, the cases where hosts disagree first.
-    /// Empty for a run on one host.
+    /// The differential view of the run: see [`matrix`].
     pub fn matrix(&self) -> Vec<MatrixRow> {
-        let mut rows: BTreeMap<String, MatrixRow> = BTreeMap::new();
-        let mut hosts = std::collections::BTreeSet::new();
-        for result in self.all() {
-            let Some((host, case)) = result.host_and_case() else {
-                continue;
-            };
-            let spec = result
-                .spec
-                .clone()
-                .expect("a case trial has a spec verdict");
-            hosts.insert(host.to_string());
-            let row = rows.entry(case.to_string()).or_insert_with(|| MatrixRow {
-                case: case.to_string(),
-                disagree: false,
-                hosts: BTreeMap::new(),
-            });
-            row.hosts.insert(
-                host.to_string(),
-                MatrixCell {
-                    outcome: result.outcome.unwrap_or_else(|| "-".into()),
-                    spec,
-                    behaviour: result.behaviour.clone(),
-                },
-            );
-        }
-        if hosts.len() < 2 {
-            return Vec::new();
-        }
-        let mut rows: Vec<MatrixRow> = rows.into_values().collect();
-        for row in &mut rows {
-            let seen: std::collections::BTreeSet<_> = row
-                .hosts
-                .values()
-                .filter_map(|cell| cell.behaviour.as_ref())
-                .collect();
-            row.disagree = seen.len() > 1;
-        }
-        rows.sort_by_key(|row| !row.disagree);
-        rows
+        matrix(self.all())
     }
 
     /// The cases where hosts disagree, for the console: per case, what each
@@ -439,11 +444,7 @@ impl Results {
             "record": record,
             "trials": trials,
             "matrix": self.matrix(),
-            "ledger": self.ledger.get().map(|ledger| serde_json::json!({
-                "packages": ledger.by_package(),
-                "interfaces": ledger.by_interface(),
-                "entries": ledger.entries,
-            })),
+            "ledger": self.ledger.get(),
         });
         std::fs::write(path, serde_json::to_string_pretty(&json)?)
     }
