@@ -97,9 +97,9 @@ pub fn page(
     );
     out.push_str(&summary(&hosts, &rows, ledger));
     out.push_str(&disagreements(&hosts, &rows, matrix(trials.to_vec())));
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<details id=\"all-cases\"><summary>All {} cases on every host</summary>\n",
+        "<details id=\"all-cases\"><summary>All {} cases on every host</summary>",
         rows.len()
     );
     out.push_str(&whole_matrix(trials, &hosts, &rows));
