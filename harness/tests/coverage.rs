@@ -75,3 +75,132 @@ fn every_wasi_function_is_in_the_ledger_once() {
     let unique: std::collections::BTreeSet<&str> = functions.iter().copied().collect();
     assert_eq!(unique.len(), functions.len());
 }
+
+/// What the guests' shared plumbing (`guests/common`) calls on every run:
+/// argv, stdout for observations, stderr for a panic's message, the
+/// environment. The ledger never counts them for a case.
+const PLUMBING: [&str; 5] = [
+    "wasi:cli/environment#get-arguments",
+    "wasi:cli/environment#get-environment",
+    "wasi:cli/stdout#get-stdout",
+    "wasi:cli/stderr#get-stderr",
+    "wasi:io/streams#output-stream.blocking-write-and-flush",
+];
+
+#[test]
+fn every_call_a_wasmtime_cli_traces_is_one_the_ledger_counts() {
+    use witness::host::registry::{Kind, Status};
+    use witness::host::subprocess::{self, HostEnd};
+    let (layout, spec, cases) = checkout();
+    let registry = layout.registry().expect("hosts.toml reads");
+    let installed: Vec<_> = (registry.entries.iter())
+        .filter(|(name, entry)| {
+            entry.kind == Kind::WasmtimeCli && registry.status(name, entry) == Status::Ready
+        })
+        .collect();
+    let Some((name, entry)) = installed.last() else {
+        println!(
+            "no wasmtime CLI installed: `cargo xtask hosts install wasmtime-cli-49.0.3` to run this check"
+        );
+        return;
+    };
+    let program = registry.program(name, entry);
+    let ledger = Ledger::of_checkout(&layout, &spec, &cases, &Ran::new()).unwrap();
+    let mut counted: std::collections::BTreeMap<&str, std::collections::BTreeSet<&str>> =
+        Default::default();
+    for entry in ledger
+        .entries
+        .iter()
+        .filter(|e| e.measure == Measure::Functions)
+    {
+        for case in &entry.cases {
+            counted.entry(case).or_default().insert(&entry.item);
+        }
+    }
+    let mut checked = 0;
+    let mut uncounted = Vec::new();
+    for case in &cases {
+        // What a CLI runs: a command guest, without wasi:http or wasi:sockets.
+        if ["wasi:http", "wasi:sockets"]
+            .iter()
+            .any(|p| case.run.imports.contains(*p))
+        {
+            continue;
+        }
+        let scratch = tempfile::tempdir().unwrap();
+        let component = layout.component(&case.guest);
+        let mut command = std::process::Command::new(&program);
+        command
+            .args(witness::host::wasmtime_cli::run_arguments(
+                &component.to_string_lossy(),
+                &case.scenario,
+                Some(scratch.path().to_string_lossy().into_owned()),
+            ))
+            .env("WASMTIME_LOG", "wasmtime_wasi=trace,wasmtime_wasi_io=trace");
+        // The calls before a hang are traced all the same: two seconds do.
+        let settings = witness::host::RunSettings {
+            deadline: case.run.deadline.min(std::time::Duration::from_secs(2)),
+            ..case.run.clone()
+        };
+        let stderr = match subprocess::run_host(command, &settings, std::time::Duration::ZERO, None)
+        {
+            Ok(HostEnd::Decided(run)) => run.stderr,
+            Ok(HostEnd::Exited { stderr, .. }) => stderr,
+            Err(error) => panic!("{}: {error}", case.name),
+        };
+        let name = case.name.to_string();
+        for traced in traced_calls(&String::from_utf8_lossy(&stderr)) {
+            let counts = counted
+                .get(name.as_str())
+                .is_some_and(|items| items.contains(traced.as_str()));
+            if !counts && !PLUMBING.contains(&traced.as_str()) {
+                uncounted.push(format!("{name}: {traced}"));
+            }
+        }
+        checked += 1;
+    }
+    println!("{checked} cases traced on {name}");
+    assert!(checked > 50, "only {checked} cases could be traced");
+    assert_eq!(
+        uncounted,
+        Vec::<String>::new(),
+        "called on {name}, not counted by the ledger"
+    );
+}
+
+/// The WIT functions a wasmtime trace shows called: its bindings' spans
+/// `wit-bindgen import{module=".." function="[method]pollable.ready"}:
+/// wasmtime_wasi_io::bindings::wasi::io::poll: call`.
+fn traced_calls(trace: &str) -> std::collections::BTreeSet<String> {
+    let mut calls = std::collections::BTreeSet::new();
+    for line in trace
+        .lines()
+        .filter(|line| line.ends_with(": call") || line.contains(": call "))
+    {
+        let Some((_, rest)) = line.split_once("function=\"") else {
+            continue;
+        };
+        let Some((function, rest)) = rest.split_once('"') else {
+            continue;
+        };
+        let Some(target) = rest.split(": ").nth(1) else {
+            continue;
+        };
+        let Some((_, path)) = target.rsplit_once("::wasi::") else {
+            continue;
+        };
+        let Some((package, interface)) = path.split_once("::") else {
+            continue;
+        };
+        let member = match function.split_once(']') {
+            Some(("[constructor", resource)) => format!("{resource}.constructor"),
+            Some((_, member)) => member.to_string(),
+            None => function.to_string(),
+        };
+        calls.insert(format!(
+            "wasi:{package}/{}#{member}",
+            interface.replace('_', "-")
+        ));
+    }
+    calls
+}

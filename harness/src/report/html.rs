@@ -174,7 +174,7 @@ fn summary(hosts: &BTreeSet<&str>, rows: &Rows, ledger: Option<&Ledger>) -> Stri
 fn disagreements(hosts: &BTreeSet<&str>, rows: &Rows, matrix: Vec<MatrixRow>) -> String {
     let disagreeing: Vec<&MatrixRow> = matrix.iter().filter(|row| row.disagree).collect();
     let mut out = format!(
-        "<section id=\"disagreements\"><h2>Where hosts disagree</h2>\n<p>{} of {} cases: each cell is what the host did — how the run ended, and the observations that differ between hosts — coloured by its spec verdict.</p>\n",
+        "<section id=\"disagreements\"><h2>Where hosts disagree</h2>\n<p>{} of {} cases: each cell is what the host did — how the run ended, and the observations that differ between hosts — coloured by its spec verdict: <span class=\"conforms\">conforms</span> <span class=\"violates\">violates</span> <span class=\"known-violation\">known violation</span> <span class=\"not-judged\">not judged (the spec is silent)</span> <span class=\"not-applicable\">not applicable</span>. A cell opens its details.</p>\n",
         disagreeing.len(),
         rows.len()
     );
