@@ -6,7 +6,7 @@
 //! | `functions` | a function, method, constructor or static    | some case's scenario code calls it ([`calls`])      |
 //! | `clauses`   | a normative sentence ([`crate::spec`])       | some case quotes it (approached: only `nearest`)    |
 //! | `traps`     | a normative sentence that says trap          | as a clause                                         |
-//! | `errors`    | an error type's case; a "Typical errors" bullet | some case that calls a function returning that type (the bulleted function) has a host record showing the code |
+//! | `errors`    | an error type's case; a "Typical errors" bullet | some case that calls a function returning that type (that quotes the bullet) has a host record showing the code |
 //!
 //! Each entry lists its cases and the hosts it was seen on: for errors, the
 //! hosts whose records show the code; otherwise the hosts that ran one of
@@ -207,15 +207,17 @@ impl Ledger {
             let cited: Vec<String> = clause.cases.iter().map(|c| c.case.clone()).collect();
             let status = status(clause.is_covered(), clause.is_only_approached());
             if let Some(code) = spec::typical_error(&clause.sentence) {
-                let callers: Vec<&String> = (calls.iter())
-                    .filter(|(_, called)| called.contains(&clause.item))
-                    .map(|(case, _)| case)
+                // A bullet names a condition, and only a case that quotes it
+                // sets that condition up: the code is then the bullet's.
+                let quoting: Vec<&String> = (clause.cases.iter())
+                    .filter(|covering| covering.nearest.is_none())
+                    .map(|covering| &covering.case)
                     .collect();
                 entries.push(observing(
                     &clause.item,
                     clause.sentence.clone(),
                     code,
-                    callers,
+                    quoting,
                     &clause.interface,
                 ));
             }
