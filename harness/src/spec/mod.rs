@@ -417,28 +417,19 @@ pub fn sentences(docs: &str) -> Vec<String> {
         // what precedes it, and ends before its list.
         let heading = next == '#' && matches!(chars.get(i + 3), Some(' ' | '#'));
         let in_heading = chars[start..i].iter().find(|c| !c.is_whitespace()) == Some(&'#');
-        if heading || (in_heading && next == '-') {
-            sentences.push(
-                chars[start..=i]
-                    .iter()
-                    .collect::<String>()
-                    .trim()
-                    .to_string(),
-            );
-            start = i + 1;
-            continue;
-        }
         let opens = next.is_alphabetic() || next == '`' || next == '-';
         let previous = if i > 0 { chars[i - 1] } else { ' ' };
         let abbreviation = i >= 3 && matches!(&chars[i - 3..i], ['e', '.', 'g'] | ['i', '.', 'e']);
-        let ends = match chars[i] {
-            '.' => opens && !previous.is_ascii_digit() && !abbreviation,
-            '!' | '?' => opens,
-            // A list item that ends in a parenthesis, as wasi:sockets'
-            // error lists do: `... (EISCONN) - `invalid-state`: ...`.
-            ':' | ')' => next == '-',
-            _ => false,
-        };
+        let ends = heading
+            || (in_heading && next == '-')
+            || match chars[i] {
+                '.' => opens && !previous.is_ascii_digit() && !abbreviation,
+                '!' | '?' => opens,
+                // A list item that ends in a parenthesis, as wasi:sockets'
+                // error lists do: `... (EISCONN) - `invalid-state`: ...`.
+                ':' | ')' => next == '-',
+                _ => false,
+            };
         if ends {
             sentences.push(
                 chars[start..=i]
