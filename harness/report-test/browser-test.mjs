@@ -37,12 +37,20 @@ const count = (host, verdict) =>
 assert.equal(await count('wasmtime', 'violates'), '1', 'wasmtime has one violation');
 assert.equal(await count('jco', 'known-violation'), '1', 'jco has one known violation');
 assert.equal(await count('wasmtime', 'changed'), '1', 'wasmtime has one changed record');
-const disagreement = page.locator('#disagreements tbody tr');
-assert.equal(await disagreement.count(), 1, 'one case where hosts disagree');
+assert.equal(await page.locator('#disagreements tbody tr').count(), 2, 'two cases where hosts disagree');
+const disagreement = page.locator('#disagreements tbody tr', { hasText: 'poll::empty-list' });
 assert.equal(await disagreement.locator('td.conforms button').innerText(), 'trap by host', 'what wasmtime did, coloured as conforming');
 assert.equal(await disagreement.locator('td.known-violation button').innerText(), 'hang', 'what jco did, coloured as a known violation');
 assert.ok(!(await page.locator('#matrix').isVisible()), 'the whole matrix starts collapsed');
+const markup = page.locator('#disagreements tbody tr', { hasText: 'streams::markup' });
+assert.ok((await markup.locator('td.conforms button').innerText()).includes('<img src=x'), 'what a host did is shown as text');
+assert.equal(await page.locator('#disagreements img, #disagreements script').count(), 0, 'no element came from what a host did');
 if (process.argv[3]) await page.screenshot({ path: process.argv[3] });
+
+await markup.locator('td.conforms button').click();
+assert.ok((await page.locator('#panel').innerText()).includes('cargo xtask test -- --exact jco::streams::markup'), 'a disagreeing cell opens its details');
+assert.equal(await page.locator('#details img, #details script').count(), 0, 'no element came from the details');
+await page.locator('#close').click();
 
 // The coverage: one bar per package and interface, from the run's ledger.
 assert.equal(await page.locator('#coverage-bars tr.package').count(), 2, 'a row per package');
@@ -63,7 +71,7 @@ assert.equal(await visibleRows(), 1, 'the family filter keeps poll');
 await page.selectOption('#family', '');
 await page.selectOption('#host', 'jco');
 assert.equal(await page.locator('#matrix td[data-host="wasmtime"]:not([hidden])').count(), 0, 'the host filter hides the other host');
-assert.equal(await visibleRows(), 1, 'only the case jco ran is left');
+assert.equal(await visibleRows(), 2, 'both cases jco ran are left');
 await page.selectOption('#host', '');
 
 await page.locator('#matrix td[data-host="wasmtime"] button.open').last().click();

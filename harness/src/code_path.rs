@@ -19,9 +19,9 @@ pub struct Excerpt {
     pub text: String,
 }
 
-/// The source of guest `guest` in the checkout at `root`: its path and text.
-pub fn guest_source(root: &Path, guest: &str) -> Result<(PathBuf, String), String> {
-    let file = root.join("guests").join(guest).join("src/lib.rs");
+/// The source of guest `guest` in `guests_dir`: its path and text.
+pub fn guest_source(guests_dir: &Path, guest: &str) -> Result<(PathBuf, String), String> {
+    let file = guests_dir.join(guest).join("src/lib.rs");
     let source = std::fs::read_to_string(&file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     Ok((file, source))

@@ -137,7 +137,7 @@ impl Layout {
         self.root.join("upstream")
     }
 
-    /// The guest programs' sources: a guest is `guests/<name>/src/main.rs`.
+    /// The guest programs' sources: a guest is `guests/<name>/src/lib.rs`.
     pub fn guests_dir(&self) -> PathBuf {
         self.root.join("guests")
     }

@@ -121,7 +121,9 @@ fn ledger(layout: &Layout, suite: &Suite) -> Result<Ledger, String> {
         .filter_map(|(_, case)| case.ok())
         .collect();
     let ran = witness::report::results::ran(&suite.results.all());
-    Ledger::of_checkout(layout, &spec, &cases, &ran)
+    let records = witness::judge::records::HostRecords::load_all(&layout.records_dir())
+        .map_err(|e| e.to_string())?;
+    Ledger::build(&spec, &cases, &layout.guests_dir(), &records, &ran)
 }
 
 /// Whether libtest's filter (and `--skip`) selects `trial`, as libtest-mimic

@@ -209,12 +209,21 @@ enum SpecVerb {
         /// The WIT tree to measure (default: wit/).
         #[arg(long, value_name = "DIR")]
         wit: Option<PathBuf>,
-        /// Passed on: `--open` lists what is open, `--entries` every item
-        /// with its cases and hosts, `--check` fails when a figure fell below
-        /// its floor in coverage.toml, `--raise-floor` rewrites it, `--results
-        /// FILE` names the run whose hosts to show.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        options: Vec<String>,
+        /// List every open item: the work left.
+        #[arg(long)]
+        open: bool,
+        /// List every item with its cases and hosts.
+        #[arg(long)]
+        entries: bool,
+        /// Fail when a figure fell below its floor in coverage.toml.
+        #[arg(long)]
+        check: bool,
+        /// Rewrite coverage.toml with the current figures (none may have fallen).
+        #[arg(long)]
+        raise_floor: bool,
+        /// The run whose hosts to name (default: the last run's JSON).
+        #[arg(long, value_name = "FILE")]
+        results: Option<PathBuf>,
     },
     /// Record in wit/documents.lock the sentences of a document the WIT
     /// links (no package ships one; witness commits only their hashes), so
@@ -353,7 +362,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     return status(lock);
                 }
                 SpecVerb::Check { wit } => ("check", wit, Vec::new()),
-                SpecVerb::Coverage { wit, options } => ("coverage", wit, options),
+                SpecVerb::Coverage {
+                    wit,
+                    open,
+                    entries,
+                    check,
+                    raise_floor,
+                    results,
+                } => {
+                    let flags = [
+                        (open, "--open"),
+                        (entries, "--entries"),
+                        (check, "--check"),
+                        (raise_floor, "--raise-floor"),
+                    ];
+                    let mut options: Vec<std::ffi::OsString> = (flags.iter())
+                        .filter(|(set, _)| *set)
+                        .map(|(_, flag)| flag.into())
+                        .collect();
+                    if let Some(results) = results {
+                        options.extend(["--results".into(), std::path::absolute(results)?.into()]);
+                    }
+                    ("coverage", wit, options)
+                }
             };
             wit::sync(&root, false)?;
             let copy = spec_gate::work_dir(&root).join("wit");

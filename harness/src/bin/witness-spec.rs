@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use witness::case::{Case, Citation};
+use witness::judge::records::HostRecords;
 use witness::layout::Layout;
 use witness::ledger::{Entry, Ledger, Measure, Ran, Status, ratchet};
 use witness::report::diff::Run;
@@ -276,12 +277,14 @@ fn coverage(
     options: &CoverageOptions,
 ) -> Result<bool, String> {
     let results = options.results.clone().unwrap_or_else(|| layout.last_run());
-    let ran = match Run::load(&results) {
-        Ok(run) => ran(&run.trials),
-        Err(_) if options.results.is_none() => Ran::new(),
-        Err(error) => return Err(error),
+    // No run yet (the default file absent) names no hosts; any other file must read.
+    let ran = if options.results.is_none() && !results.exists() {
+        Ran::new()
+    } else {
+        ran(&Run::load(&results)?.trials)
     };
-    let ledger = Ledger::of_checkout(layout, spec, cases, &ran)?;
+    let records = HostRecords::load_all(&layout.records_dir()).map_err(|e| e.to_string())?;
+    let ledger = Ledger::build(spec, cases, &layout.guests_dir(), &records, &ran)?;
     if options.open || options.entries {
         list(&ledger, options.open);
     }

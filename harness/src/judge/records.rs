@@ -64,6 +64,21 @@ impl HostRecords {
         })
     }
 
+    /// Every host's records in `dir` (`<host>.toml`), by host name.
+    pub fn load_all(dir: &Path) -> Result<Vec<(String, HostRecords)>, FileError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| FileError::unreadable(dir, &e))?;
+        let mut all = Vec::new();
+        for path in entries.flatten().map(|entry| entry.path()) {
+            if path.extension().is_some_and(|ext| ext == "toml")
+                && let Some(host) = path.file_stem().and_then(|stem| stem.to_str())
+            {
+                all.push((host.to_string(), HostRecords::load(&path)?));
+            }
+        }
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(all)
+    }
+
     pub fn get(&self, case: &CaseName) -> Option<&Record> {
         self.entries.get(&case.to_string())
     }

@@ -45,11 +45,18 @@ impl<'s> Bindings<'s> {
             let module = rust_module(&function.interface);
             let rust_name = function.name.to_snake_case();
             match (function.kind, &function.resource) {
-                (Kind::Method, Some(_)) => bindings
-                    .methods
-                    .entry(rust_name)
-                    .or_default()
-                    .push(function),
+                (Kind::Method, Some(resource)) => {
+                    // `socket.start_bind(..)`, or `TcpSocket::start_bind(&socket, ..)`.
+                    let path = format!("{module}::{}", resource.to_upper_camel_case());
+                    bindings
+                        .by_path
+                        .insert(format!("{path}::{rust_name}"), function);
+                    bindings
+                        .methods
+                        .entry(rust_name)
+                        .or_default()
+                        .push(function);
+                }
                 (Kind::Freestanding, _) | (_, None) => {
                     bindings
                         .by_path
@@ -89,7 +96,17 @@ impl<'s> Bindings<'s> {
             paths: BTreeSet::new(),
             methods: BTreeSet::new(),
             variables: BTreeMap::new(),
+            returns: BTreeMap::new(),
         };
+        for item in &file.items {
+            if let syn::Item::Fn(function) = item
+                && let syn::ReturnType::Type(_, ty) = &function.sig.output
+                && let Some(returned) = seen.type_path(ty)
+            {
+                seen.returns
+                    .insert(function.sig.ident.to_string(), returned);
+            }
+        }
         path.visit(&mut seen);
         let mut called: BTreeMap<&str, &Function> = BTreeMap::new();
         let mut in_play = BTreeSet::new();
@@ -110,18 +127,20 @@ impl<'s> Bindings<'s> {
             let before = called.len();
             for method in &seen.methods {
                 let candidates = self.methods.get(&method.name).into_iter().flatten();
-                match method
+                let receiver = method
                     .receiver
                     .as_deref()
-                    .and_then(|receiver| self.resource_of(receiver))
-                {
-                    // The receiver is known: that resource's method, if it has one.
-                    Some(resource) => candidates
+                    .map(|receiver| self.receiver(receiver));
+                match receiver {
+                    // The receiver's resource is known: its method, if it has one.
+                    Some(Receiver::Resource(resource)) => candidates
                         .filter(|function| resource_item(function) == resource)
                         .for_each(|&function| {
                             called.insert(&function.item, function);
                         }),
-                    None => candidates
+                    // Not a WIT resource (a `Vec`, a `String`): no WIT call.
+                    Some(Receiver::NotWit) => {}
+                    None | Some(Receiver::OneOfSeveral) => candidates
                         .filter(|function| in_play.contains(&resource_item(function)))
                         .for_each(|&function| {
                             called.insert(&function.item, function);
@@ -136,18 +155,30 @@ impl<'s> Bindings<'s> {
     }
 }
 
+/// What a method call's receiver is, as far as its written type or the
+/// function it came from says.
+enum Receiver {
+    Resource(String),
+    /// The result of a WIT function that hands out several resources.
+    OneOfSeveral,
+    NotWit,
+}
+
 impl Bindings<'_> {
-    /// The resource a receiver's full path says it is: a resource type, or
-    /// a function that hands out exactly one resource.
-    fn resource_of(&self, receiver: &str) -> Option<String> {
-        if let Some(resource) = self.resources.get(receiver) {
-            return Some(resource.clone());
+    /// What a receiver known by `path` is: a resource type, a WIT function's
+    /// result, or anything else.
+    fn receiver(&self, path: &str) -> Receiver {
+        if let Some(resource) = self.resources.get(path) {
+            return Receiver::Resource(resource.clone());
         }
-        let function = self.by_path.get(receiver)?;
+        let Some(function) = self.by_path.get(path) else {
+            return Receiver::NotWit;
+        };
         let mut handed = function.hands_out.iter();
         match (handed.next(), handed.next()) {
-            (Some(resource), None) => Some(resource.clone()),
-            _ => None,
+            (Some(resource), None) => Receiver::Resource(resource.clone()),
+            (Some(_), Some(_)) => Receiver::OneOfSeveral,
+            _ => Receiver::NotWit,
         }
     }
 }
@@ -173,7 +204,9 @@ fn rust_module(interface: &str) -> String {
 
 /// `(rust name, import name)` of each `#[link_name = "<import>"] pub fn
 /// <name>` in `source`, macro bodies included (read as text: syn does not
-/// parse a `macro_rules!` body).
+/// parse a `macro_rules!` body). `common::raw`'s wrappers are named as the
+/// declarations they call; the import's module is a macro's argument, so
+/// an import name two interfaces share is left unresolved.
 fn raw_imports(source: &str) -> Vec<(String, String)> {
     let mut imports = Vec::new();
     let mut rest = source;
@@ -182,7 +215,10 @@ fn raw_imports(source: &str) -> Vec<(String, String)> {
         let Some((import, after)) = rest.split_once('"') else {
             break;
         };
-        if let Some((_, declared)) = after.split_once("pub fn ") {
+        // The declaration the attribute is on: `"]`, then `pub fn <name>`.
+        if let Some(declared) =
+            (after.strip_prefix(']')).and_then(|rest| rest.trim_start().strip_prefix("pub fn "))
+        {
             let name: String = declared
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_')
@@ -237,6 +273,8 @@ struct Seen {
     /// (`stream: OutputStream`, `let s: TcpSocket`) or is what a path call
     /// returned (`let stderr = get_stderr();`): name → the full path.
     variables: BTreeMap<String, String>,
+    /// The file's own functions' return types: name → the full path.
+    returns: BTreeMap<String, String>,
 }
 
 /// A method call, and what its receiver is known to be: the full path of
@@ -260,10 +298,20 @@ impl Seen {
         segments.join("::")
     }
 
-    /// The full path of a type written `T`, `&T` or `&mut T`.
+    /// The full path of a type written `T`, `&T` or `&mut T`; of `T` for
+    /// `Option<T>` and `Result<T, E>`, which a guest unwraps.
     fn type_path(&self, ty: &syn::Type) -> Option<String> {
         match ty {
-            syn::Type::Path(path) => Some(self.full(&path.path)),
+            syn::Type::Path(path) => {
+                let last = path.path.segments.last()?;
+                if ["Option", "Result"].contains(&last.ident.to_string().as_str())
+                    && let syn::PathArguments::AngleBracketed(arguments) = &last.arguments
+                    && let Some(syn::GenericArgument::Type(inner)) = arguments.args.first()
+                {
+                    return self.type_path(inner);
+                }
+                Some(self.full(&path.path))
+            }
             syn::Type::Reference(reference) => self.type_path(&reference.elem),
             _ => None,
         }
@@ -278,7 +326,10 @@ impl Seen {
                 .get_ident()
                 .and_then(|ident| self.variables.get(&ident.to_string()).cloned()),
             syn::Expr::Call(call) => match &*call.func {
-                syn::Expr::Path(path) => Some(self.full(&path.path)),
+                // One of the file's own functions: what it says it returns.
+                syn::Expr::Path(path) => (path.path.get_ident())
+                    .and_then(|ident| self.returns.get(&ident.to_string()).cloned())
+                    .or_else(|| Some(self.full(&path.path))),
                 _ => None,
             },
             syn::Expr::MethodCall(call)
@@ -321,8 +372,15 @@ impl Visit<'_> for Seen {
                 .and_then(|init| self.known(&init.expr))
                 .map(|ty| (pattern, ty)),
         };
-        if let Some((syn::Pat::Ident(name), ty)) = known {
-            self.variables.insert(name.ident.to_string(), ty);
+        match (known, &local.pat) {
+            (Some((syn::Pat::Ident(name), ty)), _) => {
+                self.variables.insert(name.ident.to_string(), ty);
+            }
+            // Shadowed by a value of unknown type: what it was no longer holds.
+            (None, syn::Pat::Ident(name)) => {
+                self.variables.remove(&name.ident.to_string());
+            }
+            _ => {}
         }
         syn::visit::visit_local(self, local);
     }
@@ -401,6 +459,46 @@ fn both(window: &Window) {
                 "t:x/house#window.open".into()
             ]),
             "door.open is in play but no receiver is a door that opens"
+        );
+    }
+
+    #[test]
+    fn a_receiver_from_a_local_helper_or_a_path_call_is_of_its_type() {
+        let guest = r#"use t::x::house::{front_door, Door, Window};
+common::command![("helper", helper), ("path", path), ("shadowed", shadowed)];
+fn helper() {
+    let door = my_door();
+    door.open();
+    let names: Vec<u8> = Vec::new();
+    names.close();
+    let _ = front_door();
+}
+fn my_door() -> Option<Door> { None }
+fn path(window: &Window) { Door::close(&front_door()); window.open() }
+fn shadowed(window: &Window) { let window = window.inner; window.open(); let _ = front_door(); }
+"#;
+        assert_eq!(
+            calls_of(WIT, guest, "helper"),
+            BTreeSet::from(["t:x/house#front-door".into(), "t:x/house#door.open".into()]),
+            "a door from a local helper opens; a Vec's close is no door's"
+        );
+        assert_eq!(
+            calls_of(WIT, guest, "path"),
+            BTreeSet::from([
+                "t:x/house#front-door".into(),
+                "t:x/house#door.close".into(),
+                "t:x/house#window.open".into()
+            ]),
+            "a method named by its path"
+        );
+        assert_eq!(
+            calls_of(WIT, guest, "shadowed"),
+            BTreeSet::from([
+                "t:x/house#front-door".into(),
+                "t:x/house#door.open".into(),
+                "t:x/house#window.open".into()
+            ]),
+            "a shadowed window is no longer known to be one: its open is any in play"
         );
     }
 

@@ -3,7 +3,7 @@
 //!
 //! | measure     | an entry is                                  | covered when                                        |
 //! | ----------- | -------------------------------------------- | --------------------------------------------------- |
-//! | `functions` | a function, method, constructor or static    | some case's scenario code calls it ([`calls`])      |
+//! | `functions` | a function, method, constructor or static    | some case's scenario code calls it ([`calls`]), or its guest exports it (the host calls it) |
 //! | `clauses`   | a normative sentence ([`crate::spec`])       | some case quotes it (approached: only `nearest`)    |
 //! | `traps`     | a normative sentence that says trap          | as a clause                                         |
 //! | `errors`    | an error type's case; a "Typical errors" bullet | some case that calls a function returning that type (that quotes the bullet) has a host record showing the code |
@@ -114,16 +114,16 @@ pub type Ran = BTreeMap<String, BTreeSet<String>>;
 
 impl Ledger {
     /// The ledger of `cases` (the conformance cases) against `spec`, with the
-    /// guests' sources under `root`, what each host's `records` show and
+    /// guests' sources in `guests_dir`, what each host's `records` show and
     /// which hosts `ran` each case.
     pub fn build(
         spec: &Spec,
         cases: &[Case],
-        root: &Path,
+        guests_dir: &Path,
         records: &[(String, HostRecords)],
         ran: &Ran,
     ) -> Result<Ledger, String> {
-        let calls = calls_by_case(spec, cases, root)?;
+        let calls = calls_by_case(spec, cases, guests_dir)?;
         let hosts_of = |cases: &[String]| -> BTreeSet<String> {
             cases
                 .iter()
@@ -206,7 +206,17 @@ impl Ledger {
         for clause in spec.coverage(cases) {
             let cited: Vec<String> = clause.cases.iter().map(|c| c.case.clone()).collect();
             let status = status(clause.is_covered(), clause.is_only_approached());
-            if let Some(code) = spec::typical_error(&clause.sentence) {
+            // A bullet is of "Typical errors" when it names a code the
+            // function's error type has (a shutdown's `- `receive`:` is not).
+            let error_codes: BTreeSet<&String> = (spec.functions.iter())
+                .filter(|function| function.item == clause.item)
+                .flat_map(|function| &function.errors)
+                .filter_map(|error| spec.error_cases.get(error))
+                .flatten()
+                .collect();
+            if let Some(code) = spec::typical_error(&clause.sentence)
+                .filter(|code| error_codes.contains(&code.to_string()))
+            {
                 // A bullet names a condition, and only a case that quotes it
                 // sets that condition up: the code is then the bullet's.
                 let quoting: Vec<&String> = (clause.cases.iter())
@@ -243,31 +253,6 @@ impl Ledger {
             entries,
         })
     }
-
-    /// The ledger of a checkout: `spec` and `cases` as given, the records
-    /// of every host in its records/.
-    pub fn of_checkout(
-        layout: &crate::layout::Layout,
-        spec: &Spec,
-        cases: &[Case],
-        ran: &Ran,
-    ) -> Result<Ledger, String> {
-        let dir = layout.records_dir();
-        let files =
-            std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-        let mut records = Vec::new();
-        for path in files.flatten().map(|entry| entry.path()) {
-            if let (Some(host), Some("toml")) = (
-                path.file_stem().and_then(|stem| stem.to_str()),
-                path.extension().and_then(|ext| ext.to_str()),
-            ) {
-                let loaded = HostRecords::load(&path).map_err(|e| e.to_string())?;
-                records.push((host.to_string(), loaded));
-            }
-        }
-        records.sort_by(|a, b| a.0.cmp(&b.0));
-        Ledger::build(spec, cases, layout.root(), &records, ran)
-    }
 }
 
 /// Each key's figures, every measure present.
@@ -296,13 +281,14 @@ fn status(covered: bool, approached: bool) -> Status {
     }
 }
 
-/// Case → the items of the WIT functions its scenario's code calls.
+/// Case → the items of the WIT functions its scenario's code calls, and
+/// those of the interfaces its guest exports, which the host calls.
 fn calls_by_case(
     spec: &Spec,
     cases: &[Case],
-    root: &Path,
+    guests_dir: &Path,
 ) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
-    let raw_file = root.join("guests/common/src/raw.rs");
+    let raw_file = guests_dir.join("common/src/raw.rs");
     let raw = std::fs::read_to_string(&raw_file)
         .map_err(|e| format!("cannot read {}: {e}", raw_file.display()))?;
     let bindings = calls::Bindings::new(&spec.functions, &raw);
@@ -310,7 +296,7 @@ fn calls_by_case(
     let mut calls = BTreeMap::new();
     for case in cases {
         if !parsed.contains_key(&case.guest) {
-            let (file, source) = code_path::guest_source(root, &case.guest)?;
+            let (file, source) = code_path::guest_source(guests_dir, &case.guest)?;
             parsed.insert(
                 case.guest.clone(),
                 (code_path::parse(&source, &file)?, file),
@@ -318,7 +304,16 @@ fn calls_by_case(
         }
         let (file, path) = &parsed[&case.guest];
         let code_path = CodePath::find(file, &case.scenario, path)?;
-        calls.insert(case.name.to_string(), bindings.calls(file, &code_path));
+        let mut called = bindings.calls(file, &code_path);
+        let exported = spec.exports.get(&case.guest).into_iter().flatten();
+        for interface in exported {
+            called.extend(
+                (spec.functions.iter())
+                    .filter(|function| &function.interface == interface)
+                    .map(|function| function.item.clone()),
+            );
+        }
+        calls.insert(case.name.to_string(), called);
     }
     Ok(calls)
 }

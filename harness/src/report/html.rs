@@ -123,24 +123,25 @@ type Rows<'t> = BTreeMap<&'t str, BTreeMap<&'t str, &'t TrialResult>>;
 /// stale divergences, changed and unrecorded records; per package, the
 /// coverage ledger's bars.
 fn summary(hosts: &BTreeSet<&str>, rows: &Rows, ledger: Option<&Ledger>) -> String {
-    const COLUMNS: [(&str, &str); 7] = [
+    const COLUMNS: [(&str, &str); 8] = [
         ("violates", "violations"),
         ("known-violation", "known violations"),
         ("stale-divergence", "stale divergences"),
         ("changed", "changed records"),
         ("unrecorded", "unrecorded"),
         ("conforms", "conforms"),
+        ("not-judged", "not judged"),
         ("not-applicable", "not applicable"),
     ];
     let mut out = String::from(
         "<section id=\"summary\"><h2>Summary</h2>\n<table id=\"host-summary\"><thead><tr><th>host</th>",
     );
     for (_, title) in COLUMNS {
-        let _ = write!(out, "<th>{title}</th>");
+        let _ = write!(out, "<th scope=\"col\">{title}</th>");
     }
     out.push_str("</tr></thead><tbody>\n");
     for host in hosts {
-        let _ = write!(out, "<tr><th>{}</th>", escape(host));
+        let _ = write!(out, "<tr><th scope=\"row\">{}</th>", escape(host));
         for (verdict, _) in COLUMNS {
             let count = (rows.values())
                 .filter_map(|by_host| by_host.get(host))
@@ -182,16 +183,16 @@ fn disagreements(hosts: &BTreeSet<&str>, rows: &Rows, matrix: Vec<MatrixRow>) ->
         out.push_str("</section>\n");
         return out;
     }
-    out.push_str("<table><thead><tr><th>case</th>");
+    out.push_str("<table><thead><tr><th scope=\"col\">case</th>");
     for host in hosts {
-        let _ = write!(out, "<th>{}</th>", escape(host));
+        let _ = write!(out, "<th scope=\"col\">{}</th>", escape(host));
     }
     out.push_str("</tr></thead><tbody>\n");
     for row in disagreeing {
         let behaviours: Vec<&str> = (row.hosts.values())
             .filter_map(|cell| cell.behaviour.as_deref())
             .collect();
-        let _ = write!(out, "<tr><th>{}</th>", escape(&row.case));
+        let _ = write!(out, "<tr><th scope=\"row\">{}</th>", escape(&row.case));
         for host in hosts {
             match rows
                 .get(row.case.as_str())
@@ -214,15 +215,29 @@ fn disagreements(hosts: &BTreeSet<&str>, rows: &Rows, matrix: Vec<MatrixRow>) ->
 }
 
 /// A host's behaviour as the disagreement shows it: how the run ended, and
-/// the observations not every host's behaviour (`all`) has.
+/// the observations not every host's behaviour (`all`) has — `name = (none)`
+/// for one the others reported and this host did not.
 fn deciding(behaviour: &str, all: &[&str]) -> String {
+    let observation = |line: &str| line.strip_prefix("observations.").map(str::to_string);
+    let name = |line: &str| {
+        line.split_once(" = ")
+            .map_or(line.to_string(), |(name, _)| name.to_string())
+    };
     let mut lines = behaviour.lines();
     let mut shown = vec![lines.next().unwrap_or_default().to_string()];
-    shown.extend(
-        lines
-            .filter(|line| !all.iter().all(|other| other.lines().any(|l| l == *line)))
-            .map(|line| line.trim_start_matches("observations.").to_string()),
-    );
+    let own: Vec<String> = lines.filter_map(observation).collect();
+    let everywhere = |line: &String| {
+        all.iter()
+            .all(|other| other.lines().filter_map(observation).any(|l| &l == line))
+    };
+    shown.extend(own.iter().filter(|line| !everywhere(line)).cloned());
+    let own_names: BTreeSet<String> = own.iter().map(|line| name(line)).collect();
+    let missing: BTreeSet<String> = (all.iter())
+        .flat_map(|other| other.lines().filter_map(observation))
+        .map(|line| name(&line))
+        .filter(|other| !own_names.contains(other))
+        .collect();
+    shown.extend(missing.into_iter().map(|name| format!("{name} = (none)")));
     shown.join("\n")
 }
 
@@ -292,7 +307,7 @@ fn whole_matrix(trials: &[TrialResult], hosts: &BTreeSet<&str>, rows: &Rows) -> 
 /// One bar per package, each followed by its interfaces' bars.
 fn coverage(ledger: &Ledger) -> String {
     let mut out = String::from(
-        "<section id=\"coverage\"><h2>Coverage</h2>\n<p>Per package and interface of the WIT under test: the functions some case's scenario code calls, the normative clauses and trap clauses cases cite, the error codes cases saw a host return (`cargo xtask spec coverage --open` lists what is open).</p>\n",
+        "<section id=\"coverage\"><h2>Coverage</h2>\n<p>Per package and interface of the WIT under test: the functions some case's scenario code calls, the normative clauses and trap clauses cases cite, the error codes a host's record shows for a case (`cargo xtask spec coverage --open` lists what is open).</p>\n",
     );
     out.push_str(&figures_table(
         "coverage-bars",
@@ -424,9 +439,10 @@ fn cell(host: &str, trial: &TrialResult, label: &str) -> String {
         details.push_str(&section("failure", failure));
     }
     format!(
-        "<td class=\"{spec}\" data-host=\"{host}\" data-verdict=\"{spec}\"><button class=\"open\">{label}</button><div hidden>{details}</div></td>",
+        "<td class=\"{spec}\" data-host=\"{host}\" data-verdict=\"{spec}\" title=\"{host}: spec {spec}, record {record}\"><button class=\"open\">{label}</button><div hidden>{details}</div></td>",
         spec = escape(spec),
         host = escape(host),
+        record = escape(record),
         label = escape(label),
     )
 }
@@ -493,7 +509,7 @@ mod tests {
         assert!(page.contains("done &amp; done"), "{page}");
         assert_eq!(page.matches("<tr data-family=").count(), 2, "{page}");
         assert!(
-            page.contains("<td class=\"violates\" data-host=\"b\" data-verdict=\"violates\">"),
+            page.contains("<td class=\"violates\" data-host=\"b\" data-verdict=\"violates\" title=\"b: spec violates, record unchanged\">"),
             "{page}"
         );
         assert!(
@@ -543,6 +559,12 @@ mod tests {
                 did("b::poll::y", "conforms", "hang"),
                 did("a::poll::z", "conforms", "hang"),
                 did("b::poll::z", "conforms", "hang"),
+                did(
+                    "a::poll::w",
+                    "conforms",
+                    "completed, exit 0\nobservations.ready = true",
+                ),
+                did("b::poll::w", "conforms", "completed, exit 0"),
             ],
             Some(&ledger),
             None,
@@ -555,7 +577,11 @@ mod tests {
             page.contains("<td class=\"violates\" data-count=\"violates\">1</td>"),
             "{page}"
         );
-        assert!(page.contains("2 of 3 cases"), "{page}");
+        assert!(page.contains("3 of 4 cases"), "{page}");
+        assert!(
+            page.contains("<button class=\"open\">completed, exit 0\nready = (none)</button>"),
+            "an observation another host made and this one did not: {page}"
+        );
         assert!(
             page.contains("<button class=\"open\">trap by host</button>"),
             "{page}"

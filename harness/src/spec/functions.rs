@@ -40,13 +40,6 @@ pub enum Kind {
     Constructor,
 }
 
-impl Function {
-    /// `wasi:io`: the package, unversioned.
-    pub fn package(&self) -> &str {
-        package_of(&self.interface)
-    }
-}
-
 /// `wasi:io/poll` → `wasi:io`.
 pub fn package_of(interface: &str) -> &str {
     interface.split('/').next().unwrap_or(interface)

@@ -17,9 +17,9 @@ pub mod worlds;
 use crate::case::{Case, Citation};
 use documents::Document;
 use functions::Function;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use wit_parser::{Docs, FunctionKind, Resolve, TypeDefKind};
+use wit_parser::{Docs, FunctionKind, Resolve, TypeDefKind, WorldKey};
 
 /// The interfaces every normative clause of which a case must cite.
 pub const FULLY_COVERED_INTERFACES: [&str; 2] = ["wasi:io/poll", "wasi:clocks/monotonic-clock"];
@@ -67,6 +67,9 @@ pub struct Spec {
     pub functions: Vec<Function>,
     /// Each error type's case names, by the error type's item.
     pub error_cases: BTreeMap<String, Vec<String>>,
+    /// The interfaces each of witness's worlds (a guest's) exports, which
+    /// the host calls: `wasi:cli/run`.
+    pub exports: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Debug)]
@@ -238,11 +241,27 @@ impl Spec {
             }
         }
         let (functions, error_cases) = functions::read(&resolve, guests);
+        let mut exports = BTreeMap::new();
+        for &world in guests
+            .iter()
+            .flat_map(|&guests| resolve.packages[guests].worlds.values())
+        {
+            let world = &resolve.worlds[world];
+            let interfaces = (world.exports.keys())
+                .filter_map(|key| match key {
+                    WorldKey::Interface(id) => resolve.id_of(*id),
+                    WorldKey::Name(_) => None,
+                })
+                .map(|name| without_version(&name).0)
+                .collect();
+            exports.insert(world.name.clone(), interfaces);
+        }
         Ok(Spec {
             items,
             documents: documents::load(wit_dir)?,
             functions,
             error_cases,
+            exports,
         })
     }
 
@@ -320,10 +339,11 @@ impl Spec {
     pub fn coverage(&self, cases: &[Case]) -> Vec<Clause> {
         let mut clauses = Vec::new();
         for (item, found) in &self.items {
-            // A heading (`# Typical errors`) names what follows; it says nothing.
+            // A heading (`# Typical errors`) names what follows, a list of
+            // links (`# References`) where to read more: they say nothing.
             for sentence in sentences(&found.docs)
                 .into_iter()
-                .filter(|s| !s.starts_with('#'))
+                .filter(|s| !s.starts_with('#') && !is_only_links(s))
                 .filter(|s| found.is_function || is_normative(s))
             {
                 let cases = cases
@@ -448,6 +468,13 @@ pub fn sentences(docs: &str) -> Vec<String> {
     sentences
 }
 
+/// Whether a sentence is a list of links alone: `- <https://...> - <https://...>`.
+fn is_only_links(sentence: &str) -> bool {
+    sentence
+        .split_whitespace()
+        .all(|token| token == "-" || (token.starts_with('<') && token.ends_with('>')))
+}
+
 /// Whether a sentence says the instance traps (or may, or will not).
 pub fn is_trap_clause(sentence: &str) -> bool {
     words(sentence).any(|word| ["trap", "traps"].contains(&word.as_str()))
@@ -456,7 +483,7 @@ pub fn is_trap_clause(sentence: &str) -> bool {
 /// The error code a "Typical errors" bullet names: `` - `invalid-state`: ... `` →
 /// `invalid-state`.
 pub fn typical_error(sentence: &str) -> Option<&str> {
-    let (_, rest) = sentence.split_once("- `")?;
+    let rest = sentence.strip_prefix("- `")?;
     let (code, rest) = rest.split_once('`')?;
     let kebab = !code.is_empty()
         && code
@@ -576,10 +603,10 @@ mod tests {
         assert!(is_trap_clause("This function traps if either:"));
         assert!(!is_trap_clause("A trapdoor."));
         assert_eq!(
-            typical_error("# Typical errors - `invalid-state`: Already connected. (EISCONN)"),
+            typical_error("- `invalid-state`: Already connected. (EISCONN)"),
             Some("invalid-state")
         );
-        assert_eq!(typical_error("See `poll` - `x` for more."), None);
+        assert_eq!(typical_error("See `poll` - `x`: for more."), None);
     }
 
     #[test]

@@ -324,7 +324,7 @@ fn cell(text: &str) -> String {
 
 /// The guest code the scenario runs.
 fn write_code(text: &mut String, evidence: &Evidence, case: &Case) -> Result<(), String> {
-    let (file, source) = code_path::guest_source(&evidence.root, &case.guest)?;
+    let (file, source) = code_path::guest_source(&evidence.root.join("guests"), &case.guest)?;
     let shown = relative(evidence, &file);
     let excerpts = code_path::of(&source, &case.scenario, std::path::Path::new(&shown))?;
     let _ = writeln!(text, "**The guest's code** (`{shown}`):\n\n```rust");
