@@ -344,6 +344,7 @@ mod tests {
             cargo: None,
             wit: None,
             default: false,
+            runtime: Default::default(),
             about: String::new(),
         };
         assert!(version_key(&entry("9.0.0")) < version_key(&entry("17.0.3")));

@@ -171,16 +171,14 @@ impl Spec {
             .push_dir(wit_dir)
             .map_err(|e| format!("cannot read the WIT in {}: {e:?}", wit_dir.display()))?;
         // witness's own package (the guests' worlds, the self-tests' faulty
-        // import) is not the spec under test.
+        // import) may be cited by self-tests, but is not the spec under test:
+        // the ledger has none of its functions or clauses.
         let guests = (resolve.packages.iter())
             .find(|(_, package)| package.name.to_string() == worlds::GUESTS_PACKAGE)
             .map(|(id, _)| id);
         let mut items = BTreeMap::new();
         for (id, interface) in resolve.interfaces.iter() {
-            let Some(name) = resolve
-                .id_of(id)
-                .filter(|_| guests.is_none() || interface.package != guests)
-            else {
+            let Some(name) = resolve.id_of(id) else {
                 continue;
             };
             let (unversioned, _) = without_version(&name);
@@ -334,11 +332,14 @@ impl Spec {
             .any(|found| found.docs.contains(&format!("/{document}")))
     }
 
-    /// The normative clauses of every interface, each with the cases whose
-    /// quote includes it.
+    /// The normative clauses of every interface of the spec under test
+    /// (witness's own package aside), each with the cases whose quote
+    /// includes it.
     pub fn coverage(&self, cases: &[Case]) -> Vec<Clause> {
         let mut clauses = Vec::new();
-        for (item, found) in &self.items {
+        let under_test = (self.items.iter())
+            .filter(|(_, found)| functions::package_of(&found.interface) != worlds::GUESTS_PACKAGE);
+        for (item, found) in under_test {
             // A heading (`# Typical errors`) names what follows, a list of
             // links (`# References`) where to read more: they say nothing.
             for sentence in sentences(&found.docs)
