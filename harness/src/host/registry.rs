@@ -43,8 +43,39 @@ pub struct Entry {
     /// Runs with the embedded hosts, when it is ready.
     #[serde(default)]
     pub default: bool,
+    /// jco only: the JavaScript runtime that runs it (Node when absent).
+    #[serde(default)]
+    pub runtime: Runtime,
     /// A line for `cargo xtask hosts`.
     pub about: String,
+}
+
+/// The JavaScript runtimes jco's runner runs on: Node, and the two that
+/// run Node's modules through a compatibility layer.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runtime {
+    /// The `node` on the machine (Node 20 or newer).
+    #[default]
+    Node,
+    /// Deno, installed from npm with the host (its binary package for
+    /// linux-x64-glibc).
+    Deno,
+    /// Bun, installed from npm with the host.
+    Bun,
+}
+
+impl Runtime {
+    /// Where this runtime's host takes its package.json and lock: harness/jco/
+    /// for Node, harness/jco/<runtime>/ for the others (jco's pins and the
+    /// runtime's).
+    fn lock_dir(self) -> &'static str {
+        match self {
+            Runtime::Node => "harness/jco",
+            Runtime::Deno => "harness/jco/deno",
+            Runtime::Bun => "harness/jco/bun",
+        }
+    }
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq)]
@@ -54,7 +85,8 @@ pub enum Kind {
     Embedded,
     /// A wasmtime CLI.
     WasmtimeCli,
-    /// jco on Node, through harness/jco/runner.mjs (the adapter protocol).
+    /// jco on a JavaScript runtime, through harness/jco/runner.mjs (the
+    /// adapter protocol).
     Jco,
 }
 
@@ -94,7 +126,7 @@ impl Registry {
                 path,
                 &source,
                 &e,
-                "each host is a table: kind = \"embedded\" | \"wasmtime-cli\" | \"jco\", about = \"...\", and for a CLI its version and either its pypi requirement or the crate to `cargo install`",
+                "each host is a table: kind = \"embedded\" | \"wasmtime-cli\" | \"jco\", about = \"...\", for a CLI its version and either its pypi requirement or the crate to `cargo install`, for jco its runtime = \"node\" | \"deno\" | \"bun\"",
             )
         })?;
         Ok(Registry {
@@ -133,13 +165,19 @@ impl Registry {
             Kind::WasmtimeCli if self.program(name, entry).is_file() => Status::Ready,
             Kind::WasmtimeCli => not_installed(),
             Kind::Jco if !node_runs() => Status::NotInstalled {
-                help: "Node is not on this machine (jco runs on Node 20 or newer)".into(),
+                help: "Node is not on this machine (jco runs on Node 20 or newer, and npm installs it)".into(),
             },
             Kind::Jco if !self.install_dir(name).join("node_modules").is_dir() => not_installed(),
+            Kind::Jco
+                if entry.runtime != Runtime::Node
+                    && !self.runtime_program(name, entry.runtime).is_file() =>
+            {
+                not_installed()
+            }
             // An install from another lock than the committed one is stale.
             Kind::Jco
                 if std::fs::read(self.install_dir(name).join("package-lock.json")).ok()
-                    != std::fs::read(self.jco_source().join("package-lock.json")).ok() =>
+                    != std::fs::read(self.lock_source(entry).join("package-lock.json")).ok() =>
             {
                 Status::NotInstalled {
                     help: format!(
@@ -180,11 +218,7 @@ impl Registry {
                             format!("cannot put the jco runner at {}: {e}", runner.display())
                         })?;
                 }
-                Ok(Arc::new(AdapterHost::new(
-                    name,
-                    vec!["node".into(), runner.into()],
-                    Capabilities::default(),
-                )))
+                Ok(Arc::new(self.jco_host(name, entry.runtime, runner)))
             }
             Kind::WasmtimeCli => {
                 let host = WasmtimeCliHost::new(self.program(name, entry), Some(name.to_string()))?;
@@ -200,9 +234,62 @@ impl Registry {
         }
     }
 
-    /// harness/jco/: jco's pinned package.json, package-lock.json and runner.
+    /// harness/jco/: jco's runner.
     fn jco_source(&self) -> PathBuf {
         self.source_root.join("harness/jco")
+    }
+
+    /// Where `entry`'s pinned package.json and package-lock.json are.
+    fn lock_source(&self, entry: &Entry) -> PathBuf {
+        self.source_root.join(entry.runtime.lock_dir())
+    }
+
+    /// The binary of a runtime installed from npm with host `name`.
+    fn runtime_program(&self, name: &str, runtime: Runtime) -> PathBuf {
+        let modules = self.install_dir(name).join("node_modules");
+        match runtime {
+            Runtime::Node => PathBuf::from("node"),
+            // The platform package's binary itself: the package's own
+            // `.bin` entry may be a Node wrapper.
+            Runtime::Deno => modules.join("@deno/linux-x64-glibc/deno"),
+            // Where Bun's postinstall puts the binary.
+            Runtime::Bun => modules.join("bun/bin/bun.exe"),
+        }
+    }
+
+    /// jco's runner on `runtime`, its caches kept in the host's directory.
+    fn jco_host(&self, name: &str, runtime: Runtime, runner: PathBuf) -> AdapterHost {
+        let program = self.runtime_program(name, runtime).into_os_string();
+        let dir = self.install_dir(name);
+        match runtime {
+            Runtime::Node => {
+                AdapterHost::new(name, vec![program, runner.into()], Capabilities::default())
+            }
+            // All permissions (the runner reads, writes, reads the
+            // environment and jco loads native addons); node_modules as npm
+            // laid it out; no colours in messages, no update check.
+            Runtime::Deno => AdapterHost::new(
+                name,
+                vec![
+                    program,
+                    "run".into(),
+                    "-A".into(),
+                    "--node-modules-dir=manual".into(),
+                    runner.into(),
+                ],
+                Capabilities::default(),
+            )
+            .with_env("DENO_DIR", dir.join(".deno-dir"))
+            .with_env("DENO_NO_UPDATE_CHECK", "1")
+            .with_env("NO_COLOR", "1"),
+            // No installs at run time; no transpiler cache in ~/.bun.
+            Runtime::Bun => AdapterHost::new(
+                name,
+                vec![program, "--no-install".into(), runner.into()],
+                Capabilities::default(),
+            )
+            .with_env("BUN_RUNTIME_TRANSPILER_CACHE_PATH", "0"),
+        }
     }
 
     /// Installs `name` under `target/hosts/<name>/`: a CLI from its PyPI
@@ -227,10 +314,12 @@ impl Registry {
                 if !node_runs() {
                     return Err("Node is not on this machine: jco runs on Node 20 or newer".into());
                 }
-                for file in ["package.json", "package-lock.json", "runner.mjs"] {
-                    std::fs::copy(self.jco_source().join(file), dir.join(file))
+                for file in ["package.json", "package-lock.json"] {
+                    std::fs::copy(self.lock_source(entry).join(file), dir.join(file))
                         .map_err(|e| format!("cannot copy {file}: {e}"))?;
                 }
+                std::fs::copy(self.jco_source().join("runner.mjs"), dir.join("runner.mjs"))
+                    .map_err(|e| format!("cannot copy runner.mjs: {e}"))?;
                 let mut npm = Command::new("npm");
                 npm.current_dir(&dir)
                     .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]);

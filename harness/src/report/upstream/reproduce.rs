@@ -6,7 +6,7 @@ use super::embedding::{self, Configuration, EMBEDDED_WASMTIME, SCRATCH};
 use crate::case::Case;
 use crate::host::RunSettings;
 use crate::host::adapter::SCRATCH_DIR;
-use crate::host::registry::{Entry, Kind};
+use crate::host::registry::{Entry, Kind, Runtime};
 use crate::host::wasmtime_cli;
 
 /// The steps that reproduce a case, in order.
@@ -59,7 +59,9 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
             );
             wasmtime_embedding(host.name, case, why)
         }
-        Kind::Jco if settings.scratch_dir => jco_embedding(host.entry, &component, case),
+        Kind::Jco if settings.scratch_dir || host.entry.runtime != Runtime::Node => {
+            jco_embedding(host.entry, &component, case)
+        }
         Kind::Jco => vec![Step::Shell(format!(
             "{}npx --yes @bytecodealliance/jco@{} run {}",
             stdin_pipe(settings),
@@ -157,29 +159,51 @@ fn wasmtime_embedding(name: &str, case: &Case, why: &str) -> Vec<Step> {
 
 /// jco's `run` cannot preopen a directory: transpile, and run the
 /// component's JavaScript with preview2-shim's preopens set.
+/// jco's transpiled JavaScript run by a script of ours: where `jco run`
+/// cannot set the case up (it preopens no directory) or runs on another
+/// runtime than the host's (it runs on Node).
 fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
     let version = entry.version.as_deref().unwrap_or("latest");
-    vec![
-        Step::Say(
-            "`jco run` preopens no directory, which the guest needs: transpile it and run its JavaScript with preview2-shim's preopens set."
-                .into(),
+    let (why, runtime, run) = match entry.runtime {
+        Runtime::Node => (
+            "`jco run` preopens no directory, which the guest needs",
+            "",
+            "node",
         ),
+        Runtime::Deno => ("`jco run` runs on Node", " deno", "npx deno run -A"),
+        Runtime::Bun => ("`jco run` runs on Node", " bun", "npx bun"),
+    };
+    let scratch = case.run.scratch_dir;
+    let preopen = if scratch {
+        format!(
+            "import {{ resolve }} from 'node:path';\nimport {{ _setPreopens }} from '@bytecodealliance/preview2-shim/filesystem';\n_setPreopens({{ {SCRATCH_DIR:?}: resolve({SCRATCH:?}) }});\n"
+        )
+    } else {
+        String::new()
+    };
+    vec![
+        Step::Say(format!(
+            "{why}: transpile the guest and run its JavaScript with preview2-shim{}.",
+            if scratch { "'s preopens set" } else { "" }
+        )),
         Step::Shell(format!(
-            "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim\nnpx jco transpile {} -o {}\nmkdir -p {SCRATCH}\n{}node reproduce.mjs",
+            "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim{runtime}\nnpx jco transpile {} -o {}\n{}{}{run} reproduce.mjs",
             quote(component),
             quote(&case.guest),
+            if scratch {
+                format!("mkdir -p {SCRATCH}\n")
+            } else {
+                String::new()
+            },
             stdin_pipe(&case.run),
         )),
         Step::File {
             name: "reproduce.mjs".into(),
             language: "js",
             text: format!(
-                "import {{ resolve }} from 'node:path';
-import {{ _setArgs }} from '@bytecodealliance/preview2-shim/cli';
-import {{ _setPreopens }} from '@bytecodealliance/preview2-shim/filesystem';
-
+                "import {{ _setArgs }} from '@bytecodealliance/preview2-shim/cli';
+{preopen}
 _setArgs([{guest:?}, {scenario:?}]);
-_setPreopens({{ {SCRATCH_DIR:?}: resolve({SCRATCH:?}) }});
 const {{ run }} = await import('./{guest}/{guest}.js');
 run.run();
 ",
@@ -190,7 +214,6 @@ run.run();
     ]
 }
 
-/// `printf '%s' STDIN | ` where the case gives stdin bytes.
 fn stdin_pipe(settings: &RunSettings) -> String {
     if settings.stdin.is_empty() {
         return String::new();
