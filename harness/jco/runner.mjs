@@ -1,14 +1,19 @@
-// witness's jco host: runs one scenario of a guest component on Node (or
-// Deno, or Bun, which run this same file through their Node compatibility) with
-// jco's transpiled JavaScript and @bytecodealliance/preview2-shim, and
-// writes how the run ended to the reply file (the adapter protocol, README
-// "Hosts"):
+// witness's jco host: runs scenarios of guest components on Node (or Deno,
+// or Bun, which run this same file through their Node compatibility) with
+// jco's transpiled JavaScript and @bytecodealliance/preview2-shim (the
+// adapter protocol, README "Hosts"):
 //
 //   node runner.mjs --component GUEST.wasm --scenario=NAME --reply FILE --deadline-ms N [--dir HOST::GUEST]
 //   node runner.mjs --prepare --component GUEST.wasm     (transpile, before any run is timed)
+//   node runner.mjs --serve                               (many runs in turn, one request per line)
 //
-// The guest's stdin is this process's stdin; its stdout and stderr are this
-// process's. The harness owns the deadline: it kills this process group.
+// One run: the guest's stdin is this process's stdin; its stdout and stderr
+// are this process's. Serving: each line on stdin is a run's request
+// (README, "Serving mode"); the run's stdin is the file it names, put in
+// place as fd 0, and its output is framed on stdout and stderr by the run's
+// token, written before and after it. Each run is a fresh instance of the
+// component, with fresh arguments, environment, preopens and stdio streams.
+// The harness owns the deadline: it kills this process group.
 //
 // Classification (README "Hosts", jco):
 // - the run returned          → completed, exit 0; `run` returned an error
@@ -22,8 +27,12 @@
 //   which print the error and exit the process, alike;
 // - any other exception       → host-panic: a bug of the host itself.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync,
+} from 'node:fs';
+import { Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -37,9 +46,11 @@ const { values: options } = parseArgs({
     'deadline-ms': { type: 'string' },
     // Transpile the component and stop: before any run is timed.
     prepare: { type: 'boolean' },
+    // Take runs in turn, one request per line on stdin.
+    serve: { type: 'boolean' },
   },
 });
-const needed = options.prepare ? ['component'] : ['component', 'scenario', 'reply', 'deadline-ms'];
+const needed = options.serve ? [] : options.prepare ? ['component'] : ['component', 'scenario', 'reply', 'deadline-ms'];
 for (const required of needed) {
   if (!options[required]) {
     console.error(`runner.mjs: --${required} is required`);
@@ -55,15 +66,17 @@ if (options.prepare) {
   process.exit(0);
 }
 
-/// Transpiles the component once per content hash, under transpiled/<hash>/.
+/// Transpiles the component once per content hash, under
+/// transpiled/instantiable-<hash>/: jco's instantiation mode, so that each
+/// run instantiates it afresh with the imports it is given.
 async function transpiled(component) {
   const bytes = readFileSync(component);
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
-  const dir = join(here, 'transpiled', hash);
+  const dir = join(here, 'transpiled', `instantiable-${hash}`);
   const module = join(dir, 'guest.js');
   if (existsSync(module)) return module;
   const { transpile } = await import('@bytecodealliance/jco');
-  const { files } = await transpile(bytes, { name: 'guest', wasiShim: true });
+  const { files } = await transpile(bytes, { name: 'guest', instantiation: { tag: 'async' } });
   // Written aside, then renamed: runs in parallel may transpile the same guest.
   const partial = `${dir}.partial-${process.pid}`;
   for (const [name, data] of Object.entries(files)) {
@@ -130,27 +143,131 @@ function classify(error) {
   return { outcome: 'host-panic', message: text };
 }
 
-/// Transpiles and imports the guest, with the shim set up: a failure here
-/// is a `link-error` (the component cannot be instantiated on this host).
-async function instantiate() {
-  const module = await transpiled(resolve(options.component));
-  const cli = await import('@bytecodealliance/preview2-shim/cli');
-  cli._setArgs(['guest', options.scenario]);
+const shim = {
+  cli: await import('@bytecodealliance/preview2-shim/cli'),
+  clocks: await import('@bytecodealliance/preview2-shim/clocks'),
+  filesystem: await import('@bytecodealliance/preview2-shim/filesystem'),
+  http: await import('@bytecodealliance/preview2-shim/http'),
+  io: await import('@bytecodealliance/preview2-shim/io'),
+  random: await import('@bytecodealliance/preview2-shim/random'),
+  sockets: await import('@bytecodealliance/preview2-shim/sockets'),
+};
+// The shim's own stream constructors, from the module its cli uses (the
+// same file, so the same module instance): fresh stdio streams per run.
+const streamsModule = await import(new URL('../io/worker-io.js', import.meta.resolve('@bytecodealliance/preview2-shim/cli')).href);
+const callsModule = await import(new URL('../io/calls.js', import.meta.resolve('@bytecodealliance/preview2-shim/cli')).href);
+
+/// The shim's interfaces by the names jco's instantiation asks for
+/// (`wasi:cli/terminal-input` is `cli.terminalInput`).
+function shimImports() {
+  const imports = {};
+  for (const [pkg, module] of Object.entries(shim)) {
+    for (const [name, value] of Object.entries(module)) {
+      if (name.startsWith('_') || typeof value !== 'object') continue;
+      imports[`wasi:${pkg}/${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`] = value;
+    }
+  }
+  return imports;
+}
+
+/// The methods of a stdio stream the shim runs on this thread alone; every
+/// other one goes to its worker's one stdout and stderr, which keep state
+/// from run to run (a flush promise, once set, is never cleared).
+const THIS_THREAD_ONLY = new Set(['write', 'blockingWriteAndFlush', Symbol.dispose, Symbol.for('dispose')]);
+/// Whether this run reached the worker's stdout or stderr: then this
+/// process serves no further run (serving: the harness starts another).
+let spent = false;
+
+/// The timers this run subscribed to.
+let timers = [];
+function timer(pollable) {
+  timers.push(pollable);
+  return pollable;
+}
+
+/// Whether a timer of this run may still be pending in the shim's worker:
+/// more than a few are not asked about one by one.
+function timerPending() {
+  if (timers.length > 16) return true;
+  return timers.some((pollable) => {
+    try {
+      return !pollable.ready();
+    } catch {
+      // Dropped by the guest: the shim let it go.
+      return false;
+    }
+  });
+}
+
+/// `stream`, noting a call of any method that reaches the shim's worker.
+function watched(stream) {
+  return new Proxy(stream, {
+    get(target, name) {
+      const value = target[name];
+      if (typeof value !== 'function') return value;
+      return (...args) => {
+        if (!THIS_THREAD_ONLY.has(name)) spent = true;
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
+/// The compiled core modules of each component, per transpiled file.
+const compiled = new Map();
+
+/// A fresh instance of the component, with the shim set up for the run:
+/// a failure here is a `link-error` (the component cannot be instantiated
+/// on this host). `stdinTaken` hears of the stdin stream the guest gets.
+async function instantiate(request, stdinTaken) {
+  const module = await transpiled(resolve(request.component));
+  const { cli, filesystem } = shim;
+  cli._setArgs(['guest', request.scenario]);
   cli._setEnv({});
-  const filesystem = await import('@bytecodealliance/preview2-shim/filesystem');
-  if (options.dir) {
-    const [host, guest] = options.dir.split('::');
+  if (request.dir) {
+    const [host, guest] = request.dir.split('::');
     filesystem._setPreopens({ [guest]: host });
   } else {
     filesystem._clearPreopens();
   }
-  return import(pathToFileURL(module).href);
+  // Fresh stdio: the shim makes stdin from fd 0 when first asked for it.
+  const { outputStreamCreate } = streamsModule;
+  const { STDOUT, STDERR } = callsModule;
+  cli._setStdin(undefined);
+  cli._setStdout(watched(outputStreamCreate(STDOUT, 1)));
+  cli._setStderr(watched(outputStreamCreate(STDERR, 2)));
+  const imports = shimImports();
+  // The shim's worker keeps a timer until it fires (one past Node's
+  // largest timeout fires every millisecond): a run that leaves one
+  // pending spends this process.
+  const clock = shim.clocks.monotonicClock;
+  imports['wasi:clocks/monotonic-clock'] = {
+    ...clock,
+    subscribeInstant: (instant) => timer(clock.subscribeInstant(instant)),
+    subscribeDuration: (duration) => timer(clock.subscribeDuration(duration)),
+  };
+  imports['wasi:cli/stdin'] = {
+    getStdin() {
+      const stream = cli.stdin.getStdin();
+      stdinTaken(stream);
+      return stream;
+    },
+  };
+  const { instantiate } = await import(pathToFileURL(module).href);
+  const getCoreModule = (name) => {
+    const path = join(dirname(module), name);
+    if (!compiled.has(path)) compiled.set(path, WebAssembly.compile(readFileSync(path)));
+    return compiled.get(path);
+  };
+  return instantiate(getCoreModule, imports);
 }
 
-async function run() {
+/// Runs the request's scenario on a fresh instance: how it ended.
+async function run(request) {
   let guest;
+  let stdin = null;
   try {
-    guest = await instantiate();
+    guest = await instantiate(request, (stream) => void (stdin = stream));
   } catch (error) {
     return { outcome: 'link-error', message: `${error && error.message ? error.message : error}` };
   }
@@ -168,11 +285,20 @@ async function run() {
     ended = classify(error);
   } finally {
     process.exit = realExit;
+    if (timerPending()) spent = true;
+    timers = [];
+    // What the guest left of its stdin stops here: the next run's stdin
+    // is another file, and no stream of this run may read it.
+    try {
+      stdin?.[Symbol.dispose]?.();
+    } catch {
+      // A stream whose pollables the guest kept: the shim refuses to
+      // drop it, and it reads nothing more once its file is gone.
+    }
   }
   // Whatever it ended as, a run that took longer than its deadline did
   // not finish before it: a hang, as on every host.
-  const deadline = Number(options['deadline-ms']);
-  return performance.now() - started > deadline ? { outcome: 'hang' } : ended;
+  return performance.now() - started > request.deadlineMs ? { outcome: 'hang' } : ended;
 }
 
 // The shim traps on some stream errors by printing the error with
@@ -184,22 +310,98 @@ console.trace = (...args) => {
   traced = args[0];
   trace(...args);
 };
-let replied = false;
+/// The run under way: where its reply goes, and its token (serving).
+let current = null;
 function reply(outcome) {
-  replied = true;
-  writeFileSync(options.reply, JSON.stringify(outcome));
+  const { reply: path, token } = current;
+  current = null;
+  // A serving process that takes no further run says so: `last`.
+  const served = spent ? { run: token, last: true } : { run: token };
+  writeFileSync(path, JSON.stringify(token ? { ...outcome, ...served } : outcome));
 }
 process.on('exit', (code) => {
-  if (!replied) reply(traced ? classify(traced) : { outcome: 'completed', exit: code });
+  if (current) reply(traced ? classify(traced) : { outcome: 'completed', exit: code });
 });
 
-reply(
-  await run().catch((error) => ({
+/// Everything written to `stream` so far has reached its file descriptor.
+const drained = (stream) => new Promise((done) => stream.write('', done));
+
+/// Runs one request and replies.
+async function serveOne(request) {
+  current = { reply: request.reply, token: request.token };
+  traced = null;
+  const outcome = await run(request).catch((error) => ({
     outcome: 'host-panic',
     message: `the runner failed: ${error && error.stack ? error.stack : error}`,
-  })),
-);
-// Let the guest's output drain, then end even if the shim's worker lives on.
-const drained = (stream) => new Promise((done) => stream.write('', done));
-await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  }));
+  reply(outcome);
+  // Let the guest's output drain.
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+}
+
+if (!options.serve) {
+  await serveOne({
+    component: options.component,
+    scenario: options.scenario,
+    reply: options.reply,
+    dir: options.dir,
+    deadlineMs: Number(options['deadline-ms']),
+  });
+  // End even if the shim's worker lives on.
+  realExit(0);
+}
+
+// Serving. The requests come on stdin, read through a descriptor of their
+// own, so that fd 0 can be each run's stdin file in turn.
+const requests = openSync('/proc/self/fd/0', 'r');
+
+/// Puts `path` in place as fd 0: the lowest free descriptor is the one
+/// `open` returns.
+function useAsStdin(path) {
+  closeSync(0);
+  const fd = openSync(path, 'r');
+  if (fd !== 0) throw new Error(`the run's stdin opened as fd ${fd}, not 0`);
+}
+
+/// Writes the run's token to stdout and stderr, after all the run wrote:
+/// the shim writes stdio from this thread and from its worker, so the
+/// token goes through the worker once this thread's writes are out,
+/// behind what the worker wrote.
+async function frame(token) {
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  const { ioCall } = streamsModule;
+  const { OUTPUT_STREAM_WRITE, STDOUT, STDERR } = callsModule;
+  const bytes = new TextEncoder().encode(token);
+  // A plain write: the shim's blocking write to the worker's stdio never
+  // returns a second time (its flush promise is never cleared).
+  ioCall(OUTPUT_STREAM_WRITE | STDOUT, 1, bytes);
+  ioCall(OUTPUT_STREAM_WRITE | STDERR, 2, bytes);
+}
+
+// What a run leaves behind (a finalizer of its resources, a late callback)
+// may throw between runs: it belongs to no run, and the next one goes on.
+process.on('uncaughtException', (error) => console.error(`runner.mjs: between runs: ${error && error.stack ? error.stack : error}`));
+process.on('unhandledRejection', (error) => console.error(`runner.mjs: between runs: ${error && error.stack ? error.stack : error}`));
+
+// On Node, read as a socket is, by the event loop: a read blocked in the
+// thread pool keeps Node from exiting when the shim calls exit. Bun has no
+// socket on a descriptor, and exits all the same.
+const requestStream = process.versions.bun
+  ? createReadStream(null, { fd: requests })
+  : new Socket({ fd: requests, readable: true, writable: false });
+for await (const line of createInterface({ input: requestStream })) {
+  const request = JSON.parse(line);
+  useAsStdin(request.stdin);
+  await frame(request.token);
+  await serveOne({ ...request, deadlineMs: Number(request['deadline-ms']) });
+  if (spent) {
+    // The worker may be busy with what the run left: end as a run of a
+    // process of its own ends, with what this thread wrote.
+    process.stdout.write(request.token);
+    process.stderr.write(request.token);
+    await Promise.all([drained(process.stdout), drained(process.stderr)]);
+    break;
+  }
+  await frame(request.token);
+}
 realExit(0);

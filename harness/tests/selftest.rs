@@ -1133,7 +1133,7 @@ fn installed_other_hosts() -> Vec<Arc<dyn Host>> {
             continue;
         }
         match registry.status(name, entry) {
-            Status::Ready => installed.push(registry.open(name).unwrap()),
+            Status::Ready => installed.push(registry.open_one_run_per_process(name).unwrap()),
             Status::NotInstalled { help } => {
                 eprintln!("not proven on `{name}` here: it is {help}")
             }

@@ -20,6 +20,7 @@
 //! a `crash`; one that writes no reply, or one that does not parse, is a
 //! harness error naming the adapter and showing what it printed.
 
+use super::serving::{self, Launch, Served, Servers};
 use super::subprocess::{self, HostEnd};
 use super::{Host, PerComponent, RunRequest, RunSettings};
 use crate::outcome::{HostRun, Outcome, Trap};
@@ -51,6 +52,8 @@ pub struct AdapterHost {
     output_limit: Option<u64>,
     /// The components prepared (`--prepare`) in this process.
     prepared: PerComponent<()>,
+    /// Its serving processes, if it serves (`Capabilities::serving`).
+    servers: Servers,
 }
 
 fn to_json(settings: &impl Serialize) -> String {
@@ -66,6 +69,9 @@ pub struct Capabilities {
     /// `--loopback`: it answers wasi:http itself and confines wasi:sockets
     /// to the run's loopback address.
     pub confinement: bool,
+    /// It takes many runs in turn when started with `--serve`
+    /// ([`serving`]).
+    pub serving: bool,
 }
 
 /// How the run ended, as an adapter writes it.
@@ -73,6 +79,12 @@ pub struct Capabilities {
 #[serde(deny_unknown_fields)]
 pub struct Reply {
     pub outcome: String,
+    /// A serving adapter's reply names its run by the request's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    /// A serving adapter takes no further run after this one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub last: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,6 +105,7 @@ impl AdapterHost {
             env: Vec::new(),
             output_limit: Some(subprocess::OUTPUT_LIMIT),
             prepared: PerComponent::default(),
+            servers: Servers::default(),
         }
     }
 
@@ -143,61 +156,78 @@ impl Host for AdapterHost {
             .then(tempfile::tempdir)
             .transpose()
             .map_err(|e| format!("cannot create the scratch directory: {e}"))?;
-        let (program, own_arguments) = self
-            .command
-            .split_first()
-            .ok_or_else(|| format!("adapter `{}` has no command", self.name))?;
-        let mut adapter = Command::new(program);
-        adapter
-            .envs(self.env.iter().map(|(name, value)| (name, value)))
-            .args(own_arguments)
-            .arg("--component")
-            .arg(request.component)
-            // One argument, so that a scenario like `--list` is a value.
-            .arg(format!("--scenario={}", request.scenario))
-            .arg("--reply")
-            .arg(&reply_file)
-            .arg("--deadline-ms")
-            .arg(settings.deadline.as_millis().to_string());
-        if let Some(dir) = &scratch {
-            adapter
-                .arg("--dir")
-                .arg(format!("{}::{SCRATCH_DIR}", dir.path().display()));
-        }
-        if self.capabilities.stderr_capacity {
-            adapter
-                .arg("--stderr-capacity")
-                .arg(settings.stderr_capacity.to_string());
-        }
-        if self.capabilities.confinement {
-            if let Some(response) = &settings.http_response {
-                adapter.arg("--http-response").arg(to_json(response));
+        let options = self.options(request, &reply_file, scratch.as_ref().map(|dir| dir.path()));
+        let serving = self.capabilities.serving.then_some(&self.servers);
+        let (ended, token) = match serving {
+            Some(servers) => {
+                let stdin_file = work.path().join("stdin");
+                std::fs::write(&stdin_file, &settings.stdin)
+                    .map_err(|e| format!("cannot write the run's stdin file: {e}"))?;
+                let mut request: serde_json::Map<String, serde_json::Value> = options
+                    .into_iter()
+                    .map(|(name, value)| (name.into(), value.into()))
+                    .collect();
+                request.insert(
+                    "stdin".into(),
+                    stdin_file.to_string_lossy().into_owned().into(),
+                );
+                let token = serving::fresh_token()?;
+                request.insert("token".into(), token.clone().into());
+                let launch = Launch {
+                    command: &self.command,
+                    env: &self.env,
+                    output_limit: self.output_limit,
+                };
+                // A reply that says `last`, or none that reads: the
+                // process serves no further run.
+                let serves_on = || {
+                    std::fs::read_to_string(&reply_file)
+                        .ok()
+                        .and_then(|text| serde_json::from_str::<Reply>(&text).ok())
+                        .is_some_and(|reply| !reply.last)
+                };
+                let served = servers
+                    .run(&launch, request, settings.deadline, GRACE, serves_on)
+                    .map_err(|e| self.failed(e))?;
+                match served {
+                    Served::Decided(run) => return Ok(run),
+                    Served::Framed { stdout, stderr } => (
+                        Ended {
+                            code: None,
+                            stdout,
+                            stderr,
+                        },
+                        Some(token),
+                    ),
+                    Served::Exited {
+                        code,
+                        stdout,
+                        stderr,
+                    } => (
+                        Ended {
+                            code: Some(code),
+                            stdout,
+                            stderr,
+                        },
+                        Some(token),
+                    ),
+                }
             }
-            adapter
-                .arg("--http-request")
-                .arg(to_json(&settings.http_request));
-            if let Some(sockets) = &settings.sockets {
-                adapter
-                    .arg("--sockets")
-                    .arg(to_json(sockets))
-                    .arg("--loopback")
-                    .arg(super::sockets::fresh_address().to_string());
-            }
-        }
-        let started =
-            subprocess::run_host(adapter, settings, GRACE, self.output_limit).map_err(|e| {
-                format!(
-                    "adapter `{}`: {e}; is it installed? `cargo xtask hosts` says",
-                    self.name
-                )
-            })?;
-        let (code, stdout, stderr) = match started {
-            HostEnd::Decided(run) => return Ok(run),
-            HostEnd::Exited {
-                code,
-                stdout,
-                stderr,
-            } => (code, stdout, stderr),
+            None => match self.run_in_own_process(options, settings)? {
+                HostEnd::Decided(run) => return Ok(run),
+                HostEnd::Exited {
+                    code,
+                    stdout,
+                    stderr,
+                } => (
+                    Ended {
+                        code: Some(code),
+                        stdout,
+                        stderr,
+                    },
+                    None,
+                ),
+            },
         };
         let outcome = std::fs::read_to_string(&reply_file)
             .map_err(|e| format!("no reply ({e})"))
@@ -205,21 +235,109 @@ impl Host for AdapterHost {
                 serde_json::from_str::<Reply>(&text)
                     .map_err(|e| format!("a reply that does not parse ({e}): {text:?}"))
             })
-            .and_then(|reply| reply.into_outcome(settings.deadline))
+            .and_then(|reply| match (&reply.run, &token) {
+                (Some(run), Some(token)) if run != token => {
+                    Err(format!("a reply for run `{run}`, not for this run (`{token}`)"))
+                }
+                (None, Some(_)) => Err("a reply without the run's token in `run`".into()),
+                _ => reply.into_outcome(settings.deadline),
+            })
             .map_err(|problem| {
+                let status = match ended.code {
+                    Some(code) => format!("it exited with status {code}"),
+                    None => "it ended the run's output".into(),
+                };
                 format!(
-                    "adapter `{}` ({}) broke the adapter protocol: {problem}; it exited with status {code} and printed\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                    "adapter `{}` ({}) broke the adapter protocol: {problem}; {status} and printed\n--- stdout ---\n{}\n--- stderr ---\n{}",
                     self.name,
-                    program.to_string_lossy(),
-                    String::from_utf8_lossy(&stdout),
-                    String::from_utf8_lossy(&stderr)
+                    self.command[0].to_string_lossy(),
+                    String::from_utf8_lossy(&ended.stdout),
+                    String::from_utf8_lossy(&ended.stderr)
                 )
             })?;
         Ok(HostRun {
             outcome,
-            stdout,
-            stderr,
+            stdout: ended.stdout,
+            stderr: ended.stderr,
         })
+    }
+}
+
+/// What a run's process printed, and how it exited if it did.
+struct Ended {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl AdapterHost {
+    /// The run's arguments, by name: `--NAME VALUE` for a process of its
+    /// own, the members of the request for a serving one.
+    fn options(
+        &self,
+        request: &RunRequest<'_>,
+        reply_file: &Path,
+        scratch: Option<&Path>,
+    ) -> Vec<(&'static str, String)> {
+        let settings = request.settings;
+        let mut options = vec![
+            (
+                "component",
+                request.component.to_string_lossy().into_owned(),
+            ),
+            ("scenario", request.scenario.to_string()),
+            ("reply", reply_file.to_string_lossy().into_owned()),
+            ("deadline-ms", settings.deadline.as_millis().to_string()),
+        ];
+        if let Some(dir) = scratch {
+            options.push(("dir", format!("{}::{SCRATCH_DIR}", dir.display())));
+        }
+        if self.capabilities.stderr_capacity {
+            options.push(("stderr-capacity", settings.stderr_capacity.to_string()));
+        }
+        if self.capabilities.confinement {
+            if let Some(response) = &settings.http_response {
+                options.push(("http-response", to_json(response)));
+            }
+            options.push(("http-request", to_json(&settings.http_request)));
+            if let Some(sockets) = &settings.sockets {
+                options.push(("sockets", to_json(sockets)));
+                options.push(("loopback", super::sockets::fresh_address().to_string()));
+            }
+        }
+        options
+    }
+
+    /// The run in a process of its own, with the guest's stdin on its stdin.
+    fn run_in_own_process(
+        &self,
+        options: Vec<(&'static str, String)>,
+        settings: &RunSettings,
+    ) -> Result<HostEnd, String> {
+        let (program, own_arguments) = self
+            .command
+            .split_first()
+            .ok_or_else(|| format!("adapter `{}` has no command", self.name))?;
+        let mut adapter = Command::new(program);
+        adapter
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
+            .args(own_arguments);
+        for (name, value) in options {
+            match name {
+                // One argument, so that a scenario like `--list` is a value.
+                "scenario" => adapter.arg(format!("--scenario={value}")),
+                _ => adapter.arg(format!("--{name}")).arg(value),
+            };
+        }
+        subprocess::run_host(adapter, settings, GRACE, self.output_limit)
+            .map_err(|e| self.failed(e))
+    }
+
+    fn failed(&self, problem: String) -> String {
+        format!(
+            "adapter `{}`: {problem}; is it installed? `cargo xtask hosts` says",
+            self.name
+        )
     }
 }
 
@@ -255,6 +373,8 @@ impl Reply {
     pub fn new(outcome: &Outcome) -> Reply {
         let mut reply = Reply {
             outcome: outcome.kind().into(),
+            run: None,
+            last: false,
             exit: None,
             by: None,
             code: None,

@@ -4,6 +4,7 @@ pub mod adapter;
 pub mod compile_cache;
 pub mod http;
 pub mod registry;
+pub mod serving;
 pub mod sockets;
 pub mod subprocess;
 pub mod wasmtime;

@@ -191,6 +191,17 @@ impl Registry {
 
     /// The installed, non-embedded host `name`.
     pub fn open(&self, name: &str) -> Result<Arc<dyn Host>, String> {
+        self.open_serving(name, true)
+    }
+
+    /// The installed, non-embedded host `name`, each of its runs in a
+    /// process of its own even where it could serve many: for what is
+    /// measured per process (the limits self-tests' peak memory).
+    pub fn open_one_run_per_process(&self, name: &str) -> Result<Arc<dyn Host>, String> {
+        self.open_serving(name, false)
+    }
+
+    fn open_serving(&self, name: &str, serving: bool) -> Result<Arc<dyn Host>, String> {
         let entry = self.entries.get(name).ok_or_else(|| {
             format!(
                 "there is no host named `{name}`; hosts.toml knows: {}",
@@ -218,7 +229,12 @@ impl Registry {
                             format!("cannot put the jco runner at {}: {e}", runner.display())
                         })?;
                 }
-                Ok(Arc::new(self.jco_host(name, entry.runtime, runner)))
+                Ok(Arc::new(self.jco_host(
+                    name,
+                    entry.runtime,
+                    runner,
+                    serving,
+                )))
             }
             Kind::WasmtimeCli => {
                 let host = WasmtimeCliHost::new(self.program(name, entry), Some(name.to_string()))?;
@@ -257,14 +273,25 @@ impl Registry {
         }
     }
 
-    /// jco's runner on `runtime`, its caches kept in the host's directory.
-    fn jco_host(&self, name: &str, runtime: Runtime, runner: PathBuf) -> AdapterHost {
+    /// jco's runner on `runtime`, its caches kept in the host's directory;
+    /// `serving`, many runs per process (the runner's `--serve`).
+    fn jco_host(
+        &self,
+        name: &str,
+        runtime: Runtime,
+        runner: PathBuf,
+        serving: bool,
+    ) -> AdapterHost {
         let program = self.runtime_program(name, runtime).into_os_string();
         let dir = self.install_dir(name);
+        let capabilities = Capabilities {
+            // Not on Deno: its node:fs reads fd 0 through its own stdin,
+            // which a living process cannot point at the next run's stdin.
+            serving: serving && runtime != Runtime::Deno,
+            ..Capabilities::default()
+        };
         match runtime {
-            Runtime::Node => {
-                AdapterHost::new(name, vec![program, runner.into()], Capabilities::default())
-            }
+            Runtime::Node => AdapterHost::new(name, vec![program, runner.into()], capabilities),
             // All permissions (the runner reads, writes, reads the
             // environment and jco loads native addons); node_modules as npm
             // laid it out; no colours in messages, no update check.
@@ -277,7 +304,7 @@ impl Registry {
                     "--node-modules-dir=manual".into(),
                     runner.into(),
                 ],
-                Capabilities::default(),
+                capabilities,
             )
             .with_env("DENO_DIR", dir.join(".deno-dir"))
             .with_env("DENO_NO_UPDATE_CHECK", "1")
@@ -286,7 +313,7 @@ impl Registry {
             Runtime::Bun => AdapterHost::new(
                 name,
                 vec![program, "--no-install".into(), runner.into()],
-                Capabilities::default(),
+                capabilities,
             )
             .with_env("BUN_RUNTIME_TRANSPILER_CACHE_PATH", "0"),
         }

@@ -29,6 +29,7 @@ use wasmtime_wasi_http::p2::bindings::sync::ProxyPre;
 const FULL_CONTROL: Capabilities = Capabilities {
     stderr_capacity: true,
     confinement: true,
+    serving: false,
 };
 
 /// The `wasmtime-sync` host: `program` is `witness-wasmtime-sync`.
