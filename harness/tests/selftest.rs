@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use witness::case::{self, Case, CaseName};
-use witness::host::adapter::{AdapterHost, Capabilities, SCRATCH_DIR};
+use witness::host::adapter::{AdapterHost, Capabilities, GRACE, SCRATCH_DIR};
 use witness::host::registry::{Kind, Status};
 use witness::host::subprocess::{self, OUTPUT_LIMIT};
 use witness::host::wasmtime::{
@@ -1483,8 +1483,8 @@ fn the_selftest_suite_fails_exactly_its_deliberately_failing_trials_on_every_con
         .collect();
     // Every trial: the cases, each host's records, the scenario pairing.
     let conclusion = run_trials(&suite, &hosts, "", false);
-    // 23 cases on 3 hosts, a records trial per host, a pairing trial per guest.
-    assert_eq!(conclusion.num_passed + conclusion.num_failed, 74);
+    // 26 cases on 3 hosts, a records trial per host, a pairing trial per guest.
+    assert_eq!(conclusion.num_passed + conclusion.num_failed, 83);
     let failed: Vec<String> = suite
         .results
         .all()
@@ -2401,6 +2401,172 @@ fn an_adapter_that_breaks_the_protocol_is_a_harness_error_showing_what_it_printe
     }
     let error = run_on(&fake_adapter(), "no-reply").unwrap_err();
     assert_contains(&error, "the fake adapter forgot its reply");
+}
+
+// ---------------------------------------------------------------------------
+// Serving: one adapter process, many runs
+
+/// harness/tests/fake-hosts/serving-adapter: serves runs as their
+/// scenarios say.
+fn fake_serving_adapter() -> AdapterHost {
+    let serving = Capabilities {
+        serving: true,
+        ..Capabilities::default()
+    };
+    AdapterHost::new(
+        "fake-serving-adapter",
+        vec![fake_host_program("serving-adapter").into()],
+        serving,
+    )
+}
+
+/// One serving process takes run after run; what it prints outside a
+/// run's tokens is no run's; one that ended between runs, died or crashed
+/// during one, or broke the protocol is replaced for the next run, which
+/// ends as it would have on a fresh process (one that broke the protocol
+/// serves no further run); one that never answers is a hang at the
+/// deadline, its process group killed.
+#[test]
+fn a_serving_adapter_takes_run_after_run_and_its_faults_stay_in_their_run() {
+    let host = fake_serving_adapter();
+    let answered = |host: &AdapterHost, started: usize| {
+        let run = run_on(host, "answer").unwrap();
+        assert_eq!(run.outcome, Outcome::Completed { exit: 0 });
+        assert_eq!(String::from_utf8_lossy(&run.stdout), "guest output\n");
+        assert_eq!(String::from_utf8_lossy(&run.stderr), "");
+        assert_eq!(
+            host.serving_processes_started(),
+            started,
+            "processes started"
+        );
+    };
+    answered(&host, 1);
+    answered(&host, 1);
+    // Its stray output before and after the run is in no run's output.
+    let run = run_on(&host, "stray-output-then-answer").unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "guest output\n");
+    answered(&host, 1);
+    // Ended between runs: the next run has a new process.
+    run_on(&host, "die-after-answer").unwrap();
+    answered(&host, 2);
+    let error = run_on(&host, "die-during-run").unwrap_err();
+    assert_contains(&error, "adapter `fake-serving-adapter`");
+    assert_contains(&error, "no reply");
+    assert_contains(&error, "exited with status 3");
+    assert_contains(&error, "partial output");
+    answered(&host, 3);
+    let run = run_on(&host, "crash-during-run").unwrap();
+    assert_eq!(
+        run.outcome,
+        Outcome::Crash {
+            detail: "killed by signal 11".into()
+        }
+    );
+    answered(&host, 4);
+    for (scenario, says) in [
+        ("garbage-reply", "a reply that does not parse"),
+        (
+            "wrong-run",
+            "a reply for run `[witness run 0]`, not for this run",
+        ),
+        ("no-run", "a reply without the run's token"),
+    ] {
+        let error = run_on(&host, scenario).unwrap_err();
+        assert_contains(&error, "adapter `fake-serving-adapter`");
+        assert_contains(&error, "broke the adapter protocol");
+        assert_contains(&error, says);
+    }
+    answered(&host, 7);
+    let started = std::time::Instant::now();
+    let run = run_on(&host, "never-answer").unwrap();
+    assert_eq!(
+        run.outcome,
+        Outcome::Hang {
+            deadline: Duration::from_millis(300)
+        }
+    );
+    assert!(started.elapsed() < Duration::from_millis(300) + GRACE + Duration::from_secs(1));
+    answered(&host, 8);
+}
+
+/// On every installed host that serves many runs per process (jco on
+/// Node and on Bun), what a run leaves behind (a file in its scratch
+/// directory, a stdin read begun, handles never dropped, a pending timer, a
+/// hang, a stack overflow, a host panic, the shim's shared stdout used) is
+/// invisible to the next run: it reports exactly what it reports in a
+/// process of its own (its arguments, all of its stdin, no variable, an
+/// empty scratch directory). Runs that leave only handles and files are
+/// served by the same process; the others end or spend theirs.
+#[test]
+fn on_every_serving_host_what_a_run_leaves_is_invisible_to_the_next() {
+    let layout = Layout::from_env();
+    let registry = layout.registry().unwrap();
+    let selftest = Suite::selftest(&layout);
+    let conformance = Suite::conformance(&layout);
+    let report = load_case(&selftest, "limits", "report-run");
+    let mut spin = load_case(&selftest, "limits", "spin-forever");
+    spin.run.deadline = Duration::from_millis(500);
+    // (the case, whether the process that ran it serves the next run)
+    let leavers = [
+        (load_case(&selftest, "limits", "leave-traces"), true),
+        (load_case(&selftest, "limits", "recurse-forever"), true),
+        (
+            load_case(&conformance, "resources", "handle-zero-ready"),
+            true,
+        ),
+        (load_case(&selftest, "limits", "leave-a-timer"), false),
+        (spin, false),
+        (
+            load_case(
+                &conformance,
+                "streams",
+                "blocking-write-zeroes-and-flush-4096",
+            ),
+            false,
+        ),
+    ];
+    let mut proven = 0;
+    for (name, entry) in &registry.entries {
+        if entry.kind != Kind::Jco || registry.status(name, entry) != Status::Ready {
+            continue;
+        }
+        let host = registry.open_jco(name, entry, true).unwrap();
+        if !host.serves() {
+            eprintln!("`{name}` runs one run per process: nothing to prove");
+            continue;
+        }
+        let alone = registry.open_jco(name, entry, false).unwrap();
+        let expected = selftest.observe(&alone, &report).unwrap();
+        assert_eq!(expected.outcome, Outcome::Completed { exit: 0 }, "{name}");
+        for (leaver, serves_on) in &leavers {
+            let suite = match leaver.name.family.as_str() {
+                "limits" => &selftest,
+                _ => &conformance,
+            };
+            suite.observe(&host, leaver).unwrap();
+            let started = host.serving_processes_started();
+            let next = selftest.observe(&host, &report).unwrap();
+            assert_eq!(
+                (&next.outcome, &next.observations),
+                (&expected.outcome, &expected.observations),
+                "on {name}, after {}",
+                leaver.name
+            );
+            let by = host.serving_processes_started() - started;
+            assert_eq!(
+                by,
+                usize::from(!serves_on),
+                "on {name}, processes started for the run after {}",
+                leaver.name
+            );
+        }
+        proven += 1;
+    }
+    if proven == 0 {
+        eprintln!(
+            "no serving host is installed here: `cargo xtask hosts install jco` installs one"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 //! The harness's self-test guest for limits and isolation: guests that push
-//! a host to its limits, and one that reports what of the host it can
-//! see. It imports nothing but WASI's command imports, so that every host
+//! a host to its limits, ones that report what of the host or of an
+//! earlier run they can see, and ones that leave traces for the next run.
+//! It imports nothing but WASI's command imports, so that every host
 //! (embedded, a wasmtime CLI, jco) runs it.
 
 use common::observe;
@@ -17,7 +18,51 @@ common::command![
         recurse(0);
     }),
     ("report-environment", report_environment),
+    ("leave-traces", leave_traces),
+    ("leave-a-timer", || std::mem::forget(subscribe_duration(ONE_HOUR))),
+    ("report-run", report_run),
 ];
+
+const ONE_HOUR: u64 = 3_600_000_000_000;
+
+/// Leaves behind what a host that serves many runs in one process must
+/// not let the next run see: a file in its preopens, a stdin read begun
+/// and its stream and pollable never dropped, an open file never closed.
+fn leave_traces() {
+    use wasi::filesystem::types::{DescriptorFlags, OpenFlags, PathFlags};
+    for (directory, _) in wasi::filesystem::preopens::get_directories() {
+        let file = directory
+            .open_at(
+                PathFlags::empty(),
+                "left-behind",
+                OpenFlags::CREATE,
+                DescriptorFlags::WRITE,
+            )
+            .expect("a file in the preopen");
+        file.write(b"left behind", 0).expect("a write");
+        std::mem::forget(file);
+    }
+    let stdin = wasi::cli::stdin::get_stdin();
+    let _ = stdin.read(2);
+    std::mem::forget(stdin.subscribe());
+    std::mem::forget(stdin);
+    common::write_stdout(b"traces left\n");
+}
+
+/// What this run was given: its arguments after the program's name, all
+/// of its stdin, its environment variables' names and its preopens'
+/// files.
+fn report_run() {
+    let arguments = wasi::cli::environment::get_arguments();
+    observe("arguments", arguments.get(1..).unwrap_or_default().to_vec());
+    let stdin = wasi::cli::stdin::get_stdin();
+    let mut bytes = Vec::new();
+    while let Ok(chunk) = stdin.blocking_read(4096) {
+        bytes.extend(chunk);
+    }
+    observe("stdin", String::from_utf8_lossy(&bytes).into_owned());
+    report_environment();
+}
 
 /// Pure wasm that never calls the host: only an interrupt can stop it.
 fn spin_forever() {

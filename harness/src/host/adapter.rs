@@ -119,6 +119,17 @@ impl AdapterHost {
         self
     }
 
+    /// Whether it takes many runs per process.
+    pub fn serves(&self) -> bool {
+        self.capabilities.serving
+    }
+
+    /// How many serving processes it started so far: what the self-tests
+    /// hold the reuse of a process to.
+    pub fn serving_processes_started(&self) -> usize {
+        self.servers.started()
+    }
+
     /// Self-tests only: the same adapter with all of its output kept, so
     /// that a self-test can show its check of the harness's output limit
     /// then fails. No host the suite runs is made this way.
@@ -178,34 +189,26 @@ impl Host for AdapterHost {
                     env: &self.env,
                     output_limit: self.output_limit,
                 };
-                // A reply that says `last`, or none that reads: the
-                // process serves no further run.
+                // Only a process that replied to this run as the protocol
+                // says, and not `last`, serves a further run.
                 let serves_on = || {
                     std::fs::read_to_string(&reply_file)
                         .ok()
                         .and_then(|text| serde_json::from_str::<Reply>(&text).ok())
-                        .is_some_and(|reply| !reply.last)
+                        .is_some_and(|reply| !reply.last && reply.run.as_ref() == Some(&token))
                 };
                 let served = servers
                     .run(&launch, request, settings.deadline, GRACE, serves_on)
                     .map_err(|e| self.failed(e))?;
                 match served {
                     Served::Decided(run) => return Ok(run),
-                    Served::Framed { stdout, stderr } => (
-                        Ended {
-                            code: None,
-                            stdout,
-                            stderr,
-                        },
-                        Some(token),
-                    ),
-                    Served::Exited {
+                    Served::Replied {
                         code,
                         stdout,
                         stderr,
                     } => (
                         Ended {
-                            code: Some(code),
+                            code,
                             stdout,
                             stderr,
                         },

@@ -213,29 +213,7 @@ impl Registry {
         }
         match entry.kind {
             Kind::Embedded => Err(format!("`{name}` is embedded: it needs no opening")),
-            Kind::Jco => {
-                // The runner in use is always the checkout's: replaced
-                // whole (a rename), only when it changed, since other
-                // processes (nextest runs one per trial) may be running it.
-                let runner = self.program(name, entry);
-                let source = self.jco_source().join("runner.mjs");
-                let wanted = std::fs::read(&source)
-                    .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
-                if std::fs::read(&runner).ok().as_ref() != Some(&wanted) {
-                    let fresh = runner.with_extension(format!("mjs.{}", std::process::id()));
-                    std::fs::write(&fresh, &wanted)
-                        .and_then(|()| std::fs::rename(&fresh, &runner))
-                        .map_err(|e| {
-                            format!("cannot put the jco runner at {}: {e}", runner.display())
-                        })?;
-                }
-                Ok(Arc::new(self.jco_host(
-                    name,
-                    entry.runtime,
-                    runner,
-                    serving,
-                )))
-            }
+            Kind::Jco => Ok(Arc::new(self.open_jco(name, entry, serving)?)),
             Kind::WasmtimeCli => {
                 let host = WasmtimeCliHost::new(self.program(name, entry), Some(name.to_string()))?;
                 match &entry.version {
@@ -248,6 +226,30 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// The installed jco host `name` (`entry`), serving many runs per
+    /// process where its runtime can (`serving`).
+    pub fn open_jco(
+        &self,
+        name: &str,
+        entry: &Entry,
+        serving: bool,
+    ) -> Result<AdapterHost, String> {
+        // The runner in use is always the checkout's: replaced
+        // whole (a rename), only when it changed, since other
+        // processes (nextest runs one per trial) may be running it.
+        let runner = self.program(name, entry);
+        let source = self.jco_source().join("runner.mjs");
+        let wanted =
+            std::fs::read(&source).map_err(|e| format!("cannot read {}: {e}", source.display()))?;
+        if std::fs::read(&runner).ok().as_ref() != Some(&wanted) {
+            let fresh = runner.with_extension(format!("mjs.{}", std::process::id()));
+            std::fs::write(&fresh, &wanted)
+                .and_then(|()| std::fs::rename(&fresh, &runner))
+                .map_err(|e| format!("cannot put the jco runner at {}: {e}", runner.display()))?;
+        }
+        Ok(self.jco_host(name, entry.runtime, runner, serving))
     }
 
     /// harness/jco/: jco's runner.

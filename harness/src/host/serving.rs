@@ -55,12 +55,11 @@ pub struct Launch<'a> {
 pub enum Served {
     /// A hang or a crash: decided, with the run's output.
     Decided(HostRun),
-    /// Both end tokens came: the reply file holds the outcome.
-    Framed { stdout: Vec<u8>, stderr: Vec<u8> },
-    /// The process exited with `code` during the run: the reply file may
-    /// hold the outcome (an adapter that exits on purpose replies first).
-    Exited {
-        code: i32,
+    /// The reply file holds the outcome: both end tokens came (`code`
+    /// none), or the process exited with `code` during the run (an
+    /// adapter that exits on purpose replies first).
+    Replied {
+        code: Option<i32>,
         stdout: Vec<u8>,
         stderr: Vec<u8>,
     },
@@ -131,7 +130,11 @@ impl Servers {
                 .push(server);
         }
         let [stdout, stderr] = frames.map(Frame::output);
-        Ok(Served::Framed { stdout, stderr })
+        Ok(Served::Replied {
+            code: None,
+            stdout,
+            stderr,
+        })
     }
 
     /// An idle process that took `line`, or a new one: one found ended
@@ -270,8 +273,8 @@ impl Server {
         };
         let [stdout, stderr] = frames.map(Frame::output);
         match status.code() {
-            Some(code) => Served::Exited {
-                code,
+            Some(code) => Served::Replied {
+                code: Some(code),
                 stdout,
                 stderr,
             },
