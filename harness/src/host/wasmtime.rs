@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 use wasmtime::component::{InstancePre, Linker, Resource, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    StoreLimitsBuilder, UpdateDeadline,
+};
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
@@ -268,8 +271,13 @@ impl WasmtimeHost {
         if let Some(runtime) = self.runtime.get() {
             return Ok(runtime);
         }
-        let runtime = Runtime::new(&self.cache_dir, self.flavor, self.extra_imports)
-            .map_err(|e| format!("{e:?}"))?;
+        let runtime = Runtime::new(
+            &self.cache_dir,
+            self.flavor,
+            self.extra_imports,
+            !self.breaches.memory_cap,
+        )
+        .map_err(|e| format!("{e:?}"))?;
         Ok(self.runtime.get_or_init(|| runtime))
     }
 }
@@ -279,8 +287,9 @@ impl Runtime {
         cache_dir: &Path,
         flavor: Flavor,
         extra_imports: Option<ExtraImports>,
+        memory_cap: bool,
     ) -> wasmtime::Result<Runtime> {
-        let engine = engine()?;
+        let engine = in_process_engine(memory_cap)?;
         let ticker = engine.weak();
         std::thread::spawn(move || {
             while let Some(engine) = ticker.upgrade() {
@@ -453,8 +462,28 @@ impl Host for WasmtimeHost {
 /// deadline ends the process), but compiling with the same settings lets all
 /// three share one compilation of each guest in the compile cache.
 pub(crate) fn engine() -> wasmtime::Result<Engine> {
+    Engine::new(&config())
+}
+
+fn config() -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    config
+}
+
+/// The in-process configurations' Engine: [`engine`]'s settings, with the
+/// instances' memories and tables taken from a pool reserved once and
+/// reused (reset by `madvise`) rather than mapped and unmapped per run,
+/// which was a third of an embedded run's cost. Each memory's pool slot
+/// holds [`MEMORY_LIMIT`]; `memory_cap: false` (a self-test host that
+/// breaches it) maps each memory on demand, without that bound.
+fn in_process_engine(memory_cap: bool) -> wasmtime::Result<Engine> {
+    let mut config = config();
+    if memory_cap {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.max_memory_size(MEMORY_LIMIT);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
     Engine::new(&config)
 }
 
@@ -613,6 +642,29 @@ pub fn selftest_faulty_import(linker: &mut Linker<GuestState>) -> wasmtime::Resu
 
 #[cfg(test)]
 mod tests {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+
+    fn compatibility(engine: &wasmtime::Engine) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// The pooled engines load what the sync child's engine compiled, and
+    /// the other way round: one compilation of each guest serves all three.
+    #[test]
+    fn every_embedded_engine_shares_one_compilation_of_a_guest() {
+        let on_demand = compatibility(&super::engine().unwrap());
+        assert_eq!(
+            compatibility(&super::in_process_engine(true).unwrap()),
+            on_demand
+        );
+        assert_eq!(
+            compatibility(&super::in_process_engine(false).unwrap()),
+            on_demand
+        );
+    }
+
     #[test]
     fn trap_names_become_kebab_case() {
         assert_eq!(
