@@ -169,6 +169,17 @@ impl Servers {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // It dies with the harness's thread that started it: an idle one
+        // when that test thread ends (the next run starts another), every
+        // one when the harness is killed, even one busy in a run, which
+        // would never read the end of its requests.
+        // SAFETY: prctl(2) is async-signal-safe, run in the child before exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start {program:?}: {e}"))?;

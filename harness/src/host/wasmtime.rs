@@ -12,9 +12,12 @@ use super::adapter::SCRATCH_DIR;
 use super::http::{OutgoingHandler, SentResponse, observe_response, response_lines};
 use super::{Host, PerComponent, RunRequest, compile_cache};
 use crate::outcome::{HostRun, Outcome, Trap};
+use std::future::Future;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use wasmtime::component::{InstancePre, Linker, Resource, ResourceTable};
 use wasmtime::{
@@ -375,9 +378,7 @@ impl Runtime {
         let is_proxy = incoming.is_some();
         let run = async move {
             let (respond, response) = tokio::sync::oneshot::channel();
-            // A task of its own: a panic in host code ends the task, not the
-            // harness, and `abort` stops a guest that outlives its deadline.
-            let mut task = tokio::spawn(async move {
+            let guest_run = async move {
                 match guest {
                     Guest::Command(pre) => {
                         let command = pre.instantiate_async(&mut store).await?;
@@ -394,31 +395,33 @@ impl Runtime {
                             .map(Ok)
                     }
                 }
-            });
+            };
+            // Driven on the thread that waits for the run, as `wasmtime run`
+            // does, rather than handed to a worker and back (two wake-ups,
+            // a fifth of a run): a panic in host code is caught as it
+            // unwinds out of a poll, and a guest that outlives its deadline
+            // is no longer polled, then dropped with its store.
+            let running = tokio::time::timeout(deadline, CatchUnwind(Box::pin(guest_run)));
             // Read while the guest runs: it may wait for room to write more.
-            let proxy_response =
-                is_proxy.then(|| tokio::spawn(observe_response(response, deadline)));
-            let timed = tokio::time::timeout(deadline, &mut task).await;
-            // Read to the end before a hung guest is stopped: stopping it
-            // drops its store, and with it the response's channels.
-            let response = match proxy_response {
-                Some(reading) => match reading.await {
-                    Ok(response) => response_lines(&scenario, &response),
-                    Err(panic) => return Err(format!("reading the response failed: {panic}")),
-                },
-                None => String::new(),
+            let reading = CatchUnwind(Box::pin(async move {
+                match is_proxy {
+                    true => Some(observe_response(response, deadline).await),
+                    false => None,
+                }
+            }));
+            let (timed, read) = tokio::join!(running, reading);
+            let response = match read {
+                Ok(Some(response)) => response_lines(&scenario, &response),
+                Ok(None) => String::new(),
+                Err(panic) => {
+                    let panic = panic_text(panic.as_ref());
+                    return Err(format!("reading the response failed: {panic}"));
+                }
             };
             let outcome = match timed {
-                Err(_elapsed) => {
-                    task.abort();
-                    Outcome::Hang { deadline }
-                }
-                Ok(Err(join_error)) => match join_error.try_into_panic() {
-                    Ok(payload) => Outcome::HostPanic {
-                        message: panic_text(payload.as_ref()),
-                    },
-                    // Only a runtime shutting down cancels the task.
-                    Err(cancelled) => return Err(format!("the run was cancelled: {cancelled}")),
+                Err(_elapsed) => Outcome::Hang { deadline },
+                Ok(Err(payload)) => Outcome::HostPanic {
+                    message: panic_text(payload.as_ref()),
                 },
                 Ok(Ok(result)) => ended(result),
             };
@@ -431,6 +434,23 @@ impl Runtime {
                 .build()
                 .map_err(|e| format!("cannot start a current-thread tokio runtime: {e}"))?
                 .block_on(run),
+        }
+    }
+}
+
+/// A future that turns a panic out of `F`'s poll into `Err(payload)`;
+/// `F` is not polled again after one.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn std::any::Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(context))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(payload) => Poll::Ready(Err(payload)),
         }
     }
 }
