@@ -170,33 +170,29 @@ function shimImports() {
   return imports;
 }
 
-/// The methods of a stdio stream the shim runs on this thread alone; every
-/// other one goes to its worker's one stdout and stderr, which keep state
-/// from run to run (a flush promise, once set, is never cleared).
-const THIS_THREAD_ONLY = new Set(['write', 'blockingWriteAndFlush', Symbol.dispose, Symbol.for('dispose')]);
-/// Whether this run reached the worker's stdout or stderr: then this
-/// process serves no further run (serving: the harness starts another).
+/// The methods of a stdio stream that leave nothing behind in the shim's
+/// worker: it runs `write` and `blocking-write-and-flush` on this thread,
+/// `blocking-flush` is a no-op there, and `check-write` and `subscribe`
+/// change the worker's one stdout or stderr only once it holds unwritten
+/// bytes, which only the others put there. The others (`flush`, the
+/// zeroes and splices) leave state the worker keeps for the process's
+/// life: a flush promise, once set, is never cleared, and the next
+/// blocking write of zeroes to that stream never returns.
+const LEAVE_NOTHING = new Set(['write', 'blockingWriteAndFlush', 'blockingFlush', 'checkWrite', 'subscribe', Symbol.dispose, Symbol.for('dispose')]);
+/// Whether this run left state in the shim's worker that a later run
+/// would meet: then this process serves no further run (serving: the
+/// harness starts another).
 let spent = false;
 
-/// The timers this run subscribed to.
-let timers = [];
-function timer(pollable) {
-  timers.push(pollable);
-  return pollable;
-}
+/// Node's largest timeout, in nanoseconds: the shim's worker re-arms a
+/// timer past it every millisecond until its instant, in a process that
+/// lives on.
+const LARGEST_TIMEOUT_NS = 2_147_483_647n * 1_000_000n;
 
-/// Whether a timer of this run may still be pending in the shim's worker:
-/// more than a few are not asked about one by one, and one the guest
-/// dropped cannot be asked (the shim's worker keeps its Node timer armed).
-function timerPending() {
-  if (timers.length > 16) return true;
-  return timers.some((pollable) => {
-    try {
-      return !pollable.ready();
-    } catch {
-      return true;
-    }
-  });
+/// `pollable`, a timer `nanoseconds` from now.
+function timer(pollable, nanoseconds) {
+  if (BigInt(nanoseconds) > LARGEST_TIMEOUT_NS) spent = true;
+  return pollable;
 }
 
 /// `stream`, noting a call of any method that reaches the shim's worker.
@@ -206,7 +202,7 @@ function watched(stream) {
       const value = target[name];
       if (typeof value !== 'function') return value;
       return (...args) => {
-        if (!THIS_THREAD_ONLY.has(name)) spent = true;
+        if (!LEAVE_NOTHING.has(name)) spent = true;
         return value.apply(target, args);
       };
     },
@@ -237,14 +233,12 @@ async function instantiate(request, stdinTaken) {
   cli._setStdout(watched(outputStreamCreate(STDOUT, 1)));
   cli._setStderr(watched(outputStreamCreate(STDERR, 2)));
   const imports = shimImports();
-  // The shim's worker keeps a timer until it fires (one past Node's
-  // largest timeout fires every millisecond): a run that leaves one
-  // pending spends this process.
+  // A timer the shim's worker re-arms every millisecond spends this process.
   const clock = shim.clocks.monotonicClock;
   imports['wasi:clocks/monotonic-clock'] = {
     ...clock,
-    subscribeInstant: (instant) => timer(clock.subscribeInstant(instant)),
-    subscribeDuration: (duration) => timer(clock.subscribeDuration(duration)),
+    subscribeInstant: (instant) => timer(clock.subscribeInstant(instant), BigInt(instant) - clock.now()),
+    subscribeDuration: (duration) => timer(clock.subscribeDuration(duration), duration),
   };
   imports['wasi:cli/stdin'] = {
     getStdin() {
@@ -285,8 +279,6 @@ async function run(request) {
     ended = classify(error);
   } finally {
     process.exit = realExit;
-    if (timerPending()) spent = true;
-    timers = [];
     // What the guest left of its stdin stops here: the next run's stdin
     // is another file, and no stream of this run may read it.
     try {
@@ -363,11 +355,19 @@ function useAsStdin(path) {
   if (fd !== 0) throw new Error(`the run's stdin opened as fd ${fd}, not 0`);
 }
 
-/// Writes the run's token to stdout and stderr, after all the run wrote:
+/// Writes the run's token to stdout and stderr before the run, from this
+/// thread, where the guest's first writes will come from.
+async function begin(token) {
+  process.stdout.write(token);
+  process.stderr.write(token);
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+}
+
+/// Writes the run's token to stdout and stderr after all the run wrote:
 /// the shim writes stdio from this thread and from its worker, so the
 /// token goes through the worker once this thread's writes are out,
 /// behind what the worker wrote.
-async function frame(token) {
+async function end(token) {
   await Promise.all([drained(process.stdout), drained(process.stderr)]);
   const { ioCall } = streamsModule;
   const { OUTPUT_STREAM_WRITE, STDOUT, STDERR } = callsModule;
@@ -392,7 +392,7 @@ const requestStream = process.versions.bun
 for await (const line of createInterface({ input: requestStream })) {
   const request = JSON.parse(line);
   useAsStdin(request.stdin);
-  await frame(request.token);
+  await begin(request.token);
   await serveOne({ ...request, deadlineMs: Number(request['deadline-ms']) });
   if (spent) {
     // The worker may be busy with what the run left: end as a run of a
@@ -402,6 +402,6 @@ for await (const line of createInterface({ input: requestStream })) {
     await Promise.all([drained(process.stdout), drained(process.stderr)]);
     break;
   }
-  await frame(request.token);
+  await end(request.token);
 }
 realExit(0);
