@@ -19,7 +19,9 @@ common::command![
     }),
     ("report-environment", report_environment),
     ("leave-traces", leave_traces),
-    ("leave-a-timer", || std::mem::forget(subscribe_duration(ONE_HOUR))),
+    ("leave-a-timer", || std::mem::forget(subscribe_duration(
+        ONE_HOUR
+    ))),
     ("report-run", report_run),
 ];
 
