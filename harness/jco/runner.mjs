@@ -284,8 +284,9 @@ async function run(request) {
     try {
       stdin?.[Symbol.dispose]?.();
     } catch {
-      // A stream whose pollables the guest kept: the shim refuses to
-      // drop it, and it reads nothing more once its file is gone.
+      // A stream whose pollables the guest kept: the shim refuses to drop
+      // it, and it may read fd 0 again, the next run's stdin.
+      spent = true;
     }
   }
   // Whatever it ended as, a run that took longer than its deadline did
@@ -379,9 +380,14 @@ async function end(token) {
 }
 
 // What a run leaves behind (a finalizer of its resources, a late callback)
-// may throw between runs: it belongs to no run, and the next one goes on.
-process.on('uncaughtException', (error) => console.error(`runner.mjs: between runs: ${error && error.stack ? error.stack : error}`));
-process.on('unhandledRejection', (error) => console.error(`runner.mjs: between runs: ${error && error.stack ? error.stack : error}`));
+// may throw later: it is printed, and this process, in a state nobody
+// knows, serves no further run.
+function unexpected(error) {
+  console.error(`runner.mjs: outside a run's call: ${error && error.stack ? error.stack : error}`);
+  spent = true;
+}
+process.on('uncaughtException', unexpected);
+process.on('unhandledRejection', unexpected);
 
 // On Node, read as a socket is, by the event loop: a read blocked in the
 // thread pool keeps Node from exiting when the shim calls exit. Bun has no

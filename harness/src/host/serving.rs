@@ -22,7 +22,7 @@ use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 /// Runs a process serves before it is retired: what runs leave behind
@@ -89,6 +89,9 @@ impl Servers {
             .ok_or("a request needs its token")?
             .to_string();
         let line = format!("{}\n", serde_json::Value::Object(request));
+        // A process that ends before it began the run (it was ending when
+        // it took the request) tells nothing of the run: once, another.
+        let mut retried = false;
         let mut server = self.take(launch, &line)?;
         let started = Instant::now();
         let mut frames = [
@@ -106,9 +109,16 @@ impl Servers {
                 }
                 Ok((stream, None)) => {
                     server.open[stream] = false;
-                    if !server.open.iter().any(|open| *open) {
-                        return Ok(server.ended(frames));
+                    if server.open.iter().any(|open| *open) {
+                        continue;
                     }
+                    if !retried && !frames.iter().any(|frame| frame.begun) {
+                        retried = true;
+                        server.kill();
+                        server = self.take(launch, &line)?;
+                        continue;
+                    }
+                    return Ok(server.ended(frames));
                 }
                 Err(_) => {
                     server.kill();
@@ -147,6 +157,19 @@ impl Servers {
                 None => self.start(launch)?,
             };
             let fresh = server.runs == 0;
+            if !fresh {
+                match server.child.try_wait() {
+                    Ok(None) => {}
+                    Ok(Some(_)) => {
+                        server.reaped = true;
+                        continue;
+                    }
+                    Err(_) => {
+                        server.kill();
+                        continue;
+                    }
+                }
+            }
             match server.requests.write_all(line.as_bytes()) {
                 Ok(()) => return Ok(server),
                 Err(e) if fresh => {
@@ -169,10 +192,10 @@ impl Servers {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        // It dies with the harness's thread that started it: an idle one
-        // when that test thread ends (the next run starts another), every
-        // one when the harness is killed, even one busy in a run, which
-        // would never read the end of its requests.
+        // It dies with the harness, even one busy in a run, which would
+        // never read the end of its requests: its parent is a thread that
+        // lives as long as the harness (the signal comes when the thread
+        // that started it ends).
         // SAFETY: prctl(2) is async-signal-safe, run in the child before exec.
         unsafe {
             command.pre_exec(|| {
@@ -180,8 +203,7 @@ impl Servers {
                 Ok(())
             });
         }
-        let mut child = command
-            .spawn()
+        let mut child = spawn_from_the_spawner(command)
             .map_err(|e| format!("cannot start {program:?}: {e}"))?;
         self.started.fetch_add(1, Ordering::SeqCst);
         let (sender, output) = mpsc::channel();
@@ -194,8 +216,29 @@ impl Servers {
             leftover: [Vec::new(), Vec::new()],
             open: [true, true],
             runs: 0,
+            reaped: false,
         })
     }
+}
+
+/// Starts `command` from a thread that lives as long as the harness, so that
+/// no test thread that ends takes a serving process with it.
+fn spawn_from_the_spawner(command: Command) -> std::io::Result<Child> {
+    type Job = (Command, mpsc::Sender<std::io::Result<Child>>);
+    static SPAWNER: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::spawn(move || {
+            for (mut command, spawned) in queue {
+                let _ = spawned.send(command.spawn());
+            }
+        });
+        jobs
+    });
+    let (spawned, child) = mpsc::channel();
+    let gone = || std::io::Error::other("the spawner thread is gone");
+    spawner.send((command, spawned)).map_err(|_| gone())?;
+    child.recv().map_err(|_| gone())?
 }
 
 /// Reads `pipe` on a thread of its own, sending what it reads as
@@ -241,17 +284,24 @@ struct Server {
     /// Whether each stream is still open.
     open: [bool; 2],
     runs: usize,
+    /// Whether the process was waited for: its group is then not
+    /// signalled again (the number may name another group by then).
+    reaped: bool,
 }
 
 impl Server {
     /// Kills the process group and reaps the process.
     fn kill(&mut self) {
+        if self.reaped {
+            return;
+        }
         // SAFETY: kill(2) with a negative pid signals that process group;
         // the group is the child's own (process_group(0)).
         unsafe {
             libc::kill(-(self.child.id() as libc::pid_t), libc::SIGKILL);
         }
         let _ = self.child.wait();
+        self.reaped = true;
     }
 
     /// Feeds `frames` what the pipes still hold, until both end.
@@ -276,7 +326,10 @@ impl Server {
         // The pipes closed: the process is gone or going; a process that
         // closed them and lives on is killed.
         let status = match wait_at_most(&mut self.child, DRAIN_AFTER_END) {
-            Some(status) => status,
+            Some(status) => {
+                self.reaped = true;
+                status
+            }
             None => {
                 self.kill();
                 self.child.wait().unwrap_or_default()

@@ -401,7 +401,11 @@ impl Runtime {
             // a fifth of a run): a panic in host code is caught as it
             // unwinds out of a poll, and a guest that outlives its deadline
             // is no longer polled, then dropped with its store.
-            let running = tokio::time::timeout(deadline, CatchUnwind(Box::pin(guest_run)));
+            // Outside the join: a guest past its deadline must live until
+            // the response is read, since dropping it drops the response's
+            // channels.
+            let mut guest_run = CatchUnwind(Box::pin(guest_run));
+            let running = tokio::time::timeout(deadline, &mut guest_run);
             // Read while the guest runs: it may wait for room to write more.
             let reading = CatchUnwind(Box::pin(async move {
                 match is_proxy {
@@ -410,6 +414,7 @@ impl Runtime {
                 }
             }));
             let (timed, read) = tokio::join!(running, reading);
+            drop(guest_run);
             let response = match read {
                 Ok(Some(response)) => response_lines(&scenario, &response),
                 Ok(None) => String::new(),
@@ -494,9 +499,13 @@ fn config() -> Config {
 /// The in-process configurations' Engine: [`engine`]'s settings, with the
 /// instances' memories and tables taken from a pool reserved once and
 /// reused (reset by `madvise`) rather than mapped and unmapped per run,
-/// which was a third of an embedded run's cost. Each memory's pool slot
-/// holds [`MEMORY_LIMIT`]; `memory_cap: false` (a self-test host that
-/// breaches it) maps each memory on demand, without that bound.
+/// which was a third of an embedded run's cost. A memory may grow to
+/// [`MEMORY_LIMIT`] in its slot (each slot reserves what an on-demand
+/// memory reserves); `memory_cap: false` (a self-test host that breaches
+/// it) maps each memory on demand, without that bound. The pool's other
+/// limits are wasmtime's defaults (one memory and one table of at most
+/// 20 000 elements per core module, 1 000 instances at once), which the
+/// guests stay within.
 fn in_process_engine(memory_cap: bool) -> wasmtime::Result<Engine> {
     let mut config = config();
     if memory_cap {
