@@ -15,133 +15,32 @@
 // component, with fresh arguments, environment, preopens and stdio streams.
 // The harness owns the deadline: it kills this process group.
 //
-// Classification (README "Hosts", jco):
-// - the run returned          → completed, exit 0; `run` returned an error
-//   (ComponentError)          → completed, exit 1; wasi:cli/exit → that status;
-// - WebAssembly.RuntimeError with one of V8's trap texts → trap by the guest,
-//   its code named as wasmtime names traps; with another text (jco's glue
-//   throws RuntimeErrors too: "unknown handle index 3") → trap by the host;
-// - an Error the shim or jco's glue raises on purpose: "wasi-io trap: ...",
-//   or a canonical-ABI check of the glue (invalid or wrong-typed handle,
-//   list out of bounds)      → trap by the host; the shim's stream traps,
-//   which print the error and exit the process, alike;
-// - any other exception       → host-panic: a bug of the host itself.
-import { createHash } from 'node:crypto';
+// Classification: classify.mjs.
 import {
-  closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync,
+  closeSync, createReadStream, openSync, readFileSync, writeFileSync,
 } from 'node:fs';
 import { Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { Exit, classify } from './classify.mjs';
+import { drained, runnerOptions } from './protocol.mjs';
+import { transpiled } from './transpile.mjs';
 
-const { values: options } = parseArgs({
-  options: {
-    component: { type: 'string' },
-    scenario: { type: 'string' },
-    reply: { type: 'string' },
-    dir: { type: 'string' },
-    // The harness owns the deadline: it kills this process group.
-    'deadline-ms': { type: 'string' },
-    // Transpile the component and stop: before any run is timed.
-    prepare: { type: 'boolean' },
-    // Take runs in turn, one request per line on stdin.
-    serve: { type: 'boolean' },
-  },
-});
-const needed = options.serve ? [] : options.prepare ? ['component'] : ['component', 'scenario', 'reply', 'deadline-ms'];
-for (const required of needed) {
-  if (!options[required]) {
-    console.error(`runner.mjs: --${required} is required`);
-    process.exit(2);
-  }
-}
+const options = runnerOptions(import.meta.url);
 
-const here = dirname(fileURLToPath(import.meta.url));
 const realExit = process.exit.bind(process);
 
 if (options.prepare) {
-  await transpiled(resolve(options.component));
+  await transpiled(resolve(options.component), 'instantiable');
   process.exit(0);
 }
 
-/// Transpiles the component once per content hash, under
-/// transpiled/instantiable-<hash>/: jco's instantiation mode, so that each
-/// run instantiates it afresh with the imports it is given.
-async function transpiled(component) {
-  const bytes = readFileSync(component);
-  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
-  const dir = join(here, 'transpiled', `instantiable-${hash}`);
-  const module = join(dir, 'guest.js');
-  if (existsSync(module)) return module;
-  const { transpile } = await import('@bytecodealliance/jco');
-  const { files } = await transpile(bytes, { name: 'guest', instantiation: { tag: 'async' } });
-  // Written aside, then renamed: runs in parallel may transpile the same guest.
-  const partial = `${dir}.partial-${process.pid}`;
-  for (const [name, data] of Object.entries(files)) {
-    const path = join(partial, name);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, data);
-  }
-  try {
-    renameSync(partial, dir);
-  } catch {
-    rmSync(partial, { recursive: true, force: true });
-  }
-  return module;
-}
+/// The texts preview2-shim 0.26.1's Node build raises on purpose: a refused
+/// call (jco's glue's own are in classify.mjs).
+const SHIM_TRAPS = [/^wasi-io trap:/];
 
-/// wasmtime's names for the traps the engines report, so that records
-/// compare: V8's texts (Node; Deno's V8 splits "null function" from
-/// "function signature mismatch") and JavaScriptCore's (Bun).
-const TRAP_CODES = [
-  [/unreachable/i, 'unreachable-code-reached'],
-  [/memory access out of bounds|out of bounds memory access/i, 'memory-out-of-bounds'],
-  [/divide by zero|remainder by zero|division by zero/i, 'integer-division-by-zero'],
-  [/integer overflow|divide result unrepresentable/i, 'integer-overflow'],
-  [/float unrepresentable|out of bounds trunc/i, 'bad-conversion-to-integer'],
-  [/table index is out of bounds|out of bounds call_indirect/i, 'table-out-of-bounds'],
-  [/null function|function signature mismatch|call_indirect to a (signature that does not match|null table entry)/, 'bad-signature'],
-];
-
-/// The errors jco 1.35.0's glue and preview2-shim 0.26.1 raise on purpose,
-/// by their exact texts: a refused call. Any other JavaScript error is a bug.
-const HOST_TRAPS = [
-  /^wasi-io trap:/,
-  /^Resource error: Not a valid "[^"]+" resource\.$/,
-  /^list pointer \[\d+\] is not aligned to \d+$/,
-  /^unknown handle index \d+$/,
-];
-
-class Exit {
-  constructor(code) {
-    this.code = code;
-  }
-}
-
-function classify(error) {
-  if (error instanceof Exit) return { outcome: 'completed', exit: error.code };
-  if (error instanceof WebAssembly.RuntimeError) {
-    // V8's own traps have these texts; jco's glue also throws RuntimeErrors
-    // of its own ("unknown handle index 3"): refusals of the host.
-    const found = TRAP_CODES.find(([pattern]) => pattern.test(error.message));
-    if (found) return { outcome: 'trap', by: 'guest', code: found[1], message: error.message };
-    return { outcome: 'trap', by: 'host', message: error.message };
-  }
-  if (error instanceof RangeError && /call stack/.test(error.message)) {
-    return { outcome: 'trap', by: 'guest', code: 'stack-overflow', message: error.message };
-  }
-  if (error && error.constructor && error.constructor.name === 'ComponentError') {
-    return { outcome: 'completed', exit: 1 };
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof Error && HOST_TRAPS.some((pattern) => pattern.test(message))) {
-    return { outcome: 'trap', by: 'host', message };
-  }
-  const text = error instanceof Error ? `${error.name}: ${message}` : message;
-  return { outcome: 'host-panic', message: text };
-}
+const classified = (error) => classify(error, SHIM_TRAPS);
 
 const shim = {
   cli: await import('@bytecodealliance/preview2-shim/cli'),
@@ -216,7 +115,7 @@ const compiled = new Map();
 /// a failure here is a `link-error` (the component cannot be instantiated
 /// on this host). `stdinTaken` hears of the stdin stream the guest gets.
 async function instantiate(request, stdinTaken) {
-  const module = await transpiled(resolve(request.component));
+  const module = await transpiled(resolve(request.component), 'instantiable');
   const { cli, filesystem } = shim;
   cli._setArgs(['guest', request.scenario]);
   cli._setEnv({});
@@ -276,7 +175,7 @@ async function run(request) {
     guest.run.run();
     ended = { outcome: 'completed', exit: 0 };
   } catch (error) {
-    ended = classify(error);
+    ended = classified(error);
   } finally {
     process.exit = realExit;
     // What the guest left of its stdin stops here: the next run's stdin
@@ -313,11 +212,8 @@ function reply(outcome) {
   writeFileSync(path, JSON.stringify(token ? { ...outcome, ...served } : outcome));
 }
 process.on('exit', (code) => {
-  if (current) reply(traced ? classify(traced) : { outcome: 'completed', exit: code });
+  if (current) reply(traced ? classified(traced) : { outcome: 'completed', exit: code });
 });
-
-/// Everything written to `stream` so far has reached its file descriptor.
-const drained = (stream) => new Promise((done) => stream.write('', done));
 
 /// Runs one request and replies.
 async function serveOne(request) {

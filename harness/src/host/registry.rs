@@ -63,6 +63,9 @@ pub enum Runtime {
     Deno,
     /// Bun, installed from npm with the host.
     Bun,
+    /// preview2-shim's browser build in the machine's headless `chromium`
+    /// (Debian's), driven from Node by playwright-core.
+    Chromium,
 }
 
 impl Runtime {
@@ -74,6 +77,15 @@ impl Runtime {
             Runtime::Node => "harness/jco",
             Runtime::Deno => "harness/jco/deno",
             Runtime::Bun => "harness/jco/bun",
+            Runtime::Chromium => "harness/jco/chromium",
+        }
+    }
+
+    /// The runner, of harness/jco/: the browser's drives a page from Node.
+    fn runner(self) -> &'static str {
+        match self {
+            Runtime::Chromium => "browser-runner.mjs",
+            _ => "runner.mjs",
         }
     }
 }
@@ -126,7 +138,7 @@ impl Registry {
                 path,
                 &source,
                 &e,
-                "each host is a table: kind = \"embedded\" | \"wasmtime-cli\" | \"jco\", about = \"...\", for a CLI its version and either its pypi requirement or the crate to `cargo install`, for jco its runtime = \"node\" | \"deno\" | \"bun\"",
+                "each host is a table: kind = \"embedded\" | \"wasmtime-cli\" | \"jco\", about = \"...\", for a CLI its version and either its pypi requirement or the crate to `cargo install`, for jco its runtime = \"node\" | \"deno\" | \"bun\" | \"chromium\"",
             )
         })?;
         Ok(Registry {
@@ -145,7 +157,7 @@ impl Registry {
     /// `cargo install` puts it), or jco's Node runner.
     pub fn program(&self, name: &str, entry: &Entry) -> PathBuf {
         match (entry.kind, &entry.cargo) {
-            (Kind::Jco, _) => self.install_dir(name).join("runner.mjs"),
+            (Kind::Jco, _) => self.install_dir(name).join(entry.runtime.runner()),
             (_, Some(_)) => self.install_dir(name).join("bin/wasmtime"),
             _ => self.install_dir(name).join("wasmtime_cli/wasmtime"),
         }
@@ -167,9 +179,14 @@ impl Registry {
             Kind::Jco if !node_runs() => Status::NotInstalled {
                 help: "Node is not on this machine (jco runs on Node 20 or newer, and npm installs it)".into(),
             },
+            Kind::Jco if entry.runtime == Runtime::Chromium && chromium().is_none() => {
+                Status::NotInstalled {
+                    help: "there is no `chromium` on PATH: install Debian's (`apt-get install chromium`), which jco-browser drives headless".into(),
+                }
+            }
             Kind::Jco if !self.install_dir(name).join("node_modules").is_dir() => not_installed(),
             Kind::Jco
-                if entry.runtime != Runtime::Node
+                if !matches!(entry.runtime, Runtime::Node | Runtime::Chromium)
                     && !self.runtime_program(name, entry.runtime).is_file() =>
             {
                 not_installed()
@@ -236,20 +253,34 @@ impl Registry {
         entry: &Entry,
         serving: bool,
     ) -> Result<AdapterHost, String> {
-        // The runner in use is always the checkout's: replaced
-        // whole (a rename), only when it changed, since other
-        // processes (nextest runs one per trial) may be running it.
-        let runner = self.program(name, entry);
-        let source = self.jco_source().join("runner.mjs");
-        let wanted =
-            std::fs::read(&source).map_err(|e| format!("cannot read {}: {e}", source.display()))?;
-        if std::fs::read(&runner).ok().as_ref() != Some(&wanted) {
-            let fresh = runner.with_extension(format!("mjs.{}", std::process::id()));
-            std::fs::write(&fresh, &wanted)
-                .and_then(|()| std::fs::rename(&fresh, &runner))
-                .map_err(|e| format!("cannot put the jco runner at {}: {e}", runner.display()))?;
+        self.put_runners(&self.install_dir(name))?;
+        Ok(self.jco_host(name, entry.runtime, self.program(name, entry), serving))
+    }
+
+    /// Puts the checkout's runners (harness/jco/*.mjs) in `dir`: each one
+    /// replaced whole (a rename), only when it changed, since other
+    /// processes (nextest runs one per trial) may be running it.
+    fn put_runners(&self, dir: &Path) -> Result<(), String> {
+        let source = self.jco_source();
+        let listed = std::fs::read_dir(&source)
+            .map_err(|e| format!("cannot list {}: {e}", source.display()))?;
+        for file in listed.filter_map(Result::ok).map(|entry| entry.path()) {
+            if file.extension().is_none_or(|extension| extension != "mjs") {
+                continue;
+            }
+            let wanted =
+                std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let runner = dir.join(file.file_name().unwrap_or_default());
+            if std::fs::read(&runner).ok().as_ref() != Some(&wanted) {
+                let fresh = runner.with_extension(format!("mjs.{}", std::process::id()));
+                std::fs::write(&fresh, &wanted)
+                    .and_then(|()| std::fs::rename(&fresh, &runner))
+                    .map_err(|e| {
+                        format!("cannot put the jco runner at {}: {e}", runner.display())
+                    })?;
+            }
         }
-        Ok(self.jco_host(name, entry.runtime, runner, serving))
+        Ok(())
     }
 
     /// harness/jco/: jco's runner.
@@ -266,7 +297,7 @@ impl Registry {
     fn runtime_program(&self, name: &str, runtime: Runtime) -> PathBuf {
         let modules = self.install_dir(name).join("node_modules");
         match runtime {
-            Runtime::Node => PathBuf::from("node"),
+            Runtime::Node | Runtime::Chromium => PathBuf::from("node"),
             // The platform package's binary itself: the package's own
             // `.bin` entry may be a Node wrapper.
             Runtime::Deno => modules.join("@deno/linux-x64-glibc/deno"),
@@ -318,6 +349,9 @@ impl Registry {
                 capabilities,
             )
             .with_env("BUN_RUNTIME_TRANSPILER_CACHE_PATH", "0"),
+            // Node drives the machine's chromium (status checked it is there).
+            Runtime::Chromium => AdapterHost::new(name, vec![program, runner.into()], capabilities)
+                .with_env("WITNESS_CHROMIUM", chromium().unwrap_or_default()),
         }
     }
 
@@ -347,8 +381,6 @@ impl Registry {
                     std::fs::copy(self.lock_source(entry).join(file), dir.join(file))
                         .map_err(|e| format!("cannot copy {file}: {e}"))?;
                 }
-                std::fs::copy(self.jco_source().join("runner.mjs"), dir.join("runner.mjs"))
-                    .map_err(|e| format!("cannot copy runner.mjs: {e}"))?;
                 let mut npm = Command::new("npm");
                 npm.current_dir(&dir)
                     .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
@@ -406,6 +438,14 @@ impl Registry {
         self.open(name)?;
         Ok(program)
     }
+}
+
+/// The `chromium` on PATH, which jco-browser drives.
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("chromium"))
+        .find(|program| program.is_file())
 }
 
 /// Whether `node --version` runs.

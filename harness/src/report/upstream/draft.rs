@@ -6,7 +6,7 @@ use super::{Draft, Evidence, Kept, Subject};
 use crate::case::outcome_pattern::OutcomePattern;
 use crate::case::{Case, Citation};
 use crate::code_path;
-use crate::host::registry::{Entry, Kind};
+use crate::host::registry::{Entry, Kind, Runtime};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -174,6 +174,9 @@ fn install(entry: &Entry) -> String {
         (Kind::WasmtimeCli, None, Some(version)) if let Some(krate) = &entry.cargo => {
             format!("`cargo install {krate} --version {version} --locked`")
         }
+        (Kind::Jco, _, Some(version)) if entry.runtime == Runtime::Chromium => format!(
+            "`npm install @bytecodealliance/jco@{version}` and a Chromium with JSPI (Debian's `chromium`)"
+        ),
         (Kind::Jco, _, Some(version)) => format!("`npm install @bytecodealliance/jco@{version}`"),
         (Kind::Embedded, _, _) => {
             "a Rust program on the crates `wasmtime` and `wasmtime-wasi`".into()

@@ -59,6 +59,9 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
             );
             wasmtime_embedding(host.name, case, why)
         }
+        Kind::Jco if host.entry.runtime == Runtime::Chromium => {
+            jco_browser_page(host.entry, &component, case)
+        }
         Kind::Jco if settings.scratch_dir || host.entry.runtime != Runtime::Node => {
             jco_embedding(host.entry, &component, case)
         }
@@ -172,6 +175,7 @@ fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
         ),
         Runtime::Deno => ("`jco run` runs on Node", " deno", "npx deno run -A"),
         Runtime::Bun => ("`jco run` runs on Node", " bun", "npx bun"),
+        Runtime::Chromium => unreachable!("a browser's reproduction is a page: jco_browser_page"),
     };
     let scratch = case.run.scratch_dir;
     let preopen = if scratch {
@@ -209,6 +213,62 @@ run.run();
 ",
                 guest = case.guest,
                 scenario = case.scenario,
+            ),
+        },
+    ]
+}
+
+/// jco's JSPI transpilation in a page of chromium, preview2-shim's browser
+/// build resolved by an import map: what the run wrote goes to the console.
+fn jco_browser_page(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
+    let version = entry.version.as_deref().unwrap_or("latest");
+    let preopen = if case.run.scratch_dir {
+        format!(
+            "\nimport {{ _setPreopens }} from '@bytecodealliance/preview2-shim/filesystem';\n_setPreopens({{ {SCRATCH_DIR:?}: {{ dir: {{}} }} }});"
+        )
+    } else {
+        String::new()
+    };
+    let stdin = if case.run.stdin.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\n// The guest's stdin.\nimport {{ _setStdin }} from '@bytecodealliance/preview2-shim/cli';\nlet stdin = new TextEncoder().encode({:?});\n_setStdin({{\n  blockingRead(len) {{\n    if (stdin.length === 0) throw {{ tag: 'closed' }};\n    const taken = stdin.slice(0, Number(len));\n    stdin = stdin.slice(taken.length);\n    return taken;\n  }},\n}});",
+            String::from_utf8_lossy(&case.run.stdin)
+        )
+    };
+    vec![
+        Step::Say("Transpile the guest for the browser (JSPI suspends its blocking calls), then open this page in chromium (as `chromium --headless --enable-logging=stderr --v=0 http://localhost:8000/`, or with its console open): what the guest writes, and how it ended, go to the console.".into()),
+        Step::Shell(format!(
+            "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim\nnpx jco transpile {} -o {} --async-mode jspi --async-wasi-imports --async-wasi-exports\npython3 -m http.server 8000",
+            quote(component),
+            quote(&case.guest),
+        )),
+        Step::File {
+            name: "index.html".into(),
+            language: "html",
+            text: format!(
+                r#"<!doctype html>
+<script type="importmap">
+{{ "imports": {{ {imports} }} }}
+</script>
+<script type="module">
+import {{ _setArgs }} from '@bytecodealliance/preview2-shim/cli';{preopen}{stdin}
+_setArgs([{guest:?}, {scenario:?}]);
+const {{ run }} = await import('./{guest}/{guest}.js');
+try {{
+  await run.run();
+  console.log('completed');
+}} catch (error) {{
+  console.log('ended by', error);
+}}
+</script>
+"#,
+                guest = case.guest,
+                scenario = case.scenario,
+                imports = ["cli", "clocks", "filesystem", "http", "io", "random", "sockets"]
+                    .map(|name| format!("\"@bytecodealliance/preview2-shim/{name}\": \"./node_modules/@bytecodealliance/preview2-shim/dist/browser/{name}.js\""))
+                    .join(", "),
             ),
         },
     ]
