@@ -244,7 +244,7 @@ const OUTPUT_LIMIT = 4 << 20;
 
 /// Runs `request` in the page: how it ended, its output written to this
 /// process's stdout and stderr. Past the deadline: a hang, and this
-/// process serves no further run (`spent`).
+/// process serves no further run (`spent`): the page may be spinning.
 let spent = false;
 async function run(request) {
   const module = await transpiled(resolve(request.component), 'browser');
@@ -259,12 +259,17 @@ async function run(request) {
   page ??= await openPage();
   let timer;
   const deadline = new Promise((done) => (timer = setTimeout(() => done(null), request.deadlineMs)));
-  const ended = await Promise.race([page.evaluate(runInPage, sent), deadline]).catch((error) => ({
-    outcome: 'host-panic',
-    message: `the page failed: ${error && error.message ? error.message : error}`,
-    stdout: '',
-    stderr: '',
-  }));
+  // A page that failed (it crashed, or its run threw outside the call)
+  // is in a state nobody knows: this process serves no further run.
+  const ended = await Promise.race([page.evaluate(runInPage, sent), deadline]).catch((error) => {
+    spent = true;
+    return {
+      outcome: 'host-panic',
+      message: `the page failed: ${error && error.message ? error.message : error}`,
+      stdout: '',
+      stderr: '',
+    };
+  });
   clearTimeout(timer);
   if (ended === null) {
     spent = true;
@@ -273,7 +278,6 @@ async function run(request) {
   const { stdout, stderr, ...outcome } = ended;
   process.stdout.write(Buffer.from(stdout, 'base64'));
   process.stderr.write(Buffer.from(stderr, 'base64'));
-  if (outcome.outcome === 'host-panic') spent = true;
   return outcome;
 }
 
