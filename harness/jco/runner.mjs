@@ -17,7 +17,7 @@
 //
 // Classification: classify.mjs.
 import {
-  closeSync, createReadStream, openSync, readFileSync, writeFileSync,
+  closeSync, createReadStream, openSync, readFileSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +30,30 @@ import { transpiled } from './transpile.mjs';
 const options = runnerOptions(import.meta.url);
 
 const realExit = process.exit.bind(process);
+
+// Bun writes process.stdout and process.stderr asynchronously, and calls a
+// write's callback without waiting for what is queued before it: an end
+// token written through the shim's worker could overtake the guest's
+// output, and an exit could lose it. There the runner makes them write
+// synchronously, as Node does to a pipe.
+if (process.versions.bun) {
+  for (const [stream, fd] of [[process.stdout, 1], [process.stderr, 2]]) {
+    stream.write = (chunk, encoding, callback) => {
+      const done = typeof encoding === 'function' ? encoding : callback;
+      let bytes = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : chunk;
+      while (bytes.length > 0) {
+        try {
+          bytes = bytes.subarray(writeSync(fd, bytes));
+        } catch (error) {
+          // A pipe the harness has not drained yet.
+          if (error.code !== 'EAGAIN') throw error;
+        }
+      }
+      done?.();
+      return true;
+    };
+  }
+}
 
 if (options.prepare) {
   await transpiled(resolve(options.component), 'instantiable');
@@ -245,11 +269,27 @@ if (!options.serve) {
 const requests = openSync('/proc/self/fd/0', 'r');
 
 /// Puts `path` in place as fd 0: the lowest free descriptor is the one
-/// `open` returns.
-function useAsStdin(path) {
+/// `open` returns. Deno's `node:fs` numbers are its own resources, fd 0 its
+/// stdin, which it cannot close: there libc's dup2 puts the file under it.
+const useAsStdin = globalThis.Deno ? dupAsStdin() : (path) => {
   closeSync(0);
   const fd = openSync(path, 'r');
   if (fd !== 0) throw new Error(`the run's stdin opened as fd ${fd}, not 0`);
+};
+
+function dupAsStdin() {
+  const libc = globalThis.Deno.dlopen('libc.so.6', {
+    open: { parameters: ['buffer', 'i32'], result: 'i32' },
+    dup2: { parameters: ['i32', 'i32'], result: 'i32' },
+    close: { parameters: ['i32'], result: 'i32' },
+  });
+  return (path) => {
+    const fd = libc.symbols.open(new TextEncoder().encode(`${path}\0`), 0);
+    if (fd < 0) throw new Error(`cannot open the run's stdin ${path}`);
+    const dup = libc.symbols.dup2(fd, 0);
+    libc.symbols.close(fd);
+    if (dup !== 0) throw new Error(`cannot put the run's stdin ${path} at fd 0`);
+  };
 }
 
 /// Writes the run's token to stdout and stderr before the run, from this
@@ -286,9 +326,9 @@ process.on('uncaughtException', unexpected);
 process.on('unhandledRejection', unexpected);
 
 // On Node, read as a socket is, by the event loop: a read blocked in the
-// thread pool keeps Node from exiting when the shim calls exit. Bun has no
-// socket on a descriptor, and exits all the same.
-const requestStream = process.versions.bun
+// thread pool keeps Node from exiting when the shim calls exit. Bun and
+// Deno have no socket on a descriptor, and exit all the same.
+const requestStream = process.versions.bun || globalThis.Deno
   ? createReadStream(null, { fd: requests })
   : new Socket({ fd: requests, readable: true, writable: false });
 for await (const line of createInterface({ input: requestStream })) {

@@ -318,9 +318,7 @@ impl Registry {
         let program = self.runtime_program(name, runtime).into_os_string();
         let dir = self.install_dir(name);
         let capabilities = Capabilities {
-            // Not on Deno: its node:fs reads fd 0 through its own stdin,
-            // which a living process cannot point at the next run's stdin.
-            serving: serving && runtime != Runtime::Deno,
+            serving,
             ..Capabilities::default()
         };
         match runtime {
