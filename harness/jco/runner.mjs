@@ -336,14 +336,10 @@ for await (const line of createInterface({ input: requestStream })) {
   useAsStdin(request.stdin);
   await begin(request.token);
   await serveOne({ ...request, deadlineMs: Number(request['deadline-ms']) });
-  if (spent) {
-    // The worker may be busy with what the run left: end as a run of a
-    // process of its own ends, with what this thread wrote.
-    process.stdout.write(request.token);
-    process.stderr.write(request.token);
-    await Promise.all([drained(process.stdout), drained(process.stderr)]);
-    break;
-  }
   await end(request.token);
+  // A spent process takes no further run, and does not exit either: what
+  // the worker has yet to write would be lost. The harness, told by the
+  // reply, ends it.
+  if (spent) break;
 }
-realExit(0);
+if (!spent) realExit(0);
