@@ -15,7 +15,7 @@
 //! that ended while idle is replaced; one that ends during a run ends the
 //! run (a crash, or the reply it left); neither serves again.
 
-use super::subprocess::cut_marker;
+use super::subprocess::{cut_marker, kill_group};
 use crate::outcome::{HostRun, Outcome};
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -295,11 +295,7 @@ impl Server {
         if self.reaped {
             return;
         }
-        // SAFETY: kill(2) with a negative pid signals that process group;
-        // the group is the child's own (process_group(0)).
-        unsafe {
-            libc::kill(-(self.child.id() as libc::pid_t), libc::SIGKILL);
-        }
+        kill_group(self.child.id() as libc::pid_t);
         let _ = self.child.wait();
         self.reaped = true;
     }

@@ -311,7 +311,7 @@ fn collect(drained: mpsc::Receiver<Vec<u8>>) -> Vec<u8> {
     })
 }
 
-fn kill_group(group: libc::pid_t) {
+pub(crate) fn kill_group(group: libc::pid_t) {
     // SAFETY: kill(2) with a negative pid signals that process group; the
     // group is the child's own (process_group(0)), never the harness's.
     unsafe {
