@@ -22,12 +22,12 @@
 // The deadline: a run past it is a hang; the page may be spinning, so this
 // process replies, says it takes no further run, and ends (chromium ends
 // with the pipe playwright drives it through).
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { drained, runnerOptions } from './protocol.mjs';
+import { drained, frame, runnerOptions } from './protocol.mjs';
 import { transpiled } from './transpile.mjs';
 
 const options = runnerOptions(import.meta.url);
@@ -36,6 +36,27 @@ const here = dirname(fileURLToPath(import.meta.url));
 if (options.prepare) {
   await transpiled(resolve(options.component), 'browser');
   process.exit(0);
+}
+
+// chromium's profile and playwright's artifacts go under this host's
+// directory, one directory per runner process. chromium's profile is
+// removed only by Node's exit handlers, which a process the harness kills
+// never runs: each runner removes those of runner processes that are gone.
+const temporary = join(here, 'tmp');
+mkdirSync(temporary, { recursive: true });
+for (const name of readdirSync(temporary)) {
+  if (!alive(Number(name))) rmSync(join(temporary, name), { recursive: true, force: true });
+}
+process.env.TMPDIR = join(temporary, String(process.pid));
+mkdirSync(process.env.TMPDIR, { recursive: true });
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
 }
 
 /// The origin the page loads everything from, answered by this process.
@@ -56,14 +77,21 @@ function served(url) {
   return null;
 }
 
-/// The browser's page, opened on first use.
+/// The browser's page, opened on first use; a chromium that does not start
+/// ends this process with what it said.
 let page = null;
 async function openPage() {
-  const browser = await chromium.launch({
-    executablePath: process.env.WITNESS_CHROMIUM || 'chromium',
-    // As root on CI, chromium refuses its own sandbox.
-    args: ['--no-sandbox'],
-  });
+  const executablePath = process.env.WITNESS_CHROMIUM || 'chromium';
+  const browser = await chromium
+    .launch({
+      executablePath,
+      // As root on CI, chromium refuses its own sandbox.
+      args: ['--no-sandbox'],
+    })
+    .catch((error) => {
+      console.error(`browser-runner.mjs: cannot start ${executablePath}: ${error.message}`);
+      process.exit(2);
+    });
   const context = await browser.newContext();
   await context.route(`${ORIGIN}/**`, async (route) => {
     const url = route.request().url();
@@ -71,11 +99,14 @@ async function openPage() {
       return route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>witness</title>' });
     }
     const path = served(url);
+    let body;
     try {
-      return await route.fulfill({ contentType: TYPES[extname(path)], body: readFileSync(path) });
+      body = path && readFileSync(path);
     } catch {
-      return route.fulfill({ status: 404 });
+      body = null;
     }
+    if (!body) return route.fulfill({ status: 404 });
+    return route.fulfill({ contentType: TYPES[extname(path)], body });
   });
   const opened = await context.newPage();
   await opened.goto(`${ORIGIN}/`);
@@ -97,25 +128,7 @@ function fileData(path) {
 async function runInPage(request) {
   const names = ['cli', 'clocks', 'filesystem', 'http', 'io', 'random', 'sockets'];
   const shim = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await import(`/shim/${name}.js`)])));
-  const { classify } = await import('/witness/classify.mjs');
-  /// The browser build's deliberate refusals, by their exact texts
-  /// (io.js, common.js, http.js of preview2-shim 0.26.1): traps by the host.
-  const BROWSER_TRAPS = [
-    /^write exceeds the permit returned by checkWrite$/,
-    /^blocking(WriteAndFlush|WriteZeroesAndFlush) accepts at most 4096 bytes$/,
-    /^pollable has been disposed$/,
-    /^pollable's parent resource has been disposed$/,
-    /^poll list must not be empty$/,
-    /^poll list length exceeds u32 index range$/,
-    /^\S+ must be a valid u64$/,
-    /^\S+ exceeds JavaScript's safe integer range$/,
-    /^duration must not be negative$/,
-    /^response outparam already set$/,
-    /^outgoing response body already requested$/,
-    /^incoming body already finished$/,
-    /^Body already requested$/,
-    /^invalid HTTP status code$/,
-  ];
+  const { BROWSER_BUILD_TRAPS, classify } = await import('/witness/classify.mjs');
   const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
   const toBase64 = (chunks) => {
     let text = '';
@@ -167,20 +180,28 @@ async function runInPage(request) {
   // pending for ever in jco's glue: the first Error such an import throws
   // ends the run here instead. Result errors (`{ tag: 'closed' }`) are not
   // Errors; the glue turns them into values. The methods are wrapped once
-  // per page, and report to the run under way.
+  // per page, and report to the run under way; only a call the glue made
+  // reports, not one the shim makes inside it (`poll` blocks on each
+  // pollable, and a pollable dropped later rejects that inner wait).
   const faulted = new Promise((_, reject) => (globalThis.witnessFault = reject));
+  globalThis.witnessDepth = 0;
   const guarded = (f) =>
     function (...args) {
+      const outermost = globalThis.witnessDepth === 0;
       const caught = (error) => {
-        if (error instanceof Error) globalThis.witnessFault(error);
+        if (outermost && error instanceof Error) globalThis.witnessFault(error);
         throw error;
       };
+      let result;
+      globalThis.witnessDepth += 1;
       try {
-        const result = f.apply(this, args);
-        return result instanceof Promise ? result.catch(caught) : result;
+        result = f.apply(this, args);
       } catch (error) {
         return caught(error);
+      } finally {
+        globalThis.witnessDepth -= 1;
       }
+      return result instanceof Promise ? result.catch(caught) : result;
     };
   if (!globalThis.witnessGuarded) {
     globalThis.witnessGuarded = true;
@@ -234,12 +255,13 @@ async function runInPage(request) {
     await Promise.race([guest.run.run(), faulted]);
     return ended({ outcome: 'completed', exit: 0 });
   } catch (error) {
-    return ended(classify(error, BROWSER_TRAPS));
+    return ended(classify(error, BROWSER_BUILD_TRAPS));
   }
 }
 
 /// The harness keeps at most this much of each output stream
-/// (subprocess::OUTPUT_LIMIT); the page keeps no more.
+/// (subprocess::OUTPUT_LIMIT). The page keeps one byte more, so that the
+/// harness sees the limit passed; how much more the guest wrote is lost.
 const OUTPUT_LIMIT = 4 << 20;
 
 /// Runs `request` in the page: how it ended, its output written to this
@@ -247,12 +269,17 @@ const OUTPUT_LIMIT = 4 << 20;
 /// process serves no further run (`spent`): the page may be spinning.
 let spent = false;
 async function run(request) {
-  const module = await transpiled(resolve(request.component), 'browser');
+  let module;
+  try {
+    module = await transpiled(resolve(request.component), 'browser');
+  } catch (error) {
+    return { outcome: 'link-error', message: `${error && error.message ? error.message : error}` };
+  }
   const [host, guest] = request.dir ? request.dir.split('::') : [];
   const sent = {
     module: `/transpiled/${module.slice(join(here, 'transpiled').length + 1)}`,
     scenario: request.scenario,
-    stdin: request.stdin.toString('base64'),
+    stdin: request.readStdin().toString('base64'),
     preopen: host ? { guest, data: fileData(host) } : null,
     outputLimit: OUTPUT_LIMIT + 1,
   };
@@ -288,19 +315,23 @@ function reply(path, outcome, token) {
   writeFileSync(path, JSON.stringify(token ? { ...outcome, ...served } : outcome));
 }
 
-/// Writes `token` to stdout and stderr, and waits until it is out.
-async function frame(token) {
-  process.stdout.write(token);
-  process.stderr.write(token);
-  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+/// `run`, or how the runner itself failed (a host panic: a bug of this
+/// host as witness runs it), after which this process serves no more.
+async function runOrFail(request) {
+  try {
+    return await run(request);
+  } catch (error) {
+    spent = true;
+    return { outcome: 'host-panic', message: `the runner failed: ${error && error.stack ? error.stack : error}` };
+  }
 }
 
 if (!options.serve) {
-  const outcome = await run({
+  const outcome = await runOrFail({
     component: options.component,
     scenario: options.scenario,
     dir: options.dir,
-    stdin: readFileSync(0),
+    readStdin: () => readFileSync(0),
     deadlineMs: Number(options['deadline-ms']),
   });
   reply(options.reply, outcome);
@@ -311,7 +342,11 @@ if (!options.serve) {
 for await (const line of createInterface({ input: process.stdin })) {
   const request = JSON.parse(line);
   await frame(request.token);
-  const outcome = await run({ ...request, stdin: readFileSync(request.stdin), deadlineMs: Number(request['deadline-ms']) });
+  const outcome = await runOrFail({
+    ...request,
+    readStdin: () => readFileSync(request.stdin),
+    deadlineMs: Number(request['deadline-ms']),
+  });
   await Promise.all([drained(process.stdout), drained(process.stderr)]);
   reply(request.reply, outcome, request.token);
   await frame(request.token);

@@ -32,6 +32,29 @@ export const GLUE_TRAPS = [
   /^unknown handle index \d+$/,
 ];
 
+/// The texts preview2-shim 0.26.1's Node build raises on purpose: a refused
+/// call.
+export const NODE_BUILD_TRAPS = [/^wasi-io trap:/];
+
+/// The browser build's deliberate refusals, by their exact texts (io.js,
+/// common.js and http.js of preview2-shim 0.26.1). Its check that a value
+/// is a u64 at all is not one: no guest can fail it, only jco's glue.
+export const BROWSER_BUILD_TRAPS = [
+  /^write exceeds the permit returned by checkWrite$/,
+  /^blocking(WriteAndFlush|WriteZeroesAndFlush) accepts at most 4096 bytes$/,
+  /^pollable has been disposed$/,
+  /^pollable's parent resource has been disposed$/,
+  /^poll list must not be empty$/,
+  /^poll list length exceeds u32 index range$/,
+  /^\S+ exceeds JavaScript's safe integer range$/,
+  /^duration must not be negative$/,
+  /^response outparam already set$/,
+  /^outgoing response body already requested$/,
+  /^incoming body already finished$/,
+  /^Body already requested$/,
+  /^invalid HTTP status code$/,
+];
+
 /// An exit the runner or the shim raises for wasi:cli/exit: `exitError`
 /// set and the status in `code` (the browser shim's ComponentExit).
 export class Exit extends Error {
@@ -43,7 +66,7 @@ export class Exit extends Error {
 }
 
 /// How a run whose call threw `error` ended; `hostTraps`, the texts of the
-/// shim's deliberate refusals.
+/// shim build's deliberate refusals (`NODE_BUILD_TRAPS`, `BROWSER_BUILD_TRAPS`).
 export function classify(error, hostTraps) {
   if (error && error.exitError === true && Number.isInteger(error.code)) {
     return { outcome: 'completed', exit: error.code };

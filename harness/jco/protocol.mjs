@@ -31,3 +31,11 @@ export function runnerOptions(runner) {
 
 /// Everything written to `stream` so far has reached its file descriptor.
 export const drained = (stream) => new Promise((done) => stream.write('', done));
+
+/// Writes `token` to stdout and stderr, and waits until it is out: a run's
+/// frame (README, "Serving mode").
+export async function frame(token) {
+  process.stdout.write(token);
+  process.stderr.write(token);
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+}

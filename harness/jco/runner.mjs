@@ -23,8 +23,8 @@ import { Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { Exit, classify } from './classify.mjs';
-import { drained, runnerOptions } from './protocol.mjs';
+import { Exit, NODE_BUILD_TRAPS, classify } from './classify.mjs';
+import { drained, frame, runnerOptions } from './protocol.mjs';
 import { transpiled } from './transpile.mjs';
 
 const options = runnerOptions(import.meta.url);
@@ -60,11 +60,7 @@ if (options.prepare) {
   process.exit(0);
 }
 
-/// The texts preview2-shim 0.26.1's Node build raises on purpose: a refused
-/// call (jco's glue's own are in classify.mjs).
-const SHIM_TRAPS = [/^wasi-io trap:/];
-
-const classified = (error) => classify(error, SHIM_TRAPS);
+const classified = (error) => classify(error, NODE_BUILD_TRAPS);
 
 const shim = {
   cli: await import('@bytecodealliance/preview2-shim/cli'),
@@ -137,8 +133,8 @@ const compiled = new Map();
 
 /// A fresh instance of the component, with the shim set up for the run:
 /// a failure here is a `link-error` (the component cannot be instantiated
-/// on this host). `stdinTaken` hears of the stdin stream the guest gets.
-async function instantiate(request, stdinTaken) {
+/// on this host).
+async function instantiate(request) {
   const module = await transpiled(resolve(request.component), 'instantiable');
   const { cli, filesystem } = shim;
   cli._setArgs(['guest', request.scenario]);
@@ -163,11 +159,13 @@ async function instantiate(request, stdinTaken) {
     subscribeInstant: (instant) => timer(clock.subscribeInstant(instant), BigInt(instant) - clock.now()),
     subscribeDuration: (duration) => timer(clock.subscribeDuration(duration), duration),
   };
+  // The shim's worker reads fd 0 ahead of the guest, in the background:
+  // a read begun in this run may take bytes of the next run's stdin, put
+  // at fd 0 before it. A run that took its stdin spends this process.
   imports['wasi:cli/stdin'] = {
     getStdin() {
-      const stream = cli.stdin.getStdin();
-      stdinTaken(stream);
-      return stream;
+      spent = true;
+      return cli.stdin.getStdin();
     },
   };
   const { instantiate } = await import(pathToFileURL(module).href);
@@ -182,9 +180,8 @@ async function instantiate(request, stdinTaken) {
 /// Runs the request's scenario on a fresh instance: how it ended.
 async function run(request) {
   let guest;
-  let stdin = null;
   try {
-    guest = await instantiate(request, (stream) => void (stdin = stream));
+    guest = await instantiate(request);
   } catch (error) {
     return { outcome: 'link-error', message: `${error && error.message ? error.message : error}` };
   }
@@ -202,15 +199,6 @@ async function run(request) {
     ended = classified(error);
   } finally {
     process.exit = realExit;
-    // What the guest left of its stdin stops here: the next run's stdin
-    // is another file, and no stream of this run may read it.
-    try {
-      stdin?.[Symbol.dispose]?.();
-    } catch {
-      // A stream whose pollables the guest kept: the shim refuses to drop
-      // it, and it may read fd 0 again, the next run's stdin.
-      spent = true;
-    }
   }
   // Whatever it ended as, a run that took longer than its deadline did
   // not finish before it: a hang, as on every host.
@@ -292,14 +280,6 @@ function dupAsStdin() {
   };
 }
 
-/// Writes the run's token to stdout and stderr before the run, from this
-/// thread, where the guest's first writes will come from.
-async function begin(token) {
-  process.stdout.write(token);
-  process.stderr.write(token);
-  await Promise.all([drained(process.stdout), drained(process.stderr)]);
-}
-
 /// Writes the run's token to stdout and stderr after all the run wrote:
 /// the shim writes stdio from this thread and from its worker, so the
 /// token goes through the worker once this thread's writes are out,
@@ -311,8 +291,15 @@ async function end(token) {
   const bytes = new TextEncoder().encode(token);
   // A plain write: the shim's blocking write to the worker's stdio never
   // returns a second time (its flush promise is never cleared).
-  ioCall(OUTPUT_STREAM_WRITE | STDOUT, 1, bytes);
-  ioCall(OUTPUT_STREAM_WRITE | STDERR, 2, bytes);
+  try {
+    ioCall(OUTPUT_STREAM_WRITE | STDOUT, 1, bytes);
+    ioCall(OUTPUT_STREAM_WRITE | STDERR, 2, bytes);
+  } catch {
+    // The worker refuses a write while its stream holds what the run left
+    // unflushed: from this thread then, and this process serves no more.
+    spent = true;
+    await frame(token);
+  }
 }
 
 // What a run leaves behind (a finalizer of its resources, a late callback)
@@ -334,12 +321,17 @@ const requestStream = process.versions.bun || globalThis.Deno
 for await (const line of createInterface({ input: requestStream })) {
   const request = JSON.parse(line);
   useAsStdin(request.stdin);
-  await begin(request.token);
+  // From this thread, where the guest's first writes will come from.
+  await frame(request.token);
   await serveOne({ ...request, deadlineMs: Number(request['deadline-ms']) });
   await end(request.token);
   // A spent process takes no further run, and does not exit either: what
   // the worker has yet to write would be lost. The harness, told by the
-  // reply, ends it.
-  if (spent) break;
+  // reply, ends it; until then a timer keeps it alive (the shim's worker
+  // does not).
+  if (spent) {
+    setInterval(() => {}, 2 ** 30);
+    break;
+  }
 }
 if (!spent) realExit(0);

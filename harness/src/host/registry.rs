@@ -324,8 +324,9 @@ impl Registry {
         match runtime {
             Runtime::Node => AdapterHost::new(name, vec![program, runner.into()], capabilities),
             // All permissions (the runner reads, writes, reads the
-            // environment and jco loads native addons); node_modules as npm
-            // laid it out; no colours in messages, no update check.
+            // environment and calls libc's dup2 through FFI, and jco loads
+            // native addons); node_modules as npm laid it out; no colours
+            // in messages, no update check.
             Runtime::Deno => AdapterHost::new(
                 name,
                 vec![
