@@ -17,7 +17,7 @@
 // stream for each `get-stdout` (`get-stderr`) call, as wasmtime and the
 // Node build give, since `createCli` hands out one stream that the guest's
 // first drop closes for good. Classification: classify.mjs, with the
-// browser build's own deliberate refusals (BROWSER_TRAPS below).
+// browser build's own deliberate refusals (BROWSER_BUILD_TRAPS there).
 //
 // The deadline: a run past it is a hang; the page may be spinning, so this
 // process replies, says it takes no further run, and ends (chromium ends
@@ -64,8 +64,11 @@ const ORIGIN = 'http://witness.test';
 const SHIM = join(here, 'node_modules/@bytecodealliance/preview2-shim/dist/browser');
 const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
 
+/// The runner's modules the page imports too, under /witness/.
+const PAGE_MODULES = ['classify.mjs', 'wasi-imports.mjs'];
+
 /// What the page asks for: the shim's browser build under /shim/, the
-/// transpiled guests under /transpiled/, classify.mjs under /witness/.
+/// transpiled guests under /transpiled/, PAGE_MODULES under /witness/.
 function served(url) {
   const path = decodeURIComponent(new URL(url).pathname);
   const [, root, ...rest] = path.split('/');
@@ -73,7 +76,7 @@ function served(url) {
   if (file.split('/').includes('..')) return null;
   if (root === 'shim') return join(SHIM, file);
   if (root === 'transpiled') return join(here, 'transpiled', file);
-  if (root === 'witness' && file === 'classify.mjs') return join(here, 'classify.mjs');
+  if (root === 'witness' && PAGE_MODULES.includes(file)) return join(here, file);
   return null;
 }
 
@@ -129,6 +132,7 @@ async function runInPage(request) {
   const names = ['cli', 'clocks', 'filesystem', 'http', 'io', 'random', 'sockets'];
   const shim = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await import(`/shim/${name}.js`)])));
   const { BROWSER_BUILD_TRAPS, classify } = await import('/witness/classify.mjs');
+  const { wasiImports } = await import('/witness/wasi-imports.mjs');
   const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
   const toBase64 = (chunks) => {
     let text = '';
@@ -218,19 +222,8 @@ async function runInPage(request) {
     shim.io.poll.poll = shim.io.poll.pollList = guarded(shim.io.poll.poll);
   }
 
-  // The shim's interfaces by the names jco's instantiation asks for
-  // (`wasi:cli/terminal-input` is `cli.terminalInput`), the run's own
-  // cli and filesystem over them.
-  const imports = {};
-  const add = (pkg, module) => {
-    for (const [name, value] of Object.entries(module)) {
-      if (name.startsWith('_') || typeof value !== 'object' || value === null) continue;
-      imports[`wasi:${pkg}/${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`] = value;
-    }
-  };
-  for (const [pkg, module] of Object.entries(shim)) add(pkg, module);
-  add('cli', cli);
-  add('filesystem', fs);
+  // The shim's interfaces, the run's own cli and filesystem over them.
+  const imports = { ...wasiImports(shim), ...wasiImports({ cli, filesystem: fs }) };
   imports['wasi:cli/stdout'] = { getStdout: () => shim.io.outputStreamCreate(collector('stdout')) };
   imports['wasi:cli/stderr'] = { getStderr: () => shim.io.outputStreamCreate(collector('stderr')) };
 
@@ -347,7 +340,6 @@ for await (const line of createInterface({ input: process.stdin })) {
     readStdin: () => readFileSync(request.stdin),
     deadlineMs: Number(request['deadline-ms']),
   });
-  await Promise.all([drained(process.stdout), drained(process.stderr)]);
   reply(request.reply, outcome, request.token);
   await frame(request.token);
   if (spent) break;

@@ -26,6 +26,7 @@ import { pathToFileURL } from 'node:url';
 import { Exit, NODE_BUILD_TRAPS, classify } from './classify.mjs';
 import { drained, frame, runnerOptions } from './protocol.mjs';
 import { transpiled } from './transpile.mjs';
+import { wasiImports } from './wasi-imports.mjs';
 
 const options = runnerOptions(import.meta.url);
 
@@ -75,19 +76,6 @@ const shim = {
 // same file, so the same module instance): fresh stdio streams per run.
 const streamsModule = await import(new URL('../io/worker-io.js', import.meta.resolve('@bytecodealliance/preview2-shim/cli')).href);
 const callsModule = await import(new URL('../io/calls.js', import.meta.resolve('@bytecodealliance/preview2-shim/cli')).href);
-
-/// The shim's interfaces by the names jco's instantiation asks for
-/// (`wasi:cli/terminal-input` is `cli.terminalInput`).
-function shimImports() {
-  const imports = {};
-  for (const [pkg, module] of Object.entries(shim)) {
-    for (const [name, value] of Object.entries(module)) {
-      if (name.startsWith('_') || typeof value !== 'object') continue;
-      imports[`wasi:${pkg}/${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`] = value;
-    }
-  }
-  return imports;
-}
 
 /// The methods of a stdio stream that leave nothing behind in the shim's
 /// worker: it runs `write` and `blocking-write-and-flush` on this thread,
@@ -151,7 +139,7 @@ async function instantiate(request) {
   cli._setStdin(undefined);
   cli._setStdout(watched(outputStreamCreate(STDOUT, 1)));
   cli._setStderr(watched(outputStreamCreate(STDERR, 2)));
-  const imports = shimImports();
+  const imports = wasiImports(shim);
   // A timer the shim's worker re-arms every millisecond spends this process.
   const clock = shim.clocks.monotonicClock;
   imports['wasi:clocks/monotonic-clock'] = {
