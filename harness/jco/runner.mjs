@@ -202,12 +202,17 @@ console.trace = (...args) => {
   traced = args[0];
   trace(...args);
 };
+/// Whether the last reply said `last`: spent after its reply (an error
+/// outside the run, a worker that refused the end token), a process has
+/// told the harness it serves on.
+let repliedLast = false;
 /// The run under way: where its reply goes, and its token (serving).
 let current = null;
 function reply(outcome) {
   const { reply: path, token } = current;
   current = null;
   // A serving process that takes no further run says so: `last`.
+  repliedLast = spent;
   const served = spent ? { run: token, last: true } : { run: token };
   writeFileSync(path, JSON.stringify(token ? { ...outcome, ...served } : outcome));
 }
@@ -316,8 +321,10 @@ for await (const line of createInterface({ input: requestStream })) {
   // A spent process takes no further run, and does not exit either: what
   // the worker has yet to write would be lost. The harness, told by the
   // reply, ends it; until then a timer keeps it alive (the shim's worker
-  // does not).
+  // does not). One spent after its reply said it serves on exits, so that
+  // the harness finds it ended rather than sending it the next run.
   if (spent) {
+    if (!repliedLast) realExit(0);
     setInterval(() => {}, 2 ** 30);
     break;
   }
