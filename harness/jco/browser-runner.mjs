@@ -22,12 +22,14 @@
 // The deadline: a run past it is a hang; the page may be spinning, so this
 // process replies, says it takes no further run, and ends (chromium ends
 // with the pipe playwright drives it through).
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { drained, frame, runnerOptions } from './protocol.mjs';
+import { drained, frame, preopens, runnerOptions } from './protocol.mjs';
 import { transpiled } from './transpile.mjs';
 
 const options = runnerOptions(import.meta.url);
@@ -116,14 +118,62 @@ async function openPage() {
   return opened;
 }
 
-/// The directory at `path` as the in-memory filesystem's file data.
+/// The directory at `path` as the in-memory filesystem's file data, sent
+/// as JSON: a symlink is `{ symlink }`, a file `{ source, inode }`, where
+/// files of one inode are one file (hard links) that the page joins up.
 function fileData(path) {
   const dir = {};
   for (const name of readdirSync(path)) {
     const child = join(path, name);
-    dir[name] = statSync(child).isDirectory() ? fileData(child) : { source: readFileSync(child).toString('base64') };
+    const stat = lstatSync(child);
+    if (stat.isSymbolicLink()) dir[name] = { symlink: readlinkSync(child) };
+    else if (stat.isDirectory()) dir[name] = fileData(child);
+    else dir[name] = { source: readFileSync(child).toString('base64'), inode: stat.ino };
   }
   return { dir };
+}
+
+/// Makes the directory at `path` hold what `data` holds, as the page left
+/// it (the page's `exported`): the host side the harness then looks at.
+/// `linked` maps a file's inode in the page to its first path here.
+function mirror(path, data, linked = new Map()) {
+  for (const name of readdirSync(path)) {
+    if (!(name in data.dir)) rmSync(join(path, name), { recursive: true });
+  }
+  for (const [name, entry] of Object.entries(data.dir)) {
+    const child = join(path, name);
+    const stat = lstatOrNull(child);
+    if (entry.dir) {
+      if (!stat?.isDirectory()) {
+        rmSync(child, { recursive: true, force: true });
+        mkdirSync(child);
+      }
+      mirror(child, entry, linked);
+    } else if (entry.symlink !== undefined) {
+      if (!stat?.isSymbolicLink() || readlinkSync(child) !== entry.symlink) {
+        rmSync(child, { recursive: true, force: true });
+        symlinkSync(entry.symlink, child);
+      }
+    } else if (linked.has(entry.inode)) {
+      rmSync(child, { recursive: true, force: true });
+      linkSync(linked.get(entry.inode), child);
+    } else {
+      linked.set(entry.inode, child);
+      const bytes = Buffer.from(entry.source, 'base64');
+      if (!stat?.isFile() || !readFileSync(child).equals(bytes)) {
+        rmSync(child, { recursive: true, force: true });
+        writeFileSync(child, bytes);
+      }
+    }
+  }
+}
+
+function lstatOrNull(path) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
 }
 
 /// Runs in the page (playwright sends its text): one run of `request`, how
@@ -168,16 +218,38 @@ async function runInPage(request) {
       subscribe: () => shim.io.pollableCreate(),
     },
   });
+  // Files of one inode become one object: the adapter's hard links.
+  const inodes = new Map();
   const seeded = (data) => {
-    for (const entry of Object.values(data.dir)) {
+    for (const [name, entry] of Object.entries(data.dir)) {
       if (entry.dir) seeded(entry);
-      else entry.source = fromBase64(entry.source);
+      else if (entry.symlink !== undefined) continue;
+      else if (inodes.has(entry.inode)) data.dir[name] = inodes.get(entry.inode);
+      else {
+        inodes.set(entry.inode, entry);
+        entry.source = fromBase64(entry.source);
+      }
     }
     return data;
   };
+  // The adapter keeps these objects as its tree: after the run they hold
+  // what the guest left, for the runner to mirror to the host side.
+  const trees = request.preopens.map(({ data }) => seeded(data));
+  const ids = new Map();
+  const exported = (data) => ({
+    dir: Object.fromEntries(
+      Object.entries(data.dir).map(([name, entry]) => {
+        if (entry.dir) return [name, exported(entry)];
+        if (entry.symlink !== undefined) return [name, { symlink: entry.symlink }];
+        if (!ids.has(entry)) ids.set(entry, ids.size);
+        const source = typeof entry.source === 'string' ? new TextEncoder().encode(entry.source) : entry.source ?? new Uint8Array();
+        return [name, { source: toBase64([source]), inode: ids.get(entry) }];
+      }),
+    ),
+  });
   const fs = shim.filesystem.createFilesystem({
     adapter: new shim.filesystem.InMemoryFilesystemAdapter(),
-    preopens: request.preopen ? { [request.preopen.guest]: seeded(request.preopen.data) } : {},
+    preopens: Object.fromEntries(request.preopens.map(({ guest }, i) => [guest, trees[i]])),
   });
 
   // A suspending import (JSPI) that throws leaves the run's promise
@@ -236,7 +308,12 @@ async function runInPage(request) {
     }
     return globalThis.witnessCompiled.get(url);
   };
-  const ended = (outcome) => ({ ...outcome, stdout: toBase64(output.stdout), stderr: toBase64(output.stderr) });
+  const ended = (outcome) => ({
+    ...outcome,
+    stdout: toBase64(output.stdout),
+    stderr: toBase64(output.stderr),
+    trees: trees.map(exported),
+  });
   let guest;
   try {
     const { instantiate } = await import(request.module);
@@ -268,12 +345,12 @@ async function run(request) {
   } catch (error) {
     return { outcome: 'link-error', message: `${error && error.message ? error.message : error}` };
   }
-  const [host, guest] = request.dir ? request.dir.split('::') : [];
+  const granted = preopens(request);
   const sent = {
     module: `/transpiled/${module.slice(join(here, 'transpiled').length + 1)}`,
     scenario: request.scenario,
     stdin: request.readStdin().toString('base64'),
-    preopen: host ? { guest, data: fileData(host) } : null,
+    preopens: granted.map(([host, guest]) => ({ guest, data: fileData(host) })),
     outputLimit: OUTPUT_LIMIT + 1,
   };
   page ??= await openPage();
@@ -295,7 +372,8 @@ async function run(request) {
     spent = true;
     return { outcome: 'hang' };
   }
-  const { stdout, stderr, ...outcome } = ended;
+  const { stdout, stderr, trees, ...outcome } = ended;
+  (trees ?? []).forEach((tree, i) => mirror(granted[i][0], tree));
   process.stdout.write(Buffer.from(stdout, 'base64'));
   process.stderr.write(Buffer.from(stderr, 'base64'));
   return outcome;

@@ -12,7 +12,9 @@ export function runnerOptions(runner) {
       component: { type: 'string' },
       scenario: { type: 'string' },
       reply: { type: 'string' },
-      dir: { type: 'string' },
+      // HOST::GUEST, a preopen each: repeated on the command line, a list
+      // in a serving request. (No jco build takes --read-only-dir.)
+      dir: { type: 'string', multiple: true },
       // The harness owns the deadline: it kills this process group.
       'deadline-ms': { type: 'string' },
       prepare: { type: 'boolean' },
@@ -28,6 +30,9 @@ export function runnerOptions(runner) {
   }
   return options;
 }
+
+/// The request's preopens, as [host, guest] pairs.
+export const preopens = (request) => (request.dir ?? []).map((dir) => dir.split('::'));
 
 /// Everything written to `stream` so far has reached its file descriptor.
 export const drained = (stream) => new Promise((done) => stream.write('', done));

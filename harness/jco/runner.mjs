@@ -24,7 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Exit, NODE_BUILD_TRAPS, classify } from './classify.mjs';
-import { drained, frame, runnerOptions } from './protocol.mjs';
+import { drained, frame, preopens, runnerOptions } from './protocol.mjs';
 import { transpiled } from './transpile.mjs';
 import { wasiImports } from './wasi-imports.mjs';
 
@@ -127,12 +127,7 @@ async function instantiate(request) {
   const { cli, filesystem } = shim;
   cli._setArgs(['guest', request.scenario]);
   cli._setEnv({});
-  if (request.dir) {
-    const [host, guest] = request.dir.split('::');
-    filesystem._setPreopens({ [guest]: host });
-  } else {
-    filesystem._clearPreopens();
-  }
+  filesystem._setPreopens(Object.fromEntries(preopens(request).map(([host, guest]) => [guest, host])));
   // Fresh stdio: the shim makes stdin from fd 0 when first asked for it.
   const { outputStreamCreate } = streamsModule;
   const { STDOUT, STDERR } = callsModule;

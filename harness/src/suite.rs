@@ -3,6 +3,7 @@
 
 use crate::case::{self, Case, CaseName, Known, LoadError};
 use crate::file_error::FileError;
+use crate::host::files::{Files, LaidOut};
 use crate::host::{Host, RunRequest, RunSettings};
 use crate::judge::bless::Blessings;
 use crate::judge::records::HostRecords;
@@ -257,12 +258,19 @@ impl Suite {
     /// not built), not an outcome.
     pub fn observe(&self, host: &dyn Host, case: &Case) -> Result<Observed, String> {
         let component = self.built_component(&case.guest)?;
+        // Laid out afresh for each run, and looked at again after it.
+        let files = (case.run.files.as_ref().map(Files::lay_out)).transpose()?;
         let request = RunRequest {
             component: &component,
             scenario: &case.scenario,
             settings: &case.run,
+            preopens: files.as_ref().map_or(&[], LaidOut::granted),
         };
-        Ok(Observed::from_run(host.run(&request)?))
+        let mut observed = Observed::from_run(host.run(&request)?);
+        if let Some(files) = files {
+            observed.add_harness_observations(files.observe()?);
+        }
+        Ok(observed)
     }
 
     /// Judges what was observed on `host`: the case's citation still
@@ -434,6 +442,7 @@ impl Suite {
             component: &component,
             scenario: "--list",
             settings: list_settings,
+            preopens: &[],
         })?;
         if run.outcome != (Outcome::Completed { exit: 0 }) {
             return Err(format!(

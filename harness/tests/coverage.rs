@@ -134,14 +134,18 @@ fn every_call_a_wasmtime_cli_traces_is_one_the_ledger_counts() {
         {
             continue;
         }
-        let scratch = tempfile::tempdir().unwrap();
+        let files = case
+            .run
+            .files
+            .as_ref()
+            .map(|files| files.lay_out().unwrap());
         let component = layout.component(&case.guest);
         let mut command = std::process::Command::new(&program);
         command
             .args(witness::host::wasmtime_cli::run_arguments(
                 &component.to_string_lossy(),
                 &case.scenario,
-                Some(scratch.path().to_string_lossy().into_owned()),
+                files.as_ref().map_or(&[], |files| files.granted()),
             ))
             .env("WASMTIME_LOG", "wasmtime_wasi=trace,wasmtime_wasi_io=trace");
         // The calls before a hang are traced all the same: two seconds do.

@@ -29,7 +29,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use witness::case::{self, Case, CaseName};
-use witness::host::adapter::{AdapterHost, Capabilities, GRACE, SCRATCH_DIR};
+use witness::host::adapter::{AdapterHost, Capabilities, GRACE};
+use witness::host::files::{Entry, Files, Preopen};
+use witness::host::naive_filesystem;
 use witness::host::registry::{Kind, Runtime, Status};
 use witness::host::subprocess::{self, OUTPUT_LIMIT};
 use witness::host::wasmtime::{
@@ -987,11 +989,8 @@ fn assert_limits_hold(host: &dyn Host, caps: Caps) {
 /// preopens the case granted (none, or `/scratch`), and nothing in them
 /// (a granted scratch directory is fresh).
 fn check_isolation(host: &str, case: &Case, observed: &Observed) -> Result<(), String> {
-    let granted: BTreeSet<&str> = case
-        .run
-        .scratch_dir
-        .then_some(SCRATCH_DIR)
-        .into_iter()
+    let granted: BTreeSet<&str> = (case.run.files.iter())
+        .flat_map(|files| files.preopens.iter().map(|preopen| preopen.guest.as_str()))
         .collect();
     let mut problems = Vec::new();
     if observed.outcome != (Outcome::Completed { exit: 0 }) {
@@ -1040,15 +1039,15 @@ fn check_isolation(host: &str, case: &Case, observed: &Observed) -> Result<(), S
     match problems.is_empty() {
         true => Ok(()),
         false => Err(format!(
-            "limits::report-environment on {host} (scratch-dir = {}):\n  - {}",
-            case.run.scratch_dir,
+            "limits::report-environment on {host} (preopens: {granted:?}):\n  - {}",
             problems.join("\n  - ")
         )),
     }
 }
 
 /// `limits::report-environment` on `host`, as its case grants (nothing)
-/// and with a scratch directory granted: the isolation check of each.
+/// and with an empty directory granted at `/scratch`: the isolation check
+/// of each.
 fn isolation_checks(host: &dyn Host) -> [Result<(), String>; 2] {
     let suite = Suite::selftest(&Layout::from_env());
     let mut case = load_case(&suite, "limits", "report-environment");
@@ -1057,7 +1056,14 @@ fn isolation_checks(host: &dyn Host) -> [Result<(), String>; 2] {
         check_isolation(host.name(), case, &observed)
     };
     let plain = as_granted(&case);
-    case.run.scratch_dir = true;
+    case.run.files = Some(Files {
+        tree: [("scratch".to_string(), Entry::Dir { dir: true })].into(),
+        preopens: vec![Preopen {
+            host: "scratch".into(),
+            guest: "/scratch".into(),
+            read_only: false,
+        }],
+    });
     [plain, as_granted(&case)]
 }
 
@@ -1373,6 +1379,78 @@ fn without_the_harness_output_limit_the_limits_check_of_host_processes_fails() {
             ),
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// The files a run sees: the sandbox and the look after the run
+
+/// wasmtime with the naive filesystem of `host::naive_filesystem`: an
+/// `open-at` that resolves `..` and links out of its preopen, a
+/// `create-directory-at` that answers ok and creates nothing.
+fn naive_filesystem_host() -> WasmtimeHost {
+    WasmtimeHost::with_extra_imports(
+        "selftest-naive-filesystem",
+        Flavor::MultiThread,
+        Layout::from_env().compile_cache_dir(),
+        naive_filesystem::link,
+    )
+}
+
+/// The conformance cases, judged on `host`: its spec verdict and what it
+/// did. The self-test hosts have no records; only the spec verdict counts.
+fn judge_conformance(host: &dyn Host, family: &str, case: &str) -> Judged {
+    judge_in(&Suite::conformance(&Layout::from_env()), host, family, case)
+}
+
+fn violations(judged: &Judged) -> Vec<String> {
+    match &judged.verdicts.spec {
+        SpecVerdict::Violates { problems } => problems.clone(),
+        other => panic!("expected a violation, the spec verdict is {other:?}"),
+    }
+}
+
+/// A guest that climbs out of its preopen (`../outside/secret`) on a
+/// host that lets it: the case fails, on the call's result and on what
+/// the harness saw touch `outside/`. The same case passes on wasmtime.
+#[test]
+fn a_host_that_lets_a_guest_out_of_its_preopen_fails_the_sandbox_cases() {
+    let host = naive_filesystem_host();
+    for case in [
+        "open-dotdot",
+        "open-symlink-out",
+        "open-through-symlink-to-parent",
+    ] {
+        let problems = violations(&judge_conformance(&host, "filesystem", case)).join("\n");
+        assert_contains(
+            &problems,
+            "observation `open-at`: expected { err = \"not-permitted\" }, observed { ok = true }",
+        );
+        assert_contains(
+            &problems,
+            "observation `outside-touched` = [\"opened outside/secret\"] is not expected",
+        );
+    }
+    let confined = Configuration::MultiThread.plain(&Layout::from_env());
+    let judged = judge_conformance(confined.as_ref(), "filesystem", "open-dotdot");
+    assert_eq!(judged.verdicts.spec, SpecVerdict::Conforms);
+}
+
+/// A host whose `create-directory-at` answers ok and creates nothing:
+/// the harness's look at the tree, from the host side, finds no
+/// directory, though the guest saw ok. On wasmtime, which creates it, the
+/// look finds it and the case passes.
+#[test]
+fn the_look_after_the_run_catches_a_call_that_answers_ok_and_does_nothing() {
+    let judged = judge_conformance(&naive_filesystem_host(), "filesystem", "create-directory");
+    assert_eq!(
+        violations(&judged),
+        [
+            "observation `tree-changes`: expected { \"data/made\" = { dir = true } }, the harness did not observe it"
+        ]
+    );
+    let real = Configuration::MultiThread.plain(&Layout::from_env());
+    let judged = judge_conformance(real.as_ref(), "filesystem", "create-directory");
+    assert_eq!(judged.verdicts.spec, SpecVerdict::Conforms);
 }
 
 // ---------------------------------------------------------------------------
@@ -1745,6 +1823,21 @@ fn malformed_case_files_name_file_line_and_column_and_say_what_to_do() {
             "grant-outside-loopback.toml",
             "9:1:",
             "[run.sockets] grants 93.184.216.34:80, which is not a loopback address",
+        ),
+        (
+            "tree-outside-root.toml",
+            "11:1:",
+            "`../escaped.txt` is not a path under the run's root",
+        ),
+        (
+            "tree-unmeant-dangling-link.toml",
+            "11:1:",
+            "`data/to-a` links to `a.text`, which the tree does not lay out: add `dangling = true`",
+        ),
+        (
+            "preopen-of-no-directory.toml",
+            "16:1:",
+            "`data/a.txt` is no directory of the tree",
         ),
         (
             "error-with-response.toml",
@@ -2265,6 +2358,7 @@ fn run_on(host: &dyn Host, scenario: &str) -> Result<HostRun, String> {
         component: Path::new("no-component.wasm"),
         scenario,
         settings: &settings,
+        preopens: &[],
     })
 }
 

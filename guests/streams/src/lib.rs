@@ -20,31 +20,37 @@ const FILL_ROUNDS: usize = 1_000;
 
 common::command![
     ("stderr-write-without-check-write", || {
-        write_without_check_write(get_stderr())
+        write_without_check_write(&get_stderr())
     }),
     ("stderr-write-over-permit", || {
-        write_over_permit(get_stderr())
+        write_over_permit(&get_stderr())
     }),
     ("stderr-write-zeroes-over-permit", || {
-        write_zeroes_over_permit(get_stderr())
+        write_zeroes_over_permit(&get_stderr())
     }),
     ("small-stderr-write-without-check-write", || {
-        write_without_check_write(get_stderr())
+        write_without_check_write(&get_stderr())
     }),
     ("small-stderr-write-over-permit", || {
-        write_over_permit(get_stderr())
+        write_over_permit(&get_stderr())
     }),
     ("small-stderr-write-zeroes-over-permit", || {
-        write_zeroes_over_permit(get_stderr())
+        write_zeroes_over_permit(&get_stderr())
     }),
     ("file-write-without-check-write", || {
-        write_without_check_write(scratch_file())
+        let file = scratch_file();
+        write_without_check_write(&file);
+        flushed(&file)
     }),
     ("file-write-over-permit", || {
-        write_over_permit(scratch_file())
+        let file = scratch_file();
+        write_over_permit(&file);
+        flushed(&file)
     }),
     ("file-write-zeroes-over-permit", || {
-        write_zeroes_over_permit(scratch_file())
+        let file = scratch_file();
+        write_zeroes_over_permit(&file);
+        flushed(&file)
     }),
     ("closed-output-check-write", || {
         observe("check-write", permit(&closed_stderr().check_write()))
@@ -194,11 +200,17 @@ fn scratch_file() -> OutputStream {
         .expect("a file opened for writing has an output stream")
 }
 
-fn write_without_check_write(stream: OutputStream) {
+/// A file's stream flushed, and how that went (`flush`): what the guest
+/// wrote is then in the file when the harness looks, on every host.
+fn flushed(file: &OutputStream) {
+    observe("flush", unit(&file.blocking_flush()));
+}
+
+fn write_without_check_write(stream: &OutputStream) {
     observe("write", unit(&stream.write(b"witness\n")));
 }
 
-fn write_over_permit(stream: OutputStream) {
+fn write_over_permit(stream: &OutputStream) {
     let permitted = stream
         .check_write()
         .expect("an open stream permits a write");
@@ -209,7 +221,7 @@ fn write_over_permit(stream: OutputStream) {
     observe("write", unit(&stream.write(&contents)));
 }
 
-fn write_zeroes_over_permit(stream: OutputStream) {
+fn write_zeroes_over_permit(stream: &OutputStream) {
     let permitted = stream
         .check_write()
         .expect("an open stream permits a write");

@@ -11,6 +11,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use witness::host::RunSettings;
+use witness::host::files::Granted;
 use witness::host::http::{HttpRequest, HttpResponse};
 use witness::host::sockets::Sockets;
 use witness::host::wasmtime_sync::{prepare, run_here};
@@ -36,9 +37,12 @@ struct Cli {
     /// After this many milliseconds the run is a hang.
     #[arg(long, default_value_t = 10_000)]
     deadline_ms: u64,
-    /// HOST::GUEST: preopen the directory HOST at GUEST.
+    /// HOST::GUEST: preopen the directory HOST at GUEST (repeatable).
     #[arg(long)]
-    dir: Option<String>,
+    dir: Vec<String>,
+    /// HOST::GUEST: preopen the directory HOST at GUEST, read-only (repeatable).
+    #[arg(long)]
+    read_only_dir: Vec<String>,
     /// Bytes stderr accepts before it reports closed.
     #[arg(long, default_value_t = 1 << 20)]
     stderr_capacity: usize,
@@ -85,18 +89,26 @@ fn main() -> ExitCode {
         eprintln!("error: cannot read the guest's stdin: {e}");
         return ExitCode::FAILURE;
     }
-    let scratch = match cli.dir.as_deref().map(|dir| dir.split_once("::")) {
-        None => None,
-        Some(Some((host, "/scratch"))) => Some(PathBuf::from(host)),
-        Some(_) => {
-            eprintln!("error: --dir takes HOST::/scratch");
+    let preopens: Result<Vec<Granted>, String> =
+        (cli.dir.iter().map(|dir| Granted::parse(dir, false)))
+            .chain(
+                cli.read_only_dir
+                    .iter()
+                    .map(|dir| Granted::parse(dir, true)),
+            )
+            .collect();
+    let preopens = match preopens {
+        Ok(preopens) => preopens,
+        Err(error) => {
+            eprintln!("error: {error}");
             return ExitCode::FAILURE;
         }
     };
     let settings = RunSettings {
         stdin,
         stderr_capacity: cli.stderr_capacity,
-        scratch_dir: scratch.is_some(),
+        // The harness laid the tree out: the child only grants it.
+        files: None,
         deadline: std::time::Duration::from_millis(cli.deadline_ms),
         http_response: cli.http_response,
         http_request: cli.http_request.unwrap_or_default(),
@@ -108,7 +120,7 @@ fn main() -> ExitCode {
         &cli.component,
         scenario,
         &settings,
-        scratch.as_deref(),
+        &preopens,
         cli.loopback,
         &cli.cache_dir,
         cli.selftest_faulty_import,

@@ -10,12 +10,14 @@ use crate::case::expectation::Expectation;
 use crate::case::outcome_pattern::{OutcomeTable, Writer};
 use crate::file_error::{FileError, Invalid, Position};
 use crate::host::RunSettings;
+use crate::host::files::{At, Entry, Files, Preopen};
 use crate::host::http::{HttpRequest, HttpResponse};
 use crate::host::sockets::Sockets;
 use serde::Deserialize;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
@@ -428,8 +430,9 @@ struct RunFile {
     deadline_ms: Option<Spanned<u64>>,
     stdin: Option<String>,
     stderr_capacity: Option<usize>,
+    tree: Option<BTreeMap<Spanned<String>, Entry>>,
     #[serde(default)]
-    scratch_dir: bool,
+    preopen: Vec<Spanned<Preopen>>,
     http_response: Option<Spanned<HttpResponse>>,
     http_request: Option<Spanned<HttpRequest>>,
     sockets: Option<Spanned<Sockets>>,
@@ -521,11 +524,40 @@ fn into_run_settings(run: RunFile, imports: BTreeSet<String>) -> Result<RunSetti
             "a case reaches no network: grant only addresses on loopback (127.0.0.0/8, ::1)".into(),
         ));
     }
+    let files = match run.tree {
+        None if run.preopen.is_empty() => None,
+        tree => {
+            let tree = tree.unwrap_or_default();
+            let spans: BTreeMap<String, Range<usize>> = (tree.keys())
+                .map(|path| (path.get_ref().clone(), path.span()))
+                .collect();
+            let preopen_spans: Vec<Range<usize>> = run.preopen.iter().map(Spanned::span).collect();
+            let files = Files {
+                tree: (tree.into_iter())
+                    .map(|(path, entry)| (path.into_inner(), entry))
+                    .collect(),
+                preopens: run.preopen.into_iter().map(Spanned::into_inner).collect(),
+            };
+            files.check().map_err(|(at, problem)| {
+                let span = match at {
+                    At::Entry(path) => spans.get(&path).cloned(),
+                    At::Preopen(index) => preopen_spans.get(index).cloned(),
+                };
+                (
+                    span.unwrap_or_default(),
+                    format!("the run's files cannot be laid out: {problem}"),
+                    "see \"Case settings\" in the README for [run.tree] and [[run.preopen]]"
+                        .to_string(),
+                )
+            })?;
+            Some(files)
+        }
+    };
     Ok(RunSettings {
         deadline,
         stdin: run.stdin.map_or(defaults.stdin, String::into_bytes),
         stderr_capacity: run.stderr_capacity.unwrap_or(defaults.stderr_capacity),
-        scratch_dir: run.scratch_dir,
+        files,
         http_response: run.http_response.map(Spanned::into_inner),
         http_request: run
             .http_request

@@ -224,7 +224,12 @@ impl OutcomePattern {
                 for (name, pattern) in &self.observations {
                     match seen.0.get(name) {
                         None => problems.push(format!(
-                            "observation `{name}`: expected {pattern}, the guest did not report it"
+                            "observation `{name}`: expected {pattern}, {}",
+                            if crate::outcome::observations::by_harness(name) {
+                                "the harness did not observe it"
+                            } else {
+                                "the guest did not report it"
+                            }
                         )),
                         Some(got) if !pattern.matches(got) => problems.push(format!(
                             "observation `{name}`: expected {pattern}, observed {}",

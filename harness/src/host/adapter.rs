@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! ADAPTER [its own arguments] --component PATH --scenario=NAME --reply FILE
-//!         --deadline-ms N [--dir HOST::GUEST] [--stderr-capacity N]
+//!         --deadline-ms N [--dir HOST::GUEST]... [--read-only-dir HOST::GUEST]...
+//!         [--stderr-capacity N]
 //! ```
 //!
 //! in a process group of its own, with the guest's stdin bytes on its
@@ -20,6 +21,7 @@
 //! a `crash`; one that writes no reply, or one that does not parse, is a
 //! harness error naming the adapter and showing what it printed.
 
+use super::files::Granted;
 use super::serving::{self, Launch, Served, Servers};
 use super::subprocess::{self, HostEnd};
 use super::{Host, PerComponent, RunRequest, RunSettings};
@@ -30,8 +32,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-/// Where a case's scratch directory appears to the guest.
-pub const SCRATCH_DIR: &str = "/scratch";
 /// How long after the deadline the harness waits for an adapter's own
 /// `hang` reply before it kills it.
 pub const GRACE: Duration = Duration::from_secs(2);
@@ -72,7 +72,17 @@ pub struct Capabilities {
     /// It takes many runs in turn when started with `--serve`
     /// ([`serving`]).
     pub serving: bool,
+    /// It honours `--read-only-dir`: a preopen the guest cannot change.
+    pub read_only_preopens: bool,
 }
+
+/// Everything: what witness's own adapters for wasmtime can do.
+pub const FULL_CONTROL: Capabilities = Capabilities {
+    stderr_capacity: true,
+    confinement: true,
+    serving: false,
+    read_only_preopens: true,
+};
 
 /// How the run ended, as an adapter writes it.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -153,6 +163,11 @@ impl Host for AdapterHost {
         {
             return Err("it cannot give stderr a capacity".into());
         }
+        let read_only =
+            (settings.files.iter()).any(|files| files.preopens.iter().any(|p| p.read_only));
+        if read_only && !self.capabilities.read_only_preopens {
+            return Err("its preopens carry no permissions: it cannot make one read-only".into());
+        }
         Ok(())
     }
 
@@ -162,22 +177,27 @@ impl Host for AdapterHost {
         let work = tempfile::tempdir()
             .map_err(|e| format!("cannot make a temporary directory for the reply: {e}"))?;
         let reply_file = work.path().join("reply.json");
-        let scratch = settings
-            .scratch_dir
-            .then(tempfile::tempdir)
-            .transpose()
-            .map_err(|e| format!("cannot create the scratch directory: {e}"))?;
-        let options = self.options(request, &reply_file, scratch.as_ref().map(|dir| dir.path()));
+        let options = self.options(request, &reply_file);
         let serving = self.capabilities.serving.then_some(&self.servers);
         let (ended, token) = match serving {
             Some(servers) => {
                 let stdin_file = work.path().join("stdin");
                 std::fs::write(&stdin_file, &settings.stdin)
                     .map_err(|e| format!("cannot write the run's stdin file: {e}"))?;
-                let mut request: serde_json::Map<String, serde_json::Value> = options
-                    .into_iter()
-                    .map(|(name, value)| (name.into(), value.into()))
-                    .collect();
+                let mut request = serde_json::Map::new();
+                for (name, value) in options {
+                    // The preopens are lists, however many there are.
+                    if matches!(name, "dir" | "read-only-dir") {
+                        let list = request
+                            .entry(name)
+                            .or_insert_with(|| Vec::<serde_json::Value>::new().into());
+                        if let serde_json::Value::Array(list) = list {
+                            list.push(value.into());
+                        }
+                    } else {
+                        request.insert(name.into(), value.into());
+                    }
+                }
                 request.insert(
                     "stdin".into(),
                     stdin_file.to_string_lossy().into_owned().into(),
@@ -276,12 +296,7 @@ struct Ended {
 impl AdapterHost {
     /// The run's arguments, by name: `--NAME VALUE` for a process of its
     /// own, the members of the request for a serving one.
-    fn options(
-        &self,
-        request: &RunRequest<'_>,
-        reply_file: &Path,
-        scratch: Option<&Path>,
-    ) -> Vec<(&'static str, String)> {
+    fn options(&self, request: &RunRequest<'_>, reply_file: &Path) -> Vec<(&'static str, String)> {
         let settings = request.settings;
         let mut options = vec![
             (
@@ -292,9 +307,7 @@ impl AdapterHost {
             ("reply", reply_file.to_string_lossy().into_owned()),
             ("deadline-ms", settings.deadline.as_millis().to_string()),
         ];
-        if let Some(dir) = scratch {
-            options.push(("dir", format!("{}::{SCRATCH_DIR}", dir.display())));
-        }
+        options.extend(request.preopens.iter().map(Granted::option));
         if self.capabilities.stderr_capacity {
             options.push(("stderr-capacity", settings.stderr_capacity.to_string()));
         }

@@ -2,7 +2,9 @@
 
 pub mod adapter;
 pub mod compile_cache;
+pub mod files;
 pub mod http;
+pub mod naive_filesystem;
 pub mod registry;
 pub mod serving;
 pub mod sockets;
@@ -25,6 +27,9 @@ pub struct RunRequest<'a> {
     /// `argv[1]`: the scenario to run, or `--list`.
     pub scenario: &'a str,
     pub settings: &'a RunSettings,
+    /// The directories granted, laid out by the harness from
+    /// `settings.files` for this run.
+    pub preopens: &'a [files::Granted],
 }
 
 /// What a case may set about the world its guest runs in.
@@ -36,8 +41,9 @@ pub struct RunSettings {
     pub stdin: Vec<u8>,
     /// How many bytes stderr accepts before it reports `closed`.
     pub stderr_capacity: usize,
-    /// Preopen a fresh empty directory at `/scratch`.
-    pub scratch_dir: bool,
+    /// The tree laid out for the run and the directories of it the guest
+    /// is granted; none without it.
+    pub files: Option<files::Files>,
     /// How the outgoing handler answers `http://witness.invalid/...`;
     /// without it every outgoing request is refused.
     pub http_response: Option<http::HttpResponse>,
@@ -56,7 +62,7 @@ impl Default for RunSettings {
             deadline: Duration::from_secs(10),
             stdin: Vec::new(),
             stderr_capacity: 1 << 20,
-            scratch_dir: false,
+            files: None,
             http_response: None,
             http_request: http::HttpRequest::default(),
             sockets: None,

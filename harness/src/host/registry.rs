@@ -317,6 +317,8 @@ impl Registry {
     ) -> AdapterHost {
         let program = self.runtime_program(name, runtime).into_os_string();
         let dir = self.install_dir(name);
+        // preview2-shim's preopens (a name and a path on Node, an
+        // in-memory tree in a browser) have no permissions.
         let capabilities = Capabilities {
             serving,
             ..Capabilities::default()

@@ -123,7 +123,14 @@ impl Servers {
                 Err(_) => {
                     server.kill();
                     server.drain_into(&mut frames);
-                    let [stdout, stderr] = frames.map(Frame::output);
+                    let begun = frames.iter().any(|frame| frame.begun);
+                    let [stdout, mut stderr] = frames.map(Frame::output);
+                    // Where the time went, for whoever reads the failure:
+                    // an adapter that never began the run hung before the
+                    // guest could.
+                    stderr.extend_from_slice(
+                        hang_note(begun, server.runs, started.elapsed()).as_bytes(),
+                    );
                     return Ok(Served::Decided(HostRun {
                         outcome: Outcome::Hang { deadline },
                         stdout,
@@ -364,6 +371,21 @@ fn wait_at_most(child: &mut Child, bound: Duration) -> Option<std::process::Exit
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// What the harness knows of a serving process's hang: whether the run
+/// had begun (its first frame token came), and how many runs the process
+/// had served before.
+fn hang_note(begun: bool, served: usize, waited: Duration) -> String {
+    let stage = if begun {
+        "the adapter had begun the run"
+    } else {
+        "the adapter had not begun the run (no frame token came)"
+    };
+    format!(
+        "\nwitness: {stage} when the harness killed it after {} ms; its process had served {served} runs before\n",
+        waited.as_millis()
+    )
 }
 
 impl Drop for Server {

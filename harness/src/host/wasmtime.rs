@@ -8,7 +8,6 @@
 //! across processes, `host/compile_cache.rs`) and pre-linked once; a fresh
 //! Store per run with its own pipes and limits.
 
-use super::adapter::SCRATCH_DIR;
 use super::http::{OutgoingHandler, SentResponse, observe_response, response_lines};
 use super::{Host, PerComponent, RunRequest, compile_cache};
 use crate::outcome::{HostRun, Outcome, Trap};
@@ -348,28 +347,12 @@ impl Runtime {
             Err(message) => return Ok((Outcome::LinkError { message }, String::new())),
             Ok(guest) => guest,
         };
-        // Lives until the run ends: the directory is deleted on drop.
-        let scratch = request
-            .settings
-            .scratch_dir
-            .then(tempfile::tempdir)
-            .transpose()
-            .map_err(|e| format!("cannot create the scratch directory: {e}"))?;
-        let scratch_path = scratch.as_ref().map(|dir| dir.path());
         let loopback = request
             .settings
             .sockets
             .as_ref()
             .map(|_| super::sockets::fresh_address());
-        let mut store = guest_store(
-            &self.engine,
-            request,
-            stdout,
-            stderr,
-            scratch_path,
-            loopback,
-            breaches,
-        )?;
+        let mut store = guest_store(&self.engine, request, stdout, stderr, loopback, breaches)?;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         let deadline = request.settings.deadline;
@@ -516,15 +499,14 @@ fn in_process_engine(memory_cap: bool) -> wasmtime::Result<Engine> {
     Engine::new(&config)
 }
 
-/// A fresh Store for one run of `request`: argv, stdin, the pipes, the
-/// scratch directory preopened at /scratch, and limits ([`MEMORY_LIMIT`];
+/// A fresh Store for one run of `request`: argv, stdin, the pipes, its
+/// preopens (read-only where the case says), and limits ([`MEMORY_LIMIT`];
 /// none that `breaches` leaves out).
 pub(crate) fn guest_store(
     engine: &Engine,
     request: &RunRequest<'_>,
     stdout: &MemoryOutputPipe,
     stderr: &MemoryOutputPipe,
-    scratch: Option<&Path>,
     loopback: Option<Ipv4Addr>,
     breaches: Breaches,
 ) -> Result<Store<GuestState>, String> {
@@ -538,9 +520,13 @@ pub(crate) fn guest_store(
         .stdin(MemoryInputPipe::new(settings.stdin.clone()))
         .stdout(stdout.clone())
         .stderr(stderr.clone());
-    if let Some(dir) = scratch {
-        wasi.preopened_dir(dir, SCRATCH_DIR, FsPerms::ReadWrite)
-            .map_err(|e| format!("cannot preopen the scratch directory: {e}"))?;
+    for preopen in request.preopens {
+        let perms = match preopen.read_only {
+            true => FsPerms::ReadOnly,
+            false => FsPerms::ReadWrite,
+        };
+        wasi.preopened_dir(&preopen.host, &preopen.guest, perms)
+            .map_err(|e| format!("cannot preopen {}: {e}", preopen.guest))?;
     }
     if breaches.extra_preopen {
         let cwd = std::env::current_dir()

@@ -16,7 +16,7 @@
 //!
 //! The guest's own stderr is what the CLI printed before its error report.
 
-use super::adapter::SCRATCH_DIR;
+use super::files::Granted;
 use super::subprocess::{self, HostEnd};
 use super::{Host, RunRequest, RunSettings};
 use crate::outcome::{HostRun, Outcome, Trap};
@@ -75,21 +75,22 @@ impl Host for WasmtimeCliHost {
                     .into(),
             );
         }
+        if (settings.files.iter()).any(|files| files.preopens.iter().any(|p| p.read_only)) {
+            return Err(
+                "the CLI's `--dir HOST::GUEST` has no read-only form (`wasmtime run --help`)"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
         let settings = request.settings;
-        let scratch = settings
-            .scratch_dir
-            .then(tempfile::tempdir)
-            .transpose()
-            .map_err(|e| format!("cannot create the scratch directory: {e}"))?;
         let mut cli = Command::new(&self.program);
         cli.args(run_arguments(
             &request.component.display().to_string(),
             request.scenario,
-            scratch.as_ref().map(|dir| dir.path().display().to_string()),
+            request.preopens,
         ))
         // Backtraces of the CLI itself would only bury its error report.
         .env("RUST_BACKTRACE", "0")
@@ -124,12 +125,15 @@ impl Host for WasmtimeCliHost {
 }
 
 /// `wasmtime <arguments>` that runs `scenario` of `component`, with
-/// `scratch` preopened at /scratch: what witness runs, and what a draft
+/// `preopens` granted (none read-only): what witness runs, and what a draft
 /// upstream issue tells a maintainer to run.
-pub fn run_arguments(component: &str, scenario: &str, scratch: Option<String>) -> Vec<String> {
+pub fn run_arguments(component: &str, scenario: &str, preopens: &[Granted]) -> Vec<String> {
     let mut arguments = vec!["run".to_string()];
-    if let Some(dir) = scratch {
-        arguments.extend(["--dir".into(), format!("{dir}::{SCRATCH_DIR}")]);
+    for preopen in preopens {
+        arguments.extend([
+            "--dir".into(),
+            format!("{}::{}", preopen.host.display(), preopen.guest),
+        ]);
     }
     arguments.extend([component.to_string(), scenario.to_string()]);
     arguments

@@ -9,7 +9,8 @@
 //! writes the reply `hang`, then what the guest wrote so far, and exits,
 //! which ends the blocked thread with the process.
 
-use super::adapter::{AdapterHost, Capabilities, Reply};
+use super::adapter::{AdapterHost, FULL_CONTROL, Reply};
+use super::files::Granted;
 use super::http::{observe_response, response_lines};
 use super::wasmtime::{
     BREACHES_VARIABLE, Breaches, Guest, GuestState, ended, engine, error_text, guest_store,
@@ -24,13 +25,6 @@ use std::time::Instant;
 use wasmtime::component::Linker;
 use wasmtime_wasi::p2::bindings::sync::CommandPre;
 use wasmtime_wasi_http::p2::bindings::sync::ProxyPre;
-
-/// The child honours every setting a case can make.
-const FULL_CONTROL: Capabilities = Capabilities {
-    stderr_capacity: true,
-    confinement: true,
-    serving: false,
-};
 
 /// The `wasmtime-sync` host: `program` is `witness-wasmtime-sync`.
 pub fn host(program: PathBuf, cache_dir: PathBuf) -> AdapterHost {
@@ -81,7 +75,7 @@ pub struct ChildRun {
 }
 
 /// The child's side: one run with the sync linker, on a thread of this
-/// process, with the guest's scratch directory at `scratch`; at
+/// process, with the directories `preopens` grants; at
 /// `settings.deadline` the reply is `hang`, and the caller must then end
 /// the process (returning from `main` does) to stop the run. `Err` is a
 /// failure to set the run up, not an outcome. With `faulty` (the
@@ -90,7 +84,7 @@ pub fn run_here(
     component: &Path,
     scenario: &str,
     settings: &RunSettings,
-    scratch: Option<&Path>,
+    preopens: &[Granted],
     loopback: Option<Ipv4Addr>,
     cache_dir: &Path,
     faulty: bool,
@@ -113,6 +107,7 @@ pub fn run_here(
         component,
         scenario,
         settings,
+        preopens,
     };
     let (stdout, stderr) = output_pipes(&request, breaches);
     let pre = compile_cache::component(&engine, component, cache_dir)
@@ -131,9 +126,7 @@ pub fn run_here(
             });
         }
     };
-    let mut store = guest_store(
-        &engine, &request, &stdout, &stderr, scratch, loopback, breaches,
-    )?;
+    let mut store = guest_store(&engine, &request, &stdout, &stderr, loopback, breaches)?;
     // No epoch ever passes in this process: the deadline is never reached.
     store.set_epoch_deadline(u64::MAX);
     let incoming = guest.incoming(&request)?;

@@ -119,6 +119,14 @@ impl Observed {
         }
     }
 
+    /// Adds what the harness observed itself (of the files, from the host
+    /// side) to what the guest reported.
+    pub fn add_harness_observations(&mut self, observed: Vec<(String, serde_json::Value)>) {
+        if let Ok(observations) = &mut self.observations {
+            observations.0.extend(observed);
+        }
+    }
+
     /// Reads the guest's observations out of what the host captured.
     pub fn from_run(run: HostRun) -> Observed {
         Observed {

@@ -7,6 +7,17 @@ use std::fmt;
 /// The prefix of an observation line; every other stdout line is ignored.
 pub const PREFIX: &str = "@witness ";
 
+/// The observations only the harness makes ([`crate::host::files`]).
+const HARNESS_OBSERVES: [&str; 2] = [
+    crate::host::files::TREE_CHANGES,
+    crate::host::files::OUTSIDE_TOUCHED,
+];
+
+/// Whether only the harness makes the observation `name`.
+pub fn by_harness(name: &str) -> bool {
+    HARNESS_OBSERVES.contains(&name)
+}
+
 /// Named values the guest observed, each name at most once.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Observations(pub BTreeMap<String, Value>);
@@ -32,6 +43,12 @@ impl Observations {
             let (Some((name, value)), None) = (entries.next(), entries.next()) else {
                 return Err(malformed());
             };
+            if by_harness(&name) {
+                return Err(format!(
+                    "stdout line {}: `{name}` is what the harness observes of the files, from the host side: a guest cannot report it",
+                    number + 1
+                ));
+            }
             if contains_null(&value) {
                 return Err(format!(
                     "stdout line {}: `{name}` holds a null, which a case file or a record cannot write: report a string or a boolean instead",

@@ -1,12 +1,12 @@
 //! The smallest Rust program that runs a case as an embedded wasmtime
 //! host does: wasmtime and wasmtime-wasi of the release the records are
 //! from, in that host's configuration, with only the parts the case needs
-//! (a stderr capacity, stdin, a scratch directory, loopback sockets, an
+//! (a stderr capacity, stdin, a tree of files and its preopens, loopback sockets, an
 //! outgoing wasi:http request answered in-process).
 
 use crate::case::Case;
 use crate::host::RunSettings;
-use crate::host::adapter::SCRATCH_DIR;
+use crate::host::files::Files;
 use crate::host::http::{HttpError, HttpResponse, RESERVED_AUTHORITY};
 use crate::host::sockets::ADDRESS_VARIABLE;
 use std::collections::BTreeMap;
@@ -14,9 +14,6 @@ use std::fmt::Write;
 
 /// The wasmtime-wasi release the embedded hosts are built on.
 pub const EMBEDDED_WASMTIME: &str = "48.0.8";
-
-/// Where the program's scratch directory is, beside the component.
-pub const SCRATCH: &str = "scratch";
 
 /// How an embedded host drives wasmtime-wasi.
 #[derive(Clone, Copy)]
@@ -106,7 +103,7 @@ fn main_rs(configuration: Configuration, case: &Case, http: bool) -> String {
     let _ = writeln!(
         out,
         "use wasmtime_wasi::{{{}WasiCtx, WasiCtxView, WasiView}};",
-        if settings.scratch_dir {
+        if settings.files.is_some() {
             "FsPerms, "
         } else {
             ""
@@ -170,10 +167,17 @@ fn main_rs(configuration: Configuration, case: &Case, http: bool) -> String {
             "    // TCP and UDP on loopback only; the guest binds the address in {ADDRESS_VARIABLE}.\n    wasi.allow_tcp(true).allow_udp(true).env({ADDRESS_VARIABLE:?}, \"127.0.0.1\");\n    wasi.socket_addr_check(|address, _| {{\n        let loopback = address.ip().is_loopback();\n        Box::pin(async move {{ loopback }})\n    }});"
         );
     }
-    if settings.scratch_dir {
+    for preopen in settings.files.iter().flat_map(Files::granted_here) {
+        let perms = if preopen.read_only {
+            "ReadOnly"
+        } else {
+            "ReadWrite"
+        };
         let _ = writeln!(
             out,
-            "    std::fs::create_dir_all({SCRATCH:?})?;\n    wasi.preopened_dir({SCRATCH:?}, {SCRATCH_DIR:?}, FsPerms::ReadWrite)?;"
+            "    wasi.preopened_dir({:?}, {:?}, FsPerms::{perms})?;",
+            preopen.host.display().to_string(),
+            preopen.guest
         );
     }
     let http_fields = if http {

@@ -2,10 +2,10 @@
 //! own CLI where one can set the case up (`wasmtime run`, `wasmtime serve`,
 //! `jco run`), else the smallest embedding that does.
 
-use super::embedding::{self, Configuration, EMBEDDED_WASMTIME, SCRATCH};
+use super::embedding::{self, Configuration, EMBEDDED_WASMTIME};
 use crate::case::Case;
 use crate::host::RunSettings;
-use crate::host::adapter::SCRATCH_DIR;
+use crate::host::files::Files;
 use crate::host::registry::{Entry, Kind, Runtime};
 use crate::host::wasmtime_cli;
 
@@ -62,7 +62,7 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
         Kind::Jco if host.entry.runtime == Runtime::Chromium => {
             jco_browser_page(host.entry, &component, case)
         }
-        Kind::Jco if settings.scratch_dir || host.entry.runtime != Runtime::Node => {
+        Kind::Jco if settings.files.is_some() || host.entry.runtime != Runtime::Node => {
             jco_embedding(host.entry, &component, case)
         }
         Kind::Jco => vec![Step::Shell(format!(
@@ -92,15 +92,13 @@ fn cli_cannot(settings: &RunSettings) -> Option<&'static str> {
 
 fn wasmtime_run(component: &str, case: &Case) -> Vec<Step> {
     let settings = &case.run;
-    let mut shell = String::new();
-    if settings.scratch_dir {
-        shell.push_str(&format!("mkdir -p {SCRATCH}\n"));
-    }
-    let arguments = wasmtime_cli::run_arguments(
-        component,
-        &case.scenario,
-        settings.scratch_dir.then(|| SCRATCH.to_string()),
-    );
+    let shell = settings.files.as_ref().map_or(String::new(), Files::shell);
+    let preopens = settings
+        .files
+        .as_ref()
+        .map_or(Vec::new(), Files::granted_here);
+    let arguments = wasmtime_cli::run_arguments(component, &case.scenario, &preopens);
+    let mut shell = shell;
     shell.push_str(&format!(
         "{}wasmtime {}",
         stdin_pipe(settings),
@@ -156,7 +154,8 @@ fn wasmtime_embedding(name: &str, case: &Case, why: &str) -> Vec<Step> {
             text,
         });
     }
-    steps.push(Step::Shell("cargo run --quiet".into()));
+    let tree = case.run.files.as_ref().map_or(String::new(), Files::shell);
+    steps.push(Step::Shell(format!("{tree}cargo run --quiet")));
     steps
 }
 
@@ -177,28 +176,35 @@ fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
         Runtime::Bun => ("`jco run` runs on Node", " bun", "npx bun"),
         Runtime::Chromium => unreachable!("a browser's reproduction is a page: jco_browser_page"),
     };
-    let scratch = case.run.scratch_dir;
-    let preopen = if scratch {
-        format!(
-            "import {{ resolve }} from 'node:path';\nimport {{ _setPreopens }} from '@bytecodealliance/preview2-shim/filesystem';\n_setPreopens({{ {SCRATCH_DIR:?}: resolve({SCRATCH:?}) }});\n"
-        )
-    } else {
-        String::new()
+    let files = case.run.files.as_ref();
+    let preopen = match files {
+        Some(files) => format!(
+            "import {{ resolve }} from 'node:path';\nimport {{ _setPreopens }} from '@bytecodealliance/preview2-shim/filesystem';\n_setPreopens({{ {} }});\n",
+            (files.granted_here().iter())
+                .map(|preopen| format!(
+                    "{:?}: resolve({:?})",
+                    preopen.guest,
+                    preopen.host.display().to_string()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => String::new(),
     };
     vec![
         Step::Say(format!(
             "{why}: transpile the guest and run its JavaScript with preview2-shim{}.",
-            if scratch { "'s preopens set" } else { "" }
+            if files.is_some() {
+                "'s preopens set"
+            } else {
+                ""
+            }
         )),
         Step::Shell(format!(
             "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim{runtime}\nnpx jco transpile {} -o {}\n{}{}{run} reproduce.mjs",
             quote(component),
             quote(&case.guest),
-            if scratch {
-                format!("mkdir -p {SCRATCH}\n")
-            } else {
-                String::new()
-            },
+            files.map_or(String::new(), Files::shell),
             stdin_pipe(&case.run),
         )),
         Step::File {
@@ -222,12 +228,15 @@ run.run();
 /// build resolved by an import map: what the run wrote goes to the console.
 fn jco_browser_page(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
     let version = entry.version.as_deref().unwrap_or("latest");
-    let preopen = if case.run.scratch_dir {
-        format!(
-            "\nimport {{ _setPreopens }} from '@bytecodealliance/preview2-shim/filesystem';\n_setPreopens({{ {SCRATCH_DIR:?}: {{ dir: {{}} }} }});"
-        )
-    } else {
-        String::new()
+    let preopen = match &case.run.files {
+        Some(files) => format!(
+            "\nimport {{ _setPreopens }} from '@bytecodealliance/preview2-shim/filesystem';\n_setPreopens({{ {} }});",
+            (files.preopens.iter())
+                .map(|preopen| format!("{:?}: {}", preopen.guest, files.in_memory(&preopen.host)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => String::new(),
     };
     let stdin = if case.run.stdin.is_empty() {
         String::new()

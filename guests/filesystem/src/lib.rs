@@ -1,0 +1,460 @@
+//! `wasi:filesystem` on the tree a case lays out (`[run.tree]`): path
+//! resolution and the sandbox, read-only preopens, and what each
+//! descriptor method does to the files. The guest reports what each call
+//! returned; what the calls did to the files the harness sees for itself,
+//! from the host side (`tree-changes`, `outside-touched`).
+//!
+//! Every scenario works in the preopen `/data`; those about read-only
+//! preopens also use `/ro` (read-only) and `/rw` (writable).
+
+use common::observe;
+use serde_json::{Value, json};
+use wasi::filesystem::preopens::get_directories;
+use wasi::filesystem::types::{
+    Datetime, Descriptor, DescriptorFlags, DescriptorStat, DescriptorType, ErrorCode, NewTimestamp,
+    OpenFlags, PathFlags,
+};
+use wasi::io::streams::StreamError;
+
+wit_bindgen::generate!({ path: "../../wit", world: "filesystem", generate_all });
+
+const NONE: PathFlags = PathFlags::empty();
+const FOLLOW: PathFlags = PathFlags::SYMLINK_FOLLOW;
+const READ: DescriptorFlags = DescriptorFlags::READ;
+const WRITE: DescriptorFlags = DescriptorFlags::WRITE;
+/// 2001-09-09T01:46:40Z: a time no clock reads now.
+const LONG_AGO: Datetime = Datetime {
+    seconds: 1_000_000_000,
+    nanoseconds: 0,
+};
+
+common::command![
+    // The sandbox: paths that leave the base directory.
+    ("open-absolute", || open_in_data(NONE, "/etc/passwd")),
+    ("open-dotdot", || open_in_data(NONE, "../outside/secret")),
+    ("open-dotdot-after-subdir", || {
+        open_in_data(NONE, "sub/../../outside/secret")
+    }),
+    ("open-symlink-out", || open_in_data(FOLLOW, "escape")),
+    ("open-symlink-absolute", || open_in_data(FOLLOW, "abs")),
+    ("open-symlink-chain-out", || open_in_data(FOLLOW, "one")),
+    ("open-through-symlink-to-parent", || {
+        open_in_data(NONE, "up/outside/secret")
+    }),
+    ("stat-at-dotdot", || {
+        observe("stat-at", stat(data().stat_at(NONE, "..")))
+    }),
+    ("stat-at-symlink-out", || {
+        observe("stat-at", stat(data().stat_at(FOLLOW, "escape")))
+    }),
+    ("create-directory-dotdot", || {
+        observe(
+            "create-directory-at",
+            done(data().create_directory_at("../outside/made")),
+        )
+    }),
+    ("unlink-dotdot", || {
+        observe(
+            "unlink-file-at",
+            done(data().unlink_file_at("../outside/secret")),
+        )
+    }),
+    ("remove-directory-dotdot", || {
+        observe(
+            "remove-directory-at",
+            done(data().remove_directory_at("../outside")),
+        )
+    }),
+    ("rename-out", || {
+        let data = data();
+        observe(
+            "rename-at",
+            done(data.rename_at("a.txt", &data, "../outside/a.txt")),
+        )
+    }),
+    ("link-from-outside", || {
+        let data = data();
+        observe(
+            "link-at",
+            done(data.link_at(NONE, "../outside/secret", &data, "got")),
+        )
+    }),
+    ("set-times-dotdot", || {
+        observe(
+            "set-times-at",
+            done(data().set_times_at(
+                NONE,
+                "../outside/secret",
+                NewTimestamp::Timestamp(LONG_AGO),
+                NewTimestamp::Timestamp(LONG_AGO),
+            )),
+        )
+    }),
+    ("symlink-absolute", || {
+        observe("symlink-at", done(data().symlink_at("/etc/passwd", "l")))
+    }),
+    ("readlink-absolute", || {
+        observe(
+            "readlink-at",
+            outcome(data().readlink_at("abs"), |text| json!(text)),
+        )
+    }),
+    // open-at's flags.
+    ("open-exclusive-exists", || {
+        open_flagged("a.txt", OpenFlags::CREATE | OpenFlags::EXCLUSIVE, WRITE)
+    }),
+    ("open-directory-flag-on-file", || {
+        open_flagged("a.txt", OpenFlags::DIRECTORY, READ)
+    }),
+    ("open-create", || open_flagged(
+        "new.txt",
+        OpenFlags::CREATE,
+        WRITE
+    )),
+    ("open-truncate", || open_flagged(
+        "a.txt",
+        OpenFlags::TRUNCATE,
+        WRITE
+    )),
+    ("open-symlink-followed", || {
+        let file = data().open_at(FOLLOW, "to-a", OpenFlags::empty(), READ);
+        observe("contents", file.map_or_else(|code| json!({ "err": code.name() }), |file| contents(&file)))
+    }),
+    // Read-only preopens: `/data` is read-only in these cases.
+    ("read-only-open-write", || {
+        read_only(|data| opened(data.open_at(NONE, "a.txt", OpenFlags::empty(), WRITE)))
+    }),
+    ("read-only-open-create", || {
+        read_only(|data| opened(data.open_at(NONE, "new.txt", OpenFlags::CREATE, READ)))
+    }),
+    ("read-only-open-truncate", || {
+        read_only(|data| opened(data.open_at(NONE, "a.txt", OpenFlags::TRUNCATE, READ)))
+    }),
+    ("read-only-open-mutate-directory", || {
+        read_only(|data| {
+            let flags = READ | DescriptorFlags::MUTATE_DIRECTORY;
+            opened(data.open_at(NONE, "sub", OpenFlags::DIRECTORY, flags))
+        })
+    }),
+    ("read-only-create-directory", || {
+        read_only(|data| done(data.create_directory_at("made")))
+    }),
+    ("read-only-unlink", || {
+        read_only(|data| done(data.unlink_file_at("a.txt")))
+    }),
+    ("read-only-remove-directory", || {
+        read_only(|data| done(data.remove_directory_at("sub")))
+    }),
+    ("read-only-rename", || {
+        read_only(|data| done(data.rename_at("a.txt", data, "b.txt")))
+    }),
+    ("read-only-link", || {
+        read_only(|data| done(data.link_at(NONE, "a.txt", data, "h")))
+    }),
+    ("read-only-symlink", || {
+        read_only(|data| done(data.symlink_at("a.txt", "l")))
+    }),
+    ("read-only-set-times", || {
+        read_only(|data| {
+            let long_ago = || NewTimestamp::Timestamp(LONG_AGO);
+            done(data.set_times_at(NONE, "a.txt", long_ago(), long_ago()))
+        })
+    }),
+    ("rename-from-read-only", || {
+        let (ro, rw) = (preopen("/ro"), preopen("/rw"));
+        observe("read-only-mutate-directory", mutates(&ro));
+        observe("rename-at", done(ro.rename_at("a.txt", &rw, "a.txt")))
+    }),
+    ("rename-into-read-only", || {
+        let (ro, rw) = (preopen("/ro"), preopen("/rw"));
+        observe("read-only-mutate-directory", mutates(&ro));
+        observe("rename-at", done(rw.rename_at("b.txt", &ro, "b.txt")))
+    }),
+    // What each method does to the files.
+    ("write-past-end", || {
+        let file = open("a.txt", WRITE);
+        observe("write", outcome(file.write(b"x", 10), |n| json!(n)))
+    }),
+    ("set-size-grow", || {
+        observe("set-size", done(open("a.txt", WRITE).set_size(10)))
+    }),
+    ("set-size-shrink", || {
+        observe("set-size", done(open("a.txt", WRITE).set_size(2)))
+    }),
+    ("read-directory", || {
+        observe("entries", outcome(entries(&data()), |names| json!(names)))
+    }),
+    ("read-directory-streams-apart", read_directory_streams_apart),
+    ("remove-directory-not-empty", || {
+        observe(
+            "remove-directory-at",
+            done(data().remove_directory_at("sub")),
+        )
+    }),
+    ("remove-directory", || {
+        observe(
+            "remove-directory-at",
+            done(data().remove_directory_at("empty")),
+        )
+    }),
+    ("unlink-directory", || {
+        observe("unlink-file-at", done(data().unlink_file_at("sub")))
+    }),
+    ("unlink-file", || {
+        observe("unlink-file-at", done(data().unlink_file_at("a.txt")))
+    }),
+    ("link-missing", || link_in_data("missing", "h")),
+    ("link-onto-existing", || link_in_data("a.txt", "b.txt")),
+    ("link-directory", || link_in_data("sub", "h")),
+    ("link", || link_in_data("a.txt", "h")),
+    ("symlink", || {
+        observe("symlink-at", done(data().symlink_at("a.txt", "l")))
+    }),
+    ("readlink", || {
+        observe(
+            "readlink-at",
+            outcome(data().readlink_at("to-a"), |text| json!(text)),
+        )
+    }),
+    ("create-directory", || {
+        observe(
+            "create-directory-at",
+            done(data().create_directory_at("made")),
+        )
+    }),
+    ("rename", || {
+        let data = data();
+        observe("rename-at", done(data.rename_at("a.txt", &data, "b.txt")))
+    }),
+    ("stat-file", || observe(
+        "stat",
+        stat(open("a.txt", READ).stat())
+    )),
+    ("stat-symlink", || {
+        observe("stat-at", stat(data().stat_at(NONE, "to-a")))
+    }),
+    ("preopen-type", || {
+        observe(
+            "get-type",
+            outcome(data().get_type(), |kind| json!(type_name(kind))),
+        )
+    }),
+    ("is-same-object", || {
+        let (a, again, b) = (
+            open("a.txt", READ),
+            open("a.txt", READ),
+            open("b.txt", READ),
+        );
+        observe("same-file", a.is_same_object(&again));
+        observe("other-file", a.is_same_object(&b))
+    }),
+    ("metadata-hash-at", || {
+        let by_descriptor = open("a.txt", READ)
+            .metadata_hash()
+            .map(|h| (h.lower, h.upper));
+        let by_path = (data().metadata_hash_at(NONE, "a.txt")).map(|h| (h.lower, h.upper));
+        observe(
+            "hashes-equal",
+            by_descriptor.is_ok() && by_descriptor == by_path,
+        )
+    }),
+    ("set-times", || {
+        let file = open("a.txt", WRITE);
+        let long_ago = || NewTimestamp::Timestamp(LONG_AGO);
+        observe("set-times", done(file.set_times(long_ago(), long_ago())));
+        observe("modified", modified(&file))
+    }),
+    ("set-times-no-change", || {
+        let file = open("a.txt", WRITE);
+        let long_ago = || NewTimestamp::Timestamp(LONG_AGO);
+        let _ = file.set_times(long_ago(), long_ago());
+        let no_change = || NewTimestamp::NoChange;
+        observe("set-times", done(file.set_times(no_change(), no_change())));
+        observe("modified", modified(&file))
+    }),
+    ("sync-data-not-for-writing", || {
+        observe("sync-data", done(open("a.txt", READ).sync_data()))
+    }),
+    ("sync-not-for-writing", || {
+        observe("sync", done(open("a.txt", READ).sync()))
+    }),
+    ("get-directories", || {
+        let names: Vec<String> = get_directories()
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect();
+        observe("names", names)
+    }),
+    ("read-streams-apart", read_streams_apart),
+    ("append-via-stream", || {
+        let stream = open("a.txt", WRITE).append_via_stream();
+        let written = stream.map(|stream| stream.blocking_write_and_flush(b"more\n"));
+        observe("append", outcome(written, |written| streamed(written)))
+    }),
+];
+
+/// The preopen the guest knows by `name`.
+fn preopen(name: &str) -> Descriptor {
+    get_directories()
+        .into_iter()
+        .find_map(|(descriptor, path)| (path == name).then_some(descriptor))
+        .unwrap_or_else(|| panic!("the case preopens {name}"))
+}
+
+fn data() -> Descriptor {
+    preopen("/data")
+}
+
+/// A file of `/data`, opened with `flags`; the case lays it out.
+fn open(path: &str, flags: DescriptorFlags) -> Descriptor {
+    (data().open_at(NONE, path, OpenFlags::empty(), flags))
+        .unwrap_or_else(|e| panic!("the case lays out {path}, which opens: {}", e.name()))
+}
+
+/// `{"ok": ...}` or `{"err": "<error-code>"}`.
+fn outcome<T>(result: Result<T, ErrorCode>, ok: impl FnOnce(T) -> Value) -> Value {
+    match result {
+        Ok(value) => json!({ "ok": ok(value) }),
+        Err(code) => json!({ "err": code.name() }),
+    }
+}
+
+fn done(result: Result<(), ErrorCode>) -> Value {
+    outcome(result, |()| json!(true))
+}
+
+/// An `open-at`: a descriptor opened is `{"ok": true}`.
+fn opened(result: Result<Descriptor, ErrorCode>) -> Value {
+    outcome(result, |_| json!(true))
+}
+
+fn open_in_data(path_flags: PathFlags, path: &str) {
+    observe(
+        "open-at",
+        opened(data().open_at(path_flags, path, OpenFlags::empty(), READ)),
+    )
+}
+
+fn open_flagged(path: &str, open_flags: OpenFlags, flags: DescriptorFlags) {
+    observe(
+        "open-at",
+        opened(data().open_at(NONE, path, open_flags, flags)),
+    )
+}
+
+fn link_in_data(old: &str, new: &str) {
+    let data = data();
+    observe("link-at", done(data.link_at(NONE, old, &data, new)))
+}
+
+/// Whether `descriptor` says it may mutate its directory: the condition
+/// of every read-only clause.
+fn mutates(descriptor: &Descriptor) -> Value {
+    outcome(descriptor.get_flags(), |flags| {
+        json!(flags.contains(DescriptorFlags::MUTATE_DIRECTORY))
+    })
+}
+
+/// `call` on `/data`, a read-only preopen: its flags
+/// (`mutate-directory`), and what the call returned (`result`).
+fn read_only(call: impl FnOnce(&Descriptor) -> Value) {
+    let data = data();
+    observe("mutate-directory", mutates(&data));
+    observe("result", call(&data))
+}
+
+/// The parts of a stat a clause decides: type, size and link count.
+fn stat(result: Result<DescriptorStat, ErrorCode>) -> Value {
+    outcome(
+        result,
+        |stat| json!({ "type": type_name(stat.type_), "size": stat.size, "link-count": stat.link_count }),
+    )
+}
+
+/// The file's data-modification timestamp, in seconds.
+fn modified(file: &Descriptor) -> Value {
+    outcome(file.stat(), |stat| match stat.data_modification_timestamp {
+        Some(time) => json!(time.seconds),
+        None => json!("none"),
+    })
+}
+
+/// A descriptor type's WIT name.
+fn type_name(kind: DescriptorType) -> &'static str {
+    match kind {
+        DescriptorType::Unknown => "unknown",
+        DescriptorType::BlockDevice => "block-device",
+        DescriptorType::CharacterDevice => "character-device",
+        DescriptorType::Directory => "directory",
+        DescriptorType::Fifo => "fifo",
+        DescriptorType::SymbolicLink => "symbolic-link",
+        DescriptorType::RegularFile => "regular-file",
+        DescriptorType::Socket => "socket",
+    }
+}
+
+/// A file's contents (its first 4 KiB), as text.
+fn contents(file: &Descriptor) -> Value {
+    outcome(file.read(4096, 0), |(bytes, _)| {
+        json!(String::from_utf8_lossy(&bytes))
+    })
+}
+
+/// The names of a directory's entries, in the order read.
+fn entries(dir: &Descriptor) -> Result<Vec<String>, ErrorCode> {
+    let stream = dir.read_directory()?;
+    let mut names = Vec::new();
+    while let Some(entry) = stream.read_directory_entry()? {
+        names.push(entry.name);
+    }
+    Ok(names)
+}
+
+/// Two streams of one directory: one read an entry in, the other read
+/// whole; then the first finished. `second` holds every entry, and
+/// `first` does too, with nothing twice.
+fn read_directory_streams_apart() {
+    let data = data();
+    let (Ok(first), Ok(second)) = (data.read_directory(), data.read_directory()) else {
+        return observe("read-directory", "failed");
+    };
+    let read = |stream: &wasi::filesystem::types::DirectoryEntryStream| {
+        let mut names = Vec::new();
+        while let Ok(Some(entry)) = stream.read_directory_entry() {
+            names.push(entry.name);
+        }
+        names
+    };
+    let started = first.read_directory_entry();
+    let whole = read(&second);
+    let mut rest = read(&first);
+    if let Ok(Some(entry)) = started {
+        rest.insert(0, entry.name);
+    }
+    observe("second", json!(whole));
+    observe("first", json!(rest))
+}
+
+/// Two read streams of one file at offset 0: a read of 2 bytes from the
+/// first leaves the second at the start (`second-reads`).
+fn read_streams_apart() {
+    let file = open("a.txt", READ);
+    let (Ok(first), Ok(second)) = (file.read_via_stream(0), file.read_via_stream(0)) else {
+        return observe("read-via-stream", "failed");
+    };
+    let text = |read: Result<Vec<u8>, StreamError>| match read {
+        Ok(bytes) => json!(String::from_utf8_lossy(&bytes)),
+        Err(_) => json!("error"),
+    };
+    observe("first-reads", text(first.blocking_read(2)));
+    observe("second-reads", text(second.blocking_read(2)))
+}
+
+/// A stream write's result: `true`, or the stream error's kind.
+fn streamed(written: Result<(), StreamError>) -> Value {
+    match written {
+        Ok(()) => json!(true),
+        Err(StreamError::Closed) => json!("closed"),
+        Err(StreamError::LastOperationFailed(_)) => json!("last-operation-failed"),
+    }
+}

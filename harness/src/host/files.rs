@@ -1,0 +1,615 @@
+//! The files a run sees (`[run.tree]`, `[[run.preopen]]`): a tree the
+//! harness lays out in a fresh directory, the run's root, of which the
+//! preopens grant directories; beside them `outside/`, which no guest may
+//! reach. After the run the harness looks again, from the host side:
+//! what changed in the tree (`tree-changes`) and whether anything touched
+//! `outside/` (`outside-touched`) are observations the guest cannot fake.
+
+use inotify::{EventMask, Inotify, WatchMask};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, symlink};
+use std::path::{Path, PathBuf};
+
+/// The observation of what the run changed in the tree, in the tree's own
+/// syntax: path → entry, or `"gone"`.
+pub const TREE_CHANGES: &str = "tree-changes";
+/// The observation of what touched `outside/` during the run: present only
+/// when something did.
+pub const OUTSIDE_TOUCHED: &str = "outside-touched";
+/// The directory beside the preopens that no guest may reach, and the file
+/// in it: reserved names of the tree.
+pub const OUTSIDE: &str = "outside";
+pub const SECRET: &str = "outside/secret";
+const SECRET_CONTENTS: &str = "witness: no guest may read this file\n";
+/// Files longer than this are described by their size alone.
+const SHOWN_CONTENTS: usize = 256;
+
+/// `[run.tree]` and `[[run.preopen]]`, as a case file gives them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Files {
+    /// Relative paths under the run's root; parents are directories.
+    pub tree: BTreeMap<String, Entry>,
+    pub preopens: Vec<Preopen>,
+}
+
+/// One entry of the tree: the same syntax describes what a run changed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Entry {
+    /// A file with these contents (UTF-8).
+    File(String),
+    Dir {
+        dir: bool,
+    },
+    /// A symbolic link whose target is this text, as written. `dangling`
+    /// says the target names nothing the tree lays out, on purpose.
+    Symlink {
+        symlink: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dangling: bool,
+    },
+    /// A second name of the file at this path of the tree.
+    HardLink {
+        #[serde(rename = "hard-link")]
+        hard_link: String,
+    },
+}
+
+/// A directory of the tree granted to the guest under a name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Preopen {
+    /// A directory of the tree.
+    pub host: String,
+    /// The name the guest finds it under (`get-directories`).
+    pub guest: String,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// Where in `[run.tree]` and `[[run.preopen]]` a problem is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum At {
+    Entry(String),
+    /// The preopen of this index.
+    Preopen(usize),
+}
+
+/// A preopen as a host grants it: the directory on this machine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Granted {
+    pub host: PathBuf,
+    pub guest: String,
+    pub read_only: bool,
+}
+
+impl Granted {
+    /// `HOST::GUEST`, as the adapter protocol's `--dir` and
+    /// `--read-only-dir` give a preopen.
+    pub fn parse(text: &str, read_only: bool) -> Result<Granted, String> {
+        match text.split_once("::") {
+            Some((host, guest)) if !host.is_empty() && !guest.is_empty() => Ok(Granted {
+                host: host.into(),
+                guest: guest.into(),
+                read_only,
+            }),
+            _ => Err(format!("`{text}` is no preopen: write HOST::GUEST")),
+        }
+    }
+
+    /// The adapter protocol's option for this preopen: its name and value.
+    pub fn option(&self) -> (&'static str, String) {
+        let name = if self.read_only {
+            "read-only-dir"
+        } else {
+            "dir"
+        };
+        (name, format!("{}::{}", self.host.display(), self.guest))
+    }
+}
+
+impl Files {
+    /// Why this tree cannot be laid out as written, if it cannot, and at
+    /// which entry or preopen: a path that is not a plain relative path,
+    /// `outside` used, a link to nothing not marked dangling, a hard link
+    /// to no file, a preopen of no directory, a guest name given twice.
+    pub fn check(&self) -> Result<(), (At, String)> {
+        for (path, entry) in &self.tree {
+            let at = |problem: String| (At::Entry(path.clone()), problem);
+            self.check_entry(path, entry).map_err(at)?;
+        }
+        let mut guests = std::collections::BTreeSet::new();
+        for (index, preopen) in self.preopens.iter().enumerate() {
+            let at = |problem: String| (At::Preopen(index), problem);
+            if !self.is_dir(&preopen.host) {
+                return Err(at(format!(
+                    "`{}` is no directory of the tree; add `\"{}\" = {{ dir = true }}` to [run.tree]",
+                    preopen.host, preopen.host
+                )));
+            }
+            if preopen.guest.is_empty() || !guests.insert(&preopen.guest) {
+                return Err(at(format!(
+                    "`{}`: each preopen needs a guest name of its own",
+                    preopen.guest
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_entry(&self, path: &str, entry: &Entry) -> Result<(), String> {
+        {
+            plain(path)?;
+            if path == OUTSIDE || path.starts_with("outside/") {
+                return Err(format!(
+                    "`{path}`: `outside/` is the harness's, beside the preopens, for no guest to reach; a symlink may point into it (`{SECRET}`)"
+                ));
+            }
+            if let Some(parent) = self.tree.keys().find(|other| {
+                path.starts_with(&format!("{other}/"))
+                    && !matches!(self.tree[*other], Entry::Dir { .. })
+            }) {
+                return Err(format!(
+                    "`{path}` lies under `{parent}`, which is no directory"
+                ));
+            }
+            match entry {
+                Entry::Dir { dir: false } => {
+                    return Err(format!(
+                        "`{path}`: `dir = false` says nothing; leave it out"
+                    ));
+                }
+                Entry::Symlink { symlink, dangling } => {
+                    let names = self.names(&lexical_target(path, symlink));
+                    match (names, dangling) {
+                        (false, false) => {
+                            return Err(format!(
+                                "`{path}` links to `{symlink}`, which the tree does not lay out: add `dangling = true` if it is meant to point at nothing"
+                            ));
+                        }
+                        (true, true) => {
+                            return Err(format!(
+                                "`{path}` is marked dangling, but `{symlink}` is in the tree"
+                            ));
+                        }
+                        _ => {}
+                    }
+                }
+                Entry::HardLink { hard_link } => {
+                    if !matches!(self.tree.get(hard_link), Some(Entry::File(_))) {
+                        return Err(format!(
+                            "`{path}` is a hard link to `{hard_link}`, which is no file of the tree"
+                        ));
+                    }
+                }
+                Entry::File(_) | Entry::Dir { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `path` is laid out: an entry, a directory above one, or
+    /// the harness's own `outside/secret`.
+    fn names(&self, path: &Option<String>) -> bool {
+        let Some(path) = path else { return false };
+        path.is_empty()
+            || path == OUTSIDE
+            || path == SECRET
+            || self.tree.contains_key(path)
+            || self.is_dir(path)
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        matches!(self.tree.get(path), Some(Entry::Dir { .. }))
+            || self
+                .tree
+                .keys()
+                .any(|other| other.starts_with(&format!("{path}/")))
+    }
+
+    /// Lays the tree out in a fresh directory and starts watching
+    /// `outside/`.
+    pub fn lay_out(&self) -> Result<LaidOut, String> {
+        let root = tempfile::tempdir().map_err(|e| format!("cannot make the run's root: {e}"))?;
+        let failed = |path: &str, e: std::io::Error| format!("cannot lay out `{path}`: {e}");
+        std::fs::create_dir(root.path().join(OUTSIDE)).map_err(|e| failed(OUTSIDE, e))?;
+        std::fs::write(root.path().join(SECRET), SECRET_CONTENTS).map_err(|e| failed(SECRET, e))?;
+        // Files first, so that a hard link finds its file; links last.
+        let mut entries: Vec<(&String, &Entry)> = self.tree.iter().collect();
+        entries.sort_by_key(|(_, entry)| {
+            matches!(entry, Entry::HardLink { .. } | Entry::Symlink { .. })
+        });
+        for (path, entry) in entries {
+            let at = root.path().join(path);
+            if let Some(parent) = at.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| failed(path, e))?;
+            }
+            match entry {
+                Entry::File(contents) => std::fs::write(&at, contents),
+                Entry::Dir { .. } => std::fs::create_dir_all(&at),
+                Entry::Symlink {
+                    symlink: target, ..
+                } => symlink(target, &at),
+                Entry::HardLink { hard_link } => {
+                    std::fs::hard_link(root.path().join(hard_link), &at)
+                }
+            }
+            .map_err(|e| failed(path, e))?;
+        }
+        // The harness's own look first: it opens `outside/` too.
+        let before =
+            snapshot(root.path()).map_err(|e| format!("cannot read the laid-out tree: {e}"))?;
+        let watch = Inotify::init().map_err(|e| format!("cannot watch `{OUTSIDE}/`: {e}"))?;
+        watch
+            .watches()
+            .add(root.path().join(OUTSIDE), WatchMask::ALL_EVENTS)
+            .map_err(|e| format!("cannot watch `{OUTSIDE}/`: {e}"))?;
+        Ok(LaidOut {
+            granted: (self.preopens.iter())
+                .map(|preopen| Granted {
+                    host: root.path().join(&preopen.host),
+                    guest: preopen.guest.clone(),
+                    read_only: preopen.read_only,
+                })
+                .collect(),
+            root,
+            watch,
+            before,
+        })
+    }
+
+    /// Shell commands that lay the tree out in the working directory as
+    /// the harness does, `outside/` included: for a reproduction.
+    pub fn shell(&self) -> String {
+        let quote = |text: &str| {
+            shlex::try_quote(text).map_or_else(|_| format!("{text:?}"), |q| q.into_owned())
+        };
+        let mut out = format!(
+            "mkdir -p {OUTSIDE} && printf %s {} > {SECRET}\n",
+            quote(SECRET_CONTENTS)
+        );
+        let mut entries: Vec<(&String, &Entry)> = self.tree.iter().collect();
+        entries.sort_by_key(|(_, entry)| match entry {
+            Entry::Symlink { .. } => 2,
+            Entry::HardLink { .. } => 1,
+            Entry::File(_) | Entry::Dir { .. } => 0,
+        });
+        for (path, entry) in entries {
+            if let Some((parent, _)) = path.rsplit_once('/') {
+                out.push_str(&format!("mkdir -p {}\n", quote(parent)));
+            }
+            let path = quote(path);
+            out.push_str(&match entry {
+                Entry::File(contents) => format!("printf %s {} > {path}\n", quote(contents)),
+                Entry::Dir { .. } => format!("mkdir -p {path}\n"),
+                Entry::Symlink { symlink, .. } => format!("ln -s {} {path}\n", quote(symlink)),
+                Entry::HardLink { hard_link } => format!("ln {} {path}\n", quote(hard_link)),
+            });
+        }
+        out
+    }
+
+    /// The preopens as granted from the working directory a reproduction
+    /// laid the tree out in ([`Files::shell`]).
+    pub fn granted_here(&self) -> Vec<Granted> {
+        (self.preopens.iter())
+            .map(|preopen| Granted {
+                host: Path::new(".").join(&preopen.host),
+                guest: preopen.guest.clone(),
+                read_only: preopen.read_only,
+            })
+            .collect()
+    }
+
+    /// The directory `host` of the tree as preview2-shim's in-memory
+    /// filesystem takes it (`{ dir: { name: { source: "..." } } }`): a
+    /// symlink is `{ symlink: "..." }`, a hard link the very same object,
+    /// which JSON cannot write (a reproduction's page makes a copy).
+    pub fn in_memory(&self, host: &str) -> serde_json::Value {
+        let mut dir = serde_json::Map::new();
+        let prefix = format!("{host}/");
+        for (path, entry) in &self.tree {
+            let Some(rest) = path.strip_prefix(&prefix) else {
+                continue;
+            };
+            let mut at = &mut dir;
+            let mut parts: Vec<&str> = rest.split('/').collect();
+            let name = parts.pop().unwrap_or_default();
+            for part in parts {
+                let child = at
+                    .entry(part)
+                    .or_insert_with(|| serde_json::json!({ "dir": {} }));
+                at = child["dir"]
+                    .as_object_mut()
+                    .expect("a directory holds a map");
+            }
+            match entry {
+                Entry::File(contents) => {
+                    at.insert(name.into(), serde_json::json!({ "source": contents }));
+                }
+                Entry::Symlink { symlink, .. } => {
+                    at.insert(name.into(), serde_json::json!({ "symlink": symlink }));
+                }
+                Entry::HardLink { hard_link } => {
+                    let contents = match self.tree.get(hard_link) {
+                        Some(Entry::File(contents)) => contents.as_str(),
+                        _ => "",
+                    };
+                    at.insert(name.into(), serde_json::json!({ "source": contents }));
+                }
+                Entry::Dir { .. } => {
+                    at.entry(name)
+                        .or_insert_with(|| serde_json::json!({ "dir": {} }));
+                }
+            }
+        }
+        serde_json::json!({ "dir": dir })
+    }
+}
+
+/// A relative path of normal components: `Err` says what is wrong.
+fn plain(path: &str) -> Result<(), String> {
+    // Split by hand: `Path::components` would drop a `.` and a trailing `/`.
+    let normal = path.split('/').all(|part| !matches!(part, "" | "." | ".."));
+    if normal {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{path}` is not a path under the run's root: write it relative, with no `.`, `..` or trailing `/`"
+        ))
+    }
+}
+
+/// Where a link at `link` to `target` points, relative to the root, by
+/// its text alone; `None` when it leaves the root or is absolute.
+fn lexical_target(link: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = link.split('/').collect();
+    parts.pop();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            name => parts.push(name),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// A laid-out tree, for one run: deleted when dropped.
+pub struct LaidOut {
+    root: tempfile::TempDir,
+    granted: Vec<Granted>,
+    watch: Inotify,
+    before: BTreeMap<String, serde_json::Value>,
+}
+
+impl LaidOut {
+    /// The preopens, as the host grants them.
+    pub fn granted(&self) -> &[Granted] {
+        &self.granted
+    }
+
+    /// What the run did to the tree, seen from the host side: the
+    /// observations [`TREE_CHANGES`] (when anything changed) and
+    /// [`OUTSIDE_TOUCHED`] (when anything touched `outside/`).
+    pub fn observe(mut self) -> Result<Vec<(String, serde_json::Value)>, String> {
+        // The events first: the harness's own look below opens files too.
+        let mut buffer = [0; 4096];
+        let mut touched = Vec::new();
+        loop {
+            match self.watch.read_events(&mut buffer) {
+                Ok(events) => {
+                    let mut any = false;
+                    for event in events {
+                        any = true;
+                        let name = event
+                            .name
+                            .map_or(String::new(), |name| name.to_string_lossy().into_owned());
+                        for what in touches(event.mask) {
+                            let what = format!("{what} {OUTSIDE}/{name}");
+                            if !touched.contains(&what) {
+                                touched.push(what);
+                            }
+                        }
+                    }
+                    if !any {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(format!("cannot read what touched `{OUTSIDE}/`: {e}")),
+            }
+        }
+        let after = snapshot(self.root.path())
+            .map_err(|e| format!("cannot read the tree after the run: {e}"))?;
+        let mut changes = serde_json::Map::new();
+        for (path, entry) in &after {
+            if self.before.get(path) != Some(entry) {
+                changes.insert(path.clone(), entry.clone());
+            }
+        }
+        for path in self.before.keys() {
+            if !after.contains_key(path) {
+                changes.insert(path.clone(), "gone".into());
+            }
+        }
+        let mut observations = Vec::new();
+        if !changes.is_empty() {
+            observations.push((TREE_CHANGES.to_string(), changes.into()));
+        }
+        if !touched.is_empty() {
+            observations.push((OUTSIDE_TOUCHED.to_string(), touched.into()));
+        }
+        Ok(observations)
+    }
+}
+
+/// What an inotify event says was done, in words; closing is implied by
+/// opening and goes unsaid.
+fn touches(mask: EventMask) -> impl Iterator<Item = &'static str> {
+    [
+        (EventMask::OPEN, "opened"),
+        (EventMask::ACCESS, "read"),
+        (EventMask::MODIFY, "wrote"),
+        (EventMask::ATTRIB, "changed the metadata of"),
+        (EventMask::CREATE, "created"),
+        (EventMask::DELETE, "deleted"),
+        (EventMask::DELETE_SELF, "deleted"),
+        (EventMask::MOVED_FROM, "moved away"),
+        (EventMask::MOVED_TO, "moved in"),
+        (EventMask::MOVE_SELF, "moved"),
+    ]
+    .into_iter()
+    .filter(move |(bit, _)| mask.contains(*bit))
+    .map(|(_, what)| what)
+}
+
+/// Every entry under `root` (links not followed), described as the tree's
+/// syntax describes it; a file with several names says how many.
+fn snapshot(root: &Path) -> std::io::Result<BTreeMap<String, serde_json::Value>> {
+    let mut entries = BTreeMap::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for child in std::fs::read_dir(&dir)? {
+            let path = child?.path();
+            let name = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned();
+            let metadata = std::fs::symlink_metadata(&path)?;
+            let entry = if metadata.is_dir() {
+                pending.push(path);
+                serde_json::json!({ "dir": true })
+            } else if metadata.is_symlink() {
+                let target = std::fs::read_link(&path)?;
+                serde_json::json!({ "symlink": target.to_string_lossy() })
+            } else {
+                let contents = std::fs::read(&path)?;
+                let mut file = serde_json::Map::new();
+                match String::from_utf8(contents) {
+                    Ok(text) if text.len() <= SHOWN_CONTENTS => {
+                        file.insert("file".into(), text.into());
+                    }
+                    Ok(text) => {
+                        file.insert("file-size".into(), text.len().into());
+                    }
+                    Err(bytes) => {
+                        file.insert("file-size".into(), bytes.as_bytes().len().into());
+                    }
+                }
+                if metadata.nlink() > 1 {
+                    file.insert("links".into(), metadata.nlink().into());
+                }
+                // A lone file reads as its contents, as the tree writes it.
+                match (file.len(), file.get("file")) {
+                    (1, Some(text)) => text.clone(),
+                    _ => file.into(),
+                }
+            };
+            entries.insert(name, entry);
+        }
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(tree: &[(&str, Entry)], preopens: &[(&str, &str)]) -> Files {
+        Files {
+            tree: tree
+                .iter()
+                .map(|(path, entry)| (path.to_string(), entry.clone()))
+                .collect(),
+            preopens: preopens
+                .iter()
+                .map(|(host, guest)| Preopen {
+                    host: host.to_string(),
+                    guest: guest.to_string(),
+                    read_only: false,
+                })
+                .collect(),
+        }
+    }
+
+    fn link(target: &str) -> Entry {
+        Entry::Symlink {
+            symlink: target.into(),
+            dangling: false,
+        }
+    }
+
+    #[test]
+    fn a_link_must_name_what_the_tree_lays_out_or_say_it_dangles() {
+        let good = files(
+            &[
+                ("data/a", Entry::File("x".into())),
+                ("data/up", link("../outside/secret")),
+                ("data/self", link(".")),
+            ],
+            &[("data", "/data")],
+        );
+        assert_eq!(good.check(), Ok(()));
+        let bad = files(&[("data/a", link("b"))], &[]);
+        assert!(bad.check().unwrap_err().1.contains("dangling = true"));
+        let escapes = files(&[("data/a", link("../../etc/passwd"))], &[]);
+        assert!(escapes.check().unwrap_err().1.contains("dangling = true"));
+    }
+
+    #[test]
+    fn paths_stay_under_the_root_and_off_outside() {
+        for path in ["../x", "/etc", "a/./b", "a/", "", "outside/x", "outside"] {
+            let tree = files(&[(path, Entry::File(String::new()))], &[]);
+            assert!(tree.check().is_err(), "{path:?} passed");
+        }
+        let preopen_of_a_file = files(&[("f", Entry::File(String::new()))], &[("f", "/f")]);
+        assert!(
+            preopen_of_a_file
+                .check()
+                .unwrap_err()
+                .1
+                .contains("no directory")
+        );
+    }
+
+    #[test]
+    fn the_look_after_the_run_sees_changes_and_touches() {
+        let tree = files(
+            &[
+                ("data/a", Entry::File("x".into())),
+                ("data/gone", Entry::File("y".into())),
+                (
+                    "data/h",
+                    Entry::HardLink {
+                        hard_link: "data/a".into(),
+                    },
+                ),
+            ],
+            &[("data", "/data")],
+        );
+        let laid = tree.lay_out().unwrap();
+        assert!(laid.observe().unwrap().is_empty(), "nothing happened");
+        let laid = tree.lay_out().unwrap();
+        let data = &laid.granted()[0].host;
+        std::fs::write(data.join("new"), "n").unwrap();
+        std::fs::remove_file(data.join("gone")).unwrap();
+        std::fs::read(data.join("../outside/secret")).unwrap();
+        let seen: BTreeMap<_, _> = laid.observe().unwrap().into_iter().collect();
+        assert_eq!(
+            seen[TREE_CHANGES],
+            serde_json::json!({ "data/new": "n", "data/gone": "gone" })
+        );
+        assert_eq!(
+            seen[OUTSIDE_TOUCHED],
+            serde_json::json!(["opened outside/secret", "read outside/secret"])
+        );
+    }
+}
