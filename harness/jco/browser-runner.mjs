@@ -373,7 +373,9 @@ async function run(request) {
     return { outcome: 'hang' };
   }
   const { stdout, stderr, trees, ...outcome } = ended;
-  (trees ?? []).forEach((tree, i) => mirror(granted[i][0], tree));
+  // One map for all preopens: a hard link may join two of them.
+  const linked = new Map();
+  (trees ?? []).forEach((tree, i) => mirror(granted[i][0], tree, linked));
   process.stdout.write(Buffer.from(stdout, 'base64'));
   process.stderr.write(Buffer.from(stderr, 'base64'));
   return outcome;

@@ -11,8 +11,8 @@ use common::observe;
 use serde_json::{Value, json};
 use wasi::filesystem::preopens::get_directories;
 use wasi::filesystem::types::{
-    Datetime, Descriptor, DescriptorFlags, DescriptorStat, DescriptorType, ErrorCode, NewTimestamp,
-    OpenFlags, PathFlags,
+    Advice, Datetime, Descriptor, DescriptorFlags, DescriptorStat, DescriptorType, ErrorCode,
+    NewTimestamp, OpenFlags, PathFlags, filesystem_error_code,
 };
 use wasi::io::streams::StreamError;
 
@@ -118,7 +118,10 @@ common::command![
     )),
     ("open-symlink-followed", || {
         let file = data().open_at(FOLLOW, "to-a", OpenFlags::empty(), READ);
-        observe("contents", file.map_or_else(|code| json!({ "err": code.name() }), |file| contents(&file)))
+        observe(
+            "contents",
+            file.map_or_else(|code| json!({ "err": code.name() }), |file| contents(&file)),
+        )
     }),
     // Read-only preopens: `/data` is read-only in these cases.
     ("read-only-open-write", || {
@@ -267,9 +270,9 @@ common::command![
     ("set-times-no-change", || {
         let file = open("a.txt", WRITE);
         let long_ago = || NewTimestamp::Timestamp(LONG_AGO);
-        let _ = file.set_times(long_ago(), long_ago());
+        observe("set-times", done(file.set_times(long_ago(), long_ago())));
         let no_change = || NewTimestamp::NoChange;
-        observe("set-times", done(file.set_times(no_change(), no_change())));
+        observe("no-change", done(file.set_times(no_change(), no_change())));
         observe("modified", modified(&file))
     }),
     ("sync-data-not-for-writing", || {
@@ -289,7 +292,83 @@ common::command![
     ("append-via-stream", || {
         let stream = open("a.txt", WRITE).append_via_stream();
         let written = stream.map(|stream| stream.blocking_write_and_flush(b"more\n"));
-        observe("append", outcome(written, |written| streamed(written)))
+        observe("append", outcome(written, streamed))
+    }),
+    ("advise", || {
+        let advised = open("a.txt", READ).advise(0, 6, Advice::Sequential);
+        observe("advise", done(advised))
+    }),
+    ("stream-error-code", stream_error_code),
+    ("open-create-exclusive-new", || {
+        open_flagged("new.txt", OpenFlags::CREATE | OpenFlags::EXCLUSIVE, WRITE)
+    }),
+    ("open-symlink-loop", || open_in_data(FOLLOW, "loop-one")),
+    ("stat-at-symlink-followed", || {
+        observe("stat-at", stat(data().stat_at(FOLLOW, "to-a")))
+    }),
+    ("stat-at-directory", || {
+        observe("stat-at", stat(data().stat_at(NONE, "sub")))
+    }),
+    ("stat-link-count", || observe(
+        "stat",
+        stat(open("a.txt", READ).stat())
+    )),
+    ("file-type", || {
+        observe(
+            "get-type",
+            outcome(open("a.txt", READ).get_type(), |kind| {
+                json!(type_name(kind))
+            }),
+        )
+    }),
+    ("is-same-object-hard-link", || {
+        let (a, h) = (open("a.txt", READ), open("h", READ));
+        observe("same-file", a.is_same_object(&h))
+    }),
+    ("read-directory-subdirectory", || {
+        let sub = data().open_at(NONE, "sub", OpenFlags::DIRECTORY, READ);
+        observe(
+            "entries",
+            outcome(sub.and_then(|sub| entries(&sub)), |names| json!(names)),
+        )
+    }),
+    ("link-across-preopens", || {
+        let (data, more) = (data(), preopen("/more"));
+        observe("link-at", done(data.link_at(NONE, "a.txt", &more, "h")))
+    }),
+    ("rename-across-preopens", || {
+        let (data, more) = (data(), preopen("/more"));
+        observe("rename-at", done(data.rename_at("a.txt", &more, "a.txt")))
+    }),
+    ("create-directory-nested", || {
+        observe(
+            "create-directory-at",
+            done(data().create_directory_at("sub/made")),
+        )
+    }),
+    ("unlink-symlink", || {
+        observe("unlink-file-at", done(data().unlink_file_at("to-a")))
+    }),
+    ("unlink-dangling-symlink", || {
+        observe("unlink-file-at", done(data().unlink_file_at("nowhere")))
+    }),
+    ("symlink-dangling", || {
+        observe("symlink-at", done(data().symlink_at("missing", "l")))
+    }),
+    ("write-keeps-no-offset", || {
+        let file = open("a.txt", WRITE);
+        observe("first", outcome(file.write(b"HE", 0), |n| json!(n)));
+        observe("second", outcome(file.write(b"XY", 0), |n| json!(n)))
+    }),
+    ("read-keeps-no-offset", || {
+        let file = open("a.txt", READ);
+        let read = |file: &Descriptor| {
+            outcome(file.read(2, 1), |(bytes, _)| {
+                json!(String::from_utf8_lossy(&bytes))
+            })
+        };
+        observe("first", read(&file));
+        observe("second", read(&file))
     }),
 ];
 
@@ -448,6 +527,29 @@ fn read_streams_apart() {
     };
     observe("first-reads", text(first.blocking_read(2)));
     observe("second-reads", text(second.blocking_read(2)))
+}
+
+/// A stream of a file opened only for reading, written and flushed: the
+/// first stream error (`error`), and what `filesystem-error-code` makes of
+/// it (`error-code`, `"none"`); `"none"` for both when nothing failed.
+fn stream_error_code() {
+    let file = open("a.txt", READ);
+    let Ok(stream) = file.write_via_stream(0) else {
+        return observe("write-via-stream", "refused");
+    };
+    let written = (stream.check_write())
+        .and_then(|_| stream.write(b"x"))
+        .and_then(|()| stream.blocking_flush());
+    let (error, code) = match written {
+        Ok(()) => (json!("none"), json!("none")),
+        Err(StreamError::Closed) => (json!("closed"), json!("none")),
+        Err(StreamError::LastOperationFailed(error)) => (
+            json!("last-operation-failed"),
+            json!(filesystem_error_code(&error).map_or("none", |code| code.name())),
+        ),
+    };
+    observe("error", error);
+    observe("error-code", code)
 }
 
 /// A stream write's result: `true`, or the stream error's kind.

@@ -265,10 +265,13 @@ impl Files {
         let quote = |text: &str| {
             shlex::try_quote(text).map_or_else(|_| format!("{text:?}"), |q| q.into_owned())
         };
-        let mut out = format!(
-            "mkdir -p {OUTSIDE} && printf %s {} > {SECRET}\n",
-            quote(SECRET_CONTENTS)
-        );
+        // printf's format: one line however many the contents have.
+        let printf = |contents: &str, path: &str| {
+            let format = (contents.replace('\\', "\\\\").replace('%', "%%")).replace('\n', "\\n");
+            format!("printf {} > {}\n", quote(&format), quote(path))
+        };
+        let mut out = format!("mkdir -p {OUTSIDE}\n{}", printf(SECRET_CONTENTS, SECRET));
+        let mut made = std::collections::BTreeSet::new();
         let mut entries: Vec<(&String, &Entry)> = self.tree.iter().collect();
         entries.sort_by_key(|(_, entry)| match entry {
             Entry::Symlink { .. } => 2,
@@ -276,15 +279,22 @@ impl Files {
             Entry::File(_) | Entry::Dir { .. } => 0,
         });
         for (path, entry) in entries {
-            if let Some((parent, _)) = path.rsplit_once('/') {
-                out.push_str(&format!("mkdir -p {}\n", quote(parent)));
+            let dir = match entry {
+                Entry::Dir { .. } => Some(path.as_str()),
+                _ => path.rsplit_once('/').map(|(parent, _)| parent),
+            };
+            if let Some(dir) = dir.filter(|dir| made.insert(*dir)) {
+                out.push_str(&format!("mkdir -p {}\n", quote(dir)));
             }
-            let path = quote(path);
             out.push_str(&match entry {
-                Entry::File(contents) => format!("printf %s {} > {path}\n", quote(contents)),
-                Entry::Dir { .. } => format!("mkdir -p {path}\n"),
-                Entry::Symlink { symlink, .. } => format!("ln -s {} {path}\n", quote(symlink)),
-                Entry::HardLink { hard_link } => format!("ln {} {path}\n", quote(hard_link)),
+                Entry::File(contents) => printf(contents, path),
+                Entry::Dir { .. } => continue,
+                Entry::Symlink { symlink, .. } => {
+                    format!("ln -s {} {}\n", quote(symlink), quote(path))
+                }
+                Entry::HardLink { hard_link } => {
+                    format!("ln {} {}\n", quote(hard_link), quote(path))
+                }
             });
         }
         out
