@@ -3,7 +3,7 @@
 
 use crate::case::{self, Case, CaseName, Known, LoadError};
 use crate::file_error::FileError;
-use crate::host::files::{Files, LaidOut};
+use crate::host::world::files::{Files, LaidOut};
 use crate::host::{Host, RunRequest, RunSettings};
 use crate::judge::bless::Blessings;
 use crate::judge::records::HostRecords;

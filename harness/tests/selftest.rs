@@ -30,7 +30,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use witness::case::{self, Case, CaseName};
 use witness::host::adapter::{AdapterHost, Capabilities, GRACE};
-use witness::host::files::{Entry, Files, Preopen};
 use witness::host::naive_filesystem;
 use witness::host::registry::{Kind, Runtime, Status};
 use witness::host::subprocess::{self, OUTPUT_LIMIT};
@@ -40,6 +39,7 @@ use witness::host::wasmtime::{
 };
 use witness::host::wasmtime_cli::WasmtimeCliHost;
 use witness::host::wasmtime_sync;
+use witness::host::world::files::{Entry, Files, Preopen};
 use witness::host::{Host, RunRequest, RunSettings};
 use witness::judge::bless;
 use witness::judge::records::HostRecords;

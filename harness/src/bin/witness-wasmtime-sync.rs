@@ -11,10 +11,10 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use witness::host::RunSettings;
-use witness::host::files::Granted;
-use witness::host::http::{HttpRequest, HttpResponse};
-use witness::host::sockets::Sockets;
 use witness::host::wasmtime_sync::{prepare, run_here};
+use witness::host::world::files::Granted;
+use witness::host::world::http::{HttpRequest, HttpResponse};
+use witness::host::world::sockets::Sockets;
 
 #[derive(Parser)]
 #[command(

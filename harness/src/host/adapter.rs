@@ -21,9 +21,9 @@
 //! a `crash`; one that writes no reply, or one that does not parse, is a
 //! harness error naming the adapter and showing what it printed.
 
-use super::files::Granted;
 use super::serving::{self, Launch, Served, Servers};
 use super::subprocess::{self, HostEnd};
+use super::world::files::Granted;
 use super::{Host, PerComponent, RunRequest, RunSettings};
 use crate::outcome::{HostRun, Outcome, Trap};
 use serde::{Deserialize, Serialize};
@@ -318,7 +318,10 @@ impl AdapterHost {
             options.push(("http-request", to_json(&settings.http_request)));
             if let Some(sockets) = &settings.sockets {
                 options.push(("sockets", to_json(sockets)));
-                options.push(("loopback", super::sockets::fresh_address().to_string()));
+                options.push((
+                    "loopback",
+                    super::world::sockets::fresh_address().to_string(),
+                ));
             }
         }
         options

@@ -2,16 +2,14 @@
 
 pub mod adapter;
 pub mod compile_cache;
-pub mod files;
-pub mod http;
 pub mod naive_filesystem;
 pub mod registry;
 pub mod serving;
-pub mod sockets;
 pub mod subprocess;
 pub mod wasmtime;
 pub mod wasmtime_cli;
 pub mod wasmtime_sync;
+pub mod world;
 
 use crate::outcome::HostRun;
 use std::collections::{BTreeSet, HashMap};
@@ -29,7 +27,7 @@ pub struct RunRequest<'a> {
     pub settings: &'a RunSettings,
     /// The directories granted, laid out by the harness from
     /// `settings.files` for this run.
-    pub preopens: &'a [files::Granted],
+    pub preopens: &'a [world::files::Granted],
 }
 
 /// What a case may set about the world its guest runs in.
@@ -43,14 +41,14 @@ pub struct RunSettings {
     pub stderr_capacity: usize,
     /// The tree laid out for the run and the directories of it the guest
     /// is granted; none without it.
-    pub files: Option<files::Files>,
+    pub files: Option<world::files::Files>,
     /// How the outgoing handler answers `http://witness.invalid/...`;
     /// without it every outgoing request is refused.
-    pub http_response: Option<http::HttpResponse>,
+    pub http_response: Option<world::http::HttpResponse>,
     /// The request a proxy guest's incoming handler gets.
-    pub http_request: http::HttpRequest,
+    pub http_request: world::http::HttpRequest,
     /// TCP and UDP on the run's own loopback address; none without it.
-    pub sockets: Option<sockets::Sockets>,
+    pub sockets: Option<world::sockets::Sockets>,
     /// The packages the guest's world imports (`wasi:http`, ...): a host
     /// that cannot confine one of them cannot run the case.
     pub imports: BTreeSet<String>,
@@ -64,7 +62,7 @@ impl Default for RunSettings {
             stderr_capacity: 1 << 20,
             files: None,
             http_response: None,
-            http_request: http::HttpRequest::default(),
+            http_request: world::http::HttpRequest::default(),
             sockets: None,
             imports: BTreeSet::new(),
         }

@@ -8,7 +8,7 @@
 //! across processes, `host/compile_cache.rs`) and pre-linked once; a fresh
 //! Store per run with its own pipes and limits.
 
-use super::http::{OutgoingHandler, SentResponse, observe_response, response_lines};
+use super::world::http::{OutgoingHandler, SentResponse, observe_response, response_lines};
 use super::{Host, PerComponent, RunRequest, compile_cache};
 use crate::outcome::{HostRun, Outcome, Trap};
 use std::future::Future;
@@ -351,7 +351,7 @@ impl Runtime {
             .settings
             .sockets
             .as_ref()
-            .map(|_| super::sockets::fresh_address());
+            .map(|_| super::world::sockets::fresh_address());
         let mut store = guest_store(&self.engine, request, stdout, stderr, loopback, breaches)?;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
@@ -535,7 +535,7 @@ pub(crate) fn guest_store(
             .map_err(|e| format!("cannot preopen the working directory: {e}"))?;
     }
     if let (Some(sockets), Some(own)) = (&settings.sockets, loopback) {
-        super::sockets::confine(&mut wasi, sockets, own);
+        super::world::sockets::confine(&mut wasi, sockets, own);
     }
     let state = GuestState {
         wasi: wasi.build(),

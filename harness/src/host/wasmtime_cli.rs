@@ -16,8 +16,8 @@
 //!
 //! The guest's own stderr is what the CLI printed before its error report.
 
-use super::files::Granted;
 use super::subprocess::{self, HostEnd};
+use super::world::files::Granted;
 use super::{Host, RunRequest, RunSettings};
 use crate::outcome::{HostRun, Outcome, Trap};
 use std::path::PathBuf;

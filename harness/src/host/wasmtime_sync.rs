@@ -10,12 +10,12 @@
 //! which ends the blocked thread with the process.
 
 use super::adapter::{AdapterHost, FULL_CONTROL, Reply};
-use super::files::Granted;
-use super::http::{observe_response, response_lines};
 use super::wasmtime::{
     BREACHES_VARIABLE, Breaches, Guest, GuestState, ended, engine, error_text, guest_store,
     handle_arguments, output_pipes, panic_text, selftest_faulty_import,
 };
+use super::world::files::Granted;
+use super::world::http::{observe_response, response_lines};
 use super::{RunRequest, RunSettings, compile_cache};
 use crate::outcome::Outcome;
 use std::ffi::OsString;

@@ -7,10 +7,10 @@ use std::fmt;
 /// The prefix of an observation line; every other stdout line is ignored.
 pub const PREFIX: &str = "@witness ";
 
-/// The observations only the harness makes ([`crate::host::files`]).
+/// The observations only the harness makes ([`crate::host::world::files`]).
 const HARNESS_OBSERVES: [&str; 2] = [
-    crate::host::files::TREE_CHANGES,
-    crate::host::files::OUTSIDE_TOUCHED,
+    crate::host::world::files::TREE_CHANGES,
+    crate::host::world::files::OUTSIDE_TOUCHED,
 ];
 
 /// Whether only the harness makes the observation `name`.

@@ -6,9 +6,9 @@
 
 use crate::case::Case;
 use crate::host::RunSettings;
-use crate::host::files::Files;
-use crate::host::http::{HttpError, HttpResponse, RESERVED_AUTHORITY};
-use crate::host::sockets::ADDRESS_VARIABLE;
+use crate::host::world::files::Files;
+use crate::host::world::http::{HttpError, HttpResponse, RESERVED_AUTHORITY};
+use crate::host::world::sockets::ADDRESS_VARIABLE;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

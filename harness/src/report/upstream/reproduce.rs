@@ -5,9 +5,9 @@
 use super::embedding::{self, Configuration, EMBEDDED_WASMTIME};
 use crate::case::Case;
 use crate::host::RunSettings;
-use crate::host::files::Files;
 use crate::host::registry::{Entry, Kind, Runtime};
 use crate::host::wasmtime_cli;
+use crate::host::world::files::Files;
 
 /// The steps that reproduce a case, in order.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]

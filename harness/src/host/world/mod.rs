@@ -1,0 +1,8 @@
+//! The world a run sees, laid out by the harness the same on every host
+//! that can express it: the files (`[run.tree]`, `[[run.preopen]]`),
+//! wasi:http answered in-process, and sockets on the run's own loopback
+//! address.
+
+pub mod files;
+pub mod http;
+pub mod sockets;
