@@ -58,7 +58,10 @@ fn main() -> ExitCode {
             }
         }
     }
-    if !arguments.list {
+    // The ledger measures the whole suite; cargo-nextest runs a process per
+    // trial, where it would cost each trial twice its run and say nothing.
+    let whole_run = std::env::var_os("NEXTEST_RUN_ID").is_none();
+    if !arguments.list && whole_run {
         match ledger(&layout, &suite) {
             Ok(ledger) => drop(suite.results.ledger.set(ledger)),
             Err(error) => eprintln!("warning: no coverage ledger in the run's JSON: {error}"),
