@@ -360,6 +360,20 @@ common::command![
         observe("first", outcome(file.write(b"HE", 0), |n| json!(n)));
         observe("second", outcome(file.write(b"XY", 0), |n| json!(n)))
     }),
+    // Paths the docs do not decide: what each host answers is its record.
+    ("open-symlink-not-followed", || open_in_data(NONE, "to-a")),
+    ("open-empty-path", || open_in_data(NONE, "")),
+    ("open-trailing-slash-on-file", || open_in_data(
+        NONE, "a.txt/"
+    )),
+    ("open-through-file", || open_in_data(NONE, "a.txt/x")),
+    ("open-nul-in-path", || open_in_data(NONE, "a.txt\0x")),
+    ("open-long-name", || open_in_data(NONE, &"n".repeat(300))),
+    ("write-via-stream-read-only-descriptor", || {
+        let stream = open("a.txt", READ).write_via_stream(0);
+        let written = stream.map(|stream| stream.blocking_write_and_flush(b"x"));
+        observe("write", outcome(written, streamed))
+    }),
     ("read-keeps-no-offset", || {
         let file = open("a.txt", READ);
         let read = |file: &Descriptor| {
