@@ -90,10 +90,12 @@ impl Servers {
             .to_string();
         let line = format!("{}\n", serde_json::Value::Object(request));
         // A process that ends before it began the run (it was ending when
-        // it took the request) tells nothing of the run: once, another.
+        // it took the request), or that has not begun it by the deadline (a
+        // start that stalled: seen of Bun, a fresh process that never wrote
+        // its first frame token), tells nothing of the run: once, another.
         let mut retried = false;
         let mut server = self.take(launch, &line)?;
-        let started = Instant::now();
+        let mut started = Instant::now();
         let mut frames = [
             Frame::new(&token, launch.output_limit),
             Frame::new(&token, launch.output_limit),
@@ -119,6 +121,16 @@ impl Servers {
                         continue;
                     }
                     return Ok(server.ended(frames));
+                }
+                Err(_) if !retried && !frames.iter().any(|frame| frame.begun) => {
+                    retried = true;
+                    server.kill();
+                    server = self.take(launch, &line)?;
+                    started = Instant::now();
+                    frames = [
+                        Frame::new(&token, launch.output_limit),
+                        Frame::new(&token, launch.output_limit),
+                    ];
                 }
                 Err(_) => {
                     server.kill();
