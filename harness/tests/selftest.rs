@@ -1062,6 +1062,7 @@ fn isolation_checks(host: &dyn Host) -> [Result<(), String>; 2] {
             host: "scratch".into(),
             guest: "/scratch".into(),
             read_only: false,
+            other_filesystem: false,
         }],
     });
     [plain, as_granted(&case)]
@@ -1838,6 +1839,16 @@ fn malformed_case_files_name_file_line_and_column_and_say_what_to_do() {
             "preopen-of-no-directory.toml",
             "16:1:",
             "`data/a.txt` is no directory of the tree",
+        ),
+        (
+            "preopen-inside-preopen.toml",
+            "12:1:",
+            "`data` holds the preopen `data/sub`: give each preopen a directory of its own",
+        ),
+        (
+            "link-across-filesystems.toml",
+            "11:1:",
+            "`apart/to-a` links across filesystems",
         ),
         (
             "error-with-response.toml",

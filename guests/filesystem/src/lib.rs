@@ -9,10 +9,11 @@
 
 use common::observe;
 use serde_json::{Value, json};
+use wasi::clocks::wall_clock;
 use wasi::filesystem::preopens::get_directories;
 use wasi::filesystem::types::{
-    Advice, Datetime, Descriptor, DescriptorFlags, DescriptorStat, DescriptorType, ErrorCode,
-    NewTimestamp, OpenFlags, PathFlags, filesystem_error_code,
+    Advice, Datetime, Descriptor, DescriptorFlags, DescriptorStat, DescriptorType,
+    DirectoryEntryStream, ErrorCode, NewTimestamp, OpenFlags, PathFlags, filesystem_error_code,
 };
 use wasi::io::streams::StreamError;
 
@@ -22,6 +23,8 @@ const NONE: PathFlags = PathFlags::empty();
 const FOLLOW: PathFlags = PathFlags::SYMLINK_FOLLOW;
 const READ: DescriptorFlags = DescriptorFlags::READ;
 const WRITE: DescriptorFlags = DescriptorFlags::WRITE;
+/// An offset far past the end of any file a case lays out: 2^62.
+const FAR: u64 = 1 << 62;
 /// 2001-09-09T01:46:40Z: a time no clock reads now.
 const LONG_AGO: Datetime = Datetime {
     seconds: 1_000_000_000,
@@ -256,10 +259,8 @@ common::command![
             .metadata_hash()
             .map(|h| (h.lower, h.upper));
         let by_path = (data().metadata_hash_at(NONE, "a.txt")).map(|h| (h.lower, h.upper));
-        observe(
-            "hashes-equal",
-            by_descriptor.is_ok() && by_descriptor == by_path,
-        )
+        // The same computation: the same hash, or the same error.
+        observe("hashes-equal", by_descriptor == by_path)
     }),
     ("set-times", || {
         let file = open("a.txt", WRITE);
@@ -340,6 +341,14 @@ common::command![
         let (data, more) = (data(), preopen("/more"));
         observe("rename-at", done(data.rename_at("a.txt", &more, "a.txt")))
     }),
+    ("rename-across-filesystems", || {
+        let (data, apart) = (data(), preopen("/apart"));
+        observe("rename-at", done(data.rename_at("a.txt", &apart, "a.txt")))
+    }),
+    ("link-across-filesystems", || {
+        let (data, apart) = (data(), preopen("/apart"));
+        observe("link-at", done(data.link_at(NONE, "a.txt", &apart, "h")))
+    }),
     ("create-directory-nested", || {
         observe(
             "create-directory-at",
@@ -383,6 +392,105 @@ common::command![
         };
         observe("first", read(&file));
         observe("second", read(&file))
+    }),
+    ("get-flags-file", || {
+        let flags = open("a.txt", READ | WRITE).get_flags();
+        observe(
+            "get-flags",
+            outcome(flags, |flags| json!(flag_names(flags))),
+        )
+    }),
+    ("set-times-now", set_times_now),
+    ("read-zero-length", || {
+        let read = open("a.txt", READ).read(0, 0);
+        observe("read", outcome(read, |(bytes, _)| json!(bytes.len())))
+    }),
+    // 2^62: past what ext4 holds (16 TiB), and past 2^53, which a
+    // JavaScript number carries exactly.
+    ("write-far-past-end", || {
+        let write = open("a.txt", WRITE).write(b"x", FAR);
+        observe("write", outcome(write, |n| json!(n)))
+    }),
+    ("read-far-past-end", || {
+        let read = open("a.txt", READ).read(6, FAR);
+        observe(
+            "read",
+            outcome(read, |(bytes, _)| json!(String::from_utf8_lossy(&bytes))),
+        )
+    }),
+    ("stat-at-fifo", || {
+        observe("stat-at", stat(data().stat_at(NONE, "pipe")))
+    }),
+    // The io rules, on a file's streams.
+    ("write-via-stream-subscribe-then-check-write", || {
+        let stream = open("a.txt", WRITE).write_via_stream(0);
+        let stream = stream.unwrap_or_else(|e| panic!("write-via-stream: {}", e.name()));
+        stream.subscribe().block();
+        observe("check-write", permit(stream.check_write()))
+    }),
+    ("append-via-stream-subscribe-then-check-write", || {
+        let stream = open("a.txt", WRITE).append_via_stream();
+        let stream = stream.unwrap_or_else(|e| panic!("append-via-stream: {}", e.name()));
+        stream.subscribe().block();
+        observe("check-write", permit(stream.check_write()))
+    }),
+    ("read-via-stream-subscribe-then-read", || {
+        let stream = open("a.txt", READ).read_via_stream(0);
+        let stream = stream.unwrap_or_else(|e| panic!("read-via-stream: {}", e.name()));
+        stream.subscribe().block();
+        observe("read", read_count(stream.read(64)))
+    }),
+    // Children outliving their descriptor: each descriptor is dropped
+    // before its stream is used.
+    ("directory-entry-stream-outlives-descriptor", || {
+        let stream = (data().open_at(NONE, "sub", OpenFlags::DIRECTORY, READ))
+            .unwrap_or_else(|e| panic!("the case lays out sub/, which opens: {}", e.name()))
+            .read_directory();
+        let names = stream.and_then(|stream| names(&stream));
+        observe("entries", outcome(names, |names| json!(names)))
+    }),
+    ("read-stream-outlives-descriptor", || {
+        let stream = open("a.txt", READ).read_via_stream(0);
+        let read = stream.map(|stream| stream.blocking_read(64));
+        observe("read", outcome(read, read_text))
+    }),
+    ("write-stream-outlives-descriptor", || {
+        let stream = open("a.txt", WRITE).write_via_stream(0);
+        let written = stream.map(|stream| stream.blocking_write_and_flush(b"HE"));
+        observe("write", outcome(written, streamed))
+    }),
+    // Errors a tree or a value at the edge provokes, where the docs do
+    // not say which: what each host answers is its record.
+    ("set-times-overflow", || {
+        let file = open("a.txt", WRITE);
+        let far = || {
+            NewTimestamp::Timestamp(Datetime {
+                seconds: u64::MAX,
+                nanoseconds: 0,
+            })
+        };
+        observe("set-times", done(file.set_times(far(), far())))
+    }),
+    ("open-file-integrity-sync", || {
+        let flags = READ | WRITE | DescriptorFlags::FILE_INTEGRITY_SYNC;
+        open_flagged("a.txt", OpenFlags::empty(), flags)
+    }),
+    ("write-zero-length-past-end", || {
+        let write = open("a.txt", WRITE).write(b"", 10);
+        observe("write", outcome(write, |n| json!(n)))
+    }),
+    ("readlink-not-utf8", || {
+        observe(
+            "readlink-at",
+            outcome(data().readlink_at("odd"), |text| json!(text)),
+        )
+    }),
+    ("fifo-at-offset", fifo_at_offset),
+    ("create-directory-exists", || {
+        observe(
+            "create-directory-at",
+            done(data().create_directory_at("sub")),
+        )
     }),
 ];
 
@@ -486,32 +594,48 @@ fn type_name(kind: DescriptorType) -> &'static str {
     }
 }
 
-/// A file's contents (its first 4 KiB), as text.
+/// A file's contents, as text: read to its end, however few bytes each
+/// read returns (up to 4 KiB).
 fn contents(file: &Descriptor) -> Value {
-    outcome(file.read(4096, 0), |(bytes, _)| {
-        json!(String::from_utf8_lossy(&bytes))
-    })
+    let mut all = Vec::new();
+    loop {
+        match file.read(4096, all.len() as u64) {
+            Ok((bytes, end)) => {
+                all.extend_from_slice(&bytes);
+                if end || bytes.is_empty() || all.len() >= 4096 {
+                    break;
+                }
+            }
+            Err(code) => return json!({ "err": code.name() }),
+        }
+    }
+    json!({ "ok": String::from_utf8_lossy(&all) })
 }
 
-/// The names of a directory's entries, in the order read.
+/// The names of a directory's entries, sorted: a listing is a set.
 fn entries(dir: &Descriptor) -> Result<Vec<String>, ErrorCode> {
-    let stream = dir.read_directory()?;
+    names(&dir.read_directory()?)
+}
+
+/// The names a directory-entry stream reads to its end, sorted.
+fn names(stream: &DirectoryEntryStream) -> Result<Vec<String>, ErrorCode> {
     let mut names = Vec::new();
     while let Some(entry) = stream.read_directory_entry()? {
         names.push(entry.name);
     }
+    names.sort();
     Ok(names)
 }
 
 /// Two streams of one directory: one read an entry in, the other read
 /// whole; then the first finished. `second` holds every entry, and
-/// `first` does too, with nothing twice.
+/// `first` does too, with nothing twice (both sorted).
 fn read_directory_streams_apart() {
     let data = data();
     let (Ok(first), Ok(second)) = (data.read_directory(), data.read_directory()) else {
         return observe("read-directory", "failed");
     };
-    let read = |stream: &wasi::filesystem::types::DirectoryEntryStream| {
+    let read = |stream: &DirectoryEntryStream| {
         let mut names = Vec::new();
         while let Ok(Some(entry)) = stream.read_directory_entry() {
             names.push(entry.name);
@@ -519,11 +643,13 @@ fn read_directory_streams_apart() {
         names
     };
     let started = first.read_directory_entry();
-    let whole = read(&second);
+    let mut whole = read(&second);
     let mut rest = read(&first);
     if let Ok(Some(entry)) = started {
-        rest.insert(0, entry.name);
+        rest.push(entry.name);
     }
+    whole.sort();
+    rest.sort();
     observe("second", json!(whole));
     observe("first", json!(rest))
 }
@@ -535,12 +661,46 @@ fn read_streams_apart() {
     let (Ok(first), Ok(second)) = (file.read_via_stream(0), file.read_via_stream(0)) else {
         return observe("read-via-stream", "failed");
     };
-    let text = |read: Result<Vec<u8>, StreamError>| match read {
-        Ok(bytes) => json!(String::from_utf8_lossy(&bytes)),
-        Err(_) => json!("error"),
+    observe("first-reads", read_text(first.blocking_read(2)));
+    observe("second-reads", read_text(second.blocking_read(2)))
+}
+
+/// A data-modification time set long ago, then to `now`: whether the
+/// time `now` set lies between wall-clock readings taken around the call,
+/// give or take a second (filesystems keep a coarser clock).
+fn set_times_now() {
+    let file = open("a.txt", WRITE);
+    let long_ago = || NewTimestamp::Timestamp(LONG_AGO);
+    observe("set-times", done(file.set_times(long_ago(), long_ago())));
+    let before = wall_clock::now().seconds;
+    let now = || NewTimestamp::Now;
+    observe("now", done(file.set_times(now(), now())));
+    let after = wall_clock::now().seconds;
+    let set = file.stat().map(|stat| stat.data_modification_timestamp);
+    observe(
+        "modified-during-call",
+        outcome(set, |time| match time {
+            Some(time) => json!(time.seconds + 1 >= before && time.seconds <= after + 1),
+            None => json!("none"),
+        }),
+    )
+}
+
+/// A named pipe opened for reading and writing (which, unlike opening it
+/// for reading alone, waits for no writer), written and read at offset 0:
+/// `pwrite` and `pread` on a pipe fail in POSIX.
+fn fifo_at_offset() {
+    let flags = READ | WRITE;
+    let pipe = match data().open_at(NONE, "pipe", OpenFlags::empty(), flags) {
+        Ok(pipe) => pipe,
+        Err(code) => return observe("open-at", json!({ "err": code.name() })),
     };
-    observe("first-reads", text(first.blocking_read(2)));
-    observe("second-reads", text(second.blocking_read(2)))
+    observe("write", outcome(pipe.write(b"x", 0), |n| json!(n)));
+    let read = pipe.read(1, 0);
+    observe(
+        "read",
+        outcome(read, |(bytes, _)| json!(String::from_utf8_lossy(&bytes))),
+    )
 }
 
 /// A stream of a file opened only for reading, written and flushed: the
@@ -565,11 +725,55 @@ fn stream_error_code() {
     observe("error-code", code.map_or("none", |code| code.name()))
 }
 
+/// The names of the flags set, in the WIT's order.
+fn flag_names(flags: DescriptorFlags) -> Vec<&'static str> {
+    [
+        (DescriptorFlags::READ, "read"),
+        (DescriptorFlags::WRITE, "write"),
+        (DescriptorFlags::FILE_INTEGRITY_SYNC, "file-integrity-sync"),
+        (DescriptorFlags::DATA_INTEGRITY_SYNC, "data-integrity-sync"),
+        (
+            DescriptorFlags::REQUESTED_WRITE_SYNC,
+            "requested-write-sync",
+        ),
+        (DescriptorFlags::MUTATE_DIRECTORY, "mutate-directory"),
+    ]
+    .into_iter()
+    .filter(|(flag, _)| flags.contains(*flag))
+    .map(|(_, name)| name)
+    .collect()
+}
+
+/// A stream error's kind.
+fn stream_error(error: &StreamError) -> Value {
+    match error {
+        StreamError::Closed => json!("closed"),
+        StreamError::LastOperationFailed(_) => json!("last-operation-failed"),
+    }
+}
+
+/// `check-write`'s permit, `{"ok": n}` or `{"err": "<kind>"}`.
+fn permit(permit: Result<u64, StreamError>) -> Value {
+    match permit {
+        Ok(n) => json!({ "ok": n }),
+        Err(error) => json!({ "err": stream_error(&error) }),
+    }
+}
+
+/// How many bytes a stream read returned, `{"ok": n}` or `{"err": "<kind>"}`.
+fn read_count(read: Result<Vec<u8>, StreamError>) -> Value {
+    permit(read.map(|bytes| bytes.len() as u64))
+}
+
+/// What a stream read returned, as text, or the stream error's kind.
+fn read_text(read: Result<Vec<u8>, StreamError>) -> Value {
+    match read {
+        Ok(bytes) => json!(String::from_utf8_lossy(&bytes)),
+        Err(error) => stream_error(&error),
+    }
+}
+
 /// A stream write's result: `true`, or the stream error's kind.
 fn streamed(written: Result<(), StreamError>) -> Value {
-    match written {
-        Ok(()) => json!(true),
-        Err(StreamError::Closed) => json!("closed"),
-        Err(StreamError::LastOperationFailed(_)) => json!("last-operation-failed"),
-    }
+    written.map_or_else(|error| stream_error(&error), |()| json!(true))
 }

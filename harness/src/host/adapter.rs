@@ -74,6 +74,9 @@ pub struct Capabilities {
     pub serving: bool,
     /// It honours `--read-only-dir`: a preopen the guest cannot change.
     pub read_only_preopens: bool,
+    /// Its preopens are copies in memory of the granted directories, not
+    /// the directories themselves (preview2-shim in a browser).
+    pub files_in_memory: bool,
 }
 
 /// Everything: what witness's own adapters for wasmtime can do.
@@ -82,6 +85,7 @@ pub const FULL_CONTROL: Capabilities = Capabilities {
     confinement: true,
     serving: false,
     read_only_preopens: true,
+    files_in_memory: false,
 };
 
 /// How the run ended, as an adapter writes it.
@@ -167,6 +171,13 @@ impl Host for AdapterHost {
             (settings.files.iter()).any(|files| files.preopens.iter().any(|p| p.read_only));
         if read_only && !self.capabilities.read_only_preopens {
             return Err("its preopens carry no permissions: it cannot make one read-only".into());
+        }
+        if self.capabilities.files_in_memory
+            && let Some(what) = (settings.files.iter()).find_map(|files| files.on_disk_only())
+        {
+            return Err(format!(
+                "its files are an in-memory tree of strings, which cannot hold {what}"
+            ));
         }
         Ok(())
     }

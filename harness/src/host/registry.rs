@@ -321,6 +321,7 @@ impl Registry {
         // in-memory tree in a browser) have no permissions.
         let capabilities = Capabilities {
             serving,
+            files_in_memory: runtime == Runtime::Chromium,
             ..Capabilities::default()
         };
         match runtime {

@@ -94,15 +94,7 @@ impl Servers {
         // start that stalled: seen of Bun, a fresh process that never wrote
         // its first frame token), tells nothing of the run: once, another.
         let mut retried = false;
-        let mut server = self.take(launch, &line)?;
-        let mut started = Instant::now();
-        let mut frames = [
-            Frame::new(&token, launch.output_limit),
-            Frame::new(&token, launch.output_limit),
-        ];
-        for (frame, leftover) in frames.iter_mut().zip(&mut server.leftover) {
-            *leftover = frame.feed(std::mem::take(leftover));
-        }
+        let (mut server, mut frames, mut started) = self.begin(launch, &line, &token)?;
         while !frames.iter().all(Frame::ended) {
             let left = (deadline + grace).saturating_sub(started.elapsed());
             match server.output.recv_timeout(left) {
@@ -117,7 +109,7 @@ impl Servers {
                     if !retried && !frames.iter().any(|frame| frame.begun) {
                         retried = true;
                         server.kill();
-                        server = self.take(launch, &line)?;
+                        (server, frames, started) = self.begin(launch, &line, &token)?;
                         continue;
                     }
                     return Ok(server.ended(frames));
@@ -125,12 +117,7 @@ impl Servers {
                 Err(_) if !retried && !frames.iter().any(|frame| frame.begun) => {
                     retried = true;
                     server.kill();
-                    server = self.take(launch, &line)?;
-                    started = Instant::now();
-                    frames = [
-                        Frame::new(&token, launch.output_limit),
-                        Frame::new(&token, launch.output_limit),
-                    ];
+                    (server, frames, started) = self.begin(launch, &line, &token)?;
                 }
                 Err(_) => {
                     server.kill();
@@ -164,6 +151,26 @@ impl Servers {
             stdout,
             stderr,
         })
+    }
+
+    /// A process that took `line` ([`Servers::take`]), the run's frames
+    /// with what the process wrote before it fed in, and the time the run
+    /// began: where a run starts, and starts again when retried.
+    fn begin(
+        &self,
+        launch: &Launch<'_>,
+        line: &str,
+        token: &str,
+    ) -> Result<(Server, [Frame; 2], Instant), String> {
+        let mut server = self.take(launch, line)?;
+        let mut frames = [
+            Frame::new(token, launch.output_limit),
+            Frame::new(token, launch.output_limit),
+        ];
+        for (frame, leftover) in frames.iter_mut().zip(&mut server.leftover) {
+            *leftover = frame.feed(std::mem::take(leftover));
+        }
+        Ok((server, frames, Instant::now()))
     }
 
     /// An idle process that took `line`, or a new one: one found ended

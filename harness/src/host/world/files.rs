@@ -7,8 +7,12 @@
 
 use inotify::{EventMask, Inotify, WatchMask};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::os::unix::fs::{MetadataExt, symlink};
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, symlink};
 use std::path::{Path, PathBuf};
 
 /// The observation of what the run changed in the tree, in the tree's own
@@ -22,8 +26,13 @@ pub const OUTSIDE_TOUCHED: &str = "outside-touched";
 pub const OUTSIDE: &str = "outside";
 pub const SECRET: &str = "outside/secret";
 const SECRET_CONTENTS: &str = "witness: no guest may read this file\n";
-/// Files longer than this are described by their size alone.
-const SHOWN_CONTENTS: usize = 256;
+/// Files longer than this (or not UTF-8) are described by their size and
+/// digest.
+const SHOWN_CONTENTS: u64 = 256;
+/// Files longer than this are described by their size alone: a guest may
+/// write one byte at a terabyte's offset, and reading the hole would take
+/// the harness minutes.
+const DIGESTED_CONTENTS: u64 = 64 << 20;
 
 /// `[run.tree]` and `[[run.preopen]]`, as a case file gives them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -42,10 +51,15 @@ pub enum Entry {
     Dir {
         dir: bool,
     },
+    /// A named pipe: a file that is no regular file, which a guest cannot
+    /// make.
+    Fifo {
+        fifo: bool,
+    },
     /// A symbolic link whose target is this text, as written. `dangling`
     /// says the target names nothing the tree lays out, on purpose.
     Symlink {
-        symlink: String,
+        symlink: Target,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         dangling: bool,
     },
@@ -54,6 +68,24 @@ pub enum Entry {
         #[serde(rename = "hard-link")]
         hard_link: String,
     },
+}
+
+/// A symbolic link's target: text, or the bytes of one that is not UTF-8
+/// (which no path of the tree can be, so such a link dangles).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Target {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Target {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Target::Text(text) => text.as_bytes(),
+            Target::Bytes(bytes) => bytes,
+        }
+    }
 }
 
 /// A directory of the tree granted to the guest under a name.
@@ -66,6 +98,11 @@ pub struct Preopen {
     pub guest: String,
     #[serde(default)]
     pub read_only: bool,
+    /// Its directory lies on another filesystem than the rest of the tree
+    /// (a tmpfs, `/dev/shm`), so that a rename or link between it and
+    /// another preopen crosses devices.
+    #[serde(default)]
+    pub other_filesystem: bool,
 }
 
 /// Where in `[run.tree]` and `[[run.preopen]]` a problem is.
@@ -135,7 +172,54 @@ impl Files {
                 )));
             }
         }
+        for (index, preopen) in self.preopens.iter().enumerate() {
+            if let Some(other) = (self.preopens.iter()).find(|other| {
+                other.host.starts_with(&format!("{}/", preopen.host))
+                    || (other.host == preopen.host && !std::ptr::eq(*other, preopen))
+            }) {
+                return Err((
+                    At::Preopen(index),
+                    format!(
+                        "`{}` holds the preopen `{}`: give each preopen a directory of its own (a host whose files are in memory would copy the shared part twice)",
+                        preopen.host, other.host
+                    ),
+                ));
+            }
+        }
+        // A link resolves where it lies: one between the other filesystem
+        // and the rest would point at what the other side does not hold.
+        for (path, entry) in &self.tree {
+            let there = match entry {
+                Entry::HardLink { hard_link } => Some(Some(hard_link.clone())),
+                Entry::Symlink {
+                    symlink: Target::Text(target),
+                    ..
+                } if !target.starts_with('/') => Some(lexical_target(path, target)),
+                _ => None,
+            };
+            let crosses = match there {
+                Some(Some(there)) => self.apart(path) != self.apart(&there),
+                Some(None) => self.apart(path).is_some(),
+                None => false,
+            };
+            if crosses {
+                return Err((
+                    At::Entry(path.clone()),
+                    format!(
+                        "`{path}` links across filesystems, into or out of a preopen marked `other-filesystem`: keep its links within it"
+                    ),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The preopen marked `other-filesystem` that `path` lies in, if any.
+    fn apart(&self, path: &str) -> Option<&str> {
+        (self.preopens.iter())
+            .filter(|preopen| preopen.other_filesystem)
+            .map(|preopen| preopen.host.as_str())
+            .find(|host| path == *host || path.starts_with(&format!("{host}/")))
     }
 
     fn check_entry(&self, path: &str, entry: &Entry) -> Result<(), String> {
@@ -160,17 +244,35 @@ impl Files {
                         "`{path}`: `dir = false` says nothing; leave it out"
                     ));
                 }
+                Entry::Fifo { fifo: false } => {
+                    return Err(format!(
+                        "`{path}`: `fifo = false` says nothing; leave it out"
+                    ));
+                }
+                Entry::Symlink {
+                    symlink: Target::Bytes(bytes),
+                    ..
+                } if std::str::from_utf8(bytes).is_ok() => {
+                    return Err(format!(
+                        "`{path}`: its target's bytes are UTF-8; write the target as text"
+                    ));
+                }
                 Entry::Symlink { symlink, dangling } => {
-                    let names = self.names(&lexical_target(path, symlink));
+                    let names = match symlink {
+                        Target::Text(text) => self.names(&lexical_target(path, text)),
+                        Target::Bytes(_) => false,
+                    };
                     match (names, dangling) {
                         (false, false) => {
                             return Err(format!(
-                                "`{path}` links to `{symlink}`, which the tree does not lay out: add `dangling = true` if it is meant to point at nothing"
+                                "`{path}` links to `{}`, which the tree does not lay out: add `dangling = true` if it is meant to point at nothing",
+                                String::from_utf8_lossy(symlink.as_bytes())
                             ));
                         }
                         (true, true) => {
                             return Err(format!(
-                                "`{path}` is marked dangling, but `{symlink}` is in the tree"
+                                "`{path}` is marked dangling, but `{}` is in the tree",
+                                String::from_utf8_lossy(symlink.as_bytes())
                             ));
                         }
                         _ => {}
@@ -183,10 +285,28 @@ impl Files {
                         ));
                     }
                 }
-                Entry::File(_) | Entry::Dir { .. } => {}
+                Entry::File(_) | Entry::Dir { .. } | Entry::Fifo { .. } => {}
             }
         }
         Ok(())
+    }
+
+    /// What of the tree only filesystems on this machine can hold (a FIFO,
+    /// a target that is not UTF-8, a second filesystem), if anything:
+    /// preview2-shim's in-memory tree, one JavaScript object of strings,
+    /// has none of them.
+    pub fn on_disk_only(&self) -> Option<&'static str> {
+        let entry = self.tree.values().find_map(|entry| match entry {
+            Entry::Fifo { .. } => Some("a named pipe"),
+            Entry::Symlink {
+                symlink: Target::Bytes(_),
+                ..
+            } => Some("a symlink target that is not UTF-8"),
+            _ => None,
+        });
+        let apart = (self.preopens.iter().any(|preopen| preopen.other_filesystem))
+            .then_some("a preopen on another filesystem");
+        entry.or(apart)
     }
 
     /// Whether `path` is laid out: an entry, a directory above one, or
@@ -215,45 +335,61 @@ impl Files {
         let failed = |path: &str, e: std::io::Error| format!("cannot lay out `{path}`: {e}");
         std::fs::create_dir(root.path().join(OUTSIDE)).map_err(|e| failed(OUTSIDE, e))?;
         std::fs::write(root.path().join(SECRET), SECRET_CONTENTS).map_err(|e| failed(SECRET, e))?;
+        let mut apart = Vec::new();
+        for preopen in self.preopens.iter().filter(|p| p.other_filesystem) {
+            apart.push((preopen.host.clone(), other_filesystem(root.path())?));
+        }
+        // Where a path of the tree lies on this machine.
+        let place = |path: &str| {
+            for (host, dir) in &apart {
+                if let Some(rest) = path.strip_prefix(host.as_str())
+                    && (rest.is_empty() || rest.starts_with('/'))
+                {
+                    return dir.path().join(rest.trim_start_matches('/'));
+                }
+            }
+            root.path().join(path)
+        };
         // Files first, so that a hard link finds its file; links last.
         let mut entries: Vec<(&String, &Entry)> = self.tree.iter().collect();
         entries.sort_by_key(|(_, entry)| {
             matches!(entry, Entry::HardLink { .. } | Entry::Symlink { .. })
         });
         for (path, entry) in entries {
-            let at = root.path().join(path);
+            let at = place(path);
             if let Some(parent) = at.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| failed(path, e))?;
             }
             match entry {
                 Entry::File(contents) => std::fs::write(&at, contents),
                 Entry::Dir { .. } => std::fs::create_dir_all(&at),
+                Entry::Fifo { .. } => make_fifo(&at),
                 Entry::Symlink {
                     symlink: target, ..
-                } => symlink(target, &at),
-                Entry::HardLink { hard_link } => {
-                    std::fs::hard_link(root.path().join(hard_link), &at)
-                }
+                } => symlink(OsStr::from_bytes(target.as_bytes()), &at),
+                Entry::HardLink { hard_link } => std::fs::hard_link(place(hard_link), &at),
             }
             .map_err(|e| failed(path, e))?;
         }
+        let granted = (self.preopens.iter())
+            .map(|preopen| Granted {
+                host: place(&preopen.host),
+                guest: preopen.guest.clone(),
+                read_only: preopen.read_only,
+            })
+            .collect();
         // The harness's own look first: it opens `outside/` too.
         let before =
-            snapshot(root.path()).map_err(|e| format!("cannot read the laid-out tree: {e}"))?;
+            look(root.path(), &apart).map_err(|e| format!("cannot read the laid-out tree: {e}"))?;
         let watch = Inotify::init().map_err(|e| format!("cannot watch `{OUTSIDE}/`: {e}"))?;
         watch
             .watches()
             .add(root.path().join(OUTSIDE), WatchMask::ALL_EVENTS)
             .map_err(|e| format!("cannot watch `{OUTSIDE}/`: {e}"))?;
         Ok(LaidOut {
-            granted: (self.preopens.iter())
-                .map(|preopen| Granted {
-                    host: root.path().join(&preopen.host),
-                    guest: preopen.guest.clone(),
-                    read_only: preopen.read_only,
-                })
-                .collect(),
+            granted,
             root,
+            apart,
             watch,
             before,
         })
@@ -271,12 +407,18 @@ impl Files {
             format!("printf {} > {}\n", quote(&format), quote(path))
         };
         let mut out = format!("mkdir -p {OUTSIDE}\n{}", printf(SECRET_CONTENTS, SECRET));
+        for preopen in self.preopens.iter().filter(|p| p.other_filesystem) {
+            out.push_str(&format!(
+                "# witness lays `{}` out on another filesystem (a tmpfs): mount one there to cross devices as the run did\n",
+                preopen.host
+            ));
+        }
         let mut made = std::collections::BTreeSet::new();
         let mut entries: Vec<(&String, &Entry)> = self.tree.iter().collect();
         entries.sort_by_key(|(_, entry)| match entry {
             Entry::Symlink { .. } => 2,
             Entry::HardLink { .. } => 1,
-            Entry::File(_) | Entry::Dir { .. } => 0,
+            Entry::File(_) | Entry::Dir { .. } | Entry::Fifo { .. } => 0,
         });
         for (path, entry) in entries {
             let dir = match entry {
@@ -289,8 +431,17 @@ impl Files {
             out.push_str(&match entry {
                 Entry::File(contents) => printf(contents, path),
                 Entry::Dir { .. } => continue,
-                Entry::Symlink { symlink, .. } => {
-                    format!("ln -s {} {}\n", quote(symlink), quote(path))
+                Entry::Fifo { .. } => format!("mkfifo {}\n", quote(path)),
+                Entry::Symlink {
+                    symlink: Target::Text(target),
+                    ..
+                } => format!("ln -s {} {}\n", quote(target), quote(path)),
+                Entry::Symlink {
+                    symlink: Target::Bytes(bytes),
+                    ..
+                } => {
+                    let octal: String = bytes.iter().map(|byte| format!("\\{byte:03o}")).collect();
+                    format!("ln -s \"$(printf '{octal}')\" {}\n", quote(path))
                 }
                 Entry::HardLink { hard_link } => {
                     format!("ln {} {}\n", quote(hard_link), quote(path))
@@ -338,9 +489,19 @@ impl Files {
                 Entry::File(contents) => {
                     at.insert(name.into(), serde_json::json!({ "source": contents }));
                 }
-                Entry::Symlink { symlink, .. } => {
-                    at.insert(name.into(), serde_json::json!({ "symlink": symlink }));
+                Entry::Symlink {
+                    symlink: Target::Text(target),
+                    ..
+                } => {
+                    at.insert(name.into(), serde_json::json!({ "symlink": target }));
                 }
+                // Never asked for: a host whose tree is in memory does not
+                // take such a tree (`Files::on_disk_only`).
+                Entry::Fifo { .. }
+                | Entry::Symlink {
+                    symlink: Target::Bytes(_),
+                    ..
+                } => {}
                 Entry::HardLink { hard_link } => {
                     let contents = match self.tree.get(hard_link) {
                         Some(Entry::File(contents)) => contents.as_str(),
@@ -394,6 +555,9 @@ fn lexical_target(link: &str, target: &str) -> Option<String> {
 /// A laid-out tree, for one run: deleted when dropped.
 pub struct LaidOut {
     root: tempfile::TempDir,
+    /// The preopens marked `other-filesystem`: the tree's path, and the
+    /// directory on the other filesystem that holds it.
+    apart: Vec<(String, tempfile::TempDir)>,
     granted: Vec<Granted>,
     watch: Inotify,
     before: BTreeMap<String, serde_json::Value>,
@@ -436,7 +600,7 @@ impl LaidOut {
                 Err(e) => return Err(format!("cannot read what touched `{OUTSIDE}/`: {e}")),
             }
         }
-        let after = snapshot(self.root.path())
+        let after = look(self.root.path(), &self.apart)
             .map_err(|e| format!("cannot read the tree after the run: {e}"))?;
         let mut changes = serde_json::Map::new();
         for (path, entry) in &after {
@@ -474,10 +638,43 @@ fn touches(mask: EventMask) -> impl Iterator<Item = &'static str> {
         (EventMask::MOVED_FROM, "moved away"),
         (EventMask::MOVED_TO, "moved in"),
         (EventMask::MOVE_SELF, "moved"),
+        // Events were lost: what touched `outside/` is not all known.
+        (EventMask::Q_OVERFLOW, "lost track of what touched"),
     ]
     .into_iter()
     .filter(move |(bit, _)| mask.contains(*bit))
     .map(|(_, what)| what)
+}
+
+/// The whole tree, as [`snapshot`] describes it: under the root, and each
+/// preopen that lies on the other filesystem under its path in the tree.
+fn look(
+    root: &Path,
+    apart: &[(String, tempfile::TempDir)],
+) -> std::io::Result<BTreeMap<String, serde_json::Value>> {
+    let mut entries = snapshot(root)?;
+    for (host, dir) in apart {
+        entries.insert(host.clone(), serde_json::json!({ "dir": true }));
+        for (path, entry) in snapshot(dir.path())? {
+            entries.insert(format!("{host}/{path}"), entry);
+        }
+    }
+    Ok(entries)
+}
+
+/// A fresh directory on another filesystem than `root`'s: a tmpfs, which
+/// Linux mounts at `/dev/shm`.
+fn other_filesystem(root: &Path) -> Result<tempfile::TempDir, String> {
+    const SHM: &str = "/dev/shm";
+    let device = |path: &Path| std::fs::metadata(path).map(|metadata| metadata.dev());
+    match (device(root), device(Path::new(SHM))) {
+        (Ok(here), Ok(there)) if here != there => tempfile::tempdir_in(SHM)
+            .map_err(|e| format!("cannot make a directory on another filesystem in {SHM}: {e}")),
+        _ => Err(format!(
+            "a preopen marked `other-filesystem` needs {SHM} on another filesystem than the run's root ({}): set TMPDIR to a directory on a disk",
+            root.display()
+        )),
+    }
 }
 
 /// Every entry under `root` (links not followed), described as the tree's
@@ -494,39 +691,76 @@ fn snapshot(root: &Path) -> std::io::Result<BTreeMap<String, serde_json::Value>>
                 .to_string_lossy()
                 .into_owned();
             let metadata = std::fs::symlink_metadata(&path)?;
-            let entry = if metadata.is_dir() {
+            let kind = metadata.file_type();
+            let entry = if kind.is_dir() {
                 pending.push(path);
                 serde_json::json!({ "dir": true })
-            } else if metadata.is_symlink() {
-                let target = std::fs::read_link(&path)?;
-                serde_json::json!({ "symlink": target.to_string_lossy() })
+            } else if kind.is_symlink() {
+                let target = std::fs::read_link(&path)?.into_os_string().into_vec();
+                match String::from_utf8(target) {
+                    Ok(text) => serde_json::json!({ "symlink": text }),
+                    Err(bytes) => serde_json::json!({ "symlink": bytes.into_bytes() }),
+                }
+            } else if kind.is_file() {
+                file(&path, &metadata)?
+            } else if kind.is_fifo() {
+                // Never opened: opening a pipe for reading waits for a writer.
+                serde_json::json!({ "fifo": true })
             } else {
-                let contents = std::fs::read(&path)?;
-                let mut file = serde_json::Map::new();
-                match String::from_utf8(contents) {
-                    Ok(text) if text.len() <= SHOWN_CONTENTS => {
-                        file.insert("file".into(), text.into());
-                    }
-                    Ok(text) => {
-                        file.insert("file-size".into(), text.len().into());
-                    }
-                    Err(bytes) => {
-                        file.insert("file-size".into(), bytes.as_bytes().len().into());
-                    }
-                }
-                if metadata.nlink() > 1 {
-                    file.insert("links".into(), metadata.nlink().into());
-                }
-                // A lone file reads as its contents, as the tree writes it.
-                match (file.len(), file.get("file")) {
-                    (1, Some(text)) => text.clone(),
-                    _ => file.into(),
-                }
+                serde_json::json!({ "special": format!("{kind:?}") })
             };
             entries.insert(name, entry);
         }
     }
     Ok(entries)
+}
+
+/// A regular file as the tree's syntax describes it: its contents when
+/// short UTF-8, else its size (and a digest of a file not too long to
+/// read); how many names it has when more than one.
+fn file(path: &Path, metadata: &std::fs::Metadata) -> std::io::Result<serde_json::Value> {
+    let size = metadata.len();
+    let mut file = serde_json::Map::new();
+    if size <= DIGESTED_CONTENTS {
+        let mut contents = Vec::new();
+        std::fs::File::open(path)?
+            .take(DIGESTED_CONTENTS)
+            .read_to_end(&mut contents)?;
+        match String::from_utf8(contents) {
+            Ok(text) if text.len() as u64 <= SHOWN_CONTENTS => {
+                file.insert("file".into(), text.into());
+            }
+            contents => {
+                let bytes = contents.map_or_else(|e| e.into_bytes(), String::into_bytes);
+                file.insert("file-size".into(), bytes.len().into());
+                let digest = Sha256::digest(&bytes);
+                let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+                file.insert("sha256".into(), hex.into());
+            }
+        }
+    } else {
+        file.insert("file-size".into(), size.into());
+    }
+    if metadata.nlink() > 1 {
+        file.insert("links".into(), metadata.nlink().into());
+    }
+    // A lone file reads as its contents, as the tree writes it.
+    Ok(match (file.len(), file.get("file")) {
+        (1, Some(text)) => text.clone(),
+        _ => file.into(),
+    })
+}
+
+/// `mkfifo(3)`: std has no call for it.
+fn make_fifo(path: &Path) -> std::io::Result<()> {
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    // SAFETY: `path` is a NUL-terminated string that outlives the call.
+    if unsafe { libc::mkfifo(path.as_ptr(), 0o644) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 #[cfg(test)]
@@ -545,6 +779,7 @@ mod tests {
                     host: host.to_string(),
                     guest: guest.to_string(),
                     read_only: false,
+                    other_filesystem: false,
                 })
                 .collect(),
         }
@@ -552,7 +787,7 @@ mod tests {
 
     fn link(target: &str) -> Entry {
         Entry::Symlink {
-            symlink: target.into(),
+            symlink: Target::Text(target.into()),
             dangling: false,
         }
     }
@@ -621,5 +856,92 @@ mod tests {
             seen[OUTSIDE_TOUCHED],
             serde_json::json!(["opened outside/secret", "read outside/secret"])
         );
+    }
+
+    #[test]
+    fn pipes_byte_targets_and_long_files_are_seen_without_reading_what_cannot_be_read() {
+        let odd = Entry::Symlink {
+            symlink: Target::Bytes(vec![0x61, 0xff]),
+            dangling: true,
+        };
+        let tree = files(
+            &[
+                ("data/a", Entry::File("x".into())),
+                ("data/pipe", Entry::Fifo { fifo: true }),
+                ("data/odd", odd),
+            ],
+            &[("data", "/data")],
+        );
+        assert_eq!(tree.check(), Ok(()));
+        assert!(tree.on_disk_only().is_some());
+        // A pipe opened for reading would wait for a writer: the look must not open it.
+        let laid = tree.lay_out().unwrap();
+        assert!(laid.observe().unwrap().is_empty(), "nothing happened");
+        let laid = tree.lay_out().unwrap();
+        let data = laid.granted()[0].host.clone();
+        std::fs::write(data.join("long"), "y".repeat(300)).unwrap();
+        let far = std::fs::OpenOptions::new()
+            .write(true)
+            .open(data.join("a"))
+            .unwrap();
+        std::os::unix::fs::FileExt::write_at(&far, b"z", 1 << 40).unwrap();
+        let seen: BTreeMap<_, _> = laid.observe().unwrap().into_iter().collect();
+        assert_eq!(
+            seen[TREE_CHANGES],
+            serde_json::json!({
+                "data/long": {
+                    "file-size": 300,
+                    "sha256": "9637cfead94a85e03a7ea004468a639f68a872e98696b90a023e13f42b8a0ad1",
+                },
+                "data/a": { "file-size": (1u64 << 40) + 1 },
+            })
+        );
+    }
+
+    #[test]
+    fn a_target_given_as_bytes_must_not_be_utf8() {
+        let tree = files(
+            &[(
+                "data/l",
+                Entry::Symlink {
+                    symlink: Target::Bytes(b"a.txt".to_vec()),
+                    dangling: true,
+                },
+            )],
+            &[],
+        );
+        let (_, problem) = tree.check().unwrap_err();
+        assert!(problem.contains("write the target as text"), "{problem}");
+    }
+
+    #[test]
+    fn a_preopen_on_another_filesystem_keeps_its_links_and_its_directory_to_itself() {
+        let mut tree = files(
+            &[
+                ("data/a", Entry::File("x".into())),
+                ("apart/l", link("../data/a")),
+            ],
+            &[("data", "/data"), ("apart", "/apart")],
+        );
+        tree.preopens[1].other_filesystem = true;
+        let (at, problem) = tree.check().unwrap_err();
+        assert_eq!(at, At::Entry("apart/l".into()));
+        assert!(problem.contains("across filesystems"), "{problem}");
+        tree.tree.remove("apart/l");
+        tree.tree.insert("apart/b".into(), Entry::File("y".into()));
+        assert_eq!(tree.check(), Ok(()));
+        let laid = tree.lay_out().unwrap();
+        let device = |path: &Path| std::fs::metadata(path).unwrap().dev();
+        let granted = laid.granted();
+        assert_ne!(device(&granted[0].host), device(&granted[1].host));
+        std::fs::write(granted[1].host.join("b"), "z").unwrap();
+        let seen: BTreeMap<_, _> = laid.observe().unwrap().into_iter().collect();
+        assert_eq!(seen[TREE_CHANGES], serde_json::json!({ "apart/b": "z" }));
+        // One preopen inside another: a load error.
+        let nested = files(
+            &[("data/sub/a", Entry::File("x".into()))],
+            &[("data", "/data"), ("data/sub", "/sub")],
+        );
+        assert!(matches!(nested.check(), Err((At::Preopen(0), _))));
     }
 }
