@@ -1250,6 +1250,10 @@ const WITH_AN_EXTRA_PREOPEN: Breaches = Breaches {
     extra_preopen: true,
     ..Breaches::NONE
 };
+const WITH_READ_ONLY_WRITABLE: Breaches = Breaches {
+    writable_read_only: true,
+    ..Breaches::NONE
+};
 
 /// Without its memory cap the configuration lets the guest grow to
 /// wasm32's 4 GiB: the limits check fails on the memory the guest had
@@ -1335,7 +1339,10 @@ fn assert_the_isolation_check_fails_with_an_extra_preopen(configuration: Configu
 #[test]
 fn the_breaches_variable_means_nothing_to_a_host_the_suite_runs() {
     let host = wasmtime_sync::host(sync_program(), Layout::from_env().compile_cache_dir())
-        .with_env(BREACHES_VARIABLE, "memory-cap,output-cap,extra-preopen");
+        .with_env(
+            BREACHES_VARIABLE,
+            "memory-cap,output-cap,extra-preopen,writable-read-only",
+        );
     let (observed, _, checked) = observe_limit(&host, Caps::embedded(), "grow-memory-forever");
     checked.unwrap_or_else(|problems| panic!("{problems}"));
     assert_eq!(
@@ -1345,6 +1352,9 @@ fn the_breaches_variable_means_nothing_to_a_host_the_suite_runs() {
     for checked in isolation_checks(&host) {
         checked.unwrap_or_else(|problems| panic!("{problems}"));
     }
+    let judged = judge_conformance(&host, "filesystem", "read-only-unlink");
+    let seen = judged.observed.observations.expect("the protocol kept");
+    assert!(!seen.0.contains_key("tree-changes"), "{seen:?}");
 }
 
 /// The harness keeps `OUTPUT_LIMIT` of each stream of a host process, which
@@ -1434,6 +1444,35 @@ fn a_host_that_lets_a_guest_out_of_its_preopen_fails_the_sandbox_cases() {
     let confined = Configuration::MultiThread.plain(&Layout::from_env());
     let judged = judge_conformance(confined.as_ref(), "filesystem", "open-dotdot");
     assert_eq!(judged.verdicts.spec, SpecVerdict::Conforms);
+}
+
+/// A host that grants a read-only preopen writable: each read-only case
+/// fails on the change the harness sees from the host side, whatever the
+/// guest was told. wasmtime, which keeps the preopen read-only (though it
+/// answers `not-permitted`, a known violation), changes nothing.
+#[test]
+fn a_host_that_grants_a_read_only_preopen_writable_fails_the_read_only_cases() {
+    let writable = breached(Configuration::MultiThread, WITH_READ_ONLY_WRITABLE);
+    let confined = Configuration::MultiThread.plain(&Layout::from_env());
+    for (case, change) in [
+        ("read-only-unlink", r#"{ "data/a.txt" = "gone" }"#),
+        ("read-only-open-truncate", r#"{ "data/a.txt" = "" }"#),
+        ("link-from-read-only", r#"{ "ro/a.txt" = { file = """"#),
+        ("rename-into-read-only", r#"{ "ro/b.txt" = """"#),
+    ] {
+        let problems = violations(&judge_conformance(writable.as_ref(), "filesystem", case));
+        assert_contains(
+            &problems.join("\n"),
+            &format!("observation `tree-changes` = {change}"),
+        );
+        let judged = judge_conformance(confined.as_ref(), "filesystem", case);
+        let seen = judged
+            .observed
+            .observations
+            .as_ref()
+            .expect("the protocol kept");
+        assert!(!seen.0.contains_key("tree-changes"), "{case}: {seen:?}");
+    }
 }
 
 /// A host whose `create-directory-at` answers ok and creates nothing:

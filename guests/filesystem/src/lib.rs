@@ -166,6 +166,28 @@ common::command![
             done(data.set_times_at(NONE, "a.txt", long_ago(), long_ago()))
         })
     }),
+    ("read-only-set-size", || {
+        read_only(|data| {
+            let file = data.open_at(NONE, "a.txt", OpenFlags::empty(), READ);
+            done(file.and_then(|file| file.set_size(0)))
+        })
+    }),
+    ("read-only-write-via-stream", || {
+        read_only(|data| through_stream(data, |file| file.write_via_stream(0)))
+    }),
+    ("read-only-append-via-stream", || {
+        read_only(|data| through_stream(data, Descriptor::append_via_stream))
+    }),
+    ("link-from-read-only", || {
+        let (ro, rw) = (preopen("/ro"), preopen("/rw"));
+        observe("read-only-mutate-directory", mutates(&ro));
+        observe("link-at", done(ro.link_at(NONE, "a.txt", &rw, "h")))
+    }),
+    ("link-into-read-only", || {
+        let (ro, rw) = (preopen("/ro"), preopen("/rw"));
+        observe("read-only-mutate-directory", mutates(&ro));
+        observe("link-at", done(rw.link_at(NONE, "b.txt", &ro, "h")))
+    }),
     ("rename-from-read-only", || {
         let (ro, rw) = (preopen("/ro"), preopen("/rw"));
         observe("read-only-mutate-directory", mutates(&ro));
@@ -291,7 +313,8 @@ common::command![
     }),
     ("read-streams-apart", read_streams_apart),
     ("append-via-stream", || {
-        let stream = open("a.txt", WRITE).append_via_stream();
+        let file = open("a.txt", WRITE);
+        let stream = file.append_via_stream();
         let written = stream.map(|stream| stream.blocking_write_and_flush(b"more\n"));
         observe("append", outcome(written, streamed))
     }),
@@ -379,7 +402,8 @@ common::command![
     ("open-nul-in-path", || open_in_data(NONE, "a.txt\0x")),
     ("open-long-name", || open_in_data(NONE, &"n".repeat(300))),
     ("write-via-stream-read-only-descriptor", || {
-        let stream = open("a.txt", READ).write_via_stream(0);
+        let file = open("a.txt", READ);
+        let stream = file.write_via_stream(0);
         let written = stream.map(|stream| stream.blocking_write_and_flush(b"x"));
         observe("write", outcome(written, streamed))
     }),
@@ -405,8 +429,9 @@ common::command![
         let read = open("a.txt", READ).read(0, 0);
         observe("read", outcome(read, |(bytes, _)| json!(bytes.len())))
     }),
-    // 2^62: past what ext4 holds (16 TiB), and past 2^53, which a
-    // JavaScript number carries exactly.
+    // 2^62: past what ext4 holds (16 TiB), and past 2^53, the largest
+    // integer below which every JavaScript number is one (Node's `fs`
+    // takes no position above it).
     ("write-far-past-end", || {
         let write = open("a.txt", WRITE).write(b"x", FAR);
         observe("write", outcome(write, |n| json!(n)))
@@ -423,25 +448,28 @@ common::command![
     }),
     // The io rules, on a file's streams.
     ("write-via-stream-subscribe-then-check-write", || {
-        let stream = open("a.txt", WRITE).write_via_stream(0);
+        let file = open("a.txt", WRITE);
+        let stream = file.write_via_stream(0);
         let stream = stream.unwrap_or_else(|e| panic!("write-via-stream: {}", e.name()));
         stream.subscribe().block();
-        observe("check-write", permit(stream.check_write()))
+        observe("check-write", count(stream.check_write()))
     }),
     ("append-via-stream-subscribe-then-check-write", || {
-        let stream = open("a.txt", WRITE).append_via_stream();
+        let file = open("a.txt", WRITE);
+        let stream = file.append_via_stream();
         let stream = stream.unwrap_or_else(|e| panic!("append-via-stream: {}", e.name()));
         stream.subscribe().block();
-        observe("check-write", permit(stream.check_write()))
+        observe("check-write", count(stream.check_write()))
     }),
     ("read-via-stream-subscribe-then-read", || {
-        let stream = open("a.txt", READ).read_via_stream(0);
+        let file = open("a.txt", READ);
+        let stream = file.read_via_stream(0);
         let stream = stream.unwrap_or_else(|e| panic!("read-via-stream: {}", e.name()));
         stream.subscribe().block();
         observe("read", read_count(stream.read(64)))
     }),
     // Children outliving their descriptor: each descriptor is dropped
-    // before its stream is used.
+    // before its stream is used (the other stream scenarios keep theirs).
     ("directory-entry-stream-outlives-descriptor", || {
         let stream = (data().open_at(NONE, "sub", OpenFlags::DIRECTORY, READ))
             .unwrap_or_else(|e| panic!("the case lays out sub/, which opens: {}", e.name()))
@@ -562,6 +590,21 @@ fn read_only(call: impl FnOnce(&Descriptor) -> Value) {
     let data = data();
     observe("mutate-directory", mutates(&data));
     observe("result", call(&data))
+}
+
+/// `a.txt` of a read-only `/data`, opened for reading (all a read-only
+/// preopen grants), and a stream `make` gives of it, written and flushed
+/// while the file is open: what each step answered.
+fn through_stream(
+    data: &Descriptor,
+    make: impl FnOnce(&Descriptor) -> Result<wasi::io::streams::OutputStream, ErrorCode>,
+) -> Value {
+    let file = match data.open_at(NONE, "a.txt", OpenFlags::empty(), READ) {
+        Ok(file) => file,
+        Err(code) => return json!({ "err": code.name() }),
+    };
+    let written = make(&file).map(|stream| stream.blocking_write_and_flush(b"x"));
+    outcome(written, streamed)
 }
 
 /// The parts of a stat a clause decides: type, size and link count.
@@ -688,7 +731,8 @@ fn set_times_now() {
 
 /// A named pipe opened for reading and writing (which, unlike opening it
 /// for reading alone, waits for no writer), written and read at offset 0:
-/// `pwrite` and `pread` on a pipe fail in POSIX.
+/// `pwrite` and `pread` on a pipe fail in POSIX. (A host that refuses the
+/// write but reads ignoring the offset waits on the empty pipe: a hang.)
 fn fifo_at_offset() {
     let flags = READ | WRITE;
     let pipe = match data().open_at(NONE, "pipe", OpenFlags::empty(), flags) {
@@ -752,9 +796,10 @@ fn stream_error(error: &StreamError) -> Value {
     }
 }
 
-/// `check-write`'s permit, `{"ok": n}` or `{"err": "<kind>"}`.
-fn permit(permit: Result<u64, StreamError>) -> Value {
-    match permit {
+/// A stream call's count (check-write's permit, a read's length),
+/// `{"ok": n}` or `{"err": "<kind>"}`.
+fn count(count: Result<u64, StreamError>) -> Value {
+    match count {
         Ok(n) => json!({ "ok": n }),
         Err(error) => json!({ "err": stream_error(&error) }),
     }
@@ -762,7 +807,7 @@ fn permit(permit: Result<u64, StreamError>) -> Value {
 
 /// How many bytes a stream read returned, `{"ok": n}` or `{"err": "<kind>"}`.
 fn read_count(read: Result<Vec<u8>, StreamError>) -> Value {
-    permit(read.map(|bytes| bytes.len() as u64))
+    count(read.map(|bytes| bytes.len() as u64))
 }
 
 /// What a stream read returned, as text, or the stream error's kind.

@@ -9,7 +9,7 @@ use common::observe;
 use serde_json::{Value, json};
 use wasi::cli::{stderr::get_stderr, stdin::get_stdin};
 use wasi::filesystem::preopens::get_directories;
-use wasi::filesystem::types::{DescriptorFlags, OpenFlags, PathFlags};
+use wasi::filesystem::types::{Descriptor, DescriptorFlags, OpenFlags, PathFlags};
 use wasi::io::poll::poll;
 use wasi::io::streams::{InputStream, OutputStream, StreamError};
 
@@ -38,17 +38,17 @@ common::command![
         write_zeroes_over_permit(&get_stderr())
     }),
     ("file-write-without-check-write", || {
-        let file = scratch_file();
+        let (_descriptor, file) = scratch_file();
         write_without_check_write(&file);
         flushed(&file)
     }),
     ("file-write-over-permit", || {
-        let file = scratch_file();
+        let (_descriptor, file) = scratch_file();
         write_over_permit(&file);
         flushed(&file)
     }),
     ("file-write-zeroes-over-permit", || {
-        let file = scratch_file();
+        let (_descriptor, file) = scratch_file();
         write_zeroes_over_permit(&file);
         flushed(&file)
     }),
@@ -182,8 +182,10 @@ fn bytes(result: &Result<Vec<u8>, StreamError>) -> Value {
     outcome(result, |bytes| json!(bytes.len()))
 }
 
-/// A new file in the preopened scratch directory, opened for writing.
-fn scratch_file() -> OutputStream {
+/// A new file in the preopened scratch directory, opened for writing, and
+/// its stream: the descriptor is kept while the stream is used (whether a
+/// stream may outlive its descriptor is the filesystem family's question).
+fn scratch_file() -> (Descriptor, OutputStream) {
     let (dir, _) = get_directories()
         .into_iter()
         .next()
@@ -196,8 +198,9 @@ fn scratch_file() -> OutputStream {
             DescriptorFlags::WRITE,
         )
         .expect("the scratch directory is writable");
-    file.write_via_stream(0)
-        .expect("a file opened for writing has an output stream")
+    let stream =
+        (file.write_via_stream(0)).expect("a file opened for writing has an output stream");
+    (file, stream)
 }
 
 /// A file's stream flushed, and how that went (`flush`): what the guest

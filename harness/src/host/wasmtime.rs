@@ -56,6 +56,8 @@ pub struct Breaches {
     /// The harness's working directory preopened at [`EXTRA_PREOPEN`] too,
     /// read-only: a file of the host that no case granted.
     pub extra_preopen: bool,
+    /// A preopen the case made read-only granted writable.
+    pub writable_read_only: bool,
 }
 
 /// Where a host with the [`Breaches::extra_preopen`] breach preopens the
@@ -73,12 +75,23 @@ impl Breaches {
         memory_cap: false,
         output_cap: false,
         extra_preopen: false,
+        writable_read_only: false,
     };
 
-    const NAMES: [&str; 3] = ["memory-cap", "output-cap", "extra-preopen"];
+    const NAMES: [&str; 4] = [
+        "memory-cap",
+        "output-cap",
+        "extra-preopen",
+        "writable-read-only",
+    ];
 
-    fn flags(&self) -> [bool; 3] {
-        [self.memory_cap, self.output_cap, self.extra_preopen]
+    fn flags(&self) -> [bool; 4] {
+        [
+            self.memory_cap,
+            self.output_cap,
+            self.extra_preopen,
+            self.writable_read_only,
+        ]
     }
 
     /// `memory-cap,output-cap,extra-preopen`, the breaches made.
@@ -104,6 +117,7 @@ impl Breaches {
                 "memory-cap" => breaches.memory_cap = true,
                 "output-cap" => breaches.output_cap = true,
                 "extra-preopen" => breaches.extra_preopen = true,
+                "writable-read-only" => breaches.writable_read_only = true,
                 other => {
                     return Err(format!(
                         "{BREACHES_VARIABLE}: `{other}` is none of {}",
@@ -521,7 +535,7 @@ pub(crate) fn guest_store(
         .stdout(stdout.clone())
         .stderr(stderr.clone());
     for preopen in request.preopens {
-        let perms = match preopen.read_only {
+        let perms = match preopen.read_only && !breaches.writable_read_only {
             true => FsPerms::ReadOnly,
             false => FsPerms::ReadWrite,
         };
@@ -698,8 +712,12 @@ mod tests {
             memory_cap: true,
             output_cap: true,
             extra_preopen: true,
+            writable_read_only: true,
         };
-        assert_eq!(all.to_env(), "memory-cap,output-cap,extra-preopen");
+        assert_eq!(
+            all.to_env(),
+            "memory-cap,output-cap,extra-preopen,writable-read-only"
+        );
         assert_eq!(Breaches::from_env(&all.to_env()), Ok(all));
         assert!(Breaches::from_env("stack").is_err());
     }

@@ -189,18 +189,20 @@ impl Files {
         // A link resolves where it lies: one between the other filesystem
         // and the rest would point at what the other side does not hold.
         for (path, entry) in &self.tree {
-            let there = match entry {
-                Entry::HardLink { hard_link } => Some(Some(hard_link.clone())),
+            let here = self.apart(path);
+            let crosses = match entry {
+                Entry::HardLink { hard_link } => self.apart(hard_link) != here,
+                // Every directory the target's text passes through, not
+                // just where it ends: on disk, `..` out of the other
+                // filesystem climbs elsewhere.
                 Entry::Symlink {
                     symlink: Target::Text(target),
                     ..
-                } if !target.starts_with('/') => Some(lexical_target(path, target)),
-                _ => None,
-            };
-            let crosses = match there {
-                Some(Some(there)) => self.apart(path) != self.apart(&there),
-                Some(None) => self.apart(path).is_some(),
-                None => false,
+                } if !target.starts_with('/') => match lexical_steps(path, target) {
+                    Some(steps) => steps.iter().any(|step| self.apart(step) != here),
+                    None => here.is_some(),
+                },
+                _ => false,
             };
             if crosses {
                 return Err((
@@ -342,10 +344,11 @@ impl Files {
         // Where a path of the tree lies on this machine.
         let place = |path: &str| {
             for (host, dir) in &apart {
-                if let Some(rest) = path.strip_prefix(host.as_str())
-                    && (rest.is_empty() || rest.starts_with('/'))
-                {
-                    return dir.path().join(rest.trim_start_matches('/'));
+                if path == host {
+                    return dir.path().to_path_buf();
+                }
+                if let Some(rest) = path.strip_prefix(&format!("{host}/")) {
+                    return dir.path().join(rest);
                 }
             }
             root.path().join(path)
@@ -535,21 +538,30 @@ fn plain(path: &str) -> Result<(), String> {
 /// Where a link at `link` to `target` points, relative to the root, by
 /// its text alone; `None` when it leaves the root or is absolute.
 fn lexical_target(link: &str, target: &str) -> Option<String> {
+    lexical_steps(link, target)?.pop()
+}
+
+/// Each path, relative to the root, that following `target` from the
+/// link at `link` passes through, by its text alone, the last where it
+/// points; `None` when it leaves the root or is absolute.
+fn lexical_steps(link: &str, target: &str) -> Option<Vec<String>> {
     if target.starts_with('/') {
         return None;
     }
     let mut parts: Vec<&str> = link.split('/').collect();
     parts.pop();
+    let mut steps = vec![parts.join("/")];
     for part in target.split('/') {
         match part {
-            "" | "." => {}
+            "" | "." => continue,
             ".." => {
                 parts.pop()?;
             }
             name => parts.push(name),
         }
+        steps.push(parts.join("/"));
     }
-    Some(parts.join("/"))
+    Some(steps)
 }
 
 /// A laid-out tree, for one run: deleted when dropped.
@@ -707,7 +719,14 @@ fn snapshot(root: &Path) -> std::io::Result<BTreeMap<String, serde_json::Value>>
                 // Never opened: opening a pipe for reading waits for a writer.
                 serde_json::json!({ "fifo": true })
             } else {
-                serde_json::json!({ "special": format!("{kind:?}") })
+                let special = if kind.is_socket() {
+                    "socket"
+                } else if kind.is_char_device() {
+                    "character-device"
+                } else {
+                    "block-device"
+                };
+                serde_json::json!({ "special": special })
             };
             entries.insert(name, entry);
         }
@@ -927,6 +946,8 @@ mod tests {
         let (at, problem) = tree.check().unwrap_err();
         assert_eq!(at, At::Entry("apart/l".into()));
         assert!(problem.contains("across filesystems"), "{problem}");
+        tree.tree.insert("apart/l".into(), link("../apart/b"));
+        assert!(tree.check().is_err(), "a link climbing out of it and back");
         tree.tree.remove("apart/l");
         tree.tree.insert("apart/b".into(), Entry::File("y".into()));
         assert_eq!(tree.check(), Ok(()));
