@@ -218,15 +218,22 @@ async function runInPage(request) {
       subscribe: () => shim.io.pollableCreate(),
     },
   });
-  // Files of one inode become one object: the adapter's hard links.
+  // A file's first name is its object; each further name of its inode
+  // (the adapter's hard links) is left out here and made by the shim's own
+  // `linkAt` once the filesystem exists, which counts the file's links as
+  // a guest's `link-at` does: a shared object in the seed would count one.
   const inodes = new Map();
-  const seeded = (data) => {
+  const links = [];
+  const seeded = (data, preopen, prefix = '') => {
     for (const [name, entry] of Object.entries(data.dir)) {
-      if (entry.dir) seeded(entry);
+      const path = prefix + name;
+      if (entry.dir) seeded(entry, preopen, `${path}/`);
       else if (entry.symlink !== undefined) continue;
-      else if (inodes.has(entry.inode)) data.dir[name] = inodes.get(entry.inode);
-      else {
-        inodes.set(entry.inode, entry);
+      else if (inodes.has(entry.inode)) {
+        links.push({ from: inodes.get(entry.inode), to: { preopen, path } });
+        delete data.dir[name];
+      } else {
+        inodes.set(entry.inode, { preopen, path });
         entry.source = fromBase64(entry.source);
       }
     }
@@ -234,7 +241,7 @@ async function runInPage(request) {
   };
   // The adapter keeps these objects as its tree: after the run they hold
   // what the guest left, for the runner to mirror to the host side.
-  const trees = request.preopens.map(({ data }) => seeded(data));
+  const trees = request.preopens.map(({ data }, preopen) => seeded(data, preopen));
   const ids = new Map();
   const exported = (data) => ({
     dir: Object.fromEntries(
@@ -251,6 +258,10 @@ async function runInPage(request) {
     adapter: new shim.filesystem.InMemoryFilesystemAdapter(),
     preopens: Object.fromEntries(request.preopens.map(({ guest }, i) => [guest, trees[i]])),
   });
+  const directories = fs.preopens.getDirectories().map(([descriptor]) => descriptor);
+  for (const { from, to } of links) {
+    directories[from.preopen].linkAt({ symlinkFollow: false }, from.path, directories[to.preopen], to.path);
+  }
 
   // A suspending import (JSPI) that throws leaves the run's promise
   // pending for ever in jco's glue: the first Error such an import throws
