@@ -468,8 +468,8 @@ impl Files {
 
     /// The directory `host` of the tree as preview2-shim's in-memory
     /// filesystem takes it (`{ dir: { name: { source: "..." } } }`): a
-    /// symlink is `{ symlink: "..." }`, a hard link the very same object,
-    /// which JSON cannot write (a reproduction's page makes a copy).
+    /// symlink is `{ symlink: "..." }`; a hard link is left out, for the
+    /// shim's `linkAt` to make ([`Files::hard_links`]), which counts links.
     pub fn in_memory(&self, host: &str) -> serde_json::Value {
         let mut dir = serde_json::Map::new();
         let prefix = format!("{host}/");
@@ -505,13 +505,7 @@ impl Files {
                     symlink: Target::Bytes(_),
                     ..
                 } => {}
-                Entry::HardLink { hard_link } => {
-                    let contents = match self.tree.get(hard_link) {
-                        Some(Entry::File(contents)) => contents.as_str(),
-                        _ => "",
-                    };
-                    at.insert(name.into(), serde_json::json!({ "source": contents }));
-                }
+                Entry::HardLink { .. } => {}
                 Entry::Dir { .. } => {
                     at.entry(name)
                         .or_insert_with(|| serde_json::json!({ "dir": {} }));
@@ -519,6 +513,24 @@ impl Files {
             }
         }
         serde_json::json!({ "dir": dir })
+    }
+
+    /// Each hard link of the tree that joins two preopens' files: where
+    /// its file is and where the link goes, as (preopen index, path in
+    /// that preopen), to make with `link-at` once the preopens exist.
+    pub fn hard_links(&self) -> Vec<((usize, String), (usize, String))> {
+        let within = |path: &str| {
+            (self.preopens.iter().enumerate()).find_map(|(index, preopen)| {
+                let rest = path.strip_prefix(&format!("{}/", preopen.host))?;
+                Some((index, rest.to_string()))
+            })
+        };
+        (self.tree.iter())
+            .filter_map(|(path, entry)| match entry {
+                Entry::HardLink { hard_link } => Some((within(hard_link)?, within(path)?)),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -964,5 +976,26 @@ mod tests {
             &[("data", "/data"), ("data/sub", "/sub")],
         );
         assert!(matches!(nested.check(), Err((At::Preopen(0), _))));
+    }
+
+    #[test]
+    fn an_in_memory_tree_leaves_hard_links_for_link_at_to_make() {
+        let tree = files(
+            &[
+                ("data/a", Entry::File("x".into())),
+                (
+                    "more/h",
+                    Entry::HardLink {
+                        hard_link: "data/a".into(),
+                    },
+                ),
+            ],
+            &[("data", "/data"), ("more", "/more")],
+        );
+        assert_eq!(tree.in_memory("more"), serde_json::json!({ "dir": {} }));
+        assert_eq!(
+            tree.hard_links(),
+            [((0, "a".to_string()), (1, "h".to_string()))]
+        );
     }
 }

@@ -229,13 +229,30 @@ run.run();
 fn jco_browser_page(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
     let version = entry.version.as_deref().unwrap_or("latest");
     let preopen = match &case.run.files {
-        Some(files) => format!(
-            "\nimport {{ _setPreopens }} from '@bytecodealliance/preview2-shim/filesystem';\n_setPreopens({{ {} }});",
-            (files.preopens.iter())
-                .map(|preopen| format!("{:?}: {}", preopen.guest, files.in_memory(&preopen.host)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Some(files) => {
+            let links = files.hard_links();
+            let imported = if links.is_empty() { "" } else { ", preopens" };
+            let mut text = format!(
+                "\nimport {{ _setPreopens{imported} }} from '@bytecodealliance/preview2-shim/filesystem';\n_setPreopens({{ {} }});",
+                (files.preopens.iter())
+                    .map(|preopen| format!(
+                        "{:?}: {}",
+                        preopen.guest,
+                        files.in_memory(&preopen.host)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if !links.is_empty() {
+                text.push_str("\n// A file's further names, made as a guest's link-at makes them (so the shim counts them).\nconst dirs = preopens.getDirectories().map(([dir]) => dir);");
+                for ((from, old), (to, new)) in links {
+                    text.push_str(&format!(
+                        "\ndirs[{from}].linkAt({{ symlinkFollow: false }}, {old:?}, dirs[{to}], {new:?});"
+                    ));
+                }
+            }
+            text
+        }
         None => String::new(),
     };
     let stdin = if case.run.stdin.is_empty() {
