@@ -1880,6 +1880,16 @@ fn malformed_case_files_name_file_line_and_column_and_say_what_to_do() {
             "`data/a.txt` is no directory of the tree",
         ),
         (
+            "tree-entry-of-two-kinds.toml",
+            "10:12:",
+            "a tree entry of one kind only: an entry is \"contents\", { dir = true }",
+        ),
+        (
+            "tree-entry-unknown-key.toml",
+            "10:12:",
+            "is no key of a tree entry",
+        ),
+        (
             "preopen-inside-preopen.toml",
             "12:1:",
             "`data` holds the preopen `data/sub`: give each preopen a directory of its own",

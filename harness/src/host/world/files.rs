@@ -44,7 +44,7 @@ pub struct Files {
 
 /// One entry of the tree: the same syntax describes what a run changed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, try_from = "WrittenEntry")]
 pub enum Entry {
     /// A file with these contents (UTF-8).
     File(String),
@@ -68,6 +68,56 @@ pub enum Entry {
         #[serde(rename = "hard-link")]
         hard_link: String,
     },
+}
+
+/// An entry as a case file writes it, before it is known to be of one
+/// kind: so that a table of two kinds, or of a key no kind takes, is an
+/// error that says what an entry may be.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WrittenEntry {
+    Contents(String),
+    Table(EntryTable),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct EntryTable {
+    dir: Option<bool>,
+    fifo: Option<bool>,
+    symlink: Option<Target>,
+    #[serde(default)]
+    dangling: bool,
+    hard_link: Option<String>,
+    #[serde(flatten)]
+    other: BTreeMap<String, toml::Value>,
+}
+
+impl TryFrom<WrittenEntry> for Entry {
+    type Error = String;
+
+    fn try_from(written: WrittenEntry) -> Result<Entry, String> {
+        let table = match written {
+            WrittenEntry::Contents(contents) => return Ok(Entry::File(contents)),
+            WrittenEntry::Table(table) => table,
+        };
+        let kinds = "an entry is \"contents\", { dir = true }, { fifo = true }, { symlink = \"target\" } (with `dangling = true` if it names nothing on purpose) or { hard-link = \"path\" }";
+        if let Some(key) = table.other.keys().next() {
+            return Err(format!("`{key}` is no key of a tree entry: {kinds}"));
+        }
+        match (table.dir, table.fifo, table.symlink, table.hard_link) {
+            (Some(dir), None, None, None) if !table.dangling => Ok(Entry::Dir { dir }),
+            (None, Some(fifo), None, None) if !table.dangling => Ok(Entry::Fifo { fifo }),
+            (None, None, Some(symlink), None) => Ok(Entry::Symlink {
+                symlink,
+                dangling: table.dangling,
+            }),
+            (None, None, None, Some(hard_link)) if !table.dangling => {
+                Ok(Entry::HardLink { hard_link })
+            }
+            _ => Err(format!("a tree entry of one kind only: {kinds}")),
+        }
+    }
 }
 
 /// A symbolic link's target: text, or the bytes of one that is not UTF-8
