@@ -271,7 +271,7 @@ impl Files {
         (self.preopens.iter())
             .filter(|preopen| preopen.other_filesystem)
             .map(|preopen| preopen.host.as_str())
-            .find(|host| path == *host || path.starts_with(&format!("{host}/")))
+            .find(|host| within(path, host).is_some())
     }
 
     fn check_entry(&self, path: &str, entry: &Entry) -> Result<(), String> {
@@ -394,11 +394,10 @@ impl Files {
         // Where a path of the tree lies on this machine.
         let place = |path: &str| {
             for (host, dir) in &apart {
-                if path == host {
-                    return dir.path().to_path_buf();
-                }
-                if let Some(rest) = path.strip_prefix(&format!("{host}/")) {
-                    return dir.path().join(rest);
+                match within(path, host) {
+                    Some("") => return dir.path().to_path_buf(),
+                    Some(rest) => return dir.path().join(rest),
+                    None => {}
                 }
             }
             root.path().join(path)
@@ -569,18 +568,26 @@ impl Files {
     /// its file is and where the link goes, as (preopen index, path in
     /// that preopen), to make with `link-at` once the preopens exist.
     pub fn hard_links(&self) -> Vec<((usize, String), (usize, String))> {
-        let within = |path: &str| {
+        let in_preopen = |path: &str| {
             (self.preopens.iter().enumerate()).find_map(|(index, preopen)| {
-                let rest = path.strip_prefix(&format!("{}/", preopen.host))?;
-                Some((index, rest.to_string()))
+                Some((index, within(path, &preopen.host)?.to_string()))
             })
         };
         (self.tree.iter())
             .filter_map(|(path, entry)| match entry {
-                Entry::HardLink { hard_link } => Some((within(hard_link)?, within(path)?)),
+                Entry::HardLink { hard_link } => Some((in_preopen(hard_link)?, in_preopen(path)?)),
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// `path` relative to the tree's directory `dir`: `""` for `dir` itself,
+/// `None` for a path elsewhere.
+fn within<'a>(path: &'a str, dir: &str) -> Option<&'a str> {
+    match path.strip_prefix(dir)? {
+        "" => Some(""),
+        rest => rest.strip_prefix('/'),
     }
 }
 
