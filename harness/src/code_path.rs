@@ -40,6 +40,43 @@ pub fn parse(source: &str, file: &Path) -> Result<syn::File, String> {
     })
 }
 
+/// `parsed` (the guest's `lib.rs`, `file`) with the items of every module
+/// it includes from another file (`#[path = "..."] mod name;`, as the
+/// sockets guests share `guests/sockets/src/loopback.rs`) put beside its
+/// own: the functions a scenario reaches there, and the WIT calls they
+/// make, are then on its code path. For reading calls only: the spans of
+/// those items point into their own files, not into `file`'s source.
+pub fn with_included_modules(mut parsed: syn::File, file: &Path) -> Result<syn::File, String> {
+    let directory = file.parent().unwrap_or(Path::new("."));
+    let mut included = Vec::new();
+    for item in &parsed.items {
+        let syn::Item::Mod(module) = item else {
+            continue;
+        };
+        let path = module
+            .attrs
+            .iter()
+            .find_map(|attribute| match &attribute.meta {
+                syn::Meta::NameValue(pair) if pair.path.is_ident("path") => match &pair.value {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(path),
+                        ..
+                    }) => Some(path.value()),
+                    _ => None,
+                },
+                _ => None,
+            });
+        if let (Some(path), None) = (path, &module.content) {
+            let module_file = directory.join(path);
+            let source = std::fs::read_to_string(&module_file)
+                .map_err(|e| format!("cannot read {}: {e}", module_file.display()))?;
+            included.extend(parse(&source, &module_file)?.items);
+        }
+    }
+    parsed.items.extend(included);
+    Ok(parsed)
+}
+
 /// What a scenario runs: its table entry's code, and the functions of the
 /// file it reaches.
 pub struct CodePath<'f> {

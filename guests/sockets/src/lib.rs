@@ -4,18 +4,14 @@
 //! harness passes in `WITNESS_LOOPBACK`.
 
 use common::observe;
-use wasi::io::poll::Pollable;
-use wasi::io::streams::{InputStream, OutputStream, StreamError};
 use wasi::sockets::instance_network::instance_network;
-use wasi::sockets::network::{
-    ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Network,
-};
-use wasi::sockets::tcp::TcpSocket;
-use wasi::sockets::tcp_create_socket::create_tcp_socket;
-use wasi::sockets::udp::UdpSocket;
-use wasi::sockets::udp_create_socket::create_udp_socket;
 
 wit_bindgen::generate!({ path: "../../wit", world: "sockets", generate_all });
+
+#[allow(dead_code, reason = "each sockets guest uses a part of it")]
+mod loopback;
+
+use loopback::{bound_udp, connected, error_name, finish, read_result, write_result};
 
 common::command![
     (
@@ -36,64 +32,10 @@ common::command![
     ("tcp-start-connect-again", tcp_start_connect_again),
 ];
 
-/// The run's own loopback address, port `port`.
-fn own(port: u16) -> IpSocketAddress {
-    let text = common::env_var("WITNESS_LOOPBACK").expect("the harness sets WITNESS_LOOPBACK");
-    let address: std::net::Ipv4Addr = text.parse().expect("WITNESS_LOOPBACK is an IPv4 address");
-    let [a, b, c, d] = address.octets();
-    IpSocketAddress::Ipv4(Ipv4SocketAddress {
-        port,
-        address: (a, b, c, d),
-    })
-}
 
-/// Calls `finish` until it stops saying `would-block`, waiting on `ready`.
-fn finish<T>(
-    ready: &Pollable,
-    mut finish: impl FnMut() -> Result<T, ErrorCode>,
-) -> Result<T, ErrorCode> {
-    loop {
-        match finish() {
-            Err(ErrorCode::WouldBlock) => ready.block(),
-            done => return done,
-        }
-    }
-}
 
-fn bound_udp(network: &Network) -> UdpSocket {
-    let socket = create_udp_socket(IpAddressFamily::Ipv4).expect("a UDP socket");
-    socket
-        .start_bind(network, own(0))
-        .expect("bind on the own address starts");
-    finish(&socket.subscribe(), || socket.finish_bind()).expect("bind on the own address");
-    socket
-}
 
-fn bound_tcp(network: &Network) -> TcpSocket {
-    let socket = create_tcp_socket(IpAddressFamily::Ipv4).expect("a TCP socket");
-    socket
-        .start_bind(network, own(0))
-        .expect("bind on the own address starts");
-    finish(&socket.subscribe(), || socket.finish_bind()).expect("bind on the own address");
-    socket
-}
 
-/// A listener on the own address, and a client connected to it.
-fn connected(network: &Network) -> (TcpSocket, TcpSocket, InputStream, OutputStream) {
-    let listener = bound_tcp(network);
-    listener.start_listen().expect("listen starts");
-    finish(&listener.subscribe(), || listener.finish_listen()).expect("listen");
-    let address = listener
-        .local_address()
-        .expect("a bound listener has an address");
-    let client = bound_tcp(network);
-    client
-        .start_connect(network, address)
-        .expect("connect starts");
-    let (input, output) =
-        finish(&client.subscribe(), || client.finish_connect()).expect("connect to the listener");
-    (listener, client, input, output)
-}
 
 fn udp_stream_again_while_streams_live() {
     let network = instance_network();
@@ -182,26 +124,5 @@ fn tcp_start_connect_again() {
     );
 }
 
-/// `"ok"`, or the error code's WIT name.
-fn error_name<T>(result: &Result<T, ErrorCode>) -> String {
-    match result {
-        Ok(_) => "ok".into(),
-        Err(code) => code.name().into(),
-    }
-}
 
-fn read_result(result: Result<Vec<u8>, StreamError>) -> String {
-    match result {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(StreamError::Closed) => "closed".into(),
-        Err(StreamError::LastOperationFailed(_)) => "last-operation-failed".into(),
-    }
-}
 
-fn write_result(result: Result<(), StreamError>) -> String {
-    match result {
-        Ok(()) => "ok".into(),
-        Err(StreamError::Closed) => "closed".into(),
-        Err(StreamError::LastOperationFailed(_)) => "last-operation-failed".into(),
-    }
-}

@@ -241,6 +241,10 @@ fn uses(file: &syn::File) -> BTreeMap<String, String> {
             }
         };
         match tree {
+            // An included module names the guest's bindings from the crate root.
+            syn::UseTree::Path(path) if prefix.is_empty() && path.ident == "crate" => {
+                flatten(&path.tree, prefix, out)
+            }
             syn::UseTree::Path(path) => flatten(&path.tree, &join(&path.ident.to_string()), out),
             syn::UseTree::Name(name) => {
                 out.insert(name.ident.to_string(), join(&name.ident.to_string()));
@@ -423,6 +427,35 @@ interface car {
   resource door { open: func(); }
 }
 ";
+
+    #[test]
+    fn a_helper_of_an_included_module_is_on_the_code_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("shared.rs"),
+            "use crate::t::x::house::front_door;\npub fn entrance() { front_door().close(); }\n",
+        )
+        .unwrap();
+        let guest = r#"use shared::entrance;
+#[path = "shared.rs"]
+mod shared;
+common::command![("enter", || entrance())];
+"#;
+        let lib = dir.path().join("lib.rs");
+        let file = syn::parse_file(guest).unwrap();
+        let file = crate::code_path::with_included_modules(file, &lib).unwrap();
+        let wit = tempfile::tempdir().unwrap();
+        std::fs::write(wit.path().join("x.wit"), WIT).unwrap();
+        let mut resolve = wit_parser::Resolve::default();
+        resolve.push_dir(wit.path()).unwrap();
+        let (functions, _) = crate::spec::functions::read(&resolve, None);
+        let bindings = Bindings::new(&functions, "");
+        let path = CodePath::find(&file, "enter", &lib).unwrap();
+        assert_eq!(
+            bindings.calls(&file, &path),
+            BTreeSet::from(["t:x/house#front-door".into(), "t:x/house#door.close".into()]),
+        );
+    }
 
     #[test]
     fn a_method_call_names_the_methods_of_resources_in_play() {

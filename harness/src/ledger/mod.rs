@@ -297,10 +297,9 @@ fn calls_by_case(
     for case in cases {
         if !parsed.contains_key(&case.guest) {
             let (file, source) = code_path::guest_source(guests_dir, &case.guest)?;
-            parsed.insert(
-                case.guest.clone(),
-                (code_path::parse(&source, &file)?, file),
-            );
+            let parsed_file = code_path::parse(&source, &file)?;
+            let with_modules = code_path::with_included_modules(parsed_file, &file)?;
+            parsed.insert(case.guest.clone(), (with_modules, file));
         }
         let (file, path) = &parsed[&case.guest];
         let code_path = CodePath::find(file, &case.scenario, path)?;

@@ -440,11 +440,17 @@ pub fn sentences(docs: &str) -> Vec<String> {
         let in_heading = chars[start..i].iter().find(|c| !c.is_whitespace()) == Some(&'#');
         let opens = next.is_alphabetic() || next == '`' || next == '-';
         let previous = if i > 0 { chars[i - 1] } else { ' ' };
-        let abbreviation = i >= 3 && matches!(&chars[i - 3..i], ['e', '.', 'g'] | ['i', '.', 'e']);
+        let abbreviation = i >= 3
+            && matches!(
+                &chars[i - 3..i],
+                ['e' | 'E', '.', 'g'] | ['i' | 'I', '.', 'e']
+            );
         let ends = heading
             || (in_heading && next == '-')
             || match chars[i] {
-                '.' => opens && !previous.is_ascii_digit() && !abbreviation,
+                // Not a numbered item's `1. `, unless a list item follows:
+                // `... was 0. - `invalid-state`: ...`.
+                '.' => opens && (!previous.is_ascii_digit() || next == '-') && !abbreviation,
                 '!' | '?' => opens,
                 // A list item that ends in a parenthesis, as wasi:sockets'
                 // error lists do: `... (EISCONN) - `invalid-state`: ...`.
@@ -532,6 +538,22 @@ mod tests {
                 "- `invalid-state`: Already connected. (EISCONN)",
                 "- `not-in-progress`: None in progress."
             ]
+        );
+        assert_eq!(
+            sentences("- `invalid-argument`: The value was 0. - `invalid-state`: Connected."),
+            [
+                "- `invalid-argument`: The value was 0.",
+                "- `invalid-state`: Connected."
+            ],
+            "a bullet ending in a number ends before the next bullet"
+        );
+        assert_eq!(
+            sentences("It may be rounded. I.e. after setting a value, it differs."),
+            [
+                "It may be rounded.",
+                "I.e. after setting a value, it differs."
+            ],
+            "a capital I.e. is an abbreviation too"
         );
         assert_eq!(
             sentences("Use poll. # Typical errors - `x`: Y. # References: - a"),

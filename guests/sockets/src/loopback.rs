@@ -1,0 +1,108 @@
+//! What the sockets guests share (each includes this file as `mod
+//! loopback` under its own bindings): the run's own addresses, which the
+//! harness passes in `WITNESS_LOOPBACK`, the wait for a `finish-*` method,
+//! and the names observations give results.
+
+use crate::wasi::io::poll::Pollable;
+use crate::wasi::io::streams::{InputStream, OutputStream, StreamError};
+use crate::wasi::sockets::network::{
+    ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress, Network,
+};
+use crate::wasi::sockets::tcp::TcpSocket;
+use crate::wasi::sockets::tcp_create_socket::create_tcp_socket;
+use crate::wasi::sockets::udp::UdpSocket;
+use crate::wasi::sockets::udp_create_socket::create_udp_socket;
+
+/// The run's own loopback address, port `port`.
+pub fn own(port: u16) -> IpSocketAddress {
+    let text = common::env_var("WITNESS_LOOPBACK").expect("the harness sets WITNESS_LOOPBACK");
+    let address: std::net::Ipv4Addr = text.parse().expect("WITNESS_LOOPBACK is an IPv4 address");
+    let [a, b, c, d] = address.octets();
+    IpSocketAddress::Ipv4(Ipv4SocketAddress {
+        port,
+        address: (a, b, c, d),
+    })
+}
+
+/// IPv6's loopback address, `::1`, port `port`: every host lets a
+/// sockets case bind and connect there.
+pub fn own_v6(port: u16) -> IpSocketAddress {
+    IpSocketAddress::Ipv6(Ipv6SocketAddress {
+        port,
+        flow_info: 0,
+        address: (0, 0, 0, 0, 0, 0, 0, 1),
+        scope_id: 0,
+    })
+}
+
+/// Calls `finish` until it stops saying `would-block`, waiting on `ready`.
+pub fn finish<T>(
+    ready: &Pollable,
+    mut finish: impl FnMut() -> Result<T, ErrorCode>,
+) -> Result<T, ErrorCode> {
+    loop {
+        match finish() {
+            Err(ErrorCode::WouldBlock) => ready.block(),
+            done => return done,
+        }
+    }
+}
+
+/// `"ok"`, or the error code's WIT name.
+pub fn error_name<T>(result: &Result<T, ErrorCode>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(code) => code.name().into(),
+    }
+}
+
+pub fn read_result(result: Result<Vec<u8>, StreamError>) -> String {
+    match result {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(StreamError::Closed) => "closed".into(),
+        Err(StreamError::LastOperationFailed(_)) => "last-operation-failed".into(),
+    }
+}
+
+pub fn write_result(result: Result<(), StreamError>) -> String {
+    match result {
+        Ok(()) => "ok".into(),
+        Err(StreamError::Closed) => "closed".into(),
+        Err(StreamError::LastOperationFailed(_)) => "last-operation-failed".into(),
+    }
+}
+
+pub fn bound_udp(network: &Network) -> UdpSocket {
+    let socket = create_udp_socket(IpAddressFamily::Ipv4).expect("a UDP socket");
+    socket
+        .start_bind(network, own(0))
+        .expect("bind on the own address starts");
+    finish(&socket.subscribe(), || socket.finish_bind()).expect("bind on the own address");
+    socket
+}
+
+pub fn bound_tcp(network: &Network) -> TcpSocket {
+    let socket = create_tcp_socket(IpAddressFamily::Ipv4).expect("a TCP socket");
+    socket
+        .start_bind(network, own(0))
+        .expect("bind on the own address starts");
+    finish(&socket.subscribe(), || socket.finish_bind()).expect("bind on the own address");
+    socket
+}
+
+/// A listener on the own address, and a client connected to it.
+pub fn connected(network: &Network) -> (TcpSocket, TcpSocket, InputStream, OutputStream) {
+    let listener = bound_tcp(network);
+    listener.start_listen().expect("listen starts");
+    finish(&listener.subscribe(), || listener.finish_listen()).expect("listen");
+    let address = listener
+        .local_address()
+        .expect("a bound listener has an address");
+    let client = bound_tcp(network);
+    client
+        .start_connect(network, address)
+        .expect("connect starts");
+    let (input, output) =
+        finish(&client.subscribe(), || client.finish_connect()).expect("connect to the listener");
+    (listener, client, input, output)
+}
