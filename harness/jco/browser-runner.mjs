@@ -29,7 +29,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { drained, frame, preopens, runnerOptions } from './protocol.mjs';
+import { drained, environment, frame, preopens, runnerOptions } from './protocol.mjs';
 import { transpiled } from './transpile.mjs';
 
 const options = runnerOptions(import.meta.url);
@@ -207,7 +207,7 @@ async function runInPage(request) {
   let stdinLeft = fromBase64(request.stdin);
   const cli = shim.cli.createCli({
     arguments: ['guest', request.scenario],
-    environment: {},
+    environment: request.environment,
     stdin: {
       blockingRead(len) {
         if (stdinLeft.byteLength === 0) throw { tag: 'closed' };
@@ -360,6 +360,7 @@ async function run(request) {
   const sent = {
     module: `/transpiled/${module.slice(join(here, 'transpiled').length + 1)}`,
     scenario: request.scenario,
+    environment: environment(request),
     stdin: request.readStdin().toString('base64'),
     preopens: granted.map(([host, guest]) => ({ guest, data: fileData(host) })),
     outputLimit: OUTPUT_LIMIT + 1,
@@ -415,6 +416,7 @@ if (!options.serve) {
     component: options.component,
     scenario: options.scenario,
     dir: options.dir,
+    loopback: options.loopback,
     readStdin: () => readFileSync(0),
     deadlineMs: Number(options['deadline-ms']),
   });

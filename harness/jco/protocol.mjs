@@ -17,6 +17,8 @@ export function runnerOptions(runner) {
       dir: { type: 'string', multiple: true },
       // The harness owns the deadline: it kills this process group.
       'deadline-ms': { type: 'string' },
+      // The run's own loopback address, in a case with [run.sockets].
+      loopback: { type: 'string' },
       prepare: { type: 'boolean' },
       serve: { type: 'boolean' },
     },
@@ -33,6 +35,10 @@ export function runnerOptions(runner) {
 
 /// The request's preopens, as [host, guest] pairs.
 export const preopens = (request) => (request.dir ?? []).map((dir) => dir.split('::'));
+
+/// The guest's environment: the run's own loopback address, where the
+/// case gives it sockets (README, "The adapter protocol").
+export const environment = (request) => (request.loopback ? { WITNESS_LOOPBACK: request.loopback } : {});
 
 /// Everything written to `stream` so far has reached its file descriptor.
 export const drained = (stream) => new Promise((done) => stream.write('', done));

@@ -24,7 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Exit, NODE_BUILD_TRAPS, classify } from './classify.mjs';
-import { drained, frame, preopens, runnerOptions } from './protocol.mjs';
+import { drained, environment, frame, preopens, runnerOptions } from './protocol.mjs';
 import { transpiled } from './transpile.mjs';
 import { wasiImports } from './wasi-imports.mjs';
 
@@ -116,6 +116,20 @@ function watched(stream) {
   });
 }
 
+/// The interface `face` (functions and resource classes), whose every
+/// function spends this process when called.
+function spending(face) {
+  return Object.fromEntries(Object.entries(face).map(([name, value]) => [
+    name,
+    typeof value === 'function' && !/^[A-Z]/.test(name)
+      ? (...args) => {
+        spent = true;
+        return value(...args);
+      }
+      : value,
+  ]));
+}
+
 /// The compiled core modules of each component, per transpiled file.
 const compiled = new Map();
 
@@ -126,7 +140,7 @@ async function instantiate(request) {
   const module = await transpiled(resolve(request.component), 'instantiable');
   const { cli, filesystem } = shim;
   cli._setArgs(['guest', request.scenario]);
-  cli._setEnv({});
+  cli._setEnv(environment(request));
   filesystem._setPreopens(Object.fromEntries(preopens(request).map(([host, guest]) => [guest, host])));
   // Fresh stdio: the shim makes stdin from fd 0 when first asked for it.
   const { outputStreamCreate } = streamsModule;
@@ -151,6 +165,12 @@ async function instantiate(request) {
       return cli.stdin.getStdin();
     },
   };
+  // The shim's sockets live in its worker for the process's life, bound
+  // and listening whatever instance made them: a run that makes one
+  // spends this process.
+  for (const [name, face] of Object.entries(imports)) {
+    if (name.startsWith('wasi:sockets/')) imports[name] = spending(face);
+  }
   const { instantiate } = await import(pathToFileURL(module).href);
   const getCoreModule = (name) => {
     const path = join(dirname(module), name);
@@ -234,6 +254,7 @@ if (!options.serve) {
     scenario: options.scenario,
     reply: options.reply,
     dir: options.dir,
+    loopback: options.loopback,
     deadlineMs: Number(options['deadline-ms']),
   });
   // End even if the shim's worker lives on.

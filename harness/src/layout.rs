@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 /// The guests that only the harness's own self-tests use: one that only the
-/// deliberately faulty hosts link, and one of WASI alone that every host runs.
-pub const SELFTEST_GUESTS: [&str; 2] = ["selftest", "selftest-limits"];
+/// deliberately faulty hosts link, and two of WASI alone that every host
+/// runs (the confinement's, and the limits and isolation's).
+pub const SELFTEST_GUESTS: [&str; 3] = ["selftest", "selftest-network", "selftest-limits"];
 
 /// The self-tests' hosts: the embedded configurations with a deliberately
 /// faulty import, named apart so that no record or divergence of theirs

@@ -100,7 +100,7 @@ impl Suite {
     ) -> Suite {
         // A guest is known with its world, so that what it imports is
         // always known: no world, no guest.
-        let (worlds, wit_problem) = match crate::spec::worlds::imports(&layout.wit_dir()) {
+        let (worlds, wit_problem) = match crate::spec::worlds::needs(&layout.wit_dir()) {
             Ok(worlds) => (worlds, None),
             Err(problem) => (BTreeMap::new(), Some(problem)),
         };
@@ -425,7 +425,7 @@ impl Suite {
     fn list_settings(&self, guest: &str) -> RunSettings {
         RunSettings {
             deadline: LIST_DEADLINE,
-            imports: self.known.guests.get(guest).cloned().unwrap_or_default(),
+            needs: self.known.guests.get(guest).cloned().unwrap_or_default(),
             ..RunSettings::default()
         }
     }

@@ -130,7 +130,7 @@ fn every_call_a_wasmtime_cli_traces_is_one_the_ledger_counts() {
         // What a CLI runs: a command guest, without wasi:http or wasi:sockets.
         if ["wasi:http", "wasi:sockets"]
             .iter()
-            .any(|p| case.run.imports.contains(*p))
+            .any(|p| case.run.needs.imports.contains(*p))
         {
             continue;
         }
@@ -146,6 +146,7 @@ fn every_call_a_wasmtime_cli_traces_is_one_the_ledger_counts() {
                 &component.to_string_lossy(),
                 &case.scenario,
                 files.as_ref().map_or(&[], |files| files.granted()),
+                &[],
             ))
             .env("WASMTIME_LOG", "wasmtime_wasi=trace,wasmtime_wasi_io=trace");
         // The calls before a hang are traced all the same: two seconds do.

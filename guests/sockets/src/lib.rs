@@ -32,11 +32,6 @@ common::command![
     ("tcp-start-connect-again", tcp_start_connect_again),
 ];
 
-
-
-
-
-
 fn udp_stream_again_while_streams_live() {
     let network = instance_network();
     let socket = bound_udp(&network);
@@ -123,6 +118,3 @@ fn tcp_start_connect_again() {
         error_name(&client.start_connect(&network, address)),
     );
 }
-
-
-

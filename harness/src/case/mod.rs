@@ -13,6 +13,7 @@ use crate::host::RunSettings;
 use crate::host::world::files::{At, Entry, Files, Preopen};
 use crate::host::world::http::{HttpRequest, HttpResponse};
 use crate::host::world::sockets::Sockets;
+use crate::spec::worlds::Needs;
 use serde::Deserialize;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use std::collections::{BTreeMap, BTreeSet};
@@ -116,9 +117,8 @@ impl Intermittent {
 /// What a case file may refer to outside itself.
 #[derive(Clone, Debug)]
 pub struct Known {
-    /// The guests a case may name, each with the packages its world
-    /// imports (`wasi:http`, ...).
-    pub guests: BTreeMap<String, BTreeSet<String>>,
+    /// The guests a case may name, each with what its world needs.
+    pub guests: BTreeMap<String, Needs>,
     /// Why wit/ could not be read, which leaves no guest known.
     pub wit_problem: Option<String>,
     /// The hosts a divergence may name.
@@ -235,7 +235,7 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
             "move it to cases/<family>/<case>.toml".into(),
         )));
     }
-    let Some(imports) = known.guests.get(file.guest.get_ref()) else {
+    let Some(needs) = known.guests.get(file.guest.get_ref()) else {
         let help = match &known.wit_problem {
             Some(problem) => format!("no guest is known while wit/ does not read: {problem}"),
             None => format!(
@@ -344,7 +344,7 @@ pub fn load(path: &Path, name: CaseName, known: &Known) -> Result<Case, LoadErro
             intermittent,
         });
     }
-    let run = into_run_settings(file.run, imports.clone()).map_err(error)?;
+    let run = into_run_settings(file.run, needs.clone()).map_err(error)?;
     Ok(Case {
         name,
         path: path.to_path_buf(),
@@ -484,7 +484,7 @@ impl<'de> Deserialize<'de> for ExpectFile {
     }
 }
 
-fn into_run_settings(run: RunFile, imports: BTreeSet<String>) -> Result<RunSettings, Invalid> {
+fn into_run_settings(run: RunFile, needs: Needs) -> Result<RunSettings, Invalid> {
     let defaults = RunSettings::default();
     let deadline = match run.deadline_ms {
         None => defaults.deadline,
@@ -563,7 +563,7 @@ fn into_run_settings(run: RunFile, imports: BTreeSet<String>) -> Result<RunSetti
             .http_request
             .map_or(defaults.http_request, Spanned::into_inner),
         sockets: run.sockets.map(Spanned::into_inner),
-        imports,
+        needs,
     })
 }
 

@@ -21,10 +21,11 @@
 //! a `crash`; one that writes no reply, or one that does not parse, is a
 //! harness error naming the adapter and showing what it printed.
 
+use super::private_network::{self, PrivateNetwork};
 use super::serving::{self, Launch, Served, Servers};
 use super::subprocess::{self, HostEnd};
 use super::world::files::Granted;
-use super::{Host, PerComponent, RunRequest, RunSettings};
+use super::{Confinement, Host, PerComponent, RunRequest, RunSettings};
 use crate::outcome::{HostRun, Outcome, Trap};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
@@ -54,6 +55,9 @@ pub struct AdapterHost {
     prepared: PerComponent<()>,
     /// Its serving processes, if it serves (`Capabilities::serving`).
     servers: Servers,
+    /// Its processes run in the private network, where there is one (all
+    /// but a self-test's host that proves the network matters).
+    in_private_network: bool,
 }
 
 fn to_json(settings: &impl Serialize) -> String {
@@ -77,6 +81,10 @@ pub struct Capabilities {
     /// Its preopens are copies in memory of the granted directories, not
     /// the directories themselves (preview2-shim in a browser).
     pub files_in_memory: bool,
+    /// It has no sockets: every wasi:sockets function fails or throws
+    /// `not-supported` (preview2-shim in a browser, whose sockets.js is
+    /// stubs), so no case that sets a socket up can reach what it tests.
+    pub sockets_unsupported: bool,
 }
 
 /// Everything: what witness's own adapters for wasmtime can do.
@@ -86,6 +94,7 @@ pub const FULL_CONTROL: Capabilities = Capabilities {
     serving: false,
     read_only_preopens: true,
     files_in_memory: false,
+    sockets_unsupported: false,
 };
 
 /// How the run ended, as an adapter writes it.
@@ -120,6 +129,7 @@ impl AdapterHost {
             output_limit: Some(subprocess::OUTPUT_LIMIT),
             prepared: PerComponent::default(),
             servers: Servers::default(),
+            in_private_network: true,
         }
     }
 
@@ -151,6 +161,15 @@ impl AdapterHost {
         self.output_limit = None;
         self
     }
+
+    /// Self-tests only: the same adapter, named `<name>-breached`, with its
+    /// processes in the harness's own network, so that a self-test can show
+    /// its check of the private network then fails.
+    pub fn selftest_outside_the_private_network(mut self) -> AdapterHost {
+        self.in_private_network = false;
+        self.name.push_str("-breached");
+        self
+    }
 }
 
 impl Host for AdapterHost {
@@ -159,9 +178,10 @@ impl Host for AdapterHost {
     }
 
     fn supports(&self, settings: &RunSettings) -> Result<(), String> {
-        if !self.capabilities.confinement {
-            settings.needs_confinement()?;
-        }
+        settings.confinable(match self.capabilities.confinement {
+            true => Confinement::InProcess,
+            false => Confinement::PrivateNetwork,
+        })?;
         if !self.capabilities.stderr_capacity
             && settings.stderr_capacity != RunSettings::default().stderr_capacity
         {
@@ -171,6 +191,24 @@ impl Host for AdapterHost {
             (settings.files.iter()).any(|files| files.preopens.iter().any(|p| p.read_only));
         if read_only && !self.capabilities.read_only_preopens {
             return Err("its preopens carry no permissions: it cannot make one read-only".into());
+        }
+        // preview2-shim has no switch for its sockets: a guest that imports
+        // them has them, whether its case grants them or not.
+        if !self.capabilities.confinement
+            && !self.capabilities.sockets_unsupported
+            && settings.sockets.is_none()
+            && settings.needs.imports.contains("wasi:sockets")
+        {
+            return Err(
+                "its wasi:sockets cannot be turned off: it cannot run a guest that imports them with none granted"
+                    .into(),
+            );
+        }
+        if self.capabilities.sockets_unsupported && settings.sockets.is_some() {
+            return Err(
+                "its wasi:sockets are stubs that throw `not-supported`: no socket can be set up"
+                    .into(),
+            );
         }
         if self.capabilities.files_in_memory
             && let Some(what) = (settings.files.iter()).find_map(|files| files.on_disk_only())
@@ -219,6 +257,7 @@ impl Host for AdapterHost {
                     command: &self.command,
                     env: &self.env,
                     output_limit: self.output_limit,
+                    network: self.private_network(),
                 };
                 // Only a process that replied to this run as the protocol
                 // says, and not `last`, serves a further run.
@@ -329,11 +368,13 @@ impl AdapterHost {
             options.push(("http-request", to_json(&settings.http_request)));
             if let Some(sockets) = &settings.sockets {
                 options.push(("sockets", to_json(sockets)));
-                options.push((
-                    "loopback",
-                    super::world::sockets::fresh_address().to_string(),
-                ));
             }
+        }
+        if settings.sockets.is_some() {
+            options.push((
+                "loopback",
+                super::world::sockets::fresh_address().to_string(),
+            ));
         }
         options
     }
@@ -349,6 +390,9 @@ impl AdapterHost {
             .split_first()
             .ok_or_else(|| format!("adapter `{}` has no command", self.name))?;
         let mut adapter = Command::new(program);
+        if let Some(network) = self.private_network() {
+            network.confine(&mut adapter);
+        }
         adapter
             .envs(self.env.iter().map(|(name, value)| (name, value)))
             .args(own_arguments);
@@ -361,6 +405,14 @@ impl AdapterHost {
         }
         subprocess::run_host(adapter, settings, GRACE, self.output_limit)
             .map_err(|e| self.failed(e))
+    }
+
+    /// The network its processes run in: the private network, where there
+    /// is one, for an adapter that does not confine the guest itself.
+    fn private_network(&self) -> Option<&'static PrivateNetwork> {
+        (self.in_private_network && !self.capabilities.confinement)
+            .then(private_network::get)
+            .and_then(Result::ok)
     }
 
     fn failed(&self, problem: String) -> String {

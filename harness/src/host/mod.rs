@@ -3,6 +3,7 @@
 pub mod adapter;
 pub mod compile_cache;
 pub mod naive_filesystem;
+pub mod private_network;
 pub mod registry;
 pub mod serving;
 pub mod subprocess;
@@ -12,6 +13,7 @@ pub mod wasmtime_sync;
 pub mod world;
 
 use crate::outcome::HostRun;
+use crate::spec::worlds::Needs;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -49,9 +51,10 @@ pub struct RunSettings {
     pub http_request: world::http::HttpRequest,
     /// TCP and UDP on the run's own loopback address; none without it.
     pub sockets: Option<world::sockets::Sockets>,
-    /// The packages the guest's world imports (`wasi:http`, ...): a host
-    /// that cannot confine one of them cannot run the case.
-    pub imports: BTreeSet<String>,
+    /// What the guest's world imports (`wasi:http`, ...), and whether it
+    /// is a command: a host that cannot confine an import, or run that
+    /// kind of guest, cannot run the case.
+    pub needs: Needs,
 }
 
 impl Default for RunSettings {
@@ -64,28 +67,59 @@ impl Default for RunSettings {
             http_response: None,
             http_request: world::http::HttpRequest::default(),
             sockets: None,
-            imports: BTreeSet::new(),
+            needs: Needs {
+                imports: BTreeSet::new(),
+                command: true,
+            },
         }
     }
 }
 
-/// The packages a host must confine to run a guest that imports them: it
-/// must answer wasi:http itself and keep wasi:sockets on loopback, so that
-/// no case reaches a network.
+/// The packages a host must confine to run a guest that imports them: no
+/// case may reach a network, nor a server beyond those the harness runs.
 const CONFINED_PACKAGES: [&str; 2] = ["wasi:http", "wasi:sockets"];
 
+/// How a host keeps a guest's network to what its case allows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Confinement {
+    /// In its own process: it answers wasi:http itself and checks every
+    /// socket address against the case (the embedded hosts, witness's own
+    /// adapters). Its network is the machine's.
+    InProcess,
+    /// Its process runs in the harness's [`private_network`], where there
+    /// is nothing but loopback to reach (the CLIs, preview2-shim).
+    PrivateNetwork,
+}
+
 impl RunSettings {
-    /// Why a host that cannot confine wasi:http and wasi:sockets cannot
-    /// run these settings' guest, if it cannot.
-    pub fn needs_confinement(&self) -> Result<(), String> {
-        match CONFINED_PACKAGES
-            .iter()
-            .find(|package| self.imports.contains(**package))
-        {
-            Some(package) => Err(format!(
-                "the guest imports {package}, and this host can neither answer wasi:http in-process nor confine wasi:sockets to loopback"
-            )),
-            None => Ok(()),
+    /// Why a host confining the guest's network as `confinement` says
+    /// cannot run these settings' guest, if it cannot.
+    pub fn confinable(&self, confinement: Confinement) -> Result<(), String> {
+        let sockets = self.sockets.clone().unwrap_or_default();
+        match confinement {
+            Confinement::InProcess if sockets.wildcard => Err(
+                "the case binds the unspecified address, which on this host's network, the machine's, would listen beyond loopback: only a host in the private network runs it".into(),
+            ),
+            Confinement::InProcess if sockets.name_lookup => Err(
+                "the case looks names up, which on this host's network, the machine's, asks the machine's resolver: only a host in the private network runs it".into(),
+            ),
+            Confinement::InProcess => Ok(()),
+            Confinement::PrivateNetwork => {
+                let Some(package) = (CONFINED_PACKAGES.iter())
+                    .find(|package| self.needs.imports.contains(**package))
+                else {
+                    return Ok(());
+                };
+                private_network::get()
+                    .map_err(|problem| format!("the guest imports {package}, and {problem}"))?;
+                if !self.needs.command {
+                    return Err("the guest is a proxy, and the harness hands an incoming request only to a host that runs in its own process".into());
+                }
+                if self.http_response.is_some() {
+                    return Err("the case has the outgoing handler answer http://witness.invalid, and the harness answers it only in a host's own process".into());
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -218,6 +218,28 @@ impl Registry {
         self.open_serving(name, false)
     }
 
+    /// Self-tests only: host `name`, one run per process, run outside the
+    /// private network on purpose and named `<name>-breached`.
+    pub fn selftest_outside_the_private_network(
+        &self,
+        name: &str,
+    ) -> Result<Arc<dyn Host>, String> {
+        let entry = (self.entries.get(name)).ok_or_else(|| format!("no host named `{name}`"))?;
+        match entry.kind {
+            Kind::Embedded => Err(format!(
+                "`{name}` is embedded: it runs in no process of its own"
+            )),
+            Kind::Jco => Ok(Arc::new(
+                self.open_jco(name, entry, false)?
+                    .selftest_outside_the_private_network(),
+            )),
+            Kind::WasmtimeCli => Ok(Arc::new(
+                WasmtimeCliHost::new(self.program(name, entry), Some(name.to_string()))?
+                    .selftest_outside_the_private_network(),
+            )),
+        }
+    }
+
     fn open_serving(&self, name: &str, serving: bool) -> Result<Arc<dyn Host>, String> {
         let entry = self.entries.get(name).ok_or_else(|| {
             format!(
@@ -322,6 +344,7 @@ impl Registry {
         let capabilities = Capabilities {
             serving,
             files_in_memory: runtime == Runtime::Chromium,
+            sockets_unsupported: runtime == Runtime::Chromium,
             ..Capabilities::default()
         };
         match runtime {

@@ -15,6 +15,7 @@
 //! that ended while idle is replaced; one that ends during a run ends the
 //! run (a crash, or the reply it left); neither serves again.
 
+use super::private_network::PrivateNetwork;
 use super::subprocess::{cut_marker, kill_group};
 use crate::outcome::{HostRun, Outcome};
 use std::ffi::OsString;
@@ -49,6 +50,8 @@ pub struct Launch<'a> {
     pub env: &'a [(OsString, OsString)],
     /// How much of each output stream of a run the harness keeps.
     pub output_limit: Option<u64>,
+    /// The network its processes run in; the harness's own without it.
+    pub network: Option<&'static PrivateNetwork>,
 }
 
 /// How a served run ended, as far as the process tells.
@@ -228,6 +231,9 @@ impl Servers {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 Ok(())
             });
+        }
+        if let Some(network) = launch.network {
+            network.confine(&mut command);
         }
         let mut child = spawn_from_the_spawner(command)
             .map_err(|e| format!("cannot start {program:?}: {e}"))?;

@@ -9,7 +9,7 @@
 //! Store per run with its own pipes and limits.
 
 use super::world::http::{OutgoingHandler, SentResponse, observe_response, response_lines};
-use super::{Host, PerComponent, RunRequest, compile_cache};
+use super::{Confinement, Host, PerComponent, RunRequest, RunSettings, compile_cache};
 use crate::outcome::{HostRun, Outcome, Trap};
 use std::future::Future;
 use std::net::Ipv4Addr;
@@ -460,6 +460,10 @@ impl<F: Future> Future for CatchUnwind<F> {
 impl Host for WasmtimeHost {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn supports(&self, settings: &RunSettings) -> Result<(), String> {
+        settings.confinable(Confinement::InProcess)
     }
 
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {

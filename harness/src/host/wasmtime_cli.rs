@@ -18,8 +18,10 @@
 
 use super::subprocess::{self, HostEnd};
 use super::world::files::Granted;
-use super::{Host, RunRequest, RunSettings};
+use super::world::sockets::fresh_address;
+use super::{Confinement, Host, RunRequest, RunSettings, private_network};
 use crate::outcome::{HostRun, Outcome, Trap};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -32,6 +34,9 @@ pub struct WasmtimeCliHost {
     program: PathBuf,
     /// As `wasmtime --version` says it: `49.0.3`.
     pub version: String,
+    /// It runs in the private network, where there is one (all but a
+    /// self-test's host that proves the network matters).
+    in_private_network: bool,
 }
 
 impl WasmtimeCliHost {
@@ -58,7 +63,17 @@ impl WasmtimeCliHost {
             name: name.unwrap_or_else(|| format!("wasmtime-cli-{version}")),
             program,
             version,
+            in_private_network: true,
         })
+    }
+
+    /// Self-tests only: the same CLI, named `<name>-breached`, run in the
+    /// harness's own network, so that a self-test can show its check of the
+    /// private network then fails.
+    pub fn selftest_outside_the_private_network(mut self) -> WasmtimeCliHost {
+        self.in_private_network = false;
+        self.name.push_str("-breached");
+        self
     }
 }
 
@@ -68,7 +83,7 @@ impl Host for WasmtimeCliHost {
     }
 
     fn supports(&self, settings: &RunSettings) -> Result<(), String> {
-        settings.needs_confinement()?;
+        settings.confinable(Confinement::PrivateNetwork)?;
         if settings.stderr_capacity != RunSettings::default().stderr_capacity {
             return Err(
                 "the CLI gives the guest the real stderr, a pipe: it cannot give stderr a capacity"
@@ -87,10 +102,14 @@ impl Host for WasmtimeCliHost {
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
         let settings = request.settings;
         let mut cli = Command::new(&self.program);
+        if let Some(Ok(network)) = self.in_private_network.then(private_network::get) {
+            network.confine(&mut cli);
+        }
         cli.args(run_arguments(
             &request.component.display().to_string(),
             request.scenario,
             request.preopens,
+            &network_options(settings, fresh_address()),
         ))
         // Backtraces of the CLI itself would only bury its error report.
         .env("RUST_BACKTRACE", "0")
@@ -125,10 +144,16 @@ impl Host for WasmtimeCliHost {
 }
 
 /// `wasmtime <arguments>` that runs `scenario` of `component`, with
-/// `preopens` granted (none read-only): what witness runs, and what a draft
-/// upstream issue tells a maintainer to run.
-pub fn run_arguments(component: &str, scenario: &str, preopens: &[Granted]) -> Vec<String> {
+/// `preopens` granted (none read-only) and the [`network_options`]: what
+/// witness runs, and what a draft upstream issue tells a maintainer to run.
+pub fn run_arguments(
+    component: &str,
+    scenario: &str,
+    preopens: &[Granted],
+    network: &[String],
+) -> Vec<String> {
     let mut arguments = vec!["run".to_string()];
+    arguments.extend_from_slice(network);
     for preopen in preopens {
         arguments.extend([
             "--dir".into(),
@@ -137,6 +162,37 @@ pub fn run_arguments(component: &str, scenario: &str, preopens: &[Granted]) -> V
     }
     arguments.extend([component.to_string(), scenario.to_string()]);
     arguments
+}
+
+/// The options that give a guest the network its case grants, and no
+/// other guest any: wasi:sockets with `[run.sockets]` (TCP and UDP, name
+/// lookup where the case asks for it, the run's own address in
+/// `WITNESS_LOOPBACK`), wasi:http to a guest importing it. Without
+/// `inherit-network` a CLI allows no address; TCP and UDP are said
+/// outright since their defaults changed (on until wasmtime 48, which turns
+/// them off). The spellings are those of wasmtime 17 to 49.
+pub fn network_options(settings: &RunSettings, loopback: Ipv4Addr) -> Vec<String> {
+    let mut wasi = Vec::new();
+    if let Some(sockets) = &settings.sockets {
+        wasi.extend(["inherit-network", "tcp", "udp"]);
+        if sockets.name_lookup {
+            wasi.push("allow-ip-name-lookup");
+        }
+    }
+    if settings.needs.imports.contains("wasi:http") {
+        wasi.push("http");
+    }
+    let mut options = Vec::new();
+    if !wasi.is_empty() {
+        options.extend(["-S".to_string(), wasi.join(",")]);
+    }
+    if settings.sockets.is_some() {
+        options.extend([
+            "--env".to_string(),
+            format!("{}={loopback}", super::world::sockets::ADDRESS_VARIABLE),
+        ]);
+    }
+    options
 }
 
 /// The outcome of a CLI run that exited with `code` and printed `stderr`.

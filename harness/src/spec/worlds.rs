@@ -10,9 +10,21 @@ use wit_parser::{Resolve, UnresolvedPackageGroup, WorldKey};
 /// The package witness's worlds are in.
 pub const GUESTS_PACKAGE: &str = "witness:guests";
 
-/// World name → the unversioned names of the packages it imports
-/// (`wasi:io`, `wasi:http`, ...). `Err` when wit/ does not parse.
-pub fn imports(wit_dir: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
+/// What a host must provide a guest of a world.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Needs {
+    /// The unversioned names of the packages it imports (`wasi:io`,
+    /// `wasi:http`, ...).
+    pub imports: BTreeSet<String>,
+    /// It is a command (it exports `wasi:cli/run`); else a proxy, run by
+    /// handing its `wasi:http/incoming-handler` a request.
+    pub command: bool,
+}
+
+/// World name → what a guest of that world needs. `Err` when wit/ does
+/// not parse.
+pub fn needs(wit_dir: &Path) -> Result<BTreeMap<String, Needs>, String> {
+    let commands = commands(wit_dir)?;
     let (resolve, package) = guests_package(wit_dir)?;
     let mut worlds = BTreeMap::new();
     for &world in resolve.packages[package].worlds.values() {
@@ -29,7 +41,11 @@ pub fn imports(wit_dir: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, Str
                 format!("{}:{}", name.namespace, name.name)
             })
             .collect();
-        worlds.insert(world.name.clone(), packages);
+        let needs = Needs {
+            imports: packages,
+            command: commands.contains(&world.name),
+        };
+        worlds.insert(world.name.clone(), needs);
     }
     Ok(worlds)
 }

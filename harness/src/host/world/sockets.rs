@@ -6,7 +6,7 @@
 //! the environment variable [`ADDRESS_VARIABLE`].
 
 use serde::{Deserialize, Serialize};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::sockets::SocketAddrUse;
@@ -18,9 +18,19 @@ pub const ADDRESS_VARIABLE: &str = "WITNESS_LOOPBACK";
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Sockets {
-    /// Addresses beyond the run's own that the guest may connect or send to.
+    /// Addresses beyond the run's own that the guest may connect or send
+    /// to, on a host that confines it in-process; in the private network
+    /// every address is the network's own.
     #[serde(default)]
     pub grant: Vec<SocketAddr>,
+    /// The guest binds the unspecified address (`0.0.0.0`, `::`): only a
+    /// host in the private network runs the case.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wildcard: bool,
+    /// The guest looks names up (wasi:sockets/ip-name-lookup): only a host
+    /// in the private network runs the case, where no resolver answers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub name_lookup: bool,
 }
 
 /// A loopback address no earlier run of this process used:
@@ -47,7 +57,11 @@ pub fn confine(wasi: &mut WasiCtxBuilder, sockets: &Sockets, own: Ipv4Addr) {
         .socket_addr_check(move |address, usage| {
             // A granted peer may be reached and answer; nothing may bind
             // or listen anywhere but `own`.
-            let allowed = address.ip() == own
+            // The run's own address may also be reached as IPv6 maps it,
+            // and IPv6's loopback, where every bind takes a port of its own.
+            let ip = address.ip().to_canonical();
+            let allowed = ip == own
+                || ip == Ipv6Addr::LOCALHOST
                 || (matches!(
                     usage,
                     SocketAddrUse::TcpConnect

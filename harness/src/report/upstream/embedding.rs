@@ -40,7 +40,7 @@ pub fn files(
     case: &Case,
 ) -> [(&'static str, &'static str, String); 2] {
     let settings = &case.run;
-    let http = settings.imports.contains("wasi:http");
+    let http = settings.needs.imports.contains("wasi:http");
     let sync = matches!(configuration, Configuration::Sync);
     let mut dependencies =
         format!("wasmtime = \"={EMBEDDED_WASMTIME}\"\nwasmtime-wasi = \"={EMBEDDED_WASMTIME}\"\n");

@@ -8,6 +8,7 @@ use crate::host::RunSettings;
 use crate::host::registry::{Entry, Kind, Runtime};
 use crate::host::wasmtime_cli;
 use crate::host::world::files::Files;
+use std::net::Ipv4Addr;
 
 /// The steps that reproduce a case, in order.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,8 +67,9 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
             jco_embedding(host.entry, &component, case)
         }
         Kind::Jco => vec![Step::Shell(format!(
-            "{}npx --yes @bytecodealliance/jco@{} run {}",
+            "{}{}npx --yes @bytecodealliance/jco@{} run {}",
             stdin_pipe(settings),
+            loopback_variable(settings),
             host.entry.version.as_deref().unwrap_or("latest"),
             quote_all([component.as_str(), &case.scenario]),
         ))],
@@ -81,10 +83,6 @@ fn cli_cannot(settings: &RunSettings) -> Option<&'static str> {
         Some("No wasmtime CLI can give stderr a capacity (its stderr is the process's own)")
     } else if settings.http_response.is_some() {
         Some("No wasmtime CLI can answer the guest's outgoing request in-process")
-    } else if settings.sockets.is_some() {
-        Some(
-            "witness runs no wasmtime CLI on wasi:sockets, which it cannot confine to loopback there",
-        )
     } else {
         None
     }
@@ -97,7 +95,8 @@ fn wasmtime_run(component: &str, case: &Case) -> Vec<Step> {
         .files
         .as_ref()
         .map_or(Vec::new(), Files::granted_here);
-    let arguments = wasmtime_cli::run_arguments(component, &case.scenario, &preopens);
+    let network = wasmtime_cli::network_options(settings, Ipv4Addr::LOCALHOST);
+    let arguments = wasmtime_cli::run_arguments(component, &case.scenario, &preopens, &network);
     let mut shell = shell;
     shell.push_str(&format!(
         "{}wasmtime {}",
@@ -201,11 +200,12 @@ fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
             }
         )),
         Step::Shell(format!(
-            "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim{runtime}\nnpx jco transpile {} -o {}\n{}{}{run} reproduce.mjs",
+            "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim{runtime}\nnpx jco transpile {} -o {}\n{}{}{}{run} reproduce.mjs",
             quote(component),
             quote(&case.guest),
             files.map_or(String::new(), Files::shell),
             stdin_pipe(&case.run),
+            loopback_variable(&case.run),
         )),
         Step::File {
             name: "reproduce.mjs".into(),
@@ -222,6 +222,18 @@ run.run();
             ),
         },
     ]
+}
+
+/// `WITNESS_LOOPBACK=127.0.0.1 ` before the command, for a case with
+/// `[run.sockets]`: preview2-shim gives the guest the process's environment.
+fn loopback_variable(settings: &RunSettings) -> String {
+    match settings.sockets {
+        Some(_) => format!(
+            "{}=127.0.0.1 ",
+            crate::host::world::sockets::ADDRESS_VARIABLE
+        ),
+        None => String::new(),
+    }
 }
 
 /// jco's JSPI transpilation in a page of chromium, preview2-shim's browser
