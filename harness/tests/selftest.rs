@@ -3020,8 +3020,8 @@ impl Peers {
 /// Which hosts run a case's network: in the private network, the CLIs and
 /// adapters run sockets cases and wasi:http cases, but not a proxy guest's
 /// nor one whose outgoing request the harness must answer, which only a
-/// host's own process can; in-process hosts run neither a bind to the
-/// unspecified address nor a name lookup, which would reach the machine's
+/// host's own process can; in-process hosts run neither a case aiming
+/// beyond loopback nor a name lookup, which would reach the machine's
 /// network.
 #[test]
 fn which_hosts_run_which_network_cases() {
@@ -3052,8 +3052,8 @@ fn which_hosts_run_which_network_cases() {
             "the guest is a proxy",
         );
     }
-    let mut wildcard = sockets.run.clone();
-    wildcard.sockets.as_mut().unwrap().wildcard = true;
+    let mut beyond = sockets.run.clone();
+    beyond.sockets.as_mut().unwrap().beyond_loopback = true;
     let mut lookup = sockets.run.clone();
     lookup.sockets.as_mut().unwrap().name_lookup = true;
     for configuration in Configuration::ALL {
@@ -3062,13 +3062,13 @@ fn which_hosts_run_which_network_cases() {
             assert_eq!(host.supports(run), Ok(()), "{configuration:?}");
         }
         assert_contains(
-            &host.supports(&wildcard).unwrap_err(),
-            "binds the unspecified address",
+            &host.supports(&beyond).unwrap_err(),
+            "aims at addresses beyond loopback",
         );
         assert_contains(&host.supports(&lookup).unwrap_err(), "looks names up");
     }
     for host in &private {
-        assert_eq!(host.supports(&wildcard), Ok(()));
+        assert_eq!(host.supports(&beyond), Ok(()));
         assert_eq!(host.supports(&lookup), Ok(()));
     }
 }

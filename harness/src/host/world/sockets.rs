@@ -23,10 +23,12 @@ pub struct Sockets {
     /// every address is the network's own.
     #[serde(default)]
     pub grant: Vec<SocketAddr>,
-    /// The guest binds the unspecified address (`0.0.0.0`, `::`): only a
-    /// host in the private network runs the case.
+    /// The guest aims at addresses beyond loopback (the unspecified
+    /// address, multicast, broadcast): only a host in the private network
+    /// runs the case, since an in-process host's check refuses them before
+    /// the host itself answers.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub wildcard: bool,
+    pub beyond_loopback: bool,
     /// The guest looks names up (wasi:sockets/ip-name-lookup): only a host
     /// in the private network runs the case, where no resolver answers.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
