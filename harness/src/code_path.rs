@@ -41,9 +41,9 @@ pub fn parse(source: &str, file: &Path) -> Result<syn::File, String> {
 }
 
 /// `parsed` (the guest's `lib.rs`, `file`) with the items of every module
-/// it includes from another file (`#[path = "..."] mod name;`, as the
-/// sockets guests share `guests/sockets/src/loopback.rs`) put beside its
-/// own: the functions a scenario reaches there, and the WIT calls they
+/// it includes from another file (`mod name;` from `name.rs` beside it, or
+/// `#[path = "..."] mod name;`, as the sockets guests share
+/// `guests/sockets/src/loopback.rs`) put beside its own: the functions a scenario reaches there, and the WIT calls they
 /// make, are then on its code path. For reading calls only: the spans of
 /// those items point into their own files, not into `file`'s source.
 pub fn with_included_modules(mut parsed: syn::File, file: &Path) -> Result<syn::File, String> {
@@ -66,7 +66,8 @@ pub fn with_included_modules(mut parsed: syn::File, file: &Path) -> Result<syn::
                 },
                 _ => None,
             });
-        if let (Some(path), None) = (path, &module.content) {
+        if module.content.is_none() {
+            let path = path.unwrap_or_else(|| format!("{}.rs", module.ident));
             let module_file = directory.join(path);
             let source = std::fs::read_to_string(&module_file)
                 .map_err(|e| format!("cannot read {}: {e}", module_file.display()))?;

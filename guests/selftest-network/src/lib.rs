@@ -5,7 +5,7 @@
 use common::observe;
 use wasi::sockets::instance_network::instance_network;
 use wasi::sockets::network::{
-    ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Network,
+    ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress, Network,
 };
 use wasi::sockets::tcp::TcpSocket;
 use wasi::sockets::tcp_create_socket::create_tcp_socket;
@@ -60,28 +60,45 @@ fn request_to_stdin_authority() {
     }
 }
 
-fn ipv4(address: std::net::SocketAddrV4) -> IpSocketAddress {
-    let [a, b, c, d] = address.ip().octets();
-    IpSocketAddress::Ipv4(Ipv4SocketAddress {
-        port: address.port(),
-        address: (a, b, c, d),
-    })
+fn ip(address: std::net::SocketAddr) -> IpSocketAddress {
+    match address {
+        std::net::SocketAddr::V4(address) => {
+            let [a, b, c, d] = address.ip().octets();
+            IpSocketAddress::Ipv4(Ipv4SocketAddress {
+                port: address.port(),
+                address: (a, b, c, d),
+            })
+        }
+        std::net::SocketAddr::V6(address) => {
+            let [a, b, c, d, e, f, g, h] = address.ip().segments();
+            IpSocketAddress::Ipv6(Ipv6SocketAddress {
+                port: address.port(),
+                flow_info: 0,
+                address: (a, b, c, d, e, f, g, h),
+                scope_id: 0,
+            })
+        }
+    }
 }
 
 /// The run's own loopback address, port 0.
 fn own_address() -> IpSocketAddress {
     let own = common::env_var("WITNESS_LOOPBACK").expect("the harness sets WITNESS_LOOPBACK");
-    ipv4(format!("{own}:0").parse().expect("an IPv4 address"))
+    ip(format!("{own}:0").parse().expect("an IPv4 address"))
 }
 
-/// The `ip:port` on stdin.
+/// The `ip:port` (or `[ip]:port`) on stdin.
 fn stdin_address() -> IpSocketAddress {
-    ipv4(stdin_line().parse().expect("stdin holds ip:port"))
+    ip(stdin_line().parse().expect("stdin holds ip:port"))
 }
 
 /// A TCP socket bound to `address`, or the error code's name.
 fn bound_tcp(network: &Network, address: IpSocketAddress) -> Result<TcpSocket, &'static str> {
-    let socket = create_tcp_socket(IpAddressFamily::Ipv4).expect("a TCP socket");
+    let family = match address {
+        IpSocketAddress::Ipv4(_) => IpAddressFamily::Ipv4,
+        IpSocketAddress::Ipv6(_) => IpAddressFamily::Ipv6,
+    };
+    let socket = create_tcp_socket(family).expect("a TCP socket");
     let ready = socket.subscribe();
     socket
         .start_bind(network, address)
@@ -133,12 +150,17 @@ fn datagram_to_stdin_address() {
     }
 }
 
-/// A TCP connect from the run's own loopback address to the `ip:port` on
-/// stdin: `connect` is `connected` or the error code's name.
+/// A TCP connect from the run's own loopback address (IPv6's, `[::1]`, to
+/// an IPv6 address) to the `ip:port` on stdin: `connect` is `connected` or
+/// the error code's name.
 fn connect_to_stdin_address() {
     let target = stdin_address();
     let network = instance_network();
-    let socket = bound_tcp(&network, own_address()).expect("bind on the own address");
+    let from = match target {
+        IpSocketAddress::Ipv4(_) => own_address(),
+        IpSocketAddress::Ipv6(_) => ip("[::1]:0".parse().expect("an IPv6 address")),
+    };
+    let socket = bound_tcp(&network, from).expect("bind on the own address");
     let ready = socket.subscribe();
     let connected = socket.start_connect(&network, target).and_then(|()| {
         loop {

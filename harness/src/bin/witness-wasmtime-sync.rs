@@ -114,7 +114,7 @@ fn main() -> ExitCode {
         http_request: cli.http_request.unwrap_or_default(),
         sockets: cli.sockets,
         // The harness checked what the guest imports before it came here.
-        needs: Default::default(),
+        needs: RunSettings::default().needs,
     };
     let run = match run_here(
         &cli.component,

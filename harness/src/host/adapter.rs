@@ -434,6 +434,9 @@ impl AdapterHost {
                 return;
             };
             let mut prepare = Command::new(program);
+            if let Some(network) = self.private_network() {
+                network.confine(&mut prepare);
+            }
             prepare
                 .envs(self.env.iter().map(|(name, value)| (name, value)))
                 .args(own_arguments)

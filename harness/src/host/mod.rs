@@ -97,8 +97,8 @@ impl RunSettings {
     pub fn confinable(&self, confinement: Confinement) -> Result<(), String> {
         let sockets = self.sockets.clone().unwrap_or_default();
         match confinement {
-            Confinement::InProcess if sockets.beyond_loopback => Err(
-                "the case aims at addresses beyond loopback, which this host's confinement refuses before the host itself answers (its network is the machine's): only a host in the private network runs it".into(),
+            Confinement::InProcess if sockets.private_network => Err(
+                "the case aims at addresses this host's confinement refuses before the host itself answers (its network is the machine's): only a host in the private network runs it".into(),
             ),
             Confinement::InProcess if sockets.name_lookup => Err(
                 "the case looks names up, which on this host's network, the machine's, asks the machine's resolver: only a host in the private network runs it".into(),

@@ -3,23 +3,53 @@
 //! interface is loopback. A guest in it may bind, listen, connect and send
 //! anywhere it likes — nothing it does can leave the namespace, which is
 //! the confinement of hosts that have none of their own (the wasmtime
-//! CLIs, preview2-shim). The peers a case needs are bound inside it
-//! ([`PrivateNetwork::inside`]), so a guest meets the same world on every
-//! host. Runs side by side share it, each on a loopback address of its own
+//! CLIs, preview2-shim). A peer the harness runs for a guest is bound inside
+//! it ([`PrivateNetwork::inside`]; today the self-tests' listeners), so a
+//! guest meets the same world on every host. Runs side by side share it,
+//! each on a loopback address of its own
 //! ([`super::world::sockets::fresh_address`]).
 //!
-//! Making a namespace takes `CAP_SYS_ADMIN` (root, as in CI). Without it
+//! Name lookups must not leave it either, and a host's resolver can reach
+//! past a network namespace through local daemons it talks to over Unix
+//! sockets (nscd, systemd-resolved, avahi's mDNS, as `/etc/nsswitch.conf`
+//! says). So each host process also gets a mount namespace of its own in
+//! which the resolver's files are witness's ([`RESOLVER_FILES`]): names
+//! come from a hosts file of `localhost` alone and from DNS, whose name
+//! servers the private network cannot reach; nscd's socket is hidden.
+//!
+//! Making the namespaces takes `CAP_SYS_ADMIN` (root, as in CI). Without it
 //! the guests that import wasi:sockets or wasi:http are not applicable on
 //! those hosts, and the reason says why.
 
+use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The namespace, open as a file: it lives as long as this process.
+/// The resolver's files as a host process in the private network sees
+/// them: `/etc/<name>` and witness's contents.
+const RESOLVER_FILES: [(&str, &str); 3] = [
+    ("nsswitch.conf", "hosts: files dns\n"),
+    ("hosts", "127.0.0.1 localhost\n::1 localhost\n"),
+    // No name server line: glibc then asks 127.0.0.1, where nothing
+    // listens in the private network.
+    ("resolv.conf", "options attempts:1 timeout:1\n"),
+];
+
+/// Where nscd listens, which glibc asks before it reads nsswitch.conf.
+const NSCD_DIRECTORIES: [&str; 2] = ["/run/nscd", "/var/run/nscd"];
+
+/// The namespace, open as a file: it lives as long as this process. The
+/// resolver's files and the mounts that put them in place, made ready
+/// before any host process starts.
 pub struct PrivateNetwork {
     namespace: OwnedFd,
+    /// Holds the files [`RESOLVER_FILES`] names.
+    _resolver: tempfile::TempDir,
+    /// (source, target) of each bind mount, and an empty directory to hide
+    /// each of [`NSCD_DIRECTORIES`] that exists.
+    mounts: Vec<(CString, CString)>,
 }
 
 /// This process's private network, made on first use; `Err` says why
@@ -58,10 +88,46 @@ fn make() -> Result<PrivateNetwork, String> {
     if fd < 0 {
         return Err(failed("open /proc/thread-self/ns/net"));
     }
+    // SAFETY: `fd` was just opened and nothing else owns it.
+    let namespace = unsafe { OwnedFd::from_raw_fd(fd) };
+    let (resolver, mounts) =
+        resolver_files().map_err(|e| format!("cannot write the resolver's files: {e}"))?;
     Ok(PrivateNetwork {
-        // SAFETY: `fd` was just opened and nothing else owns it.
-        namespace: unsafe { OwnedFd::from_raw_fd(fd) },
+        namespace,
+        _resolver: resolver,
+        mounts,
     })
+}
+
+/// Writes [`RESOLVER_FILES`] and an empty directory: the bind mounts a
+/// host process makes before it runs.
+fn resolver_files() -> std::io::Result<(tempfile::TempDir, Vec<(CString, CString)>)> {
+    let directory = tempfile::Builder::new()
+        .prefix("witness-resolver")
+        .tempdir()?;
+    let c_string = |path: &std::path::Path| {
+        CString::new(path.as_os_str().as_encoded_bytes()).map_err(std::io::Error::other)
+    };
+    let mut mounts = Vec::new();
+    for (name, contents) in RESOLVER_FILES {
+        let file = directory.path().join(name);
+        std::fs::write(&file, contents)?;
+        let target = std::path::Path::new("/etc").join(name);
+        if target.exists() {
+            mounts.push((c_string(&file)?, c_string(&target)?));
+        }
+    }
+    let empty = directory.path().join("empty");
+    std::fs::create_dir(&empty)?;
+    for nscd in NSCD_DIRECTORIES {
+        if std::path::Path::new(nscd).is_dir() {
+            mounts.push((
+                c_string(&empty)?,
+                CString::new(nscd).map_err(std::io::Error::other)?,
+            ));
+        }
+    }
+    Ok((directory, mounts))
 }
 
 /// `ip link set lo up`, without `ip`: a new namespace's loopback is down,
@@ -92,15 +158,40 @@ fn bring_loopback_up() -> std::io::Result<()> {
 }
 
 impl PrivateNetwork {
-    /// Makes `command`'s process start inside the namespace.
+    /// Makes `command`'s process start inside the namespace, with a mount
+    /// namespace of its own in which the resolver's files are witness's.
     pub fn confine(&'static self, command: &mut Command) {
         let namespace = self.namespace.as_raw_fd();
-        // SAFETY: setns(2) is async-signal-safe, and the closure touches
-        // nothing but the descriptor, open until this process ends.
+        let mounts = &self.mounts;
+        let check = |result: libc::c_int| match result {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        };
+        // SAFETY: setns(2), unshare(2) and mount(2) are system calls, safe
+        // between fork and exec; the closure reads only the descriptor and
+        // the paths, which live until this process ends.
         unsafe {
-            command.pre_exec(move || match libc::setns(namespace, libc::CLONE_NEWNET) {
-                0 => Ok(()),
-                _ => Err(std::io::Error::last_os_error()),
+            command.pre_exec(move || {
+                check(libc::setns(namespace, libc::CLONE_NEWNET))?;
+                check(libc::unshare(libc::CLONE_NEWNS))?;
+                // Private, so that the mounts below stay in this process.
+                check(libc::mount(
+                    std::ptr::null(),
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ))?;
+                for (source, target) in mounts {
+                    check(libc::mount(
+                        source.as_ptr(),
+                        target.as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_BIND,
+                        std::ptr::null(),
+                    ))?;
+                }
+                Ok(())
             });
         }
     }

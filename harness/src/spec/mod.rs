@@ -424,8 +424,9 @@ pub fn normalise(text: &str) -> String {
 
 /// A doc text's sentences: it breaks after `.`, `!` or `?` followed by a
 /// space and a letter, a backtick or a list dash (not after a list number,
-/// as in `1. calling`, nor after `e.g.` or `i.e.`), and after `:` or `)` followed by a space and a list
-/// dash.
+/// as in `1. calling`, unless a list dash follows, as after a bullet ending
+/// `was 0.`; nor after `e.g.`, `i.e.` or `I.e.`), and after `:` or `)`
+/// followed by a space and a list dash.
 pub fn sentences(docs: &str) -> Vec<String> {
     let chars: Vec<char> = docs.chars().collect();
     let mut sentences = Vec::new();

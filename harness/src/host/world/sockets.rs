@@ -23,12 +23,12 @@ pub struct Sockets {
     /// every address is the network's own.
     #[serde(default)]
     pub grant: Vec<SocketAddr>,
-    /// The guest aims at addresses beyond loopback (the unspecified
-    /// address, multicast, broadcast): only a host in the private network
-    /// runs the case, since an in-process host's check refuses them before
-    /// the host itself answers.
+    /// The case runs only in the private network: its guest aims at
+    /// addresses an in-process host's check refuses before the host itself
+    /// answers (a connect or send to IPv6's `::1`, the unspecified address,
+    /// multicast, broadcast, a documentation address).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub beyond_loopback: bool,
+    pub private_network: bool,
     /// The guest looks names up (wasi:sockets/ip-name-lookup): only a host
     /// in the private network runs the case, where no resolver answers.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -59,11 +59,17 @@ pub fn confine(wasi: &mut WasiCtxBuilder, sockets: &Sockets, own: Ipv4Addr) {
         .socket_addr_check(move |address, usage| {
             // A granted peer may be reached and answer; nothing may bind
             // or listen anywhere but `own`.
-            // The run's own address may also be reached as IPv6 maps it,
-            // and IPv6's loopback, where every bind takes a port of its own.
+            // The run's own address may also be reached as IPv6 maps it.
+            // IPv6's loopback is the machine's, shared with every process:
+            // a guest may bind and listen there (each bind takes a port of
+            // its own), never connect or send there.
             let ip = address.ip().to_canonical();
             let allowed = ip == own
-                || ip == Ipv6Addr::LOCALHOST
+                || (ip == Ipv6Addr::LOCALHOST
+                    && matches!(
+                        usage,
+                        SocketAddrUse::TcpBind | SocketAddrUse::TcpListen | SocketAddrUse::UdpBind
+                    ))
                 || (matches!(
                     usage,
                     SocketAddrUse::TcpConnect
