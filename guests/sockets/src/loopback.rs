@@ -35,6 +35,16 @@ pub fn own_v6(port: u16) -> IpSocketAddress {
     })
 }
 
+/// 192.0.2.1 (TEST-NET-1, RFC 5737), port `port`: an address for
+/// documentation that no network has and the private network has no
+/// route to. Only a case with `beyond-loopback` may aim at it.
+pub fn documentation_address(port: u16) -> IpSocketAddress {
+    IpSocketAddress::Ipv4(Ipv4SocketAddress {
+        port,
+        address: (192, 0, 2, 1),
+    })
+}
+
 /// Calls `finish` until it stops saying `would-block`, waiting on `ready`.
 pub fn finish<T>(
     ready: &Pollable,

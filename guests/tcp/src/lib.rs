@@ -10,7 +10,7 @@
 //! calls.
 
 use common::observe;
-use loopback::{bound_tcp, error_name, finish, own, own_v6};
+use loopback::{bound_tcp, documentation_address, error_name, finish, own, own_v6};
 use wasi::io::streams::{InputStream, OutputStream};
 use wasi::sockets::instance_network::instance_network;
 use wasi::sockets::network::{
@@ -51,6 +51,15 @@ common::command![
         connect_finish_without_start
     ),
     ("tcp-connect-refused", connect_refused),
+    ("tcp-connect-unreachable", || connect_to(
+        &instance_network(),
+        IpAddressFamily::Ipv4,
+        documentation_address(9)
+    )),
+    ("tcp-bind-not-bindable", || observe(
+        "bind",
+        bind(&instance_network(), &v4(), documentation_address(0))
+    )),
     ("tcp-connect-port-zero", connect_port_zero),
     ("tcp-connect-unspecified", connect_unspecified),
     ("tcp-connect-multicast", connect_multicast),

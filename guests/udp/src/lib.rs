@@ -4,7 +4,7 @@
 //! datagram streams' pollables and the socket options.
 
 use common::observe;
-use loopback::{bound_udp, error_name, finish, own, own_v6};
+use loopback::{bound_udp, documentation_address, error_name, finish, own, own_v6};
 use wasi::sockets::instance_network::instance_network;
 use wasi::sockets::network::{
     ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress, Network,
@@ -25,6 +25,11 @@ common::command![
     ("udp-bind-wrong-family", bind_wrong_family),
     ("udp-bind-twice", bind_twice),
     ("udp-bind-address-in-use", bind_address_in_use),
+    ("udp-bind-not-bindable", || observe_bind(
+        &unbound(),
+        &instance_network(),
+        documentation_address(0)
+    )),
     ("udp-finish-bind-without-start", finish_bind_without_start),
     ("udp-finish-bind-twice", finish_bind_twice),
     ("udp-bind-ephemeral-port", bind_ephemeral_port),
@@ -47,6 +52,9 @@ common::command![
     ("udp-stream-wrong-family", stream_wrong_family),
     ("udp-stream-unspecified-address", stream_unspecified_address),
     ("udp-stream-port-zero", stream_port_zero),
+    ("udp-stream-unreachable", || observe_stream_to(
+        documentation_address
+    )),
     ("udp-stream-non-unicast", stream_non_unicast),
     (
         "udp-connected-filters-other-peers",
@@ -73,6 +81,9 @@ common::command![
         send_without_address_unconnected
     ),
     ("udp-send-wrong-family", send_wrong_family),
+    ("udp-send-unreachable", || observe_send_to(
+        documentation_address
+    )),
     ("udp-send-unspecified-address", send_unspecified_address),
     ("udp-send-port-zero", send_port_zero),
     ("udp-send-datagram-too-large", send_datagram_too_large),
