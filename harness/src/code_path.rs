@@ -201,17 +201,25 @@ impl Visit<'_> for EntryFinder<'_> {
     }
 
     fn visit_macro(&mut self, invocation: &syn::Macro) {
-        let list = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
-        if let Ok(expressions) = invocation.parse_body_with(list) {
-            for expression in &expressions {
-                self.visit_expr(expression);
-            }
+        for expression in &macro_arguments(invocation) {
+            self.visit_expr(expression);
         }
     }
 }
 
+/// The arguments of a macro whose input is a list of expressions
+/// (`common::command![...]`, `assert_eq!(a, b)`, `format!("{}", x)`), which
+/// syn leaves as tokens; none for any other macro.
+pub(crate) fn macro_arguments(invocation: &syn::Macro) -> Vec<syn::Expr> {
+    let list = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+    invocation
+        .parse_body_with(list)
+        .map(|expressions| expressions.into_iter().collect())
+        .unwrap_or_default()
+}
+
 /// Every single-segment path an expression mentions: the functions it
-/// calls or names.
+/// calls or names, in macro arguments too.
 #[derive(Default)]
 struct Names(BTreeSet<String>);
 
@@ -219,6 +227,12 @@ impl<'ast> Visit<'ast> for Names {
     fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
         if let Some(ident) = path.path.get_ident() {
             self.0.insert(ident.to_string());
+        }
+    }
+
+    fn visit_macro(&mut self, invocation: &'ast syn::Macro) {
+        for expression in &macro_arguments(invocation) {
+            self.visit_expr(expression);
         }
     }
 }

@@ -127,12 +127,13 @@ fn every_call_a_wasmtime_cli_traces_is_one_the_ledger_counts() {
     let (mut checked, mut traced_total) = (0, 0);
     let mut uncounted = Vec::new();
     for case in &cases {
-        // A command guest without wasi:http or wasi:sockets: those run in
-        // the private network, which this trace does not set up yet.
-        if ["wasi:http", "wasi:sockets"]
+        // What a CLI runs: a command guest, one importing wasi:http or
+        // wasi:sockets only in the private network, as the CLI host does.
+        let network = ["wasi:http", "wasi:sockets"]
             .iter()
-            .any(|p| case.run.needs.imports.contains(*p))
-        {
+            .any(|p| case.run.needs.imports.contains(*p));
+        let private = witness::host::private_network::get().ok();
+        if !case.run.needs.command || (network && private.is_none()) {
             continue;
         }
         let files = case
@@ -142,12 +143,16 @@ fn every_call_a_wasmtime_cli_traces_is_one_the_ledger_counts() {
             .map(|files| files.lay_out().unwrap());
         let component = layout.component(&case.guest);
         let mut command = std::process::Command::new(&program);
+        if let Some(private) = private {
+            private.confine(&mut command);
+        }
+        let loopback = witness::host::world::sockets::fresh_address();
         command
             .args(witness::host::wasmtime_cli::run_arguments(
                 &component.to_string_lossy(),
                 &case.scenario,
                 files.as_ref().map_or(&[], |files| files.granted()),
-                &[],
+                &witness::host::wasmtime_cli::network_options(&case.run, loopback),
             ))
             .env("WASMTIME_LOG", "wasmtime_wasi=trace,wasmtime_wasi_io=trace");
         // The calls before a hang are traced all the same: two seconds do.

@@ -97,6 +97,7 @@ impl<'s> Bindings<'s> {
             methods: BTreeSet::new(),
             variables: BTreeMap::new(),
             returns: BTreeMap::new(),
+            callables: BTreeMap::new(),
         };
         for item in &file.items {
             if let syn::Item::Fn(function) = item
@@ -279,6 +280,9 @@ struct Seen {
     variables: BTreeMap<String, String>,
     /// The file's own functions' return types: name → the full path.
     returns: BTreeMap<String, String>,
+    /// The parameters of the function being read that are closures
+    /// (`headers: impl FnOnce(&P) -> Fields`): name → what a call returns.
+    callables: BTreeMap<String, String>,
 }
 
 /// A method call, and what its receiver is known to be: the full path of
@@ -321,6 +325,31 @@ impl Seen {
         }
     }
 
+    /// What a closure of type `impl Fn(..) -> R` (or `FnMut`, `FnOnce`)
+    /// returns: `R`'s full path.
+    fn closure_returns(&self, ty: &syn::Type) -> Option<String> {
+        let syn::Type::ImplTrait(bounds) = ty else {
+            return None;
+        };
+        bounds.bounds.iter().find_map(|bound| match bound {
+            syn::TypeParamBound::Trait(bound) => {
+                let last = bound.path.segments.last()?;
+                match &last.arguments {
+                    syn::PathArguments::Parenthesized(arguments)
+                        if ["Fn", "FnMut", "FnOnce"].contains(&last.ident.to_string().as_str()) =>
+                    {
+                        match &arguments.output {
+                            syn::ReturnType::Type(_, returned) => self.type_path(returned),
+                            syn::ReturnType::Default => None,
+                        }
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+    }
+
     /// What an expression is known to be: a variable's type, or the full
     /// path of the function a call, unwrapped or not, returned from.
     fn known(&self, expression: &syn::Expr) -> Option<String> {
@@ -330,9 +359,15 @@ impl Seen {
                 .get_ident()
                 .and_then(|ident| self.variables.get(&ident.to_string()).cloned()),
             syn::Expr::Call(call) => match &*call.func {
-                // One of the file's own functions: what it says it returns.
+                // A closure the function takes, or one of the file's own
+                // functions: what it says it returns.
                 syn::Expr::Path(path) => (path.path.get_ident())
-                    .and_then(|ident| self.returns.get(&ident.to_string()).cloned())
+                    .and_then(|ident| {
+                        let name = ident.to_string();
+                        (self.callables.get(&name))
+                            .or_else(|| self.returns.get(&name))
+                            .cloned()
+                    })
                     .or_else(|| Some(self.full(&path.path))),
                 _ => None,
             },
@@ -358,12 +393,17 @@ impl Visit<'_> for Seen {
 
     fn visit_item_fn(&mut self, function: &syn::ItemFn) {
         self.variables.clear();
+        self.callables.clear();
         for input in &function.sig.inputs {
             if let syn::FnArg::Typed(typed) = input
                 && let syn::Pat::Ident(name) = &*typed.pat
-                && let Some(ty) = self.type_path(&typed.ty)
             {
-                self.variables.insert(name.ident.to_string(), ty);
+                let name = name.ident.to_string();
+                if let Some(ty) = self.type_path(&typed.ty) {
+                    self.variables.insert(name, ty);
+                } else if let Some(returned) = self.closure_returns(&typed.ty) {
+                    self.callables.insert(name, returned);
+                }
             }
         }
         syn::visit::visit_item_fn(self, function);
@@ -396,6 +436,12 @@ impl Visit<'_> for Seen {
         });
         syn::visit::visit_expr_method_call(self, call);
     }
+
+    fn visit_macro(&mut self, invocation: &syn::Macro) {
+        for expression in &crate::code_path::macro_arguments(invocation) {
+            self.visit_expr(expression);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -427,6 +473,32 @@ interface car {
   resource door { open: func(); }
 }
 ";
+
+    #[test]
+    fn a_closure_parameter_returns_what_its_type_says() {
+        let guest = r#"use t::x::house::{front_door, Door};
+common::command![("shut", || shut(front_door(), |door| door))];
+fn shut<P>(parent: P, get: impl FnOnce(P) -> Door) {
+    let door = get(parent);
+    door.close();
+}
+"#;
+        assert_eq!(
+            calls_of(WIT, guest, "shut"),
+            BTreeSet::from(["t:x/house#front-door".into(), "t:x/house#door.close".into()]),
+        );
+    }
+
+    #[test]
+    fn a_method_call_in_a_macro_is_a_call() {
+        let guest = r#"use t::x::house::front_door;
+common::command![("check", || assert!(front_door().open() == ()))];
+"#;
+        assert_eq!(
+            calls_of(WIT, guest, "check"),
+            BTreeSet::from(["t:x/house#front-door".into(), "t:x/house#door.open".into()]),
+        );
+    }
 
     #[test]
     fn a_helper_of_an_included_module_is_on_the_code_path() {
