@@ -2920,6 +2920,16 @@ fn on_every_installed_host_no_guest_reaches_beyond_the_private_network() {
     };
     let outside = Peers::bind();
     let inside = network.inside(Peers::bind).unwrap();
+    // A name the machine's /etc/hosts has and witness's resolver files do not.
+    let machine_name = std::fs::read_to_string("/etc/hosts")
+        .ok()
+        .and_then(|hosts| {
+            (hosts.lines())
+                .filter(|line| !line.trim_start().starts_with('#'))
+                .flat_map(|line| line.split_whitespace().skip(1))
+                .find(|name| *name != "localhost")
+                .map(str::to_string)
+        });
     let layout = Layout::from_env();
     let suite = Suite::selftest(&layout);
     let registry = layout.registry().unwrap();
@@ -2989,6 +2999,32 @@ fn on_every_installed_host_no_guest_reaches_beyond_the_private_network() {
             1,
             "{name}-breached: the connect did not arrive"
         );
+        // Name lookups: `localhost` resolves inside; a name only the
+        // machine's /etc/hosts has resolves outside alone.
+        let lookup = |at: &str| {
+            let mut case = load_case(
+                &suite,
+                "confinement",
+                "resolve-a-name-only-the-machine-knows",
+            );
+            case.run.stdin = format!("{at}\n").into_bytes();
+            case
+        };
+        let resolved = |value: &Value| value.as_array().is_some_and(|list| !list.is_empty());
+        let local = observe(host.as_ref(), &lookup("localhost"), "resolved");
+        assert!(resolved(&local), "{name}: localhost resolved as {local}");
+        match &machine_name {
+            Some(machine) => {
+                let inside = observe(host.as_ref(), &lookup(machine), "resolved");
+                assert!(!resolved(&inside), "{name}: {machine} resolved as {inside}");
+                let outside = observe(breached.as_ref(), &lookup(machine), "resolved");
+                assert!(
+                    resolved(&outside),
+                    "{name}-breached: {machine} as {outside}"
+                );
+            }
+            None => eprintln!("lookups not proven: /etc/hosts names nothing but localhost"),
+        }
     }
 }
 

@@ -19,6 +19,7 @@ common::command![
     ("connect-to-stdin-address", connect_to_stdin_address),
     ("datagram-to-stdin-address", datagram_to_stdin_address),
     ("bind-to-stdin-address", bind_to_stdin_address),
+    ("resolve-stdin-name", resolve_stdin_name),
 ];
 
 /// The first line of stdin: where the confinement self-tests aim.
@@ -174,4 +175,26 @@ fn connect_to_stdin_address() {
         Ok(_streams) => observe("connect", "connected"),
         Err(code) => observe("connect", code.name()),
     }
+}
+
+/// The name on stdin looked up: `resolved` is its addresses, or the error
+/// code's name where the lookup or the stream fails.
+fn resolve_stdin_name() {
+    use wasi::sockets::ip_name_lookup::resolve_addresses;
+    use wasi::sockets::network::IpAddress;
+    let stream = match resolve_addresses(&instance_network(), &stdin_line()) {
+        Ok(stream) => stream,
+        Err(code) => return observe("resolved", code.name()),
+    };
+    let mut addresses = Vec::new();
+    loop {
+        match stream.resolve_next_address() {
+            Ok(Some(IpAddress::Ipv4((a, b, c, d)))) => addresses.push(format!("{a}.{b}.{c}.{d}")),
+            Ok(Some(IpAddress::Ipv6(address))) => addresses.push(format!("{address:?}")),
+            Ok(None) => break,
+            Err(ErrorCode::WouldBlock) => stream.subscribe().block(),
+            Err(code) => return observe("resolved", code.name()),
+        }
+    }
+    observe("resolved", addresses);
 }
