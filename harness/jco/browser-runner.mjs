@@ -90,8 +90,11 @@ async function openPage() {
   const browser = await chromium
     .launch({
       executablePath,
-      // As root on CI, chromium refuses its own sandbox.
-      args: ['--no-sandbox'],
+      // As root on CI, chromium refuses its own sandbox. The harness's
+      // HTTP responder stands for a server on the internet, but in the
+      // private network its address is a loopback one, which Local Network
+      // Access would refuse a page of http://witness.test.
+      args: ['--no-sandbox', '--disable-features=LocalNetworkAccessChecks'],
     })
     .catch((error) => {
       console.error(`browser-runner.mjs: cannot start ${executablePath}: ${error.message}`);

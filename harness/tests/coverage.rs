@@ -143,8 +143,15 @@ fn every_call_a_wasmtime_cli_traces_is_one_the_ledger_counts() {
             .map(|files| files.lay_out().unwrap());
         let component = layout.component(&case.guest);
         let mut command = std::process::Command::new(&program);
+        let responder =
+            witness::host::responder::Responder::for_run(private, &case.run, false).unwrap();
         if let Some(private) = private {
-            private.confine(&mut command);
+            private.confine(
+                &mut command,
+                responder
+                    .as_ref()
+                    .map(witness::host::responder::Responder::names),
+            );
         }
         let loopback = witness::host::world::sockets::fresh_address();
         command

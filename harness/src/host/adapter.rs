@@ -22,6 +22,7 @@
 //! harness error naming the adapter and showing what it printed.
 
 use super::private_network::{self, PrivateNetwork};
+use super::responder::Responder;
 use super::serving::{self, Launch, Served, Servers};
 use super::subprocess::{self, HostEnd};
 use super::world::files::Granted;
@@ -85,6 +86,10 @@ pub struct Capabilities {
     /// `not-supported` (preview2-shim in a browser, whose sockets.js is
     /// stubs), so no case that sets a socket up can reach what it tests.
     pub sockets_unsupported: bool,
+    /// Its outgoing HTTP requests are a web page's `fetch`es, which reach a
+    /// peer of another origin only as far as the peer allows by CORS
+    /// (preview2-shim in a browser).
+    pub cross_origin_requests: bool,
 }
 
 /// Everything: what witness's own adapters for wasmtime can do.
@@ -95,6 +100,7 @@ pub const FULL_CONTROL: Capabilities = Capabilities {
     read_only_preopens: true,
     files_in_memory: false,
     sockets_unsupported: false,
+    cross_origin_requests: false,
 };
 
 /// How the run ended, as an adapter writes it.
@@ -227,7 +233,15 @@ impl Host for AdapterHost {
             .map_err(|e| format!("cannot make a temporary directory for the reply: {e}"))?;
         let reply_file = work.path().join("reply.json");
         let options = self.options(request, &reply_file);
-        let serving = self.capabilities.serving.then_some(&self.servers);
+        // Lives until the run has ended: it answers the guest's requests.
+        let responder = Responder::for_run(
+            self.private_network(),
+            settings,
+            self.capabilities.cross_origin_requests,
+        )?;
+        // A serving process's hosts file is fixed when it starts: a run
+        // with a responder of its own has a process of its own.
+        let serving = (self.capabilities.serving && responder.is_none()).then_some(&self.servers);
         let (ended, token) = match serving {
             Some(servers) => {
                 let stdin_file = work.path().join("stdin");
@@ -286,7 +300,7 @@ impl Host for AdapterHost {
                     ),
                 }
             }
-            None => match self.run_in_own_process(options, settings)? {
+            None => match self.run_in_own_process(options, settings, responder.as_ref())? {
                 HostEnd::Decided(run) => return Ok(run),
                 HostEnd::Exited {
                     code,
@@ -384,6 +398,7 @@ impl AdapterHost {
         &self,
         options: Vec<(&'static str, String)>,
         settings: &RunSettings,
+        responder: Option<&Responder>,
     ) -> Result<HostEnd, String> {
         let (program, own_arguments) = self
             .command
@@ -391,7 +406,7 @@ impl AdapterHost {
             .ok_or_else(|| format!("adapter `{}` has no command", self.name))?;
         let mut adapter = Command::new(program);
         if let Some(network) = self.private_network() {
-            network.confine(&mut adapter);
+            network.confine(&mut adapter, responder.map(Responder::names));
         }
         adapter
             .envs(self.env.iter().map(|(name, value)| (name, value)))
@@ -435,7 +450,7 @@ impl AdapterHost {
             };
             let mut prepare = Command::new(program);
             if let Some(network) = self.private_network() {
-                network.confine(&mut prepare);
+                network.confine(&mut prepare, None);
             }
             prepare
                 .envs(self.env.iter().map(|(name, value)| (name, value)))

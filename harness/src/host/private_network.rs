@@ -4,8 +4,9 @@
 //! anywhere it likes — nothing it does can leave the namespace, which is
 //! the confinement of hosts that have none of their own (the wasmtime
 //! CLIs, preview2-shim). A peer the harness runs for a guest is bound inside
-//! it ([`PrivateNetwork::inside`]; today the self-tests' listeners), so a
-//! guest meets the same world on every host. Runs side by side share it,
+//! it ([`PrivateNetwork::inside`]: the reserved HTTP authority's
+//! [`super::responder`], the self-tests' listeners), so a guest meets the
+//! same world on every host. Runs side by side share it,
 //! each on a loopback address of its own
 //! ([`super::world::sockets::fresh_address`]).
 //!
@@ -22,16 +23,22 @@
 //! those hosts, and the reason says why.
 
 use std::ffi::CString;
+use std::io::Write;
+use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::OnceLock;
 
+/// The hosts file of a process in the private network: `localhost` alone,
+/// unless the run names a peer of its own ([`PrivateNetwork::names`]).
+const HOSTS: &str = "127.0.0.1 localhost\n::1 localhost\n";
+
 /// The resolver's files as a host process in the private network sees
 /// them: `/etc/<name>` and witness's contents.
 const RESOLVER_FILES: [(&str, &str); 3] = [
     ("nsswitch.conf", "hosts: files dns\n"),
-    ("hosts", "127.0.0.1 localhost\n::1 localhost\n"),
+    ("hosts", HOSTS),
     // No name server line: glibc then asks 127.0.0.1, where nothing
     // listens in the private network.
     ("resolv.conf", "options attempts:1 timeout:1\n"),
@@ -45,8 +52,8 @@ const NSCD_DIRECTORIES: [&str; 2] = ["/run/nscd", "/var/run/nscd"];
 /// before any host process starts.
 pub struct PrivateNetwork {
     namespace: OwnedFd,
-    /// Holds the files [`RESOLVER_FILES`] names.
-    _resolver: tempfile::TempDir,
+    /// Holds the files [`RESOLVER_FILES`] names, and each run's [`Names`].
+    resolver: tempfile::TempDir,
     /// (source, target) of each bind mount, and an empty directory to hide
     /// each of [`NSCD_DIRECTORIES`] that exists.
     mounts: Vec<(CString, CString)>,
@@ -94,7 +101,7 @@ fn make() -> Result<PrivateNetwork, String> {
         resolver_files().map_err(|e| format!("cannot write the resolver's files: {e}"))?;
     Ok(PrivateNetwork {
         namespace,
-        _resolver: resolver,
+        resolver,
         mounts,
     })
 }
@@ -157,19 +164,54 @@ fn bring_loopback_up() -> std::io::Result<()> {
     ioctl(libc::SIOCSIFFLAGS, &mut request)
 }
 
+/// A hosts file of one process's own: [`HOSTS`] and the names of the
+/// peers its run has. The file may go once the process has started (its
+/// mount holds it).
+pub struct Names {
+    path: CString,
+    _file: tempfile::TempPath,
+}
+
 impl PrivateNetwork {
+    /// A hosts file that also gives each `(name, address)` of `peers`.
+    pub fn names(&self, peers: &[(&str, Ipv4Addr)]) -> std::io::Result<Names> {
+        let mut file = tempfile::Builder::new()
+            .prefix("hosts")
+            .tempfile_in(self.resolver.path())?;
+        let mut text = HOSTS.to_string();
+        for (name, address) in peers {
+            text.push_str(&format!("{address} {name}\n"));
+        }
+        file.write_all(text.as_bytes())?;
+        let file = file.into_temp_path();
+        Ok(Names {
+            path: CString::new(file.as_os_str().as_encoded_bytes())
+                .map_err(std::io::Error::other)?,
+            _file: file,
+        })
+    }
+
     /// Makes `command`'s process start inside the namespace, with a mount
-    /// namespace of its own in which the resolver's files are witness's.
-    pub fn confine(&'static self, command: &mut Command) {
+    /// namespace of its own in which the resolver's files are witness's,
+    /// its hosts file `names` where given.
+    pub fn confine(&'static self, command: &mut Command, names: Option<&Names>) {
         let namespace = self.namespace.as_raw_fd();
-        let mounts = &self.mounts;
+        // Made here: the child may not allocate between fork and exec.
+        let mounts: Vec<(CString, CString)> = (self.mounts.iter())
+            .map(|(source, target)| match names {
+                Some(names) if target.as_c_str() == c"/etc/hosts" => {
+                    (names.path.clone(), target.clone())
+                }
+                _ => (source.clone(), target.clone()),
+            })
+            .collect();
         let check = |result: libc::c_int| match result {
             0 => Ok(()),
             _ => Err(std::io::Error::last_os_error()),
         };
         // SAFETY: setns(2), unshare(2) and mount(2) are system calls, safe
-        // between fork and exec; the closure reads only the descriptor and
-        // the paths, which live until this process ends.
+        // between fork and exec; the closure reads only the descriptor,
+        // which lives until this process ends, and the paths it owns.
         unsafe {
             command.pre_exec(move || {
                 check(libc::setns(namespace, libc::CLONE_NEWNET))?;
@@ -182,7 +224,7 @@ impl PrivateNetwork {
                     libc::MS_REC | libc::MS_PRIVATE,
                     std::ptr::null(),
                 ))?;
-                for (source, target) in mounts {
+                for (source, target) in &mounts {
                     check(libc::mount(
                         source.as_ptr(),
                         target.as_ptr(),

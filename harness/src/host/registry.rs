@@ -345,6 +345,7 @@ impl Registry {
             serving,
             files_in_memory: runtime == Runtime::Chromium,
             sockets_unsupported: runtime == Runtime::Chromium,
+            cross_origin_requests: runtime == Runtime::Chromium,
             ..Capabilities::default()
         };
         match runtime {

@@ -233,7 +233,7 @@ impl Servers {
             });
         }
         if let Some(network) = launch.network {
-            network.confine(&mut command);
+            network.confine(&mut command, None);
         }
         let mut child = spawn_from_the_spawner(command)
             .map_err(|e| format!("cannot start {program:?}: {e}"))?;

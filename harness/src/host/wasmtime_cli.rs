@@ -16,6 +16,7 @@
 //!
 //! The guest's own stderr is what the CLI printed before its error report.
 
+use super::responder::Responder;
 use super::subprocess::{self, HostEnd};
 use super::world::files::Granted;
 use super::world::sockets::fresh_address;
@@ -102,8 +103,11 @@ impl Host for WasmtimeCliHost {
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
         let settings = request.settings;
         let mut cli = Command::new(&self.program);
-        if let Some(Ok(network)) = self.in_private_network.then(private_network::get) {
-            network.confine(&mut cli);
+        let network = (self.in_private_network.then(private_network::get)).and_then(Result::ok);
+        // Lives until the CLI has exited: it answers the guest's requests.
+        let responder = Responder::for_run(network, settings, false)?;
+        if let Some(network) = network {
+            network.confine(&mut cli, responder.as_ref().map(Responder::names));
         }
         cli.args(run_arguments(
             &request.component.display().to_string(),

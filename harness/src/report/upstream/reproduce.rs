@@ -63,7 +63,11 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
         Kind::Jco if host.entry.runtime == Runtime::Chromium => {
             jco_browser_page(host.entry, &component, case)
         }
-        Kind::Jco if settings.files.is_some() || host.entry.runtime != Runtime::Node => {
+        Kind::Jco
+            if settings.files.is_some()
+                || settings.http_response.is_some()
+                || host.entry.runtime != Runtime::Node =>
+        {
             jco_embedding(host.entry, &component, case)
         }
         Kind::Jco => vec![Step::Shell(format!(
@@ -81,8 +85,6 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
 fn cli_cannot(settings: &RunSettings) -> Option<&'static str> {
     if settings.stderr_capacity != RunSettings::default().stderr_capacity {
         Some("No wasmtime CLI can give stderr a capacity (its stderr is the process's own)")
-    } else if settings.http_response.is_some() {
-        Some("No wasmtime CLI can answer the guest's outgoing request in-process")
     } else {
         None
     }
@@ -99,11 +101,109 @@ fn wasmtime_run(component: &str, case: &Case) -> Vec<Step> {
     let arguments = wasmtime_cli::run_arguments(component, &case.scenario, &preopens, &network);
     let mut shell = shell;
     shell.push_str(&format!(
-        "{}wasmtime {}",
+        "{}{}wasmtime {}",
         stdin_pipe(settings),
+        inside_private_network(settings),
         quote_all(arguments.iter().map(String::as_str))
     ));
-    vec![Step::Shell(shell)]
+    let mut steps = responder(settings, false);
+    steps.push(Step::Shell(shell));
+    steps
+}
+
+/// The loopback address the reproduction's responder answers at.
+const RESPONDER_ADDRESS: &str = "127.0.0.2";
+
+/// For a case with `[run.http-response]`: the files of the responder that
+/// stands for witness's (`harness/src/host/responder.rs`) at
+/// `witness.invalid`, with the same bytes on the wire; its CORS fields
+/// too, for a page's requests, if `cross_origin`.
+fn responder(settings: &RunSettings, cross_origin: bool) -> Vec<Step> {
+    use crate::host::world::http::{HttpError, RESERVED_AUTHORITY};
+    let Some(response) = &settings.http_response else {
+        return Vec::new();
+    };
+    let answer = match response.error {
+        Some(HttpError::ConnectionRefused) => {
+            return vec![Step::Say(format!(
+                "The guest asks `http://{RESERVED_AUTHORITY}/`, where nothing listens: in a network of its own, as witness runs it (util-linux's `unshare`, as any user where the kernel allows user namespaces, and iproute2's `ip`)."
+            ))];
+        }
+        Some(HttpError::ConnectionTerminated) => "None".to_string(),
+        Some(HttpError::HttpResponseTimeout) => "b''".to_string(),
+        None => python_bytes(&crate::host::responder::wire(response, cross_origin)),
+    };
+    vec![
+        Step::Say(format!(
+            "The guest asks `http://{RESERVED_AUTHORITY}/`, which this responder answers with the case's response, in a network of its own, as witness runs it (util-linux's `unshare`, as any user where the kernel allows user namespaces, iproute2's `ip` and Python 3)."
+        )),
+        Step::File {
+            name: "hosts".into(),
+            language: "text",
+            text: format!("127.0.0.1 localhost\n{RESPONDER_ADDRESS} {RESERVED_AUTHORITY}\n"),
+        },
+        Step::File {
+            name: "responder.py".into(),
+            language: "python",
+            text: format!(
+                r#"# Answers every request at {RESERVED_AUTHORITY}:80 with ANSWER, once its head is in;
+# None closes the connection instead, b'' never answers.
+import socket, threading
+
+ANSWER = {answer}
+
+def serve(connection):
+    with connection:
+        received = b''
+        while chunk := connection.recv(65536):
+            received += chunk
+            while b'\r\n\r\n' in received:
+                _, received = received.split(b'\r\n\r\n', 1)
+                if ANSWER is None:
+                    return
+                connection.sendall(ANSWER)
+
+listener = socket.create_server(('{RESPONDER_ADDRESS}', 80))
+while True:
+    connection, _ = listener.accept()
+    threading.Thread(target=serve, args=(connection,), daemon=True).start()
+"#
+            ),
+        },
+    ]
+}
+
+/// What runs a command inside a network of its own that has only loopback,
+/// `hosts` for /etc/hosts and `responder.py` answering, for a case with
+/// `[run.http-response]`; nothing otherwise.
+fn inside_private_network(settings: &RunSettings) -> &'static str {
+    match &settings.http_response {
+        Some(response)
+            if response.error == Some(crate::host::world::http::HttpError::ConnectionRefused) =>
+        {
+            "unshare --map-root-user --net sh -c 'ip link set lo up && exec \"$@\"' sh "
+        }
+        Some(_) => {
+            "unshare --map-root-user --net --mount sh -c 'ip link set lo up && mount --bind hosts /etc/hosts && { python3 responder.py & sleep 1; } && exec \"$@\"' sh "
+        }
+        None => "",
+    }
+}
+
+/// `bytes` as a Python bytes literal.
+fn python_bytes(bytes: &[u8]) -> String {
+    let mut literal = String::from("b'");
+    for &byte in bytes {
+        match byte {
+            b'\r' => literal.push_str("\\r"),
+            b'\n' => literal.push_str("\\n"),
+            b'\\' | b'\'' => literal.push_str(&format!("\\{}", byte as char)),
+            b' '..=b'~' => literal.push(byte as char),
+            _ => literal.push_str(&format!("\\x{byte:02x}")),
+        }
+    }
+    literal.push('\'');
+    literal
 }
 
 /// `wasmtime serve` with wasi:cli (the guest prints its observations), and
@@ -166,8 +266,13 @@ fn wasmtime_embedding(name: &str, case: &Case, why: &str) -> Vec<Step> {
 fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
     let version = entry.version.as_deref().unwrap_or("latest");
     let (why, runtime, run) = match entry.runtime {
-        Runtime::Node => (
+        Runtime::Node if case.run.files.is_some() => (
             "`jco run` preopens no directory, which the guest needs",
+            "",
+            "node",
+        ),
+        Runtime::Node => (
+            "`npx jco run` would fetch jco inside the guest's network, which reaches no registry",
             "",
             "node",
         ),
@@ -190,22 +295,24 @@ fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
         ),
         None => String::new(),
     };
-    vec![
-        Step::Say(format!(
-            "{why}: transpile the guest and run its JavaScript with preview2-shim{}.",
-            if files.is_some() {
-                "'s preopens set"
-            } else {
-                ""
-            }
-        )),
+    let mut steps = vec![Step::Say(format!(
+        "{why}: transpile the guest and run its JavaScript with preview2-shim{}.",
+        if files.is_some() {
+            "'s preopens set"
+        } else {
+            ""
+        }
+    ))];
+    steps.extend(responder(&case.run, false));
+    steps.extend([
         Step::Shell(format!(
-            "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim{runtime}\nnpx jco transpile {} -o {}\n{}{}{}{run} reproduce.mjs",
+            "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim{runtime}\nnpx jco transpile {} -o {}\n{}{}{}{}{run} reproduce.mjs",
             quote(component),
             quote(&case.guest),
             files.map_or(String::new(), Files::shell),
             stdin_pipe(&case.run),
             loopback_variable(&case.run),
+            inside_private_network(&case.run),
         )),
         Step::File {
             name: "reproduce.mjs".into(),
@@ -221,7 +328,8 @@ run.run();
                 scenario = case.scenario,
             ),
         },
-    ]
+    ]);
+    steps
 }
 
 /// `WITNESS_LOOPBACK=127.0.0.1 ` before the command, for a case with
@@ -275,7 +383,13 @@ fn jco_browser_page(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
             String::from_utf8_lossy(&case.run.stdin)
         )
     };
-    vec![
+    let mut steps = responder(&case.run, true);
+    if !steps.is_empty() {
+        steps.push(Step::Say(format!(
+            "In a browser, start it with `sudo python3 responder.py` (port 80) and add `--host-resolver-rules=\"MAP witness.invalid {RESPONDER_ADDRESS}\"` to chromium's options below: the `hosts` file is not needed."
+        )));
+    }
+    steps.extend([
         Step::Say("Transpile the guest for the browser (JSPI suspends its blocking calls), then open this page in chromium (as `chromium --headless --enable-logging=stderr --v=0 http://localhost:8000/`, or with its console open): what the guest writes, and how it ended, go to the console.".into()),
         Step::Shell(format!(
             "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim\nnpx jco transpile {} -o {} --async-mode jspi --async-wasi-imports --async-wasi-exports\npython3 -m http.server 8000",
@@ -309,7 +423,8 @@ try {{
                     .join(", "),
             ),
         },
-    ]
+    ]);
+    steps
 }
 
 fn stdin_pipe(settings: &RunSettings) -> String {

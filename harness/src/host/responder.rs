@@ -1,0 +1,331 @@
+//! The reserved HTTP authority's peer in the private network. For a run
+//! on a host there with `[run.http-response]`, `witness.invalid` names an
+//! address of the run's own (its process's hosts file,
+//! [`PrivateNetwork::names`]), where a responder answers each request on
+//! the wire with the case's response, as a server would: every host's own
+//! HTTP client reads it. Embedded hosts answer in their handler instead
+//! ([`super::world::http`]).
+//!
+//! A case's `error` becomes what a peer does to make it: nothing listens
+//! (`connection-refused`), the connection closes after the request's head
+//! (`connection-terminated`), no answer ever comes
+//! (`http-response-timeout`).
+//!
+//! A browser's requests are a page's, cross-origin to the responder: it
+//! then answers as a server for pages does, allowing any origin (CORS) and
+//! answering preflights, so that the guest meets the same peer there.
+
+use super::RunSettings;
+use super::private_network::{Names, PrivateNetwork};
+use super::world::http::{HttpError, HttpResponse, RESERVED_AUTHORITY};
+use super::world::sockets::fresh_address;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, Mutex};
+
+/// How long a request's head may be: more is not a request witness's
+/// guests send, and the connection is closed.
+const HEAD_LIMIT: u64 = 64 << 10;
+
+/// One run's responder, listening until it is dropped.
+pub struct Responder {
+    names: Names,
+    /// The listener (a duplicate of the accepting thread's) and the
+    /// connections it took, shut down on drop so that no thread outlives
+    /// the run.
+    listener: Option<TcpListener>,
+    connections: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+/// What the responder does with each request.
+#[derive(Clone)]
+enum Answer {
+    /// These bytes: the response's head, body and trailers; to a CORS
+    /// preflight, [`PREFLIGHT_ANSWER`] when it allows cross-origin requests.
+    Bytes {
+        response: Arc<[u8]>,
+        cross_origin: bool,
+    },
+    /// Closes the connection.
+    Close,
+    /// Reads on, never answering.
+    Never,
+}
+
+impl Responder {
+    /// The responder a run needs: one for its `[run.http-response]`, on a
+    /// host in `network`; allowing requests from any origin, for a host
+    /// whose requests are a page's, if `cross_origin`.
+    pub fn for_run(
+        network: Option<&PrivateNetwork>,
+        settings: &RunSettings,
+        cross_origin: bool,
+    ) -> Result<Option<Responder>, String> {
+        match (network, &settings.http_response) {
+            (Some(network), Some(response)) => {
+                Responder::start(network, response, cross_origin).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// A responder for `response` at a fresh address of `network`, named
+    /// [`RESERVED_AUTHORITY`] by [`Responder::names`].
+    fn start(
+        network: &PrivateNetwork,
+        response: &HttpResponse,
+        cross_origin: bool,
+    ) -> Result<Responder, String> {
+        let address = fresh_address();
+        let names = (network.names(&[(RESERVED_AUTHORITY, address)]))
+            .map_err(|e| format!("cannot write the run's hosts file: {e}"))?;
+        let answer = match response.error {
+            Some(HttpError::ConnectionRefused) => {
+                return Ok(Responder {
+                    names,
+                    listener: None,
+                    connections: Arc::default(),
+                });
+            }
+            Some(HttpError::ConnectionTerminated) => Answer::Close,
+            Some(HttpError::HttpResponseTimeout) => Answer::Never,
+            None => Answer::Bytes {
+                response: wire(response, cross_origin).into(),
+                cross_origin,
+            },
+        };
+        let listener = network
+            .inside(|| TcpListener::bind((address, 80)))?
+            .map_err(|e| format!("cannot listen at {address}:80 for {RESERVED_AUTHORITY}: {e}"))?;
+        let accepting = (listener.try_clone())
+            .map_err(|e| format!("cannot share the responder's listener: {e}"))?;
+        let connections = Arc::<Mutex<Vec<TcpStream>>>::default();
+        let taken = connections.clone();
+        std::thread::spawn(move || {
+            // Ends when the listener is shut down, on drop.
+            for stream in accepting.incoming() {
+                let Ok(stream) = stream else { break };
+                if let Ok(copy) = stream.try_clone() {
+                    taken.lock().expect("no panics while locked").push(copy);
+                }
+                let answer = answer.clone();
+                std::thread::spawn(move || serve(stream, answer));
+            }
+        });
+        Ok(Responder {
+            names,
+            listener: Some(listener),
+            connections,
+        })
+    }
+
+    /// The hosts file of the run's process, naming the responder.
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        if let Some(listener) = &self.listener {
+            // Wakes the accepting thread, whose accept then fails: Linux
+            // ends a blocked accept on a listener shut down.
+            // SAFETY: shutdown(2) of a descriptor this value owns.
+            unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) };
+        }
+        for connection in self
+            .connections
+            .lock()
+            .expect("no panics while locked")
+            .iter()
+        {
+            let _ = connection.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// Answers each request on `stream` until the client closes it: after its
+/// head, then reads its body to the end, as a server would, so that a
+/// guest writing it never waits on a full buffer.
+fn serve(stream: TcpStream, answer: Answer) {
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    while let Some(head) = read_head(&mut reader) {
+        match &answer {
+            Answer::Bytes {
+                response,
+                cross_origin,
+            } => {
+                let bytes = match head.preflight && *cross_origin {
+                    true => PREFLIGHT_ANSWER.as_bytes(),
+                    false => response,
+                };
+                if writer.write_all(bytes).is_err() {
+                    return;
+                }
+            }
+            Answer::Close => return,
+            Answer::Never => {
+                let _ = std::io::copy(&mut reader, &mut std::io::sink());
+                return;
+            }
+        }
+        if read_body(&mut reader, head.body).is_none() {
+            return;
+        }
+    }
+}
+
+/// The answer to a browser's CORS preflight: any method and fields, from
+/// any origin.
+const PREFLIGHT_ANSWER: &str = "HTTP/1.1 204 No Content\r\naccess-control-allow-origin: *\r\naccess-control-allow-methods: *\r\naccess-control-allow-headers: *\r\n\r\n";
+
+/// What the responder needs of a request's head.
+struct Head {
+    body: Body,
+    /// It is a CORS preflight (`OPTIONS` asking for a method).
+    preflight: bool,
+}
+
+/// How a request's body is framed.
+enum Body {
+    Length(u64),
+    Chunked,
+}
+
+/// The next request's head, read whole; `None` at the end of the
+/// connection or when what came is not a request.
+fn read_head(reader: &mut BufReader<TcpStream>) -> Option<Head> {
+    let mut head = Vec::new();
+    loop {
+        let before = head.len();
+        let read = (reader.by_ref().take(HEAD_LIMIT - before as u64))
+            .read_until(b'\n', &mut head)
+            .ok()?;
+        if read == 0 {
+            return None;
+        }
+        if head[before..] == *b"\r\n" && before > 0 {
+            break;
+        }
+    }
+    let mut fields = [httparse::EMPTY_HEADER; 64];
+    let mut request = httparse::Request::new(&mut fields);
+    request.parse(&head).ok()?.is_complete().then_some(())?;
+    let field = |name: &str| {
+        (request.headers.iter())
+            .find(|field| field.name.eq_ignore_ascii_case(name))
+            .map(|field| {
+                String::from_utf8_lossy(field.value)
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+    };
+    let preflight =
+        request.method == Some("OPTIONS") && field("access-control-request-method").is_some();
+    let body = match field("transfer-encoding") {
+        Some(coding) if coding.ends_with("chunked") => Body::Chunked,
+        _ => Body::Length(field("content-length").map_or(Some(0), |length| length.parse().ok())?),
+    };
+    Some(Head { body, preflight })
+}
+
+/// Reads a request's body to its end; `None` when the connection ended
+/// first or the framing is broken.
+fn read_body(reader: &mut BufReader<TcpStream>, body: Body) -> Option<()> {
+    let skip = |reader: &mut BufReader<TcpStream>, length: u64| {
+        let skipped = std::io::copy(&mut reader.by_ref().take(length), &mut std::io::sink());
+        (skipped.ok()? == length).then_some(())
+    };
+    match body {
+        Body::Length(length) => skip(reader, length),
+        Body::Chunked => loop {
+            let mut line = Vec::new();
+            reader.read_until(b'\n', &mut line).ok()?;
+            let httparse::Status::Complete((_, size)) = httparse::parse_chunk_size(&line).ok()?
+            else {
+                return None;
+            };
+            if size == 0 {
+                // The trailers, to the empty line.
+                loop {
+                    line.clear();
+                    match reader.read_until(b'\n', &mut line).ok()? {
+                        0 => return None,
+                        _ if line == b"\r\n" => return Some(()),
+                        _ => {}
+                    }
+                }
+            }
+            // The chunk and its CRLF.
+            skip(reader, size + 2)?;
+        },
+    }
+}
+
+/// `response` as HTTP/1.1 puts it on the wire: its fields as the case
+/// gives them (and the CORS fields that show all of it to a page from any
+/// origin, if `cross_origin`), the body framed by its length, or chunked
+/// when trailers follow it.
+pub fn wire(response: &HttpResponse, cross_origin: bool) -> Vec<u8> {
+    let status = hyper::StatusCode::from_u16(response.status).expect("checked when loaded");
+    let mut text = format!(
+        "HTTP/1.1 {} {}\r\n",
+        status.as_str(),
+        status.canonical_reason().unwrap_or_default()
+    );
+    let lines = |fields: &std::collections::BTreeMap<String, String>| {
+        (fields.iter())
+            .map(|(name, value)| format!("{name}: {value}\r\n"))
+            .collect::<String>()
+    };
+    text.push_str(&lines(&response.headers));
+    if cross_origin {
+        text.push_str("access-control-allow-origin: *\r\naccess-control-expose-headers: *\r\n");
+    }
+    let body = &response.body;
+    match &response.trailers {
+        None => text.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len())),
+        Some(trailers) => {
+            text.push_str("transfer-encoding: chunked\r\n\r\n");
+            if !body.is_empty() {
+                text.push_str(&format!("{:x}\r\n{body}\r\n", body.len()));
+            }
+            text.push_str(&format!("0\r\n{}\r\n", lines(trailers)));
+        }
+    }
+    text.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_response_with_trailers_is_chunked_one_without_has_its_length_and_cors_is_for_pages() {
+        let fields = |name: &str, value: &str| BTreeMap::from([(name.into(), value.into())]);
+        let response = HttpResponse {
+            headers: fields("x-witness", "yes"),
+            body: "witness body".into(),
+            trailers: Some(fields("x-witness", "done")),
+            ..HttpResponse::default()
+        };
+        assert_eq!(
+            String::from_utf8(wire(&response, false)).unwrap(),
+            "HTTP/1.1 200 OK\r\nx-witness: yes\r\ntransfer-encoding: chunked\r\n\r\nc\r\nwitness body\r\n0\r\nx-witness: done\r\n\r\n"
+        );
+        let response = HttpResponse {
+            status: 404,
+            body: "gone".into(),
+            ..HttpResponse::default()
+        };
+        assert_eq!(
+            String::from_utf8(wire(&response, true)).unwrap(),
+            "HTTP/1.1 404 Not Found\r\naccess-control-allow-origin: *\r\naccess-control-expose-headers: *\r\ncontent-length: 4\r\n\r\ngone"
+        );
+    }
+}
