@@ -304,6 +304,67 @@ pub fn wire(response: &HttpResponse, cross_origin: bool) -> Vec<u8> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    /// A client connected to [`serve`] answering with `answer`.
+    fn served(answer: Answer) -> TcpStream {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        std::thread::spawn(move || serve(server, answer));
+        client
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        client
+    }
+
+    /// What arrives within the read timeout; `None` when the server closed
+    /// the connection first.
+    fn received(client: &mut TcpStream) -> Option<String> {
+        let mut bytes = Vec::new();
+        let mut buffer = [0; 4096];
+        loop {
+            match client.read(&mut buffer) {
+                Ok(0) => return None,
+                Ok(n) => bytes.extend_from_slice(&buffer[..n]),
+                Err(_timed_out) => return Some(String::from_utf8(bytes).unwrap()),
+            }
+        }
+    }
+
+    #[test]
+    fn each_request_on_a_connection_is_answered_after_its_head_and_its_body_is_read_past() {
+        let answer = |cross_origin| Answer::Bytes {
+            response: Arc::from(&b"ANSWER"[..]),
+            cross_origin,
+        };
+        let mut client = served(answer(false));
+        // A chunked body with trailers, then a body of a given length, then
+        // one without a body: three answers, no more.
+        client
+            .write_all(b"POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nx-t: 1\r\n\r\nPUT / HTTP/1.1\r\ncontent-length: 4\r\n\r\nGET GET / HTTP/1.1\r\n\r\n")
+            .unwrap();
+        assert_eq!(received(&mut client).as_deref(), Some("ANSWERANSWERANSWER"));
+        // A preflight gets the CORS answer only from a responder for pages.
+        let preflight = b"OPTIONS / HTTP/1.1\r\naccess-control-request-method: PUT\r\n\r\n";
+        let mut client = served(answer(false));
+        client.write_all(preflight).unwrap();
+        assert_eq!(received(&mut client).as_deref(), Some("ANSWER"));
+        let mut client = served(answer(true));
+        client.write_all(preflight).unwrap();
+        assert_eq!(received(&mut client).as_deref(), Some(PREFLIGHT_ANSWER));
+    }
+
+    #[test]
+    fn a_terminating_peer_closes_after_the_head_and_a_silent_one_never_answers() {
+        let request = b"GET / HTTP/1.1\r\nhost: witness.invalid\r\n\r\n";
+        let mut client = served(Answer::Close);
+        client.write_all(request).unwrap();
+        assert_eq!(received(&mut client), None);
+        let mut client = served(Answer::Never);
+        client.write_all(request).unwrap();
+        assert_eq!(received(&mut client).as_deref(), Some(""));
+    }
 
     #[test]
     fn a_response_with_trailers_is_chunked_one_without_has_its_length_and_cors_is_for_pages() {
