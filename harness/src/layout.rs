@@ -71,6 +71,11 @@ impl Layout {
         self.root.join("coverage.toml")
     }
 
+    /// `out-of-reach.toml`: why open ledger entries are open.
+    pub fn out_of_reach(&self) -> PathBuf {
+        self.root.join("out-of-reach.toml")
+    }
+
     /// `hosts.toml`: the hosts witness knows.
     pub fn hosts_registry(&self) -> PathBuf {
         self.root.join("hosts.toml")

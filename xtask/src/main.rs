@@ -209,7 +209,7 @@ enum SpecVerb {
         /// The WIT tree to measure (default: wit/).
         #[arg(long, value_name = "DIR")]
         wit: Option<PathBuf>,
-        /// List every open item: the work left.
+        /// List every open item: the work left, with the reason out-of-reach.toml gives.
         #[arg(long)]
         open: bool,
         /// List every item with its cases and hosts.

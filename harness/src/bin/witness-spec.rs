@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use witness::case::{Case, Citation};
 use witness::judge::records::HostRecords;
 use witness::layout::Layout;
-use witness::ledger::{Entry, Ledger, Measure, Ran, Status, ratchet};
+use witness::ledger::{Entry, Ledger, Measure, Ran, Status, out_of_reach, ratchet};
 use witness::report::diff::Run;
 use witness::report::results::ran;
 use witness::report::upstream::Evidence;
@@ -285,8 +285,9 @@ fn coverage(
     };
     let records = HostRecords::load_all(&layout.records_dir()).map_err(|e| e.to_string())?;
     let ledger = Ledger::build(spec, cases, &layout.guests_dir(), &records, &ran)?;
+    let reasons = out_of_reach::read(&layout.out_of_reach(), &ledger).map_err(|e| e.to_string())?;
     if options.open || options.entries {
-        list(&ledger, options.open);
+        list(&ledger, &reasons, options.open);
     }
     print!("{}", ledger_table(&ledger));
     if ran.is_empty() {
@@ -310,6 +311,18 @@ fn coverage(
         }
         ok &= open.is_empty();
     }
+    let unreasoned = out_of_reach::unreasoned(&ledger, &reasons);
+    for entry in &unreasoned {
+        println!(
+            "every open {} entry of {} must say why in {}: `{}` {:?}",
+            entry.measure.name(),
+            entry.package(),
+            layout.out_of_reach().display(),
+            entry.item,
+            entry.text.as_deref().unwrap_or_default()
+        );
+    }
+    ok &= unreasoned.is_empty();
     let path = layout.coverage_floors();
     let floors = ratchet::read(&path).map_err(|e| e.to_string())?;
     let comparison = ratchet::compare(&floors, &ledger.packages);
@@ -372,16 +385,17 @@ fn ledger_table(ledger: &Ledger) -> String {
     text
 }
 
-/// Every entry (or only the open ones), by package, interface and measure.
-fn list(ledger: &Ledger, open_only: bool) {
-    let mut entries: Vec<&Entry> = (ledger.entries.iter())
-        .filter(|entry| !open_only || entry.status == Status::Open)
+/// Every entry (or only the open ones), by package, interface and measure;
+/// an open one with its reason.
+fn list(ledger: &Ledger, reasons: &out_of_reach::Reasons, open_only: bool) {
+    let mut entries: Vec<(usize, &Entry)> = (ledger.entries.iter().enumerate())
+        .filter(|(_, entry)| !open_only || entry.status == Status::Open)
         .collect();
-    entries.sort_by(|a, b| {
+    entries.sort_by(|(_, a), (_, b)| {
         (&a.interface, a.measure, &a.item).cmp(&(&b.interface, b.measure, &b.item))
     });
     let mut heading = None;
-    for entry in entries {
+    for (index, entry) in entries {
         let this = (entry.interface.as_str(), entry.measure);
         if heading != Some(this) {
             println!("{} {}:", entry.interface, entry.measure.name());
@@ -395,6 +409,9 @@ fn list(ledger: &Ledger, open_only: bool) {
         match &entry.text {
             Some(text) => println!("  {mark} {}: {text:?}", entry.member()),
             None => println!("  {mark} {}", entry.member()),
+        }
+        if let Some(why) = reasons.get(&index) {
+            println!("      out of reach: {why}");
         }
         if !open_only && !entry.cases.is_empty() {
             println!("      ← {}", entry.cases.join(", "));

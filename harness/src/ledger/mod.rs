@@ -13,6 +13,7 @@
 //! its cases in the run the ledger is of (none when built without one).
 
 pub mod calls;
+pub mod out_of_reach;
 pub mod ratchet;
 
 use crate::case::Case;
