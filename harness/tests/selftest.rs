@@ -2785,17 +2785,7 @@ fn no_guest_reaches_an_address_its_case_did_not_grant() {
     let ipv6_listener = std::net::TcpListener::bind("[::1]:0").unwrap();
     ipv6_listener.set_nonblocking(true).unwrap();
     let ipv6_address = ipv6_listener.local_addr().unwrap().to_string();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let address = listener.local_addr().unwrap();
-    let arrived = || std::iter::from_fn(|| listener.accept().ok()).count();
-    let datagrams = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    datagrams.set_nonblocking(true).unwrap();
-    let udp_address = datagrams.local_addr().unwrap();
-    let received = || {
-        let mut buffer = [0; 64];
-        std::iter::from_fn(|| datagrams.recv(&mut buffer).ok()).count()
-    };
+    let peers = Peers::bind();
     let layout = Layout::from_env();
     let suite = Suite::selftest(&layout);
     let aimed = |case: &str, at: &str, grant: bool| {
@@ -2807,13 +2797,13 @@ fn no_guest_reaches_an_address_its_case_did_not_grant() {
         }
         case
     };
-    let listener_address = address.to_string();
+    let listener_address = peers.tcp.to_string();
     let request = aimed("request-to-ungranted-authority", &listener_address, false);
     let reserved = aimed("request-to-ungranted-authority", "witness.invalid", false);
     let connect = aimed("connect-to-ungranted-address", &listener_address, false);
     let connect_ipv6 = aimed("connect-to-ungranted-address", &ipv6_address, false);
     let granted = aimed("connect-to-ungranted-address", &listener_address, true);
-    let udp_address = udp_address.to_string();
+    let udp_address = peers.udp.to_string();
     let datagram = aimed("datagram-to-ungranted-address", &udp_address, false);
     let granted_datagram = aimed("datagram-to-ungranted-address", &udp_address, true);
     let binds = ["127.0.0.1:0", "0.0.0.0:0"].map(|at| aimed("bind-to-another-address", at, false));
@@ -2862,12 +2852,12 @@ fn no_guest_reaches_an_address_its_case_did_not_grant() {
             );
         }
         assert_eq!(
-            arrived(),
+            peers.connections(),
             0,
             "{configuration:?}: a guest reached the listener"
         );
         assert_eq!(
-            received(),
+            peers.datagrams(Duration::ZERO),
             0,
             "{configuration:?}: a guest's datagram arrived"
         );
@@ -2882,7 +2872,7 @@ fn no_guest_reaches_an_address_its_case_did_not_grant() {
             "{configuration:?}"
         );
         assert_eq!(
-            arrived(),
+            peers.connections(),
             1,
             "{configuration:?}: the granted connect did not arrive"
         );
@@ -2891,15 +2881,9 @@ fn no_guest_reaches_an_address_its_case_did_not_grant() {
             json!("sent"),
             "{configuration:?}"
         );
-        // A datagram is not instant, even on loopback: wait for it, boundedly.
-        let waited_until = std::time::Instant::now() + Duration::from_secs(5);
-        let mut got = 0;
-        while got == 0 && std::time::Instant::now() < waited_until {
-            got = received();
-            std::thread::sleep(Duration::from_millis(10));
-        }
         assert_eq!(
-            got, 1,
+            peers.datagrams(Duration::from_secs(5)),
+            1,
             "{configuration:?}: the granted datagram did not arrive"
         );
     }

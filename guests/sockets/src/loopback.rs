@@ -100,19 +100,54 @@ pub fn bound_tcp(network: &Network) -> TcpSocket {
     socket
 }
 
+/// An IPv4 socket address.
+pub fn ipv4(address: (u8, u8, u8, u8), port: u16) -> IpSocketAddress {
+    IpSocketAddress::Ipv4(Ipv4SocketAddress { port, address })
+}
+
+/// `start-connect`, and `finish-connect` once it started.
+pub fn connect(
+    network: &Network,
+    socket: &TcpSocket,
+    address: IpSocketAddress,
+) -> Result<(InputStream, OutputStream), ErrorCode> {
+    socket
+        .start_connect(network, address)
+        .and_then(|()| finish(&socket.subscribe(), || socket.finish_connect()))
+}
+
+/// `start-listen` and `finish-listen` on a bound socket.
+pub fn listen(socket: &TcpSocket) {
+    socket.start_listen().expect("listen starts");
+    finish(&socket.subscribe(), || socket.finish_listen()).expect("listen");
+}
+
+/// A socket listening on the own address.
+pub fn listener(network: &Network) -> TcpSocket {
+    let listener = bound_tcp(network);
+    listen(&listener);
+    listener
+}
+
+/// A client bound on the own address and connected to `listener`.
+pub fn client_of(
+    network: &Network,
+    listener: &TcpSocket,
+) -> (TcpSocket, InputStream, OutputStream) {
+    let address = (listener.local_address()).expect("a bound listener has an address");
+    let client = bound_tcp(network);
+    let (input, output) = connect(network, &client, address).expect("connect to the listener");
+    (client, input, output)
+}
+
+/// The listener's next connection, waited for.
+pub fn accept(listener: &TcpSocket) -> (TcpSocket, InputStream, OutputStream) {
+    finish(&listener.subscribe(), || listener.accept()).expect("accept the client")
+}
+
 /// A listener on the own address, and a client connected to it.
 pub fn connected(network: &Network) -> (TcpSocket, TcpSocket, InputStream, OutputStream) {
-    let listener = bound_tcp(network);
-    listener.start_listen().expect("listen starts");
-    finish(&listener.subscribe(), || listener.finish_listen()).expect("listen");
-    let address = listener
-        .local_address()
-        .expect("a bound listener has an address");
-    let client = bound_tcp(network);
-    client
-        .start_connect(network, address)
-        .expect("connect starts");
-    let (input, output) =
-        finish(&client.subscribe(), || client.finish_connect()).expect("connect to the listener");
+    let listener = listener(network);
+    let (client, input, output) = client_of(network, &listener);
     (listener, client, input, output)
 }

@@ -4,7 +4,9 @@
 //! address.
 
 use common::observe;
-use loopback::{bound_tcp, error_name, finish, read_result, write_result};
+use loopback::{
+    accept, bound_tcp, client_of, error_name, listen, listener, read_result, write_result,
+};
 use wasi::io::streams::{InputStream, OutputStream, StreamError};
 use wasi::sockets::instance_network::instance_network;
 use wasi::sockets::network::{ErrorCode, IpAddressFamily, Network};
@@ -129,24 +131,10 @@ fn fresh() -> TcpSocket {
     create_tcp_socket(IpAddressFamily::Ipv4).expect("a TCP socket")
 }
 
-/// A bound `socket` (set up as the caller likes), listening.
-fn listening(socket: TcpSocket) -> TcpSocket {
-    socket.start_listen().expect("listen starts");
-    finish(&socket.subscribe(), || socket.finish_listen()).expect("listen");
-    socket
-}
-
 /// A client connected to `listener`, and the socket `listener` accepted.
 fn connect_to(network: &Network, listener: TcpSocket) -> Connection {
-    let address = listener.local_address().expect("a listener's address");
-    let client = bound_tcp(network);
-    client
-        .start_connect(network, address)
-        .expect("connect starts");
-    let (client_in, client_out) =
-        finish(&client.subscribe(), || client.finish_connect()).expect("connect");
-    let (server, server_in, server_out) =
-        finish(&listener.subscribe(), || listener.accept()).expect("accept the client");
+    let (client, client_in, client_out) = client_of(network, &listener);
+    let (server, server_in, server_out) = accept(&listener);
     Connection {
         client_in,
         client_out,
@@ -159,7 +147,7 @@ fn connect_to(network: &Network, listener: TcpSocket) -> Connection {
 }
 
 fn connection(network: &Network) -> Connection {
-    connect_to(network, listening(bound_tcp(network)))
+    connect_to(network, listener(network))
 }
 
 /// A bound listener set up by `configure` before it listens, with a
@@ -167,7 +155,8 @@ fn connection(network: &Network) -> Connection {
 fn accepted_from(network: &Network, configure: impl FnOnce(&TcpSocket)) -> Connection {
     let socket = bound_tcp(network);
     configure(&socket);
-    connect_to(network, listening(socket))
+    listen(&socket);
+    connect_to(network, socket)
 }
 
 /// Observes an option's value, or the error reading it gave (so does
@@ -311,7 +300,7 @@ fn idle_time_connected() {
 
 fn backlog_after_listen() {
     let network = instance_network();
-    let listener = listening(bound_tcp(&network));
+    let listener = listener(&network);
     observe("set", error_name(&listener.set_listen_backlog_size(16)));
 }
 
@@ -324,7 +313,7 @@ fn backlog_connected() {
 
 fn backlog_connect_in_progress() {
     let network = instance_network();
-    let listener = listening(bound_tcp(&network));
+    let listener = listener(&network);
     let address = listener.local_address().expect("a listener's address");
     let client = bound_tcp(&network);
     client

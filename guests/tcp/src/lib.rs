@@ -10,8 +10,10 @@
 //! calls.
 
 use common::observe;
-use loopback::{bound_tcp, documentation_address, error_name, finish, own, own_v6};
-use wasi::io::streams::{InputStream, OutputStream};
+use loopback::{
+    accept, bound_tcp, client_of, connect, documentation_address, error_name, finish, ipv4, listen,
+    listener, own, own_v6,
+};
 use wasi::sockets::instance_network::instance_network;
 use wasi::sockets::network::{
     ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress, Network,
@@ -136,24 +138,6 @@ fn bind(network: &Network, socket: &TcpSocket, address: IpSocketAddress) -> Stri
     error_name(&result)
 }
 
-/// `start-connect`, and `finish-connect` once it started: the streams, or
-/// the first error.
-fn connect(
-    network: &Network,
-    socket: &TcpSocket,
-    address: IpSocketAddress,
-) -> Result<(InputStream, OutputStream), ErrorCode> {
-    socket
-        .start_connect(network, address)
-        .and_then(|()| finish(&socket.subscribe(), || socket.finish_connect()))
-}
-
-/// `start-listen` and `finish-listen` on a bound socket.
-fn listen(socket: &TcpSocket) {
-    socket.start_listen().expect("listen starts");
-    finish(&socket.subscribe(), || socket.finish_listen()).expect("listen");
-}
-
 /// A socket bound at `address` (port 0: an ephemeral one) and listening.
 fn listener_at(network: &Network, family: IpAddressFamily, address: IpSocketAddress) -> TcpSocket {
     let listener = socket(family);
@@ -163,10 +147,6 @@ fn listener_at(network: &Network, family: IpAddressFamily, address: IpSocketAddr
     finish(&listener.subscribe(), || listener.finish_bind()).expect("bind on a loopback address");
     listen(&listener);
     listener
-}
-
-fn listener(network: &Network) -> TcpSocket {
-    listener_at(network, IpAddressFamily::Ipv4, own(0))
 }
 
 fn local(socket: &TcpSocket) -> IpSocketAddress {
@@ -212,10 +192,6 @@ fn port(address: IpSocketAddress) -> u16 {
     }
 }
 
-fn ipv4(address: (u8, u8, u8, u8), port: u16) -> IpSocketAddress {
-    IpSocketAddress::Ipv4(Ipv4SocketAddress { port, address })
-}
-
 /// `::ffff:a.b.c.d`, the IPv4-mapped IPv6 form of an IPv4 socket address.
 fn mapped(address: IpSocketAddress) -> IpSocketAddress {
     let IpSocketAddress::Ipv4(Ipv4SocketAddress {
@@ -245,20 +221,6 @@ fn family_name(family: IpAddressFamily) -> &'static str {
         IpAddressFamily::Ipv4 => "ipv4",
         IpAddressFamily::Ipv6 => "ipv6",
     }
-}
-
-/// A client bound on the own address and connected to `listener`, with its
-/// streams.
-fn client_of(network: &Network, listener: &TcpSocket) -> (TcpSocket, InputStream, OutputStream) {
-    let client = bound_tcp(network);
-    let (input, output) =
-        connect(network, &client, local(listener)).expect("connect to the listener");
-    (client, input, output)
-}
-
-/// The listener's next connection, waited for.
-fn accept(listener: &TcpSocket) -> (TcpSocket, InputStream, OutputStream) {
-    finish(&listener.subscribe(), || listener.accept()).expect("accept the client")
 }
 
 /// `accept`'s result by name; a connection it returns is dropped streams

@@ -4,10 +4,10 @@
 //! datagram streams' pollables and the socket options.
 
 use common::observe;
-use loopback::{bound_udp, documentation_address, error_name, finish, own, own_v6};
+use loopback::{bound_udp, documentation_address, error_name, finish, ipv4, own, own_v6};
 use wasi::sockets::instance_network::instance_network;
 use wasi::sockets::network::{
-    ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress, Network,
+    ErrorCode, IpAddressFamily, IpSocketAddress, Ipv6SocketAddress, Network,
 };
 use wasi::sockets::udp::{
     IncomingDatagram, IncomingDatagramStream, OutgoingDatagram, OutgoingDatagramStream, UdpSocket,
@@ -214,10 +214,6 @@ fn observe_bind(socket: &UdpSocket, network: &Network, address: IpSocketAddress)
 
 fn unspecified(port: u16) -> IpSocketAddress {
     ipv4((0, 0, 0, 0), port)
-}
-
-fn ipv4(address: (u8, u8, u8, u8), port: u16) -> IpSocketAddress {
-    IpSocketAddress::Ipv4(Ipv4SocketAddress { port, address })
 }
 
 // The socket and its binding.

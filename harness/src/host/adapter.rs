@@ -22,7 +22,7 @@
 //! harness error naming the adapter and showing what it printed.
 
 use super::private_network::{self, PrivateNetwork};
-use super::responder::Responder;
+use super::responder::{Responder, Wanted};
 use super::serving::{self, Launch, Served, Servers};
 use super::subprocess::{self, HostEnd};
 use super::world::files::Granted;
@@ -56,6 +56,9 @@ pub struct AdapterHost {
     prepared: PerComponent<()>,
     /// Its serving processes, if it serves (`Capabilities::serving`).
     servers: Servers,
+    /// Its serving processes in the private network that have a responder
+    /// at `witness.invalid`, for the runs with `[run.http-response]`.
+    answering: Servers,
     /// Its processes run in the private network, where there is one (all
     /// but a self-test's host that proves the network matters).
     in_private_network: bool,
@@ -135,6 +138,7 @@ impl AdapterHost {
             output_limit: Some(subprocess::OUTPUT_LIMIT),
             prepared: PerComponent::default(),
             servers: Servers::default(),
+            answering: Servers::default(),
             in_private_network: true,
         }
     }
@@ -233,15 +237,30 @@ impl Host for AdapterHost {
             .map_err(|e| format!("cannot make a temporary directory for the reply: {e}"))?;
         let reply_file = work.path().join("reply.json");
         let options = self.options(request, &reply_file);
-        // Lives until the run has ended: it answers the guest's requests.
-        let responder = Responder::for_run(
-            self.private_network(),
-            settings,
-            self.capabilities.cross_origin_requests,
-        )?;
-        // A serving process's hosts file is fixed when it starts: a run
-        // with a responder of its own has a process of its own.
-        let serving = (self.capabilities.serving && responder.is_none()).then_some(&self.servers);
+        let network = self.private_network();
+        let wanted = (settings.http_response.as_ref())
+            .filter(|_| network.is_some())
+            .map(|response| Wanted {
+                response,
+                cross_origin: self.capabilities.cross_origin_requests,
+            });
+        // A serving process's responder listens for its whole life: a run
+        // that wants none listening (`connection-refused`) has a process,
+        // and a responder, of its own, which lives until the run has ended.
+        let serving = self.capabilities.serving
+            && wanted.is_none_or(|wanted| wanted.answerable_while_listening());
+        let responder = match wanted {
+            Some(wanted) if !serving => Some(Responder::start(network.expect("wanted"), wanted)?),
+            _ => None,
+        };
+        // Processes with a responder are a pool of their own, so that
+        // `witness.invalid` stays unnamed for the runs that want none.
+        let pool = if wanted.is_some() {
+            &self.answering
+        } else {
+            &self.servers
+        };
+        let serving = serving.then_some(pool);
         let (ended, token) = match serving {
             Some(servers) => {
                 let stdin_file = work.path().join("stdin");
@@ -271,7 +290,8 @@ impl Host for AdapterHost {
                     command: &self.command,
                     env: &self.env,
                     output_limit: self.output_limit,
-                    network: self.private_network(),
+                    network,
+                    responder: wanted,
                 };
                 // Only a process that replied to this run as the protocol
                 // says, and not `last`, serves a further run.

@@ -14,6 +14,12 @@
 //! A browser's requests are a page's, cross-origin to the responder: it
 //! then answers as a server for pages does, allowing any origin (CORS) and
 //! answering preflights, so that the guest meets the same peer there.
+//!
+//! A serving adapter process keeps one responder for its life (its hosts
+//! file is fixed when it starts), answering each run's requests as that
+//! run says ([`Responder::answer`]): a request is answered as the run
+//! current when its head arrives, even on a connection an earlier run
+//! opened and its HTTP client kept alive.
 
 use super::RunSettings;
 use super::private_network::{Names, PrivateNetwork};
@@ -28,7 +34,8 @@ use std::sync::{Arc, Mutex};
 /// guests send, and the connection is closed.
 const HEAD_LIMIT: u64 = 64 << 10;
 
-/// One run's responder, listening until it is dropped.
+/// A run's responder, or a serving process's, listening until it is
+/// dropped.
 pub struct Responder {
     names: Names,
     /// The listener (a duplicate of the accepting thread's) and the
@@ -36,6 +43,36 @@ pub struct Responder {
     /// the run.
     listener: Option<TcpListener>,
     connections: Arc<Mutex<Vec<TcpStream>>>,
+    /// How the next request is answered.
+    answer: Arc<Mutex<Answer>>,
+}
+
+/// What a run asks of the responder.
+#[derive(Clone, Copy)]
+pub struct Wanted<'a> {
+    /// The case's `[run.http-response]`.
+    pub response: &'a HttpResponse,
+    /// The host's requests are a page's: allow them from any origin.
+    pub cross_origin: bool,
+}
+
+impl Wanted<'_> {
+    /// Whether a responder that listens already can answer so: all but
+    /// `connection-refused`, which is no listener at all.
+    pub fn answerable_while_listening(&self) -> bool {
+        self.response.error != Some(HttpError::ConnectionRefused)
+    }
+
+    fn answer(&self) -> Answer {
+        match self.response.error {
+            Some(HttpError::ConnectionTerminated | HttpError::ConnectionRefused) => Answer::Close,
+            Some(HttpError::HttpResponseTimeout) => Answer::Never,
+            None => Answer::Bytes {
+                response: wire(self.response, self.cross_origin).into(),
+                cross_origin: self.cross_origin,
+            },
+        }
+    }
 }
 
 /// What the responder does with each request.
@@ -63,38 +100,33 @@ impl Responder {
         cross_origin: bool,
     ) -> Result<Option<Responder>, String> {
         match (network, &settings.http_response) {
-            (Some(network), Some(response)) => {
-                Responder::start(network, response, cross_origin).map(Some)
-            }
+            (Some(network), Some(response)) => Responder::start(
+                network,
+                Wanted {
+                    response,
+                    cross_origin,
+                },
+            )
+            .map(Some),
             _ => Ok(None),
         }
     }
 
-    /// A responder for `response` at a fresh address of `network`, named
-    /// [`RESERVED_AUTHORITY`] by [`Responder::names`].
-    fn start(
-        network: &PrivateNetwork,
-        response: &HttpResponse,
-        cross_origin: bool,
-    ) -> Result<Responder, String> {
+    /// A responder answering as `wanted` says, at a fresh address of
+    /// `network`, named [`RESERVED_AUTHORITY`] by [`Responder::names`].
+    pub fn start(network: &PrivateNetwork, wanted: Wanted<'_>) -> Result<Responder, String> {
         let address = fresh_address();
         let names = (network.names(&[(RESERVED_AUTHORITY, address)]))
             .map_err(|e| format!("cannot write the run's hosts file: {e}"))?;
-        let answer = match response.error {
-            Some(HttpError::ConnectionRefused) => {
-                return Ok(Responder {
-                    names,
-                    listener: None,
-                    connections: Arc::default(),
-                });
-            }
-            Some(HttpError::ConnectionTerminated) => Answer::Close,
-            Some(HttpError::HttpResponseTimeout) => Answer::Never,
-            None => Answer::Bytes {
-                response: wire(response, cross_origin).into(),
-                cross_origin,
-            },
-        };
+        let answer = Arc::new(Mutex::new(wanted.answer()));
+        if !wanted.answerable_while_listening() {
+            return Ok(Responder {
+                names,
+                listener: None,
+                connections: Arc::default(),
+                answer,
+            });
+        }
         let listener = network
             .inside(|| TcpListener::bind((address, 80)))?
             .map_err(|e| format!("cannot listen at {address}:80 for {RESERVED_AUTHORITY}: {e}"))?;
@@ -102,6 +134,7 @@ impl Responder {
             .map_err(|e| format!("cannot share the responder's listener: {e}"))?;
         let connections = Arc::<Mutex<Vec<TcpStream>>>::default();
         let taken = connections.clone();
+        let answering = answer.clone();
         std::thread::spawn(move || {
             // Ends when the listener is shut down, on drop.
             for stream in accepting.incoming() {
@@ -109,15 +142,22 @@ impl Responder {
                 if let Ok(copy) = stream.try_clone() {
                     taken.lock().expect("no panics while locked").push(copy);
                 }
-                let answer = answer.clone();
-                std::thread::spawn(move || serve(stream, answer));
+                let answer = answering.clone();
+                std::thread::spawn(move || serve(stream, &answer));
             }
         });
         Ok(Responder {
             names,
             listener: Some(listener),
             connections,
+            answer,
         })
+    }
+
+    /// From now on, answers as `wanted` says; a responder that listens
+    /// answers `connection-refused` by closing the connection.
+    pub fn answer(&self, wanted: Wanted<'_>) {
+        *self.answer.lock().expect("no panics while locked") = wanted.answer();
     }
 
     /// The hosts file of the run's process, naming the responder.
@@ -145,15 +185,16 @@ impl Drop for Responder {
     }
 }
 
-/// Answers each request on `stream` until the client closes it: after its
-/// head, then reads its body to the end, as a server would, so that a
-/// guest writing it never waits on a full buffer.
-fn serve(stream: TcpStream, answer: Answer) {
+/// Answers each request on `stream` until the client closes it, as
+/// `answer` says when its head is in; then reads its body to the end, as a
+/// server would, so that a guest writing it never waits on a full buffer.
+fn serve(stream: TcpStream, answer: &Mutex<Answer>) {
     let Ok(mut writer) = stream.try_clone() else {
         return;
     };
     let mut reader = BufReader::new(stream);
     while let Some(head) = read_head(&mut reader) {
+        let answer = answer.lock().expect("no panics while locked").clone();
         match &answer {
             Answer::Bytes {
                 response,
@@ -308,14 +349,35 @@ mod tests {
 
     /// A client connected to [`serve`] answering with `answer`.
     fn served(answer: Answer) -> TcpStream {
+        served_as(Arc::new(Mutex::new(answer)))
+    }
+
+    /// A client connected to [`serve`] answering as `answer` says then.
+    fn served_as(answer: Arc<Mutex<Answer>>) -> TcpStream {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = listener.accept().unwrap();
-        std::thread::spawn(move || serve(server, answer));
+        std::thread::spawn(move || serve(server, &answer));
         client
             .set_read_timeout(Some(Duration::from_millis(300)))
             .unwrap();
         client
+    }
+
+    #[test]
+    fn a_connection_kept_alive_is_answered_as_the_current_run_says() {
+        let bytes = |text: &'static str| Answer::Bytes {
+            response: Arc::from(text.as_bytes()),
+            cross_origin: false,
+        };
+        let answer = Arc::new(Mutex::new(bytes("FIRST")));
+        let mut client = served_as(answer.clone());
+        let request = b"GET / HTTP/1.1\r\n\r\n";
+        client.write_all(request).unwrap();
+        assert_eq!(received(&mut client).as_deref(), Some("FIRST"));
+        *answer.lock().unwrap() = bytes("SECOND");
+        client.write_all(request).unwrap();
+        assert_eq!(received(&mut client).as_deref(), Some("SECOND"));
     }
 
     /// What arrives within the read timeout; `None` when the server closed

@@ -16,6 +16,7 @@
 //! run (a crash, or the reply it left); neither serves again.
 
 use super::private_network::PrivateNetwork;
+use super::responder::{Responder, Wanted};
 use super::subprocess::{cut_marker, kill_group};
 use crate::outcome::{HostRun, Outcome};
 use std::ffi::OsString;
@@ -52,6 +53,9 @@ pub struct Launch<'a> {
     pub output_limit: Option<u64>,
     /// The network its processes run in; the harness's own without it.
     pub network: Option<&'static PrivateNetwork>,
+    /// How `witness.invalid` answers the run: a process in the private
+    /// network then has a [`Responder`] of its own, set before each run.
+    pub responder: Option<Wanted<'a>>,
 }
 
 /// How a served run ended, as far as the process tells.
@@ -199,6 +203,9 @@ impl Servers {
                     }
                 }
             }
+            if let (Some(responder), Some(wanted)) = (&server.responder, launch.responder) {
+                responder.answer(wanted);
+            }
             match server.requests.write_all(line.as_bytes()) {
                 Ok(()) => return Ok(server),
                 Err(e) if fresh => {
@@ -232,8 +239,12 @@ impl Servers {
                 Ok(())
             });
         }
+        let responder = match (launch.network, launch.responder) {
+            (Some(network), Some(wanted)) => Some(Responder::start(network, wanted)?),
+            _ => None,
+        };
         if let Some(network) = launch.network {
-            network.confine(&mut command, None);
+            network.confine(&mut command, responder.as_ref().map(Responder::names));
         }
         let mut child = spawn_from_the_spawner(command)
             .map_err(|e| format!("cannot start {program:?}: {e}"))?;
@@ -249,6 +260,7 @@ impl Servers {
             open: [true, true],
             runs: 0,
             reaped: false,
+            responder,
         })
     }
 }
@@ -319,6 +331,8 @@ struct Server {
     /// Whether the process was waited for: its group is then not
     /// signalled again (the number may name another group by then).
     reaped: bool,
+    /// What `witness.invalid` names in its hosts file.
+    responder: Option<Responder>,
 }
 
 impl Server {
