@@ -150,7 +150,7 @@ fn every_call_a_wasmtime_cli_traces_is_one_the_ledger_counts() {
                 &mut command,
                 responder
                     .as_ref()
-                    .map(witness::host::responder::Responder::names),
+                    .map(witness::host::responder::Responder::hosts_file),
             );
         }
         let loopback = witness::host::world::sockets::fresh_address();

@@ -1892,6 +1892,11 @@ fn malformed_case_files_name_file_line_and_column_and_say_what_to_do() {
             "[run.http-response] cannot be built: `error` answers instead of a response: give it alone",
         ),
         (
+            "framing-field-in-response.toml",
+            "9:1:",
+            "`Content-Length` frames the body, which the harness does from `body` and `trailers`: leave it out",
+        ),
+        (
             "list-as-scenario.toml",
             "3:12:",
             "`--list` cannot name a scenario",

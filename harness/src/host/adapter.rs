@@ -245,12 +245,11 @@ impl Host for AdapterHost {
                 cross_origin: self.capabilities.cross_origin_requests,
             });
         // A serving process's responder listens for its whole life: a run
-        // that wants none listening (`connection-refused`) has a process,
+        // that wants nothing listening (`connection-refused`) has a process,
         // and a responder, of its own, which lives until the run has ended.
-        let serving = self.capabilities.serving
-            && wanted.is_none_or(|wanted| wanted.answerable_while_listening());
+        let in_turn = self.capabilities.serving && wanted.is_none_or(|wanted| wanted.listens());
         let responder = match wanted {
-            Some(wanted) if !serving => Some(Responder::start(network.expect("wanted"), wanted)?),
+            Some(wanted) if !in_turn => Some(Responder::start(network.expect("wanted"), wanted)?),
             _ => None,
         };
         // Processes with a responder are a pool of their own, so that
@@ -260,7 +259,7 @@ impl Host for AdapterHost {
         } else {
             &self.servers
         };
-        let serving = serving.then_some(pool);
+        let serving = in_turn.then_some(pool);
         let (ended, token) = match serving {
             Some(servers) => {
                 let stdin_file = work.path().join("stdin");
@@ -426,7 +425,7 @@ impl AdapterHost {
             .ok_or_else(|| format!("adapter `{}` has no command", self.name))?;
         let mut adapter = Command::new(program);
         if let Some(network) = self.private_network() {
-            network.confine(&mut adapter, responder.map(Responder::names));
+            network.confine(&mut adapter, responder.map(Responder::hosts_file));
         }
         adapter
             .envs(self.env.iter().map(|(name, value)| (name, value)))

@@ -31,8 +31,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// The hosts file of a process in the private network: `localhost` alone,
-/// unless the run names a peer of its own ([`PrivateNetwork::names`]).
-const HOSTS: &str = "127.0.0.1 localhost\n::1 localhost\n";
+/// unless the run names a peer of its own ([`PrivateNetwork::hosts_file`]).
+pub const HOSTS: &str = "127.0.0.1 localhost\n::1 localhost\n";
 
 /// The resolver's files as a host process in the private network sees
 /// them: `/etc/<name>` and witness's contents.
@@ -52,7 +52,7 @@ const NSCD_DIRECTORIES: [&str; 2] = ["/run/nscd", "/var/run/nscd"];
 /// before any host process starts.
 pub struct PrivateNetwork {
     namespace: OwnedFd,
-    /// Holds the files [`RESOLVER_FILES`] names, and each run's [`Names`].
+    /// Holds the files [`RESOLVER_FILES`] names, and each run's [`HostsFile`].
     resolver: tempfile::TempDir,
     /// (source, target) of each bind mount, and an empty directory to hide
     /// each of [`NSCD_DIRECTORIES`] that exists.
@@ -167,16 +167,32 @@ fn bring_loopback_up() -> std::io::Result<()> {
 /// A hosts file of one process's own: [`HOSTS`] and the names of the
 /// peers its run has. The file may go once the process has started (its
 /// mount holds it).
-pub struct Names {
+pub struct HostsFile {
     path: CString,
     _file: tempfile::TempPath,
 }
 
+/// Where a process's hosts file is mounted.
+const ETC_HOSTS: &std::ffi::CStr = c"/etc/hosts";
+
 impl PrivateNetwork {
-    /// A hosts file that also gives each `(name, address)` of `peers`.
-    pub fn names(&self, peers: &[(&str, Ipv4Addr)]) -> std::io::Result<Names> {
+    /// Writes a hosts file that also gives each `(name, address)` of
+    /// `peers`; `Err` too where the machine has no `/etc/hosts` to mount it
+    /// on.
+    pub fn hosts_file(&self, peers: &[(&str, Ipv4Addr)]) -> std::io::Result<HostsFile> {
+        if !self
+            .mounts
+            .iter()
+            .any(|(_, target)| target.as_c_str() == ETC_HOSTS)
+        {
+            return Err(std::io::Error::other(
+                "this machine has no /etc/hosts to mount a run's names on",
+            ));
+        }
         let mut file = tempfile::Builder::new()
             .prefix("hosts")
+            // Readable by all, as /etc/hosts is: a host may drop root.
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
             .tempfile_in(self.resolver.path())?;
         let mut text = HOSTS.to_string();
         for (name, address) in peers {
@@ -184,7 +200,7 @@ impl PrivateNetwork {
         }
         file.write_all(text.as_bytes())?;
         let file = file.into_temp_path();
-        Ok(Names {
+        Ok(HostsFile {
             path: CString::new(file.as_os_str().as_encoded_bytes())
                 .map_err(std::io::Error::other)?,
             _file: file,
@@ -193,14 +209,14 @@ impl PrivateNetwork {
 
     /// Makes `command`'s process start inside the namespace, with a mount
     /// namespace of its own in which the resolver's files are witness's,
-    /// its hosts file `names` where given.
-    pub fn confine(&'static self, command: &mut Command, names: Option<&Names>) {
+    /// its hosts file `hosts_file` where given.
+    pub fn confine(&'static self, command: &mut Command, hosts_file: Option<&HostsFile>) {
         let namespace = self.namespace.as_raw_fd();
         // Made here: the child may not allocate between fork and exec.
         let mounts: Vec<(CString, CString)> = (self.mounts.iter())
-            .map(|(source, target)| match names {
-                Some(names) if target.as_c_str() == c"/etc/hosts" => {
-                    (names.path.clone(), target.clone())
+            .map(|(source, target)| match hosts_file {
+                Some(hosts_file) if target.as_c_str() == ETC_HOSTS => {
+                    (hosts_file.path.clone(), target.clone())
                 }
                 _ => (source.clone(), target.clone()),
             })

@@ -1,7 +1,7 @@
 //! The reserved HTTP authority's peer in the private network. For a run
 //! on a host there with `[run.http-response]`, `witness.invalid` names an
 //! address of the run's own (its process's hosts file,
-//! [`PrivateNetwork::names`]), where a responder answers each request on
+//! [`PrivateNetwork::hosts_file`]), where a responder answers each request on
 //! the wire with the case's response, as a server would: every host's own
 //! HTTP client reads it. Embedded hosts answer in their handler instead
 //! ([`super::world::http`]).
@@ -22,9 +22,10 @@
 //! opened and its HTTP client kept alive.
 
 use super::RunSettings;
-use super::private_network::{Names, PrivateNetwork};
+use super::private_network::{HostsFile, PrivateNetwork};
 use super::world::http::{HttpError, HttpResponse, RESERVED_AUTHORITY};
 use super::world::sockets::fresh_address;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
@@ -37,14 +38,23 @@ const HEAD_LIMIT: u64 = 64 << 10;
 /// A run's responder, or a serving process's, listening until it is
 /// dropped.
 pub struct Responder {
-    names: Names,
-    /// The listener (a duplicate of the accepting thread's) and the
-    /// connections it took, shut down on drop so that no thread outlives
-    /// the run.
+    hosts_file: HostsFile,
+    /// The listener (a duplicate of the accepting thread's), none for a
+    /// run that wants nothing listening, and the connections open now:
+    /// shut down on drop, so that no thread outlives the responder.
     listener: Option<TcpListener>,
-    connections: Arc<Mutex<Vec<TcpStream>>>,
+    connections: Arc<Mutex<Connections>>,
     /// How the next request is answered.
     answer: Arc<Mutex<Answer>>,
+}
+
+/// The connections a responder's threads serve, each until it closes.
+#[derive(Default)]
+struct Connections {
+    open: HashMap<u64, TcpStream>,
+    next: u64,
+    /// The responder was dropped: a connection accepted after is closed.
+    closed: bool,
 }
 
 /// What a run asks of the responder.
@@ -57,12 +67,12 @@ pub struct Wanted<'a> {
 }
 
 impl Wanted<'_> {
-    /// Whether a responder that listens already can answer so: all but
-    /// `connection-refused`, which is no listener at all.
-    pub fn answerable_while_listening(&self) -> bool {
+    /// Whether the peer listens: all but `connection-refused`.
+    pub fn listens(&self) -> bool {
         self.response.error != Some(HttpError::ConnectionRefused)
     }
 
+    /// How a listening peer answers.
     fn answer(&self) -> Answer {
         match self.response.error {
             Some(HttpError::ConnectionTerminated | HttpError::ConnectionRefused) => Answer::Close,
@@ -113,75 +123,105 @@ impl Responder {
     }
 
     /// A responder answering as `wanted` says, at a fresh address of
-    /// `network`, named [`RESERVED_AUTHORITY`] by [`Responder::names`].
+    /// `network`, named [`RESERVED_AUTHORITY`] by its
+    /// [`Responder::hosts_file`].
     pub fn start(network: &PrivateNetwork, wanted: Wanted<'_>) -> Result<Responder, String> {
         let address = fresh_address();
-        let names = (network.names(&[(RESERVED_AUTHORITY, address)]))
+        let hosts_file = (network.hosts_file(&[(RESERVED_AUTHORITY, address)]))
             .map_err(|e| format!("cannot write the run's hosts file: {e}"))?;
         let answer = Arc::new(Mutex::new(wanted.answer()));
-        if !wanted.answerable_while_listening() {
-            return Ok(Responder {
-                names,
-                listener: None,
-                connections: Arc::default(),
-                answer,
-            });
-        }
-        let listener = network
-            .inside(|| TcpListener::bind((address, 80)))?
-            .map_err(|e| format!("cannot listen at {address}:80 for {RESERVED_AUTHORITY}: {e}"))?;
-        let accepting = (listener.try_clone())
-            .map_err(|e| format!("cannot share the responder's listener: {e}"))?;
-        let connections = Arc::<Mutex<Vec<TcpStream>>>::default();
-        let taken = connections.clone();
-        let answering = answer.clone();
-        std::thread::spawn(move || {
-            // Ends when the listener is shut down, on drop.
-            for stream in accepting.incoming() {
-                let Ok(stream) = stream else { break };
-                if let Ok(copy) = stream.try_clone() {
-                    taken.lock().expect("no panics while locked").push(copy);
-                }
-                let answer = answering.clone();
-                std::thread::spawn(move || serve(stream, &answer));
-            }
-        });
+        let connections = Arc::<Mutex<Connections>>::default();
+        let listener = if wanted.listens() {
+            let listener = network
+                .inside(|| TcpListener::bind((address, 80)))?
+                .map_err(|e| {
+                    format!("cannot listen at {address}:80 for {RESERVED_AUTHORITY}: {e}")
+                })?;
+            let accepting = (listener.try_clone())
+                .map_err(|e| format!("cannot share the responder's listener: {e}"))?;
+            let (connections, answer) = (connections.clone(), answer.clone());
+            std::thread::spawn(move || accept_all(&accepting, &connections, &answer));
+            Some(listener)
+        } else {
+            None
+        };
         Ok(Responder {
-            names,
-            listener: Some(listener),
+            hosts_file,
+            listener,
             connections,
             answer,
         })
     }
 
-    /// From now on, answers as `wanted` says; a responder that listens
-    /// answers `connection-refused` by closing the connection.
+    /// From now on, answers as `wanted` says (a serving process's
+    /// responder, before each run; it listens, so `wanted` does too).
     pub fn answer(&self, wanted: Wanted<'_>) {
         *self.answer.lock().expect("no panics while locked") = wanted.answer();
     }
 
     /// The hosts file of the run's process, naming the responder.
-    pub fn names(&self) -> &Names {
-        &self.names
+    pub fn hosts_file(&self) -> &HostsFile {
+        &self.hosts_file
     }
 }
 
 impl Drop for Responder {
     fn drop(&mut self) {
+        let mut connections = self.connections.lock().expect("no panics while locked");
+        connections.closed = true;
+        for connection in connections.open.values() {
+            let _ = connection.shutdown(Shutdown::Both);
+        }
         if let Some(listener) = &self.listener {
-            // Wakes the accepting thread, whose accept then fails: Linux
-            // ends a blocked accept on a listener shut down.
+            // Wakes the accepting thread, whose accept then fails with
+            // EINVAL: Linux ends a blocked accept on a listener shut down.
             // SAFETY: shutdown(2) of a descriptor this value owns.
             unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) };
         }
-        for connection in self
-            .connections
-            .lock()
-            .expect("no panics while locked")
-            .iter()
-        {
-            let _ = connection.shutdown(Shutdown::Both);
-        }
+    }
+}
+
+/// Serves each connection `listener` accepts on a thread of its own, until
+/// the listener is shut down.
+fn accept_all(
+    listener: &TcpListener,
+    connections: &Arc<Mutex<Connections>>,
+    answer: &Arc<Mutex<Answer>>,
+) {
+    loop {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return,
+            // A connection aborted while queued, or no descriptor left for
+            // one for now: the others are still served.
+            Err(_) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            }
+        };
+        let id = {
+            let mut open = connections.lock().expect("no panics while locked");
+            let Ok(copy) = stream.try_clone() else {
+                continue;
+            };
+            if open.closed {
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
+            }
+            open.next += 1;
+            let id = open.next;
+            open.open.insert(id, copy);
+            id
+        };
+        let (connections, answer) = (connections.clone(), answer.clone());
+        std::thread::spawn(move || {
+            serve(stream, &answer);
+            // Its copy goes too, so that the connection closes now.
+            let mut open = connections.lock().expect("no panics while locked");
+            if let Some(copy) = open.open.remove(&id) {
+                let _ = copy.shutdown(Shutdown::Both);
+            }
+        });
     }
 }
 
@@ -222,7 +262,7 @@ fn serve(stream: TcpStream, answer: &Mutex<Answer>) {
 
 /// The answer to a browser's CORS preflight: any method and fields, from
 /// any origin.
-const PREFLIGHT_ANSWER: &str = "HTTP/1.1 204 No Content\r\naccess-control-allow-origin: *\r\naccess-control-allow-methods: *\r\naccess-control-allow-headers: *\r\n\r\n";
+pub const PREFLIGHT_ANSWER: &str = "HTTP/1.1 204 No Content\r\naccess-control-allow-origin: *\r\naccess-control-allow-methods: *\r\naccess-control-allow-headers: *\r\n\r\n";
 
 /// What the responder needs of a request's head.
 struct Head {
@@ -329,6 +369,7 @@ pub fn wire(response: &HttpResponse, cross_origin: bool) -> Vec<u8> {
     }
     let body = &response.body;
     match &response.trailers {
+        None if !response.has_body() => text.push_str("\r\n"),
         None => text.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len())),
         Some(trailers) => {
             text.push_str("transfer-encoding: chunked\r\n\r\n");
@@ -345,19 +386,22 @@ pub fn wire(response: &HttpResponse, cross_origin: bool) -> Vec<u8> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+    use std::io::ErrorKind;
     use std::time::Duration;
 
-    /// A client connected to [`serve`] answering with `answer`.
+    /// A client connected to a responder's accepting thread answering with
+    /// `answer`.
     fn served(answer: Answer) -> TcpStream {
-        served_as(Arc::new(Mutex::new(answer)))
+        served_as(Arc::new(Mutex::new(answer)), &Arc::default())
     }
 
-    /// A client connected to [`serve`] answering as `answer` says then.
-    fn served_as(answer: Arc<Mutex<Answer>>) -> TcpStream {
+    /// A client connected to a responder's accepting thread, answering as
+    /// `answer` says then, its connections in `connections`.
+    fn served_as(answer: Arc<Mutex<Answer>>, connections: &Arc<Mutex<Connections>>) -> TcpStream {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, _) = listener.accept().unwrap();
-        std::thread::spawn(move || serve(server, &answer));
+        let connections = connections.clone();
+        std::thread::spawn(move || accept_all(&listener, &connections, &answer));
         client
             .set_read_timeout(Some(Duration::from_millis(300)))
             .unwrap();
@@ -371,7 +415,7 @@ mod tests {
             cross_origin: false,
         };
         let answer = Arc::new(Mutex::new(bytes("FIRST")));
-        let mut client = served_as(answer.clone());
+        let mut client = served_as(answer.clone(), &Arc::default());
         let request = b"GET / HTTP/1.1\r\n\r\n";
         client.write_all(request).unwrap();
         assert_eq!(received(&mut client).as_deref(), Some("FIRST"));
@@ -389,7 +433,10 @@ mod tests {
             match client.read(&mut buffer) {
                 Ok(0) => return None,
                 Ok(n) => bytes.extend_from_slice(&buffer[..n]),
-                Err(_timed_out) => return Some(String::from_utf8(bytes).unwrap()),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Some(String::from_utf8(bytes).unwrap());
+                }
+                Err(e) => panic!("the connection failed: {e}"),
             }
         }
     }
@@ -420,9 +467,12 @@ mod tests {
     #[test]
     fn a_terminating_peer_closes_after_the_head_and_a_silent_one_never_answers() {
         let request = b"GET / HTTP/1.1\r\nhost: witness.invalid\r\n\r\n";
-        let mut client = served(Answer::Close);
+        let connections = Arc::default();
+        let mut client = served_as(Arc::new(Mutex::new(Answer::Close)), &connections);
         client.write_all(request).unwrap();
         assert_eq!(received(&mut client), None);
+        // The connection it closed is no longer kept.
+        assert!(connections.lock().unwrap().open.is_empty());
         let mut client = served(Answer::Never);
         client.write_all(request).unwrap();
         assert_eq!(received(&mut client).as_deref(), Some(""));
@@ -449,6 +499,14 @@ mod tests {
         assert_eq!(
             String::from_utf8(wire(&response, true)).unwrap(),
             "HTTP/1.1 404 Not Found\r\naccess-control-allow-origin: *\r\naccess-control-expose-headers: *\r\ncontent-length: 4\r\n\r\ngone"
+        );
+        let response = HttpResponse {
+            status: 204,
+            ..HttpResponse::default()
+        };
+        assert_eq!(
+            String::from_utf8(wire(&response, false)).unwrap(),
+            "HTTP/1.1 204 No Content\r\n\r\n"
         );
     }
 }

@@ -244,7 +244,7 @@ impl Servers {
             _ => None,
         };
         if let Some(network) = launch.network {
-            network.confine(&mut command, responder.as_ref().map(Responder::names));
+            network.confine(&mut command, responder.as_ref().map(Responder::hosts_file));
         }
         let mut child = spawn_from_the_spawner(command)
             .map_err(|e| format!("cannot start {program:?}: {e}"))?;

@@ -107,7 +107,7 @@ impl Host for WasmtimeCliHost {
         // Lives until the CLI has exited: it answers the guest's requests.
         let responder = Responder::for_run(network, settings, false)?;
         if let Some(network) = network {
-            network.confine(&mut cli, responder.as_ref().map(Responder::names));
+            network.confine(&mut cli, responder.as_ref().map(Responder::hosts_file));
         }
         cli.args(run_arguments(
             &request.component.display().to_string(),

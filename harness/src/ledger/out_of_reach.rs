@@ -55,11 +55,17 @@ pub fn read(path: &Path, ledger: &Ledger) -> Result<Reasons, FileError> {
     for reason in file.entry {
         let span = reason.span();
         let reason = reason.into_inner();
-        let index = matching(&reason, ledger).map_err(|(message, help)| {
-            let invalid: Invalid = (span, message, help);
+        let at = |(message, help): (String, String)| {
+            let invalid: Invalid = (span.clone(), message, help);
             FileError::at(path, &source, invalid)
-        })?;
-        reasons.insert(index, reason.why);
+        };
+        let index = matching(&reason, ledger).map_err(at)?;
+        if reasons.insert(index, reason.why).is_some() {
+            return Err(at((
+                format!("a second reason for `{}` {:?}", reason.item, reason.text),
+                "keep one reason per entry".into(),
+            )));
+        }
     }
     Ok(reasons)
 }
@@ -147,6 +153,7 @@ mod tests {
                     "invalid-state",
                     Status::Covered,
                 ),
+                entry("wasi:filesystem/types#error-code", "quota", Status::Open),
             ],
             ..Ledger::default()
         }
@@ -171,6 +178,7 @@ mod tests {
             .iter()
             .map(|entry| entry.text.as_deref().unwrap())
             .collect();
+        // Only wasi:sockets' errors must say why.
         assert_eq!(unreasoned, ["out-of-memory"]);
     }
 
@@ -192,6 +200,9 @@ mod tests {
             error.contains(":1:1: ") && error.contains("is covered now"),
             "{error}"
         );
+        let timeout = "[[entry]]\nitem = \"wasi:sockets/network#error-code\"\ntext = \"timeout\"\nwhy = \"-\"\n";
+        let error = read_text(&format!("{timeout}{timeout}")).unwrap_err();
+        assert!(error.contains(":5:1: a second reason"), "{error}");
         let error = read_text("[[entry]]\nitem = \"x\"\n").unwrap_err();
         assert!(error.contains("missing field"), "{error}");
     }

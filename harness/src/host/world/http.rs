@@ -103,11 +103,37 @@ impl HttpResponse {
         if self.error.is_some() && response != HttpResponse::default() {
             return Err("`error` answers instead of a response: give it alone".into());
         }
-        hyper::StatusCode::from_u16(self.status)
+        let status = hyper::StatusCode::from_u16(self.status)
             .map_err(|_| format!("{} is not an HTTP status", self.status))?;
+        if status.is_informational() {
+            return Err(format!(
+                "{status} is an interim status: a response's is 200 to 599"
+            ));
+        }
+        if !self.has_body() && (!self.body.is_empty() || self.trailers.is_some()) {
+            return Err(format!("a {status} response has no body nor trailers"));
+        }
+        // The responder in the private network frames the body on the wire.
+        let fields = self
+            .headers
+            .keys()
+            .chain(self.trailers.iter().flat_map(BTreeMap::keys));
+        if let Some(name) = fields.into_iter().find(|name| {
+            ["content-length", "transfer-encoding"].contains(&name.to_ascii_lowercase().as_str())
+        }) {
+            return Err(format!(
+                "`{name}` frames the body, which the harness does from `body` and `trailers`: leave it out"
+            ));
+        }
         field_map(&self.headers)?;
         self.trailers.as_ref().map(field_map).transpose()?;
         Ok(())
+    }
+
+    /// Whether a response of this status carries a body (RFC 9110: not a
+    /// 204 nor a 304).
+    pub fn has_body(&self) -> bool {
+        !matches!(self.status, 204 | 304)
     }
 }
 

@@ -119,49 +119,79 @@ const RESPONDER_ADDRESS: &str = "127.0.0.2";
 /// `witness.invalid`, with the same bytes on the wire; its CORS fields
 /// too, for a page's requests, if `cross_origin`.
 fn responder(settings: &RunSettings, cross_origin: bool) -> Vec<Step> {
+    use crate::host::responder::{PREFLIGHT_ANSWER, wire};
     use crate::host::world::http::{HttpError, RESERVED_AUTHORITY};
     let Some(response) = &settings.http_response else {
         return Vec::new();
     };
+    let hosts = Step::File {
+        name: "hosts".into(),
+        language: "text",
+        text: format!(
+            "{}{RESPONDER_ADDRESS} {RESERVED_AUTHORITY}\n",
+            crate::host::private_network::HOSTS
+        ),
+    };
+    let needs = "util-linux's `unshare`, as any user where the kernel allows user namespaces (Ubuntu 23.10 and later restrict them: run it as root there), and iproute2's `ip`";
     let answer = match response.error {
         Some(HttpError::ConnectionRefused) => {
-            return vec![Step::Say(format!(
-                "The guest asks `http://{RESERVED_AUTHORITY}/`, where nothing listens: in a network of its own, as witness runs it (util-linux's `unshare`, as any user where the kernel allows user namespaces, and iproute2's `ip`)."
-            ))];
+            return vec![
+                Step::Say(format!(
+                    "The guest asks `http://{RESERVED_AUTHORITY}/`, where nothing listens, in a network of its own, as witness runs it ({needs})."
+                )),
+                hosts,
+            ];
         }
         Some(HttpError::ConnectionTerminated) => "None".to_string(),
         Some(HttpError::HttpResponseTimeout) => "b''".to_string(),
-        None => python_bytes(&crate::host::responder::wire(response, cross_origin)),
+        None => python_bytes(&wire(response, cross_origin)),
+    };
+    let preflight = match cross_origin {
+        true => python_bytes(PREFLIGHT_ANSWER.as_bytes()),
+        false => "None".into(),
     };
     vec![
         Step::Say(format!(
-            "The guest asks `http://{RESERVED_AUTHORITY}/`, which this responder answers with the case's response, in a network of its own, as witness runs it (util-linux's `unshare`, as any user where the kernel allows user namespaces, iproute2's `ip` and Python 3)."
+            "The guest asks `http://{RESERVED_AUTHORITY}/`, which this responder answers with the case's response, in a network of its own, as witness runs it ({needs}, and Python 3)."
         )),
-        Step::File {
-            name: "hosts".into(),
-            language: "text",
-            text: format!("127.0.0.1 localhost\n{RESPONDER_ADDRESS} {RESERVED_AUTHORITY}\n"),
-        },
+        hosts,
         Step::File {
             name: "responder.py".into(),
             language: "python",
             text: format!(
-                r#"# Answers every request at {RESERVED_AUTHORITY}:80 with ANSWER, once its head is in;
-# None closes the connection instead, b'' never answers.
+                r#"# Answers each request at {RESERVED_AUTHORITY}:80 once its head is in: with PREFLIGHT
+# if it is a CORS preflight and PREFLIGHT is set, else with ANSWER (None closes the
+# connection instead, b'' never answers); then reads past the request's body.
 import socket, threading
 
 ANSWER = {answer}
+PREFLIGHT = {preflight}
 
 def serve(connection):
     with connection:
-        received = b''
-        while chunk := connection.recv(65536):
-            received += chunk
-            while b'\r\n\r\n' in received:
-                _, received = received.split(b'\r\n\r\n', 1)
-                if ANSWER is None:
-                    return
+        stream = connection.makefile('rb')
+        while True:
+            head = []
+            while (line := stream.readline()) not in (b'\r\n', b''):
+                head.append(line.lower())
+            if not line:
+                return
+            if not head:
+                continue
+            fields = dict(field.split(b':', 1) for field in head[1:] if b':' in field)
+            if PREFLIGHT and head[0].startswith(b'options') and b'access-control-request-method' in fields:
+                connection.sendall(PREFLIGHT)
+            elif ANSWER is None:
+                return
+            else:
                 connection.sendall(ANSWER)
+            if b'chunked' in fields.get(b'transfer-encoding', b''):
+                while (size := int(stream.readline().split(b';')[0], 16)) > 0:
+                    stream.read(size + 2)
+                while stream.readline() not in (b'\r\n', b''):
+                    pass
+            else:
+                stream.read(int(fields.get(b'content-length', b'0')))
 
 listener = socket.create_server(('{RESPONDER_ADDRESS}', 80))
 while True:
@@ -174,17 +204,19 @@ while True:
 }
 
 /// What runs a command inside a network of its own that has only loopback,
-/// `hosts` for /etc/hosts and `responder.py` answering, for a case with
-/// `[run.http-response]`; nothing otherwise.
+/// with `hosts` for /etc/hosts and, unless nothing may listen,
+/// `responder.py` answering (ended with the command: it is the namespace's
+/// first process), for a case with `[run.http-response]`; nothing
+/// otherwise.
 fn inside_private_network(settings: &RunSettings) -> &'static str {
     match &settings.http_response {
         Some(response)
             if response.error == Some(crate::host::world::http::HttpError::ConnectionRefused) =>
         {
-            "unshare --map-root-user --net sh -c 'ip link set lo up && exec \"$@\"' sh "
+            "unshare --map-root-user --net --mount sh -c 'ip link set lo up && mount --bind hosts /etc/hosts && exec \"$@\"' sh "
         }
         Some(_) => {
-            "unshare --map-root-user --net --mount sh -c 'ip link set lo up && mount --bind hosts /etc/hosts && { python3 responder.py & sleep 1; } && exec \"$@\"' sh "
+            "unshare --map-root-user --net --mount --pid --fork sh -c 'ip link set lo up && mount --bind hosts /etc/hosts && { python3 responder.py & sleep 1; kill -0 $!; } && exec \"$@\"' sh "
         }
         None => "",
     }
