@@ -481,32 +481,40 @@ mod tests {
     #[test]
     fn a_response_with_trailers_is_chunked_one_without_has_its_length_and_cors_is_for_pages() {
         let fields = |name: &str, value: &str| BTreeMap::from([(name.into(), value.into())]);
-        let response = HttpResponse {
-            headers: fields("x-witness", "yes"),
-            body: "witness body".into(),
-            trailers: Some(fields("x-witness", "done")),
-            ..HttpResponse::default()
-        };
-        assert_eq!(
-            String::from_utf8(wire(&response, false)).unwrap(),
-            "HTTP/1.1 200 OK\r\nx-witness: yes\r\ntransfer-encoding: chunked\r\n\r\nc\r\nwitness body\r\n0\r\nx-witness: done\r\n\r\n"
-        );
-        let response = HttpResponse {
-            status: 404,
-            body: "gone".into(),
-            ..HttpResponse::default()
-        };
-        assert_eq!(
-            String::from_utf8(wire(&response, true)).unwrap(),
-            "HTTP/1.1 404 Not Found\r\naccess-control-allow-origin: *\r\naccess-control-expose-headers: *\r\ncontent-length: 4\r\n\r\ngone"
-        );
-        let response = HttpResponse {
-            status: 204,
-            ..HttpResponse::default()
-        };
-        assert_eq!(
-            String::from_utf8(wire(&response, false)).unwrap(),
-            "HTTP/1.1 204 No Content\r\n\r\n"
-        );
+        let on_the_wire = [
+            (
+                HttpResponse {
+                    headers: fields("x-witness", "yes"),
+                    body: "witness body".into(),
+                    trailers: Some(fields("x-witness", "done")),
+                    ..HttpResponse::default()
+                },
+                false,
+                "HTTP/1.1 200 OK\r\nx-witness: yes\r\ntransfer-encoding: chunked\r\n\r\nc\r\nwitness body\r\n0\r\nx-witness: done\r\n\r\n",
+            ),
+            (
+                HttpResponse {
+                    status: 404,
+                    body: "gone".into(),
+                    ..HttpResponse::default()
+                },
+                true,
+                "HTTP/1.1 404 Not Found\r\naccess-control-allow-origin: *\r\naccess-control-expose-headers: *\r\ncontent-length: 4\r\n\r\ngone",
+            ),
+            (
+                HttpResponse {
+                    status: 204,
+                    ..HttpResponse::default()
+                },
+                false,
+                "HTTP/1.1 204 No Content\r\n\r\n",
+            ),
+        ];
+        for (response, cross_origin, wanted) in on_the_wire {
+            assert_eq!(
+                String::from_utf8(wire(&response, cross_origin)).unwrap(),
+                wanted
+            );
+        }
     }
 }
