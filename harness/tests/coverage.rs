@@ -2,6 +2,7 @@
 //! floors in coverage.toml hold, and removing one case makes them fail.
 
 use witness::case::Case;
+use witness::host::responder::{Responder, Wanted};
 use witness::judge::records::HostRecords;
 use witness::layout::Layout;
 use witness::ledger::{Ledger, Measure, Ran, Status, ratchet};
@@ -143,8 +144,7 @@ fn every_call_a_wasmtime_cli_traces_is_one_the_ledger_counts() {
             .map(|files| files.lay_out().unwrap());
         let component = layout.component(&case.guest);
         let mut command = std::process::Command::new(&program);
-        let responder =
-            witness::host::responder::Responder::for_run(private, &case.run, false).unwrap();
+        let responder = Responder::for_run(private, Wanted::of(&case.run, false)).unwrap();
         if let Some(private) = private {
             private.confine(
                 &mut command,

@@ -238,20 +238,13 @@ impl Host for AdapterHost {
         let reply_file = work.path().join("reply.json");
         let options = self.options(request, &reply_file);
         let network = self.private_network();
-        let wanted = (settings.http_response.as_ref())
-            .filter(|_| network.is_some())
-            .map(|response| Wanted {
-                response,
-                cross_origin: self.capabilities.cross_origin_requests,
-            });
+        let wanted = Wanted::of(settings, self.capabilities.cross_origin_requests)
+            .filter(|_| network.is_some());
         // A serving process's responder listens for its whole life: a run
         // that wants nothing listening (`connection-refused`) has a process,
         // and a responder, of its own, which lives until the run has ended.
         let in_turn = self.capabilities.serving && wanted.is_none_or(|wanted| wanted.listens());
-        let responder = match wanted {
-            Some(wanted) if !in_turn => Some(Responder::start(network.expect("wanted"), wanted)?),
-            _ => None,
-        };
+        let responder = Responder::for_run(network, wanted.filter(|_| !in_turn))?;
         // Processes with a responder are a pool of their own, so that
         // `witness.invalid` stays unnamed for the runs that want none.
         let pool = if wanted.is_some() {

@@ -39,12 +39,17 @@ const HEAD_LIMIT: u64 = 64 << 10;
 /// dropped.
 pub struct Responder {
     hosts_file: HostsFile,
-    /// The listener (a duplicate of the accepting thread's), none for a
-    /// run that wants nothing listening, and the connections open now:
-    /// shut down on drop, so that no thread outlives the responder.
-    listener: Option<TcpListener>,
+    /// None for a run that wants nothing listening.
+    listening: Option<Listening>,
+    /// The connections open now: shut down on drop, with the listener, so
+    /// that no thread outlives the responder.
     connections: Arc<Mutex<Connections>>,
-    /// How the next request is answered.
+}
+
+/// A responder's listener (a duplicate of the accepting thread's) and how
+/// it answers the next request.
+struct Listening {
+    listener: TcpListener,
     answer: Arc<Mutex<Answer>>,
 }
 
@@ -66,22 +71,32 @@ pub struct Wanted<'a> {
     pub cross_origin: bool,
 }
 
-impl Wanted<'_> {
-    /// Whether the peer listens: all but `connection-refused`.
-    pub fn listens(&self) -> bool {
-        self.response.error != Some(HttpError::ConnectionRefused)
+impl<'a> Wanted<'a> {
+    /// What a run on a host in the private network asks: the case's
+    /// `[run.http-response]`, if it has one.
+    pub fn of(settings: &'a RunSettings, cross_origin: bool) -> Option<Wanted<'a>> {
+        (settings.http_response.as_ref()).map(|response| Wanted {
+            response,
+            cross_origin,
+        })
     }
 
-    /// How a listening peer answers.
-    fn answer(&self) -> Answer {
-        match self.response.error {
-            Some(HttpError::ConnectionTerminated | HttpError::ConnectionRefused) => Answer::Close,
+    /// Whether the peer listens: all but `connection-refused`.
+    pub fn listens(&self) -> bool {
+        self.answer().is_some()
+    }
+
+    /// How the peer answers; `None` when nothing listens.
+    fn answer(&self) -> Option<Answer> {
+        Some(match self.response.error {
+            Some(HttpError::ConnectionRefused) => return None,
+            Some(HttpError::ConnectionTerminated) => Answer::Close,
             Some(HttpError::HttpResponseTimeout) => Answer::Never,
             None => Answer::Bytes {
                 response: wire(self.response, self.cross_origin).into(),
                 cross_origin: self.cross_origin,
             },
-        }
+        })
     }
 }
 
@@ -101,62 +116,51 @@ enum Answer {
 }
 
 impl Responder {
-    /// The responder a run needs: one for its `[run.http-response]`, on a
-    /// host in `network`; allowing requests from any origin, for a host
-    /// whose requests are a page's, if `cross_origin`.
+    /// The responder a run on a host in `network` needs: one answering
+    /// as `wanted` says, at a fresh address of `network`, named
+    /// [`RESERVED_AUTHORITY`] by its [`Responder::hosts_file`]. None when
+    /// the host is not in the private network or the run wants nothing.
     pub fn for_run(
         network: Option<&PrivateNetwork>,
-        settings: &RunSettings,
-        cross_origin: bool,
+        wanted: Option<Wanted<'_>>,
     ) -> Result<Option<Responder>, String> {
-        match (network, &settings.http_response) {
-            (Some(network), Some(response)) => Responder::start(
-                network,
-                Wanted {
-                    response,
-                    cross_origin,
-                },
-            )
-            .map(Some),
-            _ => Ok(None),
-        }
-    }
-
-    /// A responder answering as `wanted` says, at a fresh address of
-    /// `network`, named [`RESERVED_AUTHORITY`] by its
-    /// [`Responder::hosts_file`].
-    pub fn start(network: &PrivateNetwork, wanted: Wanted<'_>) -> Result<Responder, String> {
+        let (Some(network), Some(wanted)) = (network, wanted) else {
+            return Ok(None);
+        };
         let address = fresh_address();
         let hosts_file = (network.hosts_file(&[(RESERVED_AUTHORITY, address)]))
             .map_err(|e| format!("cannot write the run's hosts file: {e}"))?;
-        let answer = Arc::new(Mutex::new(wanted.answer()));
         let connections = Arc::<Mutex<Connections>>::default();
-        let listener = if wanted.listens() {
-            let listener = network
-                .inside(|| TcpListener::bind((address, 80)))?
-                .map_err(|e| {
-                    format!("cannot listen at {address}:80 for {RESERVED_AUTHORITY}: {e}")
-                })?;
-            let accepting = (listener.try_clone())
-                .map_err(|e| format!("cannot share the responder's listener: {e}"))?;
-            let (connections, answer) = (connections.clone(), answer.clone());
-            std::thread::spawn(move || accept_all(&accepting, &connections, &answer));
-            Some(listener)
-        } else {
-            None
+        let listening = match wanted.answer() {
+            Some(answer) => {
+                let listener = network
+                    .inside(|| TcpListener::bind((address, 80)))?
+                    .map_err(|e| {
+                        format!("cannot listen at {address}:80 for {RESERVED_AUTHORITY}: {e}")
+                    })?;
+                let accepting = (listener.try_clone())
+                    .map_err(|e| format!("cannot share the responder's listener: {e}"))?;
+                let answer = Arc::new(Mutex::new(answer));
+                let (connections, shared) = (connections.clone(), answer.clone());
+                std::thread::spawn(move || accept_all(&accepting, &connections, &shared));
+                Some(Listening { listener, answer })
+            }
+            None => None,
         };
-        Ok(Responder {
+        Ok(Some(Responder {
             hosts_file,
-            listener,
+            listening,
             connections,
-            answer,
-        })
+        }))
     }
 
     /// From now on, answers as `wanted` says (a serving process's
-    /// responder, before each run; it listens, so `wanted` does too).
+    /// responder, before each run). A responder that listens keeps
+    /// listening: a run that wants nothing listening has one of its own.
     pub fn answer(&self, wanted: Wanted<'_>) {
-        *self.answer.lock().expect("no panics while locked") = wanted.answer();
+        if let (Some(listening), Some(answer)) = (&self.listening, wanted.answer()) {
+            *listening.answer.lock().expect("no panics while locked") = answer;
+        }
     }
 
     /// The hosts file of the run's process, naming the responder.
@@ -172,7 +176,7 @@ impl Drop for Responder {
         for connection in connections.open.values() {
             let _ = connection.shutdown(Shutdown::Both);
         }
-        if let Some(listener) = &self.listener {
+        if let Some(Listening { listener, .. }) = &self.listening {
             // Wakes the accepting thread, whose accept then fails with
             // EINVAL: Linux ends a blocked accept on a listener shut down.
             // SAFETY: shutdown(2) of a descriptor this value owns.

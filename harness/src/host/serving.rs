@@ -239,10 +239,7 @@ impl Servers {
                 Ok(())
             });
         }
-        let responder = match (launch.network, launch.responder) {
-            (Some(network), Some(wanted)) => Some(Responder::start(network, wanted)?),
-            _ => None,
-        };
+        let responder = Responder::for_run(launch.network, launch.responder)?;
         if let Some(network) = launch.network {
             network.confine(&mut command, responder.as_ref().map(Responder::hosts_file));
         }

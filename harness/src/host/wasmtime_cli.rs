@@ -16,7 +16,7 @@
 //!
 //! The guest's own stderr is what the CLI printed before its error report.
 
-use super::responder::Responder;
+use super::responder::{Responder, Wanted};
 use super::subprocess::{self, HostEnd};
 use super::world::files::Granted;
 use super::world::sockets::fresh_address;
@@ -105,7 +105,7 @@ impl Host for WasmtimeCliHost {
         let mut cli = Command::new(&self.program);
         let network = (self.in_private_network.then(private_network::get)).and_then(Result::ok);
         // Lives until the CLI has exited: it answers the guest's requests.
-        let responder = Responder::for_run(network, settings, false)?;
+        let responder = Responder::for_run(network, Wanted::of(settings, false))?;
         if let Some(network) = network {
             network.confine(&mut cli, responder.as_ref().map(Responder::hosts_file));
         }

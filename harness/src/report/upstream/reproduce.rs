@@ -99,14 +99,15 @@ fn wasmtime_run(component: &str, case: &Case) -> Vec<Step> {
         .map_or(Vec::new(), Files::granted_here);
     let network = wasmtime_cli::network_options(settings, Ipv4Addr::LOCALHOST);
     let arguments = wasmtime_cli::run_arguments(component, &case.scenario, &preopens, &network);
+    let peer = responder(settings, false);
     let mut shell = shell;
     shell.push_str(&format!(
         "{}{}wasmtime {}",
         stdin_pipe(settings),
-        inside_private_network(settings),
+        peer.prefix,
         quote_all(arguments.iter().map(String::as_str))
     ));
-    let mut steps = responder(settings, false);
+    let mut steps = peer.steps;
     steps.push(Step::Shell(shell));
     steps
 }
@@ -114,15 +115,28 @@ fn wasmtime_run(component: &str, case: &Case) -> Vec<Step> {
 /// The loopback address the reproduction's responder answers at.
 const RESPONDER_ADDRESS: &str = "127.0.0.2";
 
-/// For a case with `[run.http-response]`: the files of the responder that
-/// stands for witness's (`harness/src/host/responder.rs`) at
-/// `witness.invalid`, with the same bytes on the wire; its CORS fields
-/// too, for a page's requests, if `cross_origin`.
-fn responder(settings: &RunSettings, cross_origin: bool) -> Vec<Step> {
+/// The peer a reproduction sets up for a case with `[run.http-response]`.
+#[derive(Default)]
+struct Peer {
+    /// The files of the responder that stands for witness's
+    /// (`harness/src/host/responder.rs`) at `witness.invalid`, and what
+    /// they are for.
+    steps: Vec<Step>,
+    /// What runs a command inside a network of its own that has only
+    /// loopback, with `hosts` for /etc/hosts and, unless nothing may
+    /// listen, `responder.py` answering (ended with the command: it is the
+    /// namespace's first process).
+    prefix: &'static str,
+}
+
+/// For a case with `[run.http-response]`: the responder, with the same
+/// bytes on the wire as witness's; its CORS fields too, for a page's
+/// requests, if `cross_origin`. No peer otherwise.
+fn responder(settings: &RunSettings, cross_origin: bool) -> Peer {
     use crate::host::responder::{PREFLIGHT_ANSWER, wire};
     use crate::host::world::http::{HttpError, RESERVED_AUTHORITY};
     let Some(response) = &settings.http_response else {
-        return Vec::new();
+        return Peer::default();
     };
     let hosts = Step::File {
         name: "hosts".into(),
@@ -135,12 +149,15 @@ fn responder(settings: &RunSettings, cross_origin: bool) -> Vec<Step> {
     let needs = "util-linux's `unshare`, as any user where the kernel allows user namespaces (Ubuntu 23.10 and later restrict them: run it as root there), and iproute2's `ip`";
     let answer = match response.error {
         Some(HttpError::ConnectionRefused) => {
-            return vec![
-                Step::Say(format!(
-                    "The guest asks `http://{RESERVED_AUTHORITY}/`, where nothing listens, in a network of its own, as witness runs it ({needs})."
-                )),
-                hosts,
-            ];
+            return Peer {
+                steps: vec![
+                    Step::Say(format!(
+                        "The guest asks `http://{RESERVED_AUTHORITY}/`, where nothing listens, in a network of its own, as witness runs it ({needs})."
+                    )),
+                    hosts,
+                ],
+                prefix: "unshare --map-root-user --net --mount sh -c 'ip link set lo up && mount --bind hosts /etc/hosts && exec \"$@\"' sh ",
+            };
         }
         Some(HttpError::ConnectionTerminated) => "None".to_string(),
         Some(HttpError::HttpResponseTimeout) => "b''".to_string(),
@@ -150,7 +167,7 @@ fn responder(settings: &RunSettings, cross_origin: bool) -> Vec<Step> {
         true => python_bytes(PREFLIGHT_ANSWER.as_bytes()),
         false => "None".into(),
     };
-    vec![
+    let steps = vec![
         Step::Say(format!(
             "The guest asks `http://{RESERVED_AUTHORITY}/`, which this responder answers with the case's response, in a network of its own, as witness runs it ({needs}, and Python 3)."
         )),
@@ -200,25 +217,10 @@ while True:
 "#
             ),
         },
-    ]
-}
-
-/// What runs a command inside a network of its own that has only loopback,
-/// with `hosts` for /etc/hosts and, unless nothing may listen,
-/// `responder.py` answering (ended with the command: it is the namespace's
-/// first process), for a case with `[run.http-response]`; nothing
-/// otherwise.
-fn inside_private_network(settings: &RunSettings) -> &'static str {
-    match &settings.http_response {
-        Some(response)
-            if response.error == Some(crate::host::world::http::HttpError::ConnectionRefused) =>
-        {
-            "unshare --map-root-user --net --mount sh -c 'ip link set lo up && mount --bind hosts /etc/hosts && exec \"$@\"' sh "
-        }
-        Some(_) => {
-            "unshare --map-root-user --net --mount --pid --fork sh -c 'ip link set lo up && mount --bind hosts /etc/hosts && { python3 responder.py & sleep 1; kill -0 $!; } && exec \"$@\"' sh "
-        }
-        None => "",
+    ];
+    Peer {
+        steps,
+        prefix: "unshare --map-root-user --net --mount --pid --fork sh -c 'ip link set lo up && mount --bind hosts /etc/hosts && { python3 responder.py & sleep 1; kill -0 $!; } && exec \"$@\"' sh ",
     }
 }
 
@@ -335,7 +337,8 @@ fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
             ""
         }
     ))];
-    steps.extend(responder(&case.run, false));
+    let peer = responder(&case.run, false);
+    steps.extend(peer.steps);
     steps.extend([
         Step::Shell(format!(
             "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim{runtime}\nnpx jco transpile {} -o {}\n{}{}{}{}{run} reproduce.mjs",
@@ -344,7 +347,7 @@ fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
             files.map_or(String::new(), Files::shell),
             stdin_pipe(&case.run),
             loopback_variable(&case.run),
-            inside_private_network(&case.run),
+            peer.prefix,
         )),
         Step::File {
             name: "reproduce.mjs".into(),
@@ -415,7 +418,7 @@ fn jco_browser_page(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
             String::from_utf8_lossy(&case.run.stdin)
         )
     };
-    let mut steps = responder(&case.run, true);
+    let mut steps = responder(&case.run, true).steps;
     if !steps.is_empty() {
         steps.push(Step::Say(format!(
             "In a browser, start it with `sudo python3 responder.py` (port 80) and add `--host-resolver-rules=\"MAP witness.invalid {RESPONDER_ADDRESS}\"` to chromium's options below: the `hosts` file is not needed."
