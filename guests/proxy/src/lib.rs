@@ -6,12 +6,16 @@
 use common::{kind, observe, text};
 use exports::wasi::http::incoming_handler::Guest;
 use wasi::http::types::{
-    Fields, HeaderError, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse,
-    ResponseOutparam,
+    Fields, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
 use wasi::io::streams::StreamError;
 
 wit_bindgen::generate!({ path: "../../wit", world: "proxy", generate_all });
+
+#[allow(dead_code, reason = "each wasi:http guest uses a part of it")]
+#[path = "../../http/src/fields_text.rs"]
+mod fields_text;
+use fields_text::header_result;
 
 type Scenario = (&'static str, fn(IncomingRequest, ResponseOutparam));
 
@@ -198,13 +202,4 @@ fn response_content_length_mismatch(_request: IncomingRequest, outparam: Respons
         .expect("content-length is a field");
     let out = send(outparam, OutgoingResponse::new(headers), b"abc");
     observe("finish", kind(&OutgoingBody::finish(out, None)));
-}
-
-fn header_result(result: Result<(), HeaderError>) -> &'static str {
-    match result {
-        Ok(()) => "ok",
-        Err(HeaderError::InvalidSyntax) => "invalid-syntax",
-        Err(HeaderError::Forbidden) => "forbidden",
-        Err(HeaderError::Immutable) => "immutable",
-    }
 }
