@@ -27,6 +27,9 @@ common::command![
         incoming_response_consume_again,
     ),
     ("incoming-body-stream-again", incoming_body_stream_again),
+    ("incoming-response-status", || {
+        observe("status", response().status())
+    }),
     ("future-trailers-get-again", future_trailers_get_again),
     (
         "future-incoming-response-get-again",

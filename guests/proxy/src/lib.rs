@@ -40,6 +40,7 @@ const SCENARIOS: &[Scenario] = &[
         "incoming-request-body-and-trailers",
         incoming_request_body_and_trailers,
     ),
+    ("incoming-request-as-sent", incoming_request_as_sent),
     ("response-outparam-never-set", |_request, _outparam| {
         observe("returning", true)
     }),
@@ -103,6 +104,18 @@ fn send(outparam: ResponseOutparam, response: OutgoingResponse, bytes: &[u8]) ->
         .expect("the harness reads the body");
     drop(stream);
     out
+}
+
+/// The request's method, path, scheme and authority, as the host gives them.
+fn incoming_request_as_sent(request: IncomingRequest, outparam: ResponseOutparam) {
+    observe("method", format!("{:?}", request.method()));
+    observe(
+        "path-with-query",
+        request.path_with_query().unwrap_or_default(),
+    );
+    observe("scheme", format!("{:?}", request.scheme()));
+    observe("authority", request.authority().unwrap_or_default());
+    respond(outparam, 200, b"");
 }
 
 fn incoming_request_consume_again(request: IncomingRequest, outparam: ResponseOutparam) {
