@@ -148,9 +148,7 @@ fn every_call_a_wasmtime_cli_traces_is_one_the_ledger_counts() {
         if let Some(private) = private {
             private.confine(
                 &mut command,
-                responder
-                    .as_ref()
-                    .map(witness::host::responder::Responder::hosts_file),
+                responder.as_ref().and_then(Responder::hosts_file),
             );
         }
         let loopback = witness::host::world::sockets::fresh_address();

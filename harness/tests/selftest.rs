@@ -1897,6 +1897,16 @@ fn malformed_case_files_name_file_line_and_column_and_say_what_to_do() {
             "`Content-Length` frames the body, which the harness does from `body` and `trailers`: leave it out",
         ),
         (
+            "raw-with-response.toml",
+            "9:1:",
+            "`raw` is the whole response: give it alone",
+        ),
+        (
+            "chunks-with-body.toml",
+            "9:1:",
+            "`chunks` is the body: leave `body` out",
+        ),
+        (
             "list-as-scenario.toml",
             "3:12:",
             "`--list` cannot name a scenario",

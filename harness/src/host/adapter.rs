@@ -418,7 +418,7 @@ impl AdapterHost {
             .ok_or_else(|| format!("adapter `{}` has no command", self.name))?;
         let mut adapter = Command::new(program);
         if let Some(network) = self.private_network() {
-            network.confine(&mut adapter, responder.map(Responder::hosts_file));
+            network.confine(&mut adapter, responder.and_then(Responder::hosts_file));
         }
         adapter
             .envs(self.env.iter().map(|(name, value)| (name, value)))

@@ -27,9 +27,10 @@ use super::world::http::{HttpError, HttpResponse, RESERVED_AUTHORITY};
 use super::world::sockets::fresh_address;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// How long a request's head may be: more is not a request witness's
 /// guests send, and the connection is closed.
@@ -38,7 +39,7 @@ const HEAD_LIMIT: u64 = 64 << 10;
 /// A run's responder, or a serving process's, listening until it is
 /// dropped.
 pub struct Responder {
-    hosts_file: HostsFile,
+    hosts_file: Option<HostsFile>,
     /// None for a run that wants nothing listening.
     listening: Option<Listening>,
     /// The connections open now: shut down on drop, with the listener, so
@@ -92,8 +93,8 @@ impl<'a> Wanted<'a> {
             Some(HttpError::ConnectionRefused) => return None,
             Some(HttpError::ConnectionTerminated) => Answer::Close,
             Some(HttpError::HttpResponseTimeout) => Answer::Never,
-            None => Answer::Bytes {
-                response: wire(self.response, self.cross_origin).into(),
+            None => Answer::Play {
+                script: Arc::new(script(self.response, self.cross_origin)),
                 cross_origin: self.cross_origin,
             },
         })
@@ -103,10 +104,10 @@ impl<'a> Wanted<'a> {
 /// What the responder does with each request.
 #[derive(Clone)]
 enum Answer {
-    /// These bytes: the response's head, body and trailers; to a CORS
-    /// preflight, [`PREFLIGHT_ANSWER`] when it allows cross-origin requests.
-    Bytes {
-        response: Arc<[u8]>,
+    /// Plays this script: the response; to a CORS preflight,
+    /// [`PREFLIGHT_ANSWER`] when it allows cross-origin requests.
+    Play {
+        script: Arc<Script>,
         cross_origin: bool,
     },
     /// Closes the connection.
@@ -130,28 +131,60 @@ impl Responder {
         let address = fresh_address();
         let hosts_file = (network.hosts_file(&[(RESERVED_AUTHORITY, address)]))
             .map_err(|e| format!("cannot write the run's hosts file: {e}"))?;
+        let bound = match wanted.listens() {
+            true => Some(network.inside(|| TcpListener::bind((address, 80)))?),
+            false => None,
+        };
+        Responder::listening(wanted, bound, Some(hosts_file), (address, 80).into())
+            .map(|(responder, _)| Some(responder))
+    }
+
+    /// A responder answering as `wanted` says, for a host whose network is
+    /// the machine's (the embedded hosts, which send `witness.invalid`'s
+    /// requests to it): at a fresh loopback address and a port of its own,
+    /// which it returns; where nothing listens, for a run that wants that.
+    pub fn on_loopback(wanted: Wanted<'_>) -> Result<(Responder, SocketAddr), String> {
+        let address = fresh_address();
+        let bound = match wanted.listens() {
+            true => Some(TcpListener::bind((address, 0))),
+            false => None,
+        };
+        // Nothing listens at port 80 of a fresh address of the machine's
+        // loopback, where the harness alone binds.
+        Responder::listening(wanted, bound, None, (address, 80).into())
+    }
+
+    /// The responder, accepting on `bound` if it listens; and the address
+    /// its requests go to.
+    fn listening(
+        wanted: Wanted<'_>,
+        bound: Option<std::io::Result<TcpListener>>,
+        hosts_file: Option<HostsFile>,
+        unbound: SocketAddr,
+    ) -> Result<(Responder, SocketAddr), String> {
         let connections = Arc::<Mutex<Connections>>::default();
-        let listening = match wanted.answer() {
-            Some(answer) => {
-                let listener = network
-                    .inside(|| TcpListener::bind((address, 80)))?
-                    .map_err(|e| {
-                        format!("cannot listen at {address}:80 for {RESERVED_AUTHORITY}: {e}")
-                    })?;
+        let (listening, address) = match (bound, wanted.answer()) {
+            (Some(bound), Some(answer)) => {
+                let listener = bound.map_err(|e| {
+                    format!("cannot listen at {unbound} for {RESERVED_AUTHORITY}: {e}")
+                })?;
+                let address = (listener.local_addr())
+                    .map_err(|e| format!("cannot find the responder's address: {e}"))?;
                 let accepting = (listener.try_clone())
                     .map_err(|e| format!("cannot share the responder's listener: {e}"))?;
                 let answer = Arc::new(Mutex::new(answer));
                 let (connections, shared) = (connections.clone(), answer.clone());
                 std::thread::spawn(move || accept_all(&accepting, &connections, &shared));
-                Some(Listening { listener, answer })
+                (Some(Listening { listener, answer }), address)
             }
-            None => None,
+            _ => (None, unbound),
         };
-        Ok(Some(Responder {
+        let responder = Responder {
             hosts_file,
             listening,
             connections,
-        }))
+        };
+        Ok((responder, address))
     }
 
     /// From now on, answers as `wanted` says (a serving process's
@@ -163,9 +196,10 @@ impl Responder {
         }
     }
 
-    /// The hosts file of the run's process, naming the responder.
-    pub fn hosts_file(&self) -> &HostsFile {
-        &self.hosts_file
+    /// The hosts file of the run's process, naming the responder: none on
+    /// the machine's loopback.
+    pub fn hosts_file(&self) -> Option<&HostsFile> {
+        self.hosts_file.as_ref()
     }
 }
 
@@ -239,18 +273,29 @@ fn serve(stream: TcpStream, answer: &Mutex<Answer>) {
     let mut reader = BufReader::new(stream);
     while let Some(head) = read_head(&mut reader) {
         let answer = answer.lock().expect("no panics while locked").clone();
+        let mut then_close = false;
         match &answer {
-            Answer::Bytes {
-                response,
-                cross_origin,
-            } => {
-                let bytes = match head.preflight && *cross_origin {
-                    true => PREFLIGHT_ANSWER.as_bytes(),
-                    false => response,
-                };
-                if writer.write_all(bytes).is_err() {
+            Answer::Play {
+                cross_origin: true, ..
+            } if head.preflight => {
+                if writer.write_all(PREFLIGHT_ANSWER.as_bytes()).is_err() {
                     return;
                 }
+            }
+            Answer::Play { script, .. } => {
+                for step in &script.steps {
+                    let written = match step {
+                        Step::Write(bytes) => writer.write_all(bytes),
+                        Step::Pause(pause) => {
+                            std::thread::sleep(*pause);
+                            Ok(())
+                        }
+                    };
+                    if written.is_err() {
+                        return;
+                    }
+                }
+                then_close = script.then_close;
             }
             Answer::Close => return,
             Answer::Never => {
@@ -258,7 +303,7 @@ fn serve(stream: TcpStream, answer: &Mutex<Answer>) {
                 return;
             }
         }
-        if read_body(&mut reader, head.body).is_none() {
+        if read_body(&mut reader, head.body).is_none() || then_close {
             return;
         }
     }
@@ -354,7 +399,8 @@ fn read_body(reader: &mut BufReader<TcpStream>, body: Body) -> Option<()> {
 /// `response` as HTTP/1.1 puts it on the wire: its fields as the case
 /// gives them (and the CORS fields that show all of it to a page from any
 /// origin, if `cross_origin`), the body framed by its length, or chunked
-/// when trailers follow it.
+/// when trailers follow it or it comes in `chunks` ([`script`] puts them
+/// before the last chunk).
 pub fn wire(response: &HttpResponse, cross_origin: bool) -> Vec<u8> {
     let status = hyper::StatusCode::from_u16(response.status).expect("checked when loaded");
     let mut text = format!(
@@ -372,18 +418,77 @@ pub fn wire(response: &HttpResponse, cross_origin: bool) -> Vec<u8> {
         text.push_str("access-control-allow-origin: *\r\naccess-control-expose-headers: *\r\n");
     }
     let body = &response.body;
+    let chunked = response.trailers.is_some() || response.chunks.is_some();
     match &response.trailers {
-        None if !response.has_body() => text.push_str("\r\n"),
-        None => text.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len())),
-        Some(trailers) => {
+        _ if !response.has_body() => text.push_str("\r\n"),
+        _ if !chunked => text.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len())),
+        trailers => {
             text.push_str("transfer-encoding: chunked\r\n\r\n");
             if !body.is_empty() {
                 text.push_str(&format!("{:x}\r\n{body}\r\n", body.len()));
             }
-            text.push_str(&format!("0\r\n{}\r\n", lines(trailers)));
+            let trailers = trailers.as_ref().map(lines).unwrap_or_default();
+            text.push_str(&format!("0\r\n{trailers}\r\n"));
         }
     }
     text.into_bytes()
+}
+
+/// What the responder does for one request: writes, and pauses between
+/// them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    Write(Vec<u8>),
+    Pause(Duration),
+}
+
+/// A response as the responder plays it.
+#[derive(Debug, PartialEq)]
+pub struct Script {
+    pub steps: Vec<Step>,
+    /// The connection closes once the request's body is read.
+    pub then_close: bool,
+}
+
+/// How the responder plays `response`: after `first-byte-delay-ms`, its
+/// `raw` bytes (then the connection closes), or its head and body as
+/// [`wire`] frames them, the `chunks` `between-chunks-ms` apart.
+pub fn script(response: &HttpResponse, cross_origin: bool) -> Script {
+    let mut steps = Vec::new();
+    let pause = |ms| Step::Pause(Duration::from_millis(ms));
+    if response.first_byte_delay_ms > 0 {
+        steps.push(pause(response.first_byte_delay_ms));
+    }
+    if let Some(raw) = &response.raw {
+        steps.push(Step::Write(raw.clone().into_bytes()));
+        return Script {
+            steps,
+            then_close: true,
+        };
+    }
+    let whole = wire(response, cross_origin);
+    match &response.chunks {
+        None => steps.push(Step::Write(whole)),
+        Some(chunks) => {
+            let head_end = (whole.windows(4).position(|w| w == b"\r\n\r\n"))
+                .expect("wire ends a head with an empty line")
+                + 4;
+            steps.push(Step::Write(whole[..head_end].to_vec()));
+            for (index, chunk) in chunks.iter().enumerate() {
+                if index > 0 && response.between_chunks_ms > 0 {
+                    steps.push(pause(response.between_chunks_ms));
+                }
+                steps.push(Step::Write(
+                    format!("{:x}\r\n{chunk}\r\n", chunk.len()).into_bytes(),
+                ));
+            }
+            steps.push(Step::Write(whole[head_end..].to_vec()));
+        }
+    }
+    Script {
+        steps,
+        then_close: false,
+    }
 }
 
 #[cfg(test)]
@@ -412,12 +517,20 @@ mod tests {
         client
     }
 
+    /// An answer that writes `text` and keeps the connection.
+    fn played(text: &str, cross_origin: bool) -> Answer {
+        Answer::Play {
+            script: Arc::new(Script {
+                steps: vec![Step::Write(text.into())],
+                then_close: false,
+            }),
+            cross_origin,
+        }
+    }
+
     #[test]
     fn a_connection_kept_alive_is_answered_as_the_current_run_says() {
-        let bytes = |text: &'static str| Answer::Bytes {
-            response: Arc::from(text.as_bytes()),
-            cross_origin: false,
-        };
+        let bytes = |text: &'static str| played(text, false);
         let answer = Arc::new(Mutex::new(bytes("FIRST")));
         let mut client = served_as(answer.clone(), &Arc::default());
         let request = b"GET / HTTP/1.1\r\n\r\n";
@@ -447,10 +560,7 @@ mod tests {
 
     #[test]
     fn each_request_on_a_connection_is_answered_after_its_head_and_its_body_is_read_past() {
-        let answer = |cross_origin| Answer::Bytes {
-            response: Arc::from(&b"ANSWER"[..]),
-            cross_origin,
-        };
+        let answer = |cross_origin| played("ANSWER", cross_origin);
         let mut client = served(answer(false));
         // A chunked body with trailers, then a body of a given length, then
         // one without a body: three answers, no more.
@@ -520,5 +630,46 @@ mod tests {
                 wanted
             );
         }
+    }
+
+    #[test]
+    fn chunks_come_apart_after_the_delay_and_raw_bytes_close_the_connection() {
+        let pause = |ms| Step::Pause(Duration::from_millis(ms));
+        let write = |text: &str| Step::Write(text.into());
+        let chunked = HttpResponse {
+            chunks: Some(vec!["ab".into(), "cde".into()]),
+            between_chunks_ms: 20,
+            first_byte_delay_ms: 10,
+            ..HttpResponse::default()
+        };
+        assert_eq!(
+            script(&chunked, false),
+            Script {
+                steps: vec![
+                    pause(10),
+                    write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"),
+                    write("2\r\nab\r\n"),
+                    pause(20),
+                    write("3\r\ncde\r\n"),
+                    write("0\r\n\r\n"),
+                ],
+                then_close: false,
+            }
+        );
+        let raw = HttpResponse {
+            raw: Some("HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nabc".into()),
+            ..HttpResponse::default()
+        };
+        let script = script(&raw, false);
+        assert!(script.then_close);
+        let answer = Answer::Play {
+            script: Arc::new(script),
+            cross_origin: false,
+        };
+        let mut client = served(answer);
+        client.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let mut got = String::new();
+        client.read_to_string(&mut got).unwrap();
+        assert_eq!(got, "HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nabc");
     }
 }

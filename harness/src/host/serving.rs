@@ -241,7 +241,10 @@ impl Servers {
         }
         let responder = Responder::for_run(launch.network, launch.responder)?;
         if let Some(network) = launch.network {
-            network.confine(&mut command, responder.as_ref().map(Responder::hosts_file));
+            network.confine(
+                &mut command,
+                responder.as_ref().and_then(Responder::hosts_file),
+            );
         }
         let mut child = spawn_from_the_spawner(command)
             .map_err(|e| format!("cannot start {program:?}: {e}"))?;

@@ -558,9 +558,7 @@ pub(crate) fn guest_store(
     let state = GuestState {
         wasi: wasi.build(),
         http: WasiHttpCtx::new(),
-        outgoing: OutgoingHandler {
-            answer: settings.http_response.clone(),
-        },
+        outgoing: OutgoingHandler::for_run(settings)?,
         table: ResourceTable::new(),
         limits: match breaches.memory_cap {
             false => StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).build(),

@@ -107,7 +107,7 @@ impl Host for WasmtimeCliHost {
         // Lives until the CLI has exited: it answers the guest's requests.
         let responder = Responder::for_run(network, Wanted::of(settings, false))?;
         if let Some(network) = network {
-            network.confine(&mut cli, responder.as_ref().map(Responder::hosts_file));
+            network.confine(&mut cli, responder.as_ref().and_then(Responder::hosts_file));
         }
         cli.args(run_arguments(
             &request.component.display().to_string(),

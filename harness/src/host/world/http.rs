@@ -1,10 +1,12 @@
-//! wasi:http on the embedded hosts, with no network: the outgoing handler
-//! answers requests to [`RESERVED_AUTHORITY`] in-process with the response a
-//! case describes (`[run.http-response]`) and refuses every other request;
+//! wasi:http on the embedded hosts: the outgoing handler sends requests to
+//! [`RESERVED_AUTHORITY`] to the run's responder, which answers with the
+//! response a case describes (`[run.http-response]`), and refuses every
+//! other request;
 //! a proxy guest gets the incoming request a case describes
 //! (`[run.http-request]`), and the response it sends back becomes the
 //! `response` observation.
 
+use super::super::responder::{Responder, Wanted};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
@@ -12,10 +14,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, default_send_request};
 
 /// The only authority a guest's `outgoing-handler.handle` reaches.
 pub const RESERVED_AUTHORITY: &str = "witness.invalid";
@@ -35,7 +38,20 @@ pub struct HttpResponse {
     pub body: String,
     /// The trailers after the body; none when absent.
     pub trailers: Option<BTreeMap<String, String>>,
-    /// Instead of a response, `handle`'s future resolves to this error.
+    /// The body in these chunks, sent chunked, instead of `body`.
+    pub chunks: Option<Vec<String>>,
+    /// Milliseconds between two of the `chunks`.
+    #[serde(default)]
+    pub between_chunks_ms: u64,
+    /// Milliseconds the peer waits, the request's head in, before it
+    /// answers.
+    #[serde(default)]
+    pub first_byte_delay_ms: u64,
+    /// Instead of a response: these bytes as they are (a response that
+    /// breaks HTTP/1.1, or one cut short), then the connection closes.
+    pub raw: Option<String>,
+    /// Instead of a response, what a peer does to make `handle`'s future
+    /// resolve to this error.
     pub error: Option<HttpError>,
 }
 
@@ -73,6 +89,10 @@ impl Default for HttpResponse {
             headers: BTreeMap::new(),
             body: String::new(),
             trailers: None,
+            chunks: None,
+            between_chunks_ms: 0,
+            first_byte_delay_ms: 0,
+            raw: None,
             error: None,
         }
     }
@@ -98,10 +118,24 @@ impl HttpResponse {
     pub fn check(&self) -> Result<(), String> {
         let response = HttpResponse {
             error: None,
+            first_byte_delay_ms: 0,
             ..self.clone()
         };
         if self.error.is_some() && response != HttpResponse::default() {
             return Err("`error` answers instead of a response: give it alone".into());
+        }
+        let response = HttpResponse {
+            raw: None,
+            ..response
+        };
+        if self.raw.is_some() && response != HttpResponse::default() {
+            return Err("`raw` is the whole response: give it alone (with `first-byte-delay-ms` if need be)".into());
+        }
+        if self.chunks.is_some() && !self.body.is_empty() {
+            return Err("`chunks` is the body: leave `body` out".into());
+        }
+        if self.chunks.is_none() && self.between_chunks_ms > 0 {
+            return Err("`between-chunks-ms` needs `chunks`".into());
         }
         let status = hyper::StatusCode::from_u16(self.status)
             .map_err(|_| format!("{} is not an HTTP status", self.status))?;
@@ -110,7 +144,9 @@ impl HttpResponse {
                 "{status} is an interim status: a response's is 200 to 599"
             ));
         }
-        if !self.has_body() && (!self.body.is_empty() || self.trailers.is_some()) {
+        if !self.has_body()
+            && (!self.body.is_empty() || self.trailers.is_some() || self.chunks.is_some())
+        {
             return Err(format!("a {status} response has no body nor trailers"));
         }
         // The responder in the private network frames the body on the wire.
@@ -181,12 +217,24 @@ fn body(text: &str, trailers: Option<&BTreeMap<String, String>>) -> WasiBody {
         .boxed_unsync()
 }
 
-/// The hooks of a run: the outgoing handler that answers only
-/// [`RESERVED_AUTHORITY`], with the case's response. Without a response
-/// (no `[run.http-response]`), every request is refused.
+/// The hooks of a run: the outgoing handler that reaches only
+/// [`RESERVED_AUTHORITY`], which is the run's responder on the machine's
+/// loopback, answering with the case's response; wasmtime-wasi-http's own
+/// client sends the request there, as it would to any server. Without a
+/// response (no `[run.http-response]`), every request is refused.
 #[derive(Default)]
 pub struct OutgoingHandler {
-    pub answer: Option<HttpResponse>,
+    peer: Option<(Responder, SocketAddr)>,
+}
+
+impl OutgoingHandler {
+    /// The handler of a run with `settings`, its responder listening.
+    pub fn for_run(settings: &super::super::RunSettings) -> Result<OutgoingHandler, String> {
+        let peer = Wanted::of(settings, false).map(Responder::on_loopback);
+        Ok(OutgoingHandler {
+            peer: peer.transpose()?,
+        })
+    }
 }
 
 type SendResult = Result<
@@ -200,34 +248,28 @@ type SendResult = Result<
 impl WasiHttpHooks for OutgoingHandler {
     fn send_request(
         &mut self,
-        request: hyper::Request<WasiBody>,
-        _options: Option<RequestOptions>,
+        mut request: hyper::Request<WasiBody>,
+        options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
-        let reserved = request
-            .uri()
-            .authority()
-            .is_some_and(|authority| authority.as_str() == RESERVED_AUTHORITY);
-        let answer = self.answer.clone().filter(|_| reserved);
+        let uri = request.uri();
+        let reserved =
+            (uri.authority()).is_some_and(|authority| authority.as_str() == RESERVED_AUTHORITY);
+        let peer = self.peer.as_ref().filter(|_| reserved).map(|(_, at)| *at);
+        let target = peer.map(|at| {
+            // The responder's address instead of the name: the scheme and
+            // path stay the guest's.
+            let scheme = uri.scheme_str().unwrap_or("http");
+            let path = uri.path_and_query().map_or("/", |path| path.as_str());
+            format!("{scheme}://{at}{path}")
+        });
         Box::new(async move {
-            let answer = answer.ok_or(Error::HttpRequestDenied)?;
-            if let Some(error) = answer.error {
-                return Err(match error {
-                    HttpError::ConnectionRefused => Error::ConnectionRefused,
-                    HttpError::ConnectionTerminated => Error::ConnectionTerminated,
-                    HttpError::HttpResponseTimeout => Error::HttpResponseTimeout,
-                });
-            }
-            let mut response = hyper::Response::new(body(&answer.body, answer.trailers.as_ref()));
-            *response.status_mut() =
-                hyper::StatusCode::from_u16(answer.status).expect("checked when loaded");
-            *response.headers_mut() = field_map(&answer.headers).expect("checked when loaded");
-            // The request body is read to its end, as a server would, so a
-            // guest writing it never waits on a full buffer.
-            let drain = async move { request.into_body().collect().await.map(drop) };
+            let target = target.ok_or(Error::HttpRequestDenied)?;
+            *request.uri_mut() = target.parse().map_err(|_| Error::HttpRequestUriInvalid)?;
+            let (response, io) = default_send_request(request, options).await?;
             Ok((
-                response,
-                Box::new(drain) as Box<dyn Future<Output = _> + Send>,
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
             ))
         })
     }

@@ -133,7 +133,7 @@ struct Peer {
 /// bytes on the wire as witness's; its CORS fields too, for a page's
 /// requests, if `cross_origin`. No peer otherwise.
 fn responder(settings: &RunSettings, cross_origin: bool) -> Peer {
-    use crate::host::responder::{PREFLIGHT_ANSWER, wire};
+    use crate::host::responder::{PREFLIGHT_ANSWER, Step as Played, script};
     use crate::host::world::http::{HttpError, RESERVED_AUTHORITY};
     let Some(response) = &settings.http_response else {
         return Peer::default();
@@ -147,6 +147,7 @@ fn responder(settings: &RunSettings, cross_origin: bool) -> Peer {
         ),
     };
     let needs = "util-linux's `unshare`, as any user where the kernel allows user namespaces (Ubuntu 23.10 and later restrict them: run it as root there), and iproute2's `ip`";
+    let mut close = false;
     let answer = match response.error {
         Some(HttpError::ConnectionRefused) => {
             return Peer {
@@ -160,9 +161,20 @@ fn responder(settings: &RunSettings, cross_origin: bool) -> Peer {
             };
         }
         Some(HttpError::ConnectionTerminated) => "None".to_string(),
-        Some(HttpError::HttpResponseTimeout) => "b''".to_string(),
-        None => python_bytes(&wire(response, cross_origin)),
+        Some(HttpError::HttpResponseTimeout) => "[]".to_string(),
+        None => {
+            let played = script(response, cross_origin);
+            let steps: Vec<String> = (played.steps.iter())
+                .map(|step| match step {
+                    Played::Write(bytes) => python_bytes(bytes),
+                    Played::Pause(pause) => format!("{:?}", pause.as_secs_f64()),
+                })
+                .collect();
+            close = played.then_close;
+            format!("[{}]", steps.join(", "))
+        }
     };
+    let close = if close { "True" } else { "False" };
     let preflight = match cross_origin {
         true => python_bytes(PREFLIGHT_ANSWER.as_bytes()),
         false => "None".into(),
@@ -177,12 +189,14 @@ fn responder(settings: &RunSettings, cross_origin: bool) -> Peer {
             language: "python",
             text: format!(
                 r#"# Answers each request at {RESERVED_AUTHORITY}:80 once its head is in: with PREFLIGHT
-# if it is a CORS preflight and PREFLIGHT is set, else with ANSWER (None closes the
-# connection instead, b'' never answers); then reads past the request's body.
-import socket, threading
+# if it is a CORS preflight and PREFLIGHT is set, else by playing ANSWER (bytes to send
+# and seconds to wait; None closes the connection instead, [] never answers); then reads
+# past the request's body, and closes the connection if CLOSE.
+import socket, threading, time
 
 ANSWER = {answer}
 PREFLIGHT = {preflight}
+CLOSE = {close}
 
 def serve(connection):
     with connection:
@@ -201,7 +215,11 @@ def serve(connection):
             elif ANSWER is None:
                 return
             else:
-                connection.sendall(ANSWER)
+                for step in ANSWER:
+                    if isinstance(step, float):
+                        time.sleep(step)
+                    else:
+                        connection.sendall(step)
             if b'chunked' in fields.get(b'transfer-encoding', b''):
                 while (size := int(stream.readline().split(b';')[0], 16)) > 0:
                     stream.read(size + 2)
@@ -209,6 +227,8 @@ def serve(connection):
                     pass
             else:
                 stream.read(int(fields.get(b'content-length', b'0')))
+            if CLOSE:
+                return
 
 listener = socket.create_server(('{RESPONDER_ADDRESS}', 80))
 while True:
