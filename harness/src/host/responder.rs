@@ -396,6 +396,9 @@ fn read_body(reader: &mut BufReader<TcpStream>, body: Body) -> Option<()> {
     }
 }
 
+/// The fields that show a response, all of it, to a page from any origin.
+const CORS_FIELDS: &str = "access-control-allow-origin: *\r\naccess-control-expose-headers: *\r\n";
+
 /// `response` as HTTP/1.1 puts it on the wire: its fields as the case
 /// gives them (and the CORS fields that show all of it to a page from any
 /// origin, if `cross_origin`), the body framed by its length, or chunked
@@ -415,7 +418,7 @@ pub fn wire(response: &HttpResponse, cross_origin: bool) -> Vec<u8> {
     };
     text.push_str(&lines(&response.headers));
     if cross_origin {
-        text.push_str("access-control-allow-origin: *\r\naccess-control-expose-headers: *\r\n");
+        text.push_str(CORS_FIELDS);
     }
     let body = &response.body;
     let chunked = response.trailers.is_some() || response.chunks.is_some();
@@ -451,8 +454,9 @@ pub struct Script {
 }
 
 /// How the responder plays `response`: after `first-byte-delay-ms`, its
-/// `raw` bytes (then the connection closes), or its head and body as
-/// [`wire`] frames them, the `chunks` `between-chunks-ms` apart.
+/// `raw` bytes (then the connection closes; for a page, with the CORS
+/// fields after each status line), or its head and body as [`wire`] frames
+/// them, the `chunks` `between-chunks-ms` apart.
 pub fn script(response: &HttpResponse, cross_origin: bool) -> Script {
     let mut steps = Vec::new();
     let pause = |ms| Step::Pause(Duration::from_millis(ms));
@@ -460,7 +464,21 @@ pub fn script(response: &HttpResponse, cross_origin: bool) -> Script {
         steps.push(pause(response.first_byte_delay_ms));
     }
     if let Some(raw) = &response.raw {
-        steps.push(Step::Write(raw.clone().into_bytes()));
+        let raw = match cross_origin {
+            // Each status line's response shows itself to a page.
+            true => raw.replace("\r\n", "\r\n\u{0}").split('\u{0}').fold(
+                String::new(),
+                |mut text, line| {
+                    text.push_str(line);
+                    if line.starts_with("HTTP/") && line.ends_with("\r\n") {
+                        text.push_str(CORS_FIELDS);
+                    }
+                    text
+                },
+            ),
+            false => raw.clone(),
+        };
+        steps.push(Step::Write(raw.into_bytes()));
         return Script {
             steps,
             then_close: true,
@@ -660,6 +678,17 @@ mod tests {
             raw: Some("HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nabc".into()),
             ..HttpResponse::default()
         };
+        let for_a_page = HttpResponse {
+            raw: Some("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\nno".into()),
+            ..HttpResponse::default()
+        };
+        let cors = "access-control-allow-origin: *\r\naccess-control-expose-headers: *\r\n";
+        assert_eq!(
+            script(&for_a_page, true).steps,
+            [write(&format!(
+                "HTTP/1.1 100 Continue\r\n{cors}\r\nHTTP/1.1 200 OK\r\n{cors}\r\nno"
+            ))]
+        );
         let script = script(&raw, false);
         assert!(script.then_close);
         let answer = Answer::Play {

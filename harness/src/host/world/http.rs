@@ -253,15 +253,21 @@ impl WasiHttpHooks for OutgoingHandler {
         _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
         let uri = request.uri();
-        let reserved =
-            (uri.authority()).is_some_and(|authority| authority.as_str() == RESERVED_AUTHORITY);
+        let reserved = uri.host() == Some(RESERVED_AUTHORITY);
         let peer = self.peer.as_ref().filter(|_| reserved).map(|(_, at)| *at);
         let target = peer.map(|at| {
-            // The responder's address instead of the name: the scheme and
-            // path stay the guest's.
+            // The name is the responder's address, and its port 80 the
+            // responder's port, as in the private network; any other port
+            // of it is where nothing listens. The scheme and path stay the
+            // guest's.
             let scheme = uri.scheme_str().unwrap_or("http");
+            let default = if scheme == "https" { 443 } else { 80 };
+            let port = match uri.port_u16().unwrap_or(default) {
+                80 => at.port(),
+                other => other,
+            };
             let path = uri.path_and_query().map_or("/", |path| path.as_str());
-            format!("{scheme}://{at}{path}")
+            format!("{scheme}://{}:{port}{path}", at.ip())
         });
         Box::new(async move {
             let target = target.ok_or(Error::HttpRequestDenied)?;

@@ -1,0 +1,187 @@
+//! wasi:http's outgoing handler against the peers a case scripts: a request
+//! to `http://witness.invalid/` (or a request the scenario spoils), then
+//! everything that comes back: the response or the error its future gives,
+//! the body as read, how the stream ended (and `http-error-code` of a
+//! failed read), and what `finish` and its trailers say. The case's peer
+//! (`[run.http-response]`) makes each case: the scenarios are few.
+
+use common::observe;
+use wasi::http::outgoing_handler::handle;
+use wasi::http::types::{
+    ErrorCode, Fields, IncomingBody, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    http_error_code,
+};
+use wasi::io::streams::StreamError;
+
+wit_bindgen::generate!({ path: "../../wit", world: "http-outgoing", generate_all });
+
+common::command![
+    ("get", || get(request(), None)),
+    ("get-first-byte-timeout", || {
+        with_timeout(RequestOptions::set_first_byte_timeout)
+    }),
+    ("get-between-bytes-timeout", || {
+        with_timeout(RequestOptions::set_between_bytes_timeout)
+    }),
+    ("get-https", || {
+        let request = request();
+        request
+            .set_scheme(Some(&Scheme::Https))
+            .expect("https is a scheme");
+        get(request, None)
+    }),
+    ("get-other-scheme", || {
+        let request = request();
+        request
+            .set_scheme(Some(&Scheme::Other("ftp".into())))
+            .expect("ftp is a scheme");
+        get(request, None)
+    }),
+    ("get-without-authority", || {
+        let request = request();
+        request.set_authority(None).expect("none is an authority");
+        get(request, None)
+    }),
+    ("post-beyond-content-length", post_beyond_content_length),
+];
+
+/// `GET http://witness.invalid/`.
+fn request() -> OutgoingRequest {
+    request_with(Fields::new())
+}
+
+/// `GET http://witness.invalid/` with `headers`.
+fn request_with(headers: Fields) -> OutgoingRequest {
+    let request = OutgoingRequest::new(headers);
+    request
+        .set_scheme(Some(&Scheme::Http))
+        .expect("http is a scheme");
+    request
+        .set_authority(Some("witness.invalid"))
+        .expect("witness.invalid is an authority");
+    request.set_path_with_query(Some("/")).expect("/ is a path");
+    request
+}
+
+/// Sends `request` with an empty body and observes all that comes back:
+/// `handle` ("ok" or "error"), `response` (its status, "error", or
+/// "not-sent" when `handle` failed), `error-code` (of whichever failed),
+/// then `body`, `body-end` ("closed", or "failed: " and what
+/// `http-error-code` makes of the error), and `trailers` ("none", "empty",
+/// "some", or "error" and `trailers-error`).
+fn get(request: OutgoingRequest, options: Option<RequestOptions>) {
+    let body = request.body().expect("a fresh request has its body");
+    let future = match handle(request, options) {
+        Ok(future) => future,
+        Err(code) => {
+            observe("handle", "error");
+            observe("response", "not-sent");
+            return observe("error-code", code_name(&code));
+        }
+    };
+    observe("handle", "ok");
+    OutgoingBody::finish(body, None).expect("an empty body finishes");
+    future.subscribe().block();
+    let response = match future.get() {
+        Some(Ok(Ok(response))) => response,
+        Some(Ok(Err(code))) => {
+            observe("response", "error");
+            return observe("error-code", code_name(&code));
+        }
+        other => panic!("the future is not ready after block, or was taken: {other:?}"),
+    };
+    observe("response", response.status());
+    let body = response.consume().expect("the response's body, once");
+    read_to_end(&body);
+    let future = IncomingBody::finish(body);
+    future.subscribe().block();
+    match future.get() {
+        Some(Ok(Ok(None))) => observe("trailers", "none"),
+        Some(Ok(Ok(Some(trailers)))) if trailers.entries().is_empty() => {
+            observe("trailers", "empty")
+        }
+        Some(Ok(Ok(Some(_)))) => observe("trailers", "some"),
+        Some(Ok(Err(code))) => {
+            observe("trailers", "error");
+            observe("trailers-error", code_name(&code));
+        }
+        other => panic!("the trailers are not ready after block, or were taken: {other:?}"),
+    }
+}
+
+/// Reads `body` to its end and observes what came and how it ended.
+fn read_to_end(body: &IncomingBody) {
+    let stream = body.stream().expect("the body's stream, once");
+    let mut bytes = Vec::new();
+    let end = loop {
+        match stream.blocking_read(1 << 16) {
+            Ok(chunk) => bytes.extend(chunk),
+            Err(StreamError::Closed) => break "closed".to_string(),
+            Err(StreamError::LastOperationFailed(error)) => {
+                let code = http_error_code(&error);
+                let code = code.as_ref().map_or("not an http error".into(), code_name);
+                break format!("failed: {code}");
+            }
+        }
+    };
+    observe("body", String::from_utf8_lossy(&bytes).into_owned());
+    observe("body-end", end);
+}
+
+/// Sends `GET /` with a timeout of 100 ms set by `set`; `timeout` is
+/// "unsupported" when the host refuses it (and nothing is sent).
+fn with_timeout(set: fn(&RequestOptions, Option<u64>) -> Result<(), ()>) {
+    let options = RequestOptions::new();
+    if set(&options, Some(100_000_000)).is_err() {
+        return observe("timeout", "unsupported");
+    }
+    observe("timeout", "set");
+    get(request(), Some(options));
+}
+
+/// `POST /` with Content-Length 3 and a body of 10 bytes: what `write` and
+/// `finish` say (and `finish-error`).
+fn post_beyond_content_length() {
+    let headers = Fields::from_list(&[("content-length".into(), b"3".to_vec())])
+        .expect("content-length is a field");
+    let request = request_with(headers);
+    request
+        .set_method(&wasi::http::types::Method::Post)
+        .expect("POST is a method");
+    let body = request.body().expect("a fresh request has its body");
+    let _future = handle(request, None).expect("the outgoing handler takes the request");
+    let stream = body.write().expect("the body's stream, once");
+    let written = stream.blocking_write_and_flush(b"0123456789");
+    observe("write", if written.is_ok() { "ok" } else { "error" });
+    drop(stream);
+    match OutgoingBody::finish(body, None) {
+        Ok(()) => observe("finish", "ok"),
+        Err(code) => {
+            observe("finish", "error");
+            observe("finish-error", code_name(&code));
+        }
+    }
+}
+
+/// An error code's case as the WIT spells it, without its payload:
+/// `HTTP-response-incomplete`, `connection-refused`.
+fn code_name(code: &ErrorCode) -> String {
+    let debug = format!("{code:?}");
+    let variant = debug.trim_start_matches("ErrorCode::");
+    let variant = variant.split(['(', ' ', '{']).next().unwrap_or(variant);
+    // The Rust name's words, kebab-cased, with the WIT's acronyms.
+    let mut words: Vec<String> = Vec::new();
+    for character in variant.chars() {
+        match words.last_mut() {
+            Some(word) if !character.is_ascii_uppercase() => word.push(character),
+            _ => words.push(character.to_ascii_lowercase().to_string()),
+        }
+    }
+    let words: Vec<String> = (words.into_iter())
+        .map(|word| match word.as_str() {
+            "dns" | "tls" | "http" | "uri" => word.to_ascii_uppercase(),
+            _ => word,
+        })
+        .collect();
+    words.join("-")
+}
