@@ -6,7 +6,8 @@
 use common::{kind, observe, text};
 use exports::wasi::http::incoming_handler::Guest;
 use wasi::http::types::{
-    Fields, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam,
+    ErrorCode, Fields, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse,
+    ResponseOutparam,
 };
 use wasi::io::streams::StreamError;
 
@@ -15,7 +16,7 @@ wit_bindgen::generate!({ path: "../../wit", world: "proxy", generate_all });
 #[allow(dead_code, reason = "each wasi:http guest uses a part of it")]
 #[path = "../../http/src/fields_text.rs"]
 mod fields_text;
-use fields_text::header_result;
+use fields_text::{field_values, header_result};
 
 type Scenario = (&'static str, fn(IncomingRequest, ResponseOutparam));
 
@@ -41,6 +42,38 @@ const SCENARIOS: &[Scenario] = &[
         incoming_request_body_and_trailers,
     ),
     ("incoming-request-as-sent", incoming_request_as_sent),
+    ("incoming-request-headers", |request, outparam| {
+        let headers = request.headers();
+        observe("header", field_values(&headers.get("x-witness")));
+        observe("other-case", field_values(&headers.get("X-WITNESS")));
+        drop(headers);
+        respond(outparam, 200, b"");
+    }),
+    ("streaming-echo", streaming_echo),
+    ("response-with-trailers", |_request, outparam| {
+        let out = send(
+            outparam,
+            OutgoingResponse::new(Fields::new()),
+            b"with trailers",
+        );
+        let trailers = Fields::from_list(&[("x-witness".into(), b"done".to_vec())])
+            .expect("x-witness is a field");
+        observe("finish", kind(&OutgoingBody::finish(out, Some(trailers))));
+    }),
+    ("response-outparam-set-error", |_request, outparam| {
+        let error = ErrorCode::InternalError(Some("witness".into()));
+        ResponseOutparam::set(outparam, Err(error));
+        observe("set", true);
+    }),
+    ("trap-before-set", |_request, _outparam| {
+        observe("trapping", true);
+        core::arch::wasm32::unreachable()
+    }),
+    ("trap-after-set", |_request, outparam| {
+        let _out = send(outparam, OutgoingResponse::new(Fields::new()), b"partial");
+        observe("trapping", true);
+        core::arch::wasm32::unreachable()
+    }),
     ("response-outparam-never-set", |_request, _outparam| {
         observe("returning", true)
     }),
@@ -116,6 +149,34 @@ fn incoming_request_as_sent(request: IncomingRequest, outparam: ResponseOutparam
     observe("scheme", format!("{:?}", request.scheme()));
     observe("authority", request.authority().unwrap_or_default());
     respond(outparam, 200, b"");
+}
+
+/// Writes each piece of the request's body to the response's body as it
+/// comes, then finishes the response with the request's trailers.
+fn streaming_echo(request: IncomingRequest, outparam: ResponseOutparam) {
+    let body = request.consume().expect("the request's body, once");
+    let input = body.stream().expect("the body's stream, once");
+    let response = OutgoingResponse::new(Fields::new());
+    let out = response.body().expect("a fresh response has its body");
+    ResponseOutparam::set(outparam, Ok(response));
+    let output = out.write().expect("the body's stream, once");
+    loop {
+        match input.blocking_read(4096) {
+            Ok(chunk) => output
+                .blocking_write_and_flush(&chunk)
+                .expect("the harness reads the body"),
+            Err(StreamError::Closed) => break,
+            Err(error) => panic!("reading the body failed: {error:?}"),
+        }
+    }
+    drop((input, output));
+    let future = IncomingBody::finish(body);
+    future.subscribe().block();
+    let trailers = match future.get() {
+        Some(Ok(Ok(trailers))) => trailers,
+        other => panic!("the request's trailers: {other:?}"),
+    };
+    observe("finish", kind(&OutgoingBody::finish(out, trailers)));
 }
 
 fn incoming_request_consume_again(request: IncomingRequest, outparam: ResponseOutparam) {

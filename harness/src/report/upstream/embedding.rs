@@ -2,14 +2,14 @@
 //! host does: wasmtime and wasmtime-wasi of the release the records are
 //! from, in that host's configuration, with only the parts the case needs
 //! (a stderr capacity, stdin, a tree of files and its preopens, loopback sockets, an
-//! outgoing wasi:http request answered in-process).
+//! outgoing wasi:http request sent to the responder).
 
+use super::reproduce::RESPONDER_ADDRESS;
 use crate::case::Case;
 use crate::host::RunSettings;
 use crate::host::world::files::Files;
-use crate::host::world::http::{HttpError, HttpResponse, RESERVED_AUTHORITY};
+use crate::host::world::http::{HttpResponse, RESERVED_AUTHORITY};
 use crate::host::world::sockets::ADDRESS_VARIABLE;
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The wasmtime-wasi release the embedded hosts are built on.
@@ -47,7 +47,7 @@ pub fn files(
     if http {
         let _ = write!(
             dependencies,
-            "wasmtime-wasi-http = {{ version = \"={EMBEDDED_WASMTIME}\", default-features = false, features = [\"p2\"] }}\nhyper = \"1\"\nhttp-body-util = \"0.1\"\nbytes = \"1\"\n"
+            "wasmtime-wasi-http = {{ version = \"={EMBEDDED_WASMTIME}\", default-features = false, features = [\"p2\", \"default-send-request\"] }}\nhyper = \"1\"\nhttp-body-util = \"0.1\"\n"
         );
     }
     if !sync {
@@ -201,8 +201,7 @@ fn main_rs(configuration: Configuration, case: &Case, http: bool) -> String {
     out
 }
 
-const HTTP_IMPORTS: &str = "use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+const HTTP_IMPORTS: &str = "use http_body_util::BodyExt;
 use std::future::Future;
 use wasmtime_wasi_http::{
     Error, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
@@ -217,12 +216,33 @@ impl WasiHttpView for Host {
 }
 ";
 
-/// The outgoing handler: the case's response to a request for
-/// `http://witness.invalid/...`, every other request refused.
+/// The outgoing handler: a request for `http://witness.invalid/...` goes,
+/// with wasmtime-wasi-http's own client, to the responder the
+/// reproduction starts (the name is its address, port 80 its port, as in
+/// witness); every other request, and every request of a case without a
+/// response, is refused.
 fn answer(response: Option<&HttpResponse>) -> String {
-    let mut out = format!(
+    let send = match response {
+        None => "            Err(Error::HttpRequestDenied)\n".to_string(),
+        Some(_) => format!(
+            "            if request.uri().host() != Some({RESERVED_AUTHORITY:?}) {{
+                return Err(Error::HttpRequestDenied);
+            }}
+            let uri = request.uri();
+            let scheme = uri.scheme_str().unwrap_or(\"http\").to_string();
+            let port = uri.port_u16().unwrap_or(if scheme == \"https\" {{ 443 }} else {{ 80 }});
+            let path = uri.path_and_query().map_or(\"/\", |path| path.as_str()).to_string();
+            *request.uri_mut() = format!(\"{{scheme}}://{RESPONDER_ADDRESS}:{{port}}{{path}}\")
+                .parse()
+                .map_err(|_| Error::HttpRequestUriInvalid)?;
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
+"
+        ),
+    };
+    format!(
         "
-/// Answers the guest's request to http://{RESERVED_AUTHORITY}/ in-process; refuses any other.
+/// Sends the guest's request to http://{RESERVED_AUTHORITY}/ to the responder; refuses any other.
 struct Answer;
 
 type Sent = Result<(hyper::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error>;
@@ -230,65 +250,14 @@ type Sent = Result<(hyper::Response<WasiBody>, Box<dyn Future<Output = Result<()
 impl WasiHttpHooks for Answer {{
     fn send_request(
         &mut self,
-        request: hyper::Request<WasiBody>,
-        _options: Option<RequestOptions>,
+        mut request: hyper::Request<WasiBody>,
+        options: Option<RequestOptions>,
         _sent: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Box<dyn Future<Output = Sent> + Send> {{
-        let ours = request.uri().authority().is_some_and(|a| a.as_str() == {RESERVED_AUTHORITY:?});
         Box::new(async move {{
-            if !ours {{
-                return Err(Error::HttpRequestDenied);
-            }}
+{send}        }})
+    }}
+}}
 "
-    );
-    let respond = match response {
-        None => "            Err(Error::HttpRequestDenied)\n".to_string(),
-        Some(HttpResponse {
-            error: Some(error), ..
-        }) => {
-            let variant = match error {
-                HttpError::ConnectionRefused => "ConnectionRefused",
-                HttpError::ConnectionTerminated => "ConnectionTerminated",
-                HttpError::HttpResponseTimeout => "HttpResponseTimeout",
-            };
-            format!("            Err(Error::{variant})\n")
-        }
-        Some(response) => {
-            let mut respond = String::new();
-            let _ = writeln!(
-                respond,
-                "            let trailers = {};",
-                trailers(response.trailers.as_ref())
-            );
-            let _ = writeln!(
-                respond,
-                "            let body = Full::new(Bytes::from_static({:?}.as_bytes()))\n                .map_err(|never| match never {{}})\n                .with_trailers(async move {{ trailers.map(Ok) }})\n                .boxed_unsync();\n            let response = hyper::Response::builder()\n                .status({})",
-                response.body, response.status
-            );
-            for (name, value) in &response.headers {
-                let _ = writeln!(respond, "                .header({name:?}, {value:?})");
-            }
-            respond.push_str("                .body(body)\n                .expect(\"the case's response is valid\");\n            // The request body is read to its end, as a server would.\n            let drain = async move { request.into_body().collect().await.map(drop) };\n            Ok((response, Box::new(drain) as Box<dyn Future<Output = _> + Send>))\n");
-            respond
-        }
-    };
-    out.push_str(&respond);
-    out.push_str("        })\n    }\n}\n");
-    out
-}
-
-fn trailers(trailers: Option<&BTreeMap<String, String>>) -> String {
-    let Some(trailers) = trailers else {
-        return "None::<hyper::HeaderMap>".into();
-    };
-    let mut block =
-        String::from("{\n                let mut trailers = hyper::HeaderMap::new();\n");
-    for (name, value) in trailers {
-        let _ = writeln!(
-            block,
-            "                trailers.append({name:?}, hyper::header::HeaderValue::from_static({value:?}));"
-        );
-    }
-    block.push_str("                Some(trailers)\n            }");
-    block
+    )
 }

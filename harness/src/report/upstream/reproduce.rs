@@ -113,7 +113,7 @@ fn wasmtime_run(component: &str, case: &Case) -> Vec<Step> {
 }
 
 /// The loopback address the reproduction's responder answers at.
-const RESPONDER_ADDRESS: &str = "127.0.0.2";
+pub(super) const RESPONDER_ADDRESS: &str = "127.0.0.2";
 
 /// The peer a reproduction sets up for a case with `[run.http-response]`.
 #[derive(Default)]
@@ -307,8 +307,22 @@ fn wasmtime_embedding(name: &str, case: &Case, why: &str) -> Vec<Step> {
             text,
         });
     }
+    // The responder alone: the program sends witness.invalid's requests to
+    // its address, on the machine's network.
+    let responder = (responder(&case.run, false).steps.into_iter())
+        .find(|step| matches!(step, Step::File { name, .. } if name == "responder.py"));
+    let start = match responder {
+        Some(file) => {
+            steps.push(Step::Say(format!(
+                "The program sends the guest's requests for `http://witness.invalid/` to this responder, which answers at {RESPONDER_ADDRESS}:80 as witness's does (port 80 needs root)."
+            )));
+            steps.push(file);
+            "sudo python3 responder.py &\n"
+        }
+        None => "",
+    };
     let tree = case.run.files.as_ref().map_or(String::new(), Files::shell);
-    steps.push(Step::Shell(format!("{tree}cargo run --quiet")));
+    steps.push(Step::Shell(format!("{tree}{start}cargo run --quiet")));
     steps
 }
 
