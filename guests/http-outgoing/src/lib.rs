@@ -5,7 +5,7 @@
 //! failed read), and what `finish` and its trailers say. The case's peer
 //! (`[run.http-response]`) makes each case: the scenarios are few.
 
-use common::observe;
+use common::{kind, observe};
 use wasi::http::outgoing_handler::handle;
 use wasi::http::types::{
     ErrorCode, Fields, IncomingBody, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
@@ -17,6 +17,8 @@ wit_bindgen::generate!({ path: "../../wit", world: "http-outgoing", generate_all
 
 common::command![
     ("get", || get(request(), None)),
+    ("get-large", get_large),
+    ("post-large", post_large),
     ("get-first-byte-timeout", || {
         with_timeout(RequestOptions::set_first_byte_timeout)
     }),
@@ -109,8 +111,57 @@ fn get(request: OutgoingRequest, options: Option<RequestOptions>) {
     }
 }
 
+/// Sends `GET /` and reads the response's body, large, to its end:
+/// `body-length` and `body-end`.
+fn get_large() {
+    let request = request();
+    let body = request.body().expect("a fresh request has its body");
+    let future = handle(request, None).expect("the outgoing handler takes the request");
+    OutgoingBody::finish(body, None).expect("an empty body finishes");
+    future.subscribe().block();
+    let Some(Ok(Ok(response))) = future.get() else {
+        panic!("the responder did not answer");
+    };
+    let body = response.consume().expect("the response's body, once");
+    let (bytes, end) = read(&body);
+    observe("body-length", bytes.len());
+    observe("body-end", end);
+}
+
+/// `POST /` with a body of 2 MiB, written as the stream takes it (4 KiB a
+/// call, each waiting for room): what the writes, `finish` and the
+/// response say.
+fn post_large() {
+    let request = request();
+    request
+        .set_method(&wasi::http::types::Method::Post)
+        .expect("POST is a method");
+    let body = request.body().expect("a fresh request has its body");
+    let future = handle(request, None).expect("the outgoing handler takes the request");
+    let stream = body.write().expect("the body's stream, once");
+    let chunk = [b'w'; 4096];
+    let written = (0..512).try_for_each(|_| stream.blocking_write_and_flush(&chunk));
+    observe("write", if written.is_ok() { "ok" } else { "error" });
+    drop(stream);
+    observe("finish", kind(&OutgoingBody::finish(body, None)));
+    future.subscribe().block();
+    match future.get() {
+        Some(Ok(Ok(response))) => observe("response", response.status()),
+        Some(Ok(Err(code))) => observe("response", code_name(&code)),
+        other => panic!("the future is not ready after block, or was taken: {other:?}"),
+    }
+}
+
 /// Reads `body` to its end and observes what came and how it ended.
 fn read_to_end(body: &IncomingBody) {
+    let (bytes, end) = read(body);
+    observe("body", String::from_utf8_lossy(&bytes).into_owned());
+    observe("body-end", end);
+}
+
+/// `body`'s bytes to its end, and how it ended: "closed", or "failed: "
+/// and what `http-error-code` makes of the error.
+fn read(body: &IncomingBody) -> (Vec<u8>, String) {
     let stream = body.stream().expect("the body's stream, once");
     let mut bytes = Vec::new();
     let end = loop {
@@ -124,8 +175,7 @@ fn read_to_end(body: &IncomingBody) {
             }
         }
     };
-    observe("body", String::from_utf8_lossy(&bytes).into_owned());
-    observe("body-end", end);
+    (bytes, end)
 }
 
 /// Sends `GET /` with a timeout of 100 ms set by `set`; `timeout` is

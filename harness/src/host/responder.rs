@@ -420,7 +420,7 @@ pub fn wire(response: &HttpResponse, cross_origin: bool) -> Vec<u8> {
     if cross_origin {
         text.push_str(CORS_FIELDS);
     }
-    let body = &response.body;
+    let body = &response.body.repeat(response.repeat);
     let chunked = response.trailers.is_some() || response.chunks.is_some();
     match &response.trailers {
         _ if !response.has_body() => text.push_str("\r\n"),

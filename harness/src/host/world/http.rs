@@ -38,6 +38,9 @@ pub struct HttpResponse {
     pub body: String,
     /// The trailers after the body; none when absent.
     pub trailers: Option<BTreeMap<String, String>>,
+    /// How many times over `body` is sent (a large body from a short one).
+    #[serde(default = "once")]
+    pub repeat: usize,
     /// The body in these chunks, sent chunked, instead of `body`.
     pub chunks: Option<Vec<String>>,
     /// Milliseconds between two of the `chunks`.
@@ -82,6 +85,10 @@ fn ok() -> u16 {
     200
 }
 
+fn once() -> usize {
+    1
+}
+
 impl Default for HttpResponse {
     fn default() -> HttpResponse {
         HttpResponse {
@@ -89,6 +96,7 @@ impl Default for HttpResponse {
             headers: BTreeMap::new(),
             body: String::new(),
             trailers: None,
+            repeat: once(),
             chunks: None,
             between_chunks_ms: 0,
             first_byte_delay_ms: 0,
@@ -130,6 +138,9 @@ impl HttpResponse {
         };
         if self.raw.is_some() && response != HttpResponse::default() {
             return Err("`raw` is the whole response: give it alone (with `first-byte-delay-ms` if need be)".into());
+        }
+        if self.repeat == 0 || (self.repeat > 1 && self.body.is_empty()) {
+            return Err("`repeat` is how many times `body` is sent: 1 or more, of a `body`".into());
         }
         if self.chunks.is_some() && !self.body.is_empty() {
             return Err("`chunks` is the body: leave `body` out".into());
