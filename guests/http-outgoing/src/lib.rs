@@ -30,6 +30,10 @@ common::command![
         request
             .set_scheme(Some(&Scheme::Https))
             .expect("https is a scheme");
+        // The responder's port: a TLS handshake meets plain HTTP.
+        request
+            .set_authority(Some("witness.invalid:80"))
+            .expect("witness.invalid:80 is an authority");
         get(request, None)
     }),
     ("get-other-scheme", || {
@@ -189,8 +193,8 @@ fn with_timeout(set: fn(&RequestOptions, Option<u64>) -> Result<(), ()>) {
     get(request(), Some(options));
 }
 
-/// `POST /` with Content-Length 3 and a body of 10 bytes: what `write` and
-/// `finish` say (and `finish-error`).
+/// `POST /` with Content-Length 3 and a body of 10 bytes, written as 3 and
+/// 7: what each write and `finish` say (and `finish-error`).
 fn post_beyond_content_length() {
     let headers = Fields::from_list(&[("content-length".into(), b"3".to_vec())])
         .expect("content-length is a field");
@@ -201,8 +205,10 @@ fn post_beyond_content_length() {
     let body = request.body().expect("a fresh request has its body");
     let _future = handle(request, None).expect("the outgoing handler takes the request");
     let stream = body.write().expect("the body's stream, once");
-    let written = stream.blocking_write_and_flush(b"0123456789");
-    observe("write", if written.is_ok() { "ok" } else { "error" });
+    let first = stream.blocking_write_and_flush(b"012");
+    observe("write-first", if first.is_ok() { "ok" } else { "error" });
+    let rest = stream.blocking_write_and_flush(b"3456789");
+    observe("write-rest", if rest.is_ok() { "ok" } else { "error" });
     drop(stream);
     match OutgoingBody::finish(body, None) {
         Ok(()) => observe("finish", "ok"),

@@ -240,10 +240,14 @@ impl Host for AdapterHost {
         let network = self.private_network();
         let wanted = Wanted::of(settings, self.capabilities.cross_origin_requests)
             .filter(|_| network.is_some());
-        // A serving process's responder listens for its whole life: a run
-        // that wants nothing listening (`connection-refused`) has a process,
-        // and a responder, of its own, which lives until the run has ended.
-        let in_turn = self.capabilities.serving && wanted.is_none_or(|wanted| wanted.listens());
+        // A serving process's responder listens for its whole life, and
+        // answers every run's requests well: a run whose peer does not (it
+        // listens not, closes early, never answers, or sends raw bytes) has
+        // a process, and a responder, of its own, which lives until the run
+        // has ended, so that what that peer leaves in the host (a socket's
+        // late error) cannot reach another run.
+        let in_turn =
+            self.capabilities.serving && wanted.is_none_or(|wanted| wanted.keeps_to_http());
         let responder = Responder::for_run(network, wanted.filter(|_| !in_turn))?;
         // Processes with a responder are a pool of their own, so that
         // `witness.invalid` stays unnamed for the runs that want none.

@@ -1,9 +1,10 @@
-//! The reserved HTTP authority's peer in the private network. For a run
-//! on a host there with `[run.http-response]`, `witness.invalid` names an
-//! address of the run's own (its process's hosts file,
-//! [`PrivateNetwork::hosts_file`]), where a responder answers each request on
-//! the wire with the case's response, as a server would: every host's own
-//! HTTP client reads it. Embedded hosts answer in their handler instead
+//! The reserved HTTP authority's peer. For a run with
+//! `[run.http-response]`, a responder answers each request on the wire with
+//! the case's response, as a server would: every host's own HTTP client
+//! reads it. On a host in the private network, `witness.invalid` names an
+//! address of the run's own there (its process's hosts file,
+//! [`PrivateNetwork::hosts_file`]); the embedded hosts' hooks send its
+//! requests to the responder's address on the machine's loopback
 //! ([`super::world::http`]).
 //!
 //! A case's `error` becomes what a peer does to make it: nothing listens
@@ -36,8 +37,8 @@ use std::time::Duration;
 /// guests send, and the connection is closed.
 const HEAD_LIMIT: u64 = 64 << 10;
 
-/// A run's responder, or a serving process's, listening until it is
-/// dropped.
+/// A run's responder, or a serving process's: until it is dropped, it
+/// listens (unless the run wants nothing listening).
 pub struct Responder {
     hosts_file: Option<HostsFile>,
     /// None for a run that wants nothing listening.
@@ -84,16 +85,21 @@ impl<'a> Wanted<'a> {
 
     /// Whether the peer listens: all but `connection-refused`.
     pub fn listens(&self) -> bool {
-        self.answer().is_some()
+        self.response.error != Some(HttpError::ConnectionRefused)
+    }
+
+    /// Whether the peer answers every request with a response HTTP/1.1
+    /// can read: it listens, and has no `error` nor `raw` bytes.
+    pub fn keeps_to_http(&self) -> bool {
+        self.response.error.is_none() && self.response.raw.is_none()
     }
 
     /// How the peer answers; `None` when nothing listens.
     fn answer(&self) -> Option<Answer> {
-        Some(match self.response.error {
-            Some(HttpError::ConnectionRefused) => return None,
+        self.listens().then(|| match self.response.error {
             Some(HttpError::ConnectionTerminated) => Answer::Close,
             Some(HttpError::HttpResponseTimeout) => Answer::Never,
-            None => Answer::Play {
+            _ => Answer::Play {
                 script: Arc::new(script(self.response, self.cross_origin)),
                 cross_origin: self.cross_origin,
             },
@@ -135,56 +141,54 @@ impl Responder {
             true => Some(network.inside(|| TcpListener::bind((address, 80)))?),
             false => None,
         };
-        Responder::listening(wanted, bound, Some(hosts_file), (address, 80).into())
-            .map(|(responder, _)| Some(responder))
+        Responder::start(wanted, bound, Some(hosts_file)).map(Some)
     }
 
     /// A responder answering as `wanted` says, for a host whose network is
     /// the machine's (the embedded hosts, which send `witness.invalid`'s
-    /// requests to it): at a fresh loopback address and a port of its own,
-    /// which it returns; where nothing listens, for a run that wants that.
+    /// requests to it): at a fresh loopback address and a port the kernel
+    /// picks, which it returns, or [`nowhere`] for a run that wants nothing
+    /// listening.
     pub fn on_loopback(wanted: Wanted<'_>) -> Result<(Responder, SocketAddr), String> {
         let address = fresh_address();
         let bound = match wanted.listens() {
             true => Some(TcpListener::bind((address, 0))),
             false => None,
         };
-        // Nothing listens at port 80 of a fresh address of the machine's
-        // loopback, where the harness alone binds.
-        Responder::listening(wanted, bound, None, (address, 80).into())
+        let responder = Responder::start(wanted, bound, None)?;
+        let at = match &responder.listening {
+            Some(Listening { listener, .. }) => listener.local_addr(),
+            None => nowhere(address),
+        };
+        let at = at.map_err(|e| format!("cannot find an address for the responder: {e}"))?;
+        Ok((responder, at))
     }
 
-    /// The responder, accepting on `bound` if it listens; and the address
-    /// its requests go to.
-    fn listening(
+    /// The responder, accepting on `bound` (if it listens).
+    fn start(
         wanted: Wanted<'_>,
         bound: Option<std::io::Result<TcpListener>>,
         hosts_file: Option<HostsFile>,
-        unbound: SocketAddr,
-    ) -> Result<(Responder, SocketAddr), String> {
+    ) -> Result<Responder, String> {
         let connections = Arc::<Mutex<Connections>>::default();
-        let (listening, address) = match (bound, wanted.answer()) {
+        let listening = match (bound, wanted.answer()) {
             (Some(bound), Some(answer)) => {
-                let listener = bound.map_err(|e| {
-                    format!("cannot listen at {unbound} for {RESERVED_AUTHORITY}: {e}")
-                })?;
-                let address = (listener.local_addr())
-                    .map_err(|e| format!("cannot find the responder's address: {e}"))?;
+                let listener =
+                    bound.map_err(|e| format!("cannot listen for {RESERVED_AUTHORITY}: {e}"))?;
                 let accepting = (listener.try_clone())
                     .map_err(|e| format!("cannot share the responder's listener: {e}"))?;
                 let answer = Arc::new(Mutex::new(answer));
                 let (connections, shared) = (connections.clone(), answer.clone());
                 std::thread::spawn(move || accept_all(&accepting, &connections, &shared));
-                (Some(Listening { listener, answer }), address)
+                Some(Listening { listener, answer })
             }
-            _ => (None, unbound),
+            _ => None,
         };
-        let responder = Responder {
+        Ok(Responder {
             hosts_file,
             listening,
             connections,
-        };
-        Ok((responder, address))
+        })
     }
 
     /// From now on, answers as `wanted` says (a serving process's
@@ -217,6 +221,13 @@ impl Drop for Responder {
             unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) };
         }
     }
+}
+
+/// A port of `address` where nothing listens: one the kernel found free,
+/// with no listener of the machine on it (a wildcard one included), as the
+/// kernel picks for a bind to port 0.
+pub fn nowhere(address: std::net::Ipv4Addr) -> std::io::Result<SocketAddr> {
+    TcpListener::bind((address, 0))?.local_addr()
 }
 
 /// Serves each connection `listener` accepts on a thread of its own, until
@@ -329,6 +340,12 @@ enum Body {
 /// The next request's head, read whole; `None` at the end of the
 /// connection or when what came is not a request.
 fn read_head(reader: &mut BufReader<TcpStream>) -> Option<Head> {
+    // A request line begins with a method, in capitals; a TLS handshake
+    // (0x16) or other bytes that cannot begin one end the connection.
+    let first = *reader.fill_buf().ok()?.first()?;
+    if !first.is_ascii_uppercase() && first != b'\r' && first != b'\n' {
+        return None;
+    }
     let mut head = Vec::new();
     loop {
         let before = head.len();
@@ -404,7 +421,7 @@ const CORS_FIELDS: &str = "access-control-allow-origin: *\r\naccess-control-expo
 /// origin, if `cross_origin`), the body framed by its length, or chunked
 /// when trailers follow it or it comes in `chunks` ([`script`] puts them
 /// before the last chunk).
-pub fn wire(response: &HttpResponse, cross_origin: bool) -> Vec<u8> {
+fn wire(response: &HttpResponse, cross_origin: bool) -> Vec<u8> {
     let status = hyper::StatusCode::from_u16(response.status).expect("checked when loaded");
     let mut text = format!(
         "HTTP/1.1 {} {}\r\n",
@@ -466,16 +483,15 @@ pub fn script(response: &HttpResponse, cross_origin: bool) -> Script {
     if let Some(raw) = &response.raw {
         let raw = match cross_origin {
             // Each status line's response shows itself to a page.
-            true => raw.replace("\r\n", "\r\n\u{0}").split('\u{0}').fold(
-                String::new(),
-                |mut text, line| {
+            true => raw
+                .split_inclusive("\r\n")
+                .fold(String::new(), |mut text, line| {
                     text.push_str(line);
                     if line.starts_with("HTTP/") && line.ends_with("\r\n") {
                         text.push_str(CORS_FIELDS);
                     }
                     text
-                },
-            ),
+                }),
             false => raw.clone(),
         };
         steps.push(Step::Write(raw.into_bytes()));

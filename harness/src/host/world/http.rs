@@ -6,7 +6,8 @@
 //! (`[run.http-request]`), and the response it sends back becomes the
 //! `response` observation.
 
-use super::super::responder::{Responder, Wanted};
+use super::super::responder::{Responder, Wanted, nowhere};
+use super::sockets::fresh_address;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
@@ -25,7 +26,7 @@ pub const RESERVED_AUTHORITY: &str = "witness.invalid";
 /// The observation a proxy guest's response becomes; guests do not use it.
 pub const RESPONSE_OBSERVATION: &str = "response";
 
-/// `[run.http-response]`: how the outgoing handler answers a request to
+/// `[run.http-response]`: how the responder answers a request to
 /// `http://witness.invalid/...`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -53,8 +54,8 @@ pub struct HttpResponse {
     /// Instead of a response: these bytes as they are (a response that
     /// breaks HTTP/1.1, or one cut short), then the connection closes.
     pub raw: Option<String>,
-    /// Instead of a response, what a peer does to make `handle`'s future
-    /// resolve to this error.
+    /// Instead of a response, what a peer does that hosts report with this
+    /// error (or another: each host's is in its record).
     pub error: Option<HttpError>,
 }
 
@@ -126,7 +127,6 @@ impl HttpResponse {
     pub fn check(&self) -> Result<(), String> {
         let response = HttpResponse {
             error: None,
-            first_byte_delay_ms: 0,
             ..self.clone()
         };
         if self.error.is_some() && response != HttpResponse::default() {
@@ -134,6 +134,7 @@ impl HttpResponse {
         }
         let response = HttpResponse {
             raw: None,
+            first_byte_delay_ms: 0,
             ..response
         };
         if self.raw.is_some() && response != HttpResponse::default() {
@@ -144,6 +145,9 @@ impl HttpResponse {
         }
         if self.chunks.is_some() && !self.body.is_empty() {
             return Err("`chunks` is the body: leave `body` out".into());
+        }
+        if (self.chunks.iter().flatten()).any(String::is_empty) {
+            return Err("an empty chunk would end the body: leave it out".into());
         }
         if self.chunks.is_none() && self.between_chunks_ms > 0 {
             return Err("`between-chunks-ms` needs `chunks`".into());
@@ -160,7 +164,7 @@ impl HttpResponse {
         {
             return Err(format!("a {status} response has no body nor trailers"));
         }
-        // The responder in the private network frames the body on the wire.
+        // The responder frames the body on the wire.
         let fields = self
             .headers
             .keys()
@@ -230,21 +234,39 @@ fn body(text: &str, trailers: Option<&BTreeMap<String, String>>) -> WasiBody {
 
 /// The hooks of a run: the outgoing handler that reaches only
 /// [`RESERVED_AUTHORITY`], which is the run's responder on the machine's
-/// loopback, answering with the case's response; wasmtime-wasi-http's own
-/// client sends the request there, as it would to any server. Without a
-/// response (no `[run.http-response]`), every request is refused.
-#[derive(Default)]
+/// loopback; wasmtime-wasi-http's own client sends the request there, as it
+/// would to any server. Without a response (no `[run.http-response]`),
+/// every request is refused.
 pub struct OutgoingHandler {
-    peer: Option<(Responder, SocketAddr)>,
+    peer: Option<Peer>,
+}
+
+/// Where a run's requests to [`RESERVED_AUTHORITY`] go.
+struct Peer {
+    /// Lives as long as the run.
+    _responder: Responder,
+    /// The name's port 80: the responder (or where nothing listens, for a
+    /// run that wants that).
+    port_80: SocketAddr,
+    /// Any other port of the name: where nothing listens.
+    other_ports: SocketAddr,
 }
 
 impl OutgoingHandler {
-    /// The handler of a run with `settings`, its responder listening.
+    /// The handler of a run with `settings`, and its responder.
     pub fn for_run(settings: &super::super::RunSettings) -> Result<OutgoingHandler, String> {
-        let peer = Wanted::of(settings, false).map(Responder::on_loopback);
-        Ok(OutgoingHandler {
-            peer: peer.transpose()?,
-        })
+        let Some(wanted) = Wanted::of(settings, false) else {
+            return Ok(OutgoingHandler { peer: None });
+        };
+        let (responder, port_80) = Responder::on_loopback(wanted)?;
+        let other_ports = (nowhere(fresh_address()))
+            .map_err(|e| format!("cannot find a port where nothing listens: {e}"))?;
+        let peer = Peer {
+            _responder: responder,
+            port_80,
+            other_ports,
+        };
+        Ok(OutgoingHandler { peer: Some(peer) })
     }
 }
 
@@ -264,21 +286,21 @@ impl WasiHttpHooks for OutgoingHandler {
         _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
         let uri = request.uri();
-        let reserved = uri.host() == Some(RESERVED_AUTHORITY);
-        let peer = self.peer.as_ref().filter(|_| reserved).map(|(_, at)| *at);
-        let target = peer.map(|at| {
-            // The name is the responder's address, and its port 80 the
-            // responder's port, as in the private network; any other port
-            // of it is where nothing listens. The scheme and path stay the
-            // guest's.
+        let reserved =
+            (uri.host()).is_some_and(|host| host.eq_ignore_ascii_case(RESERVED_AUTHORITY));
+        let peer = self.peer.as_ref().filter(|_| reserved);
+        let target = peer.map(|peer| {
+            // The name's port 80 is the responder, as in the private
+            // network; any other port of it is where nothing listens. The
+            // scheme and path stay the guest's.
             let scheme = uri.scheme_str().unwrap_or("http");
             let default = if scheme == "https" { 443 } else { 80 };
-            let port = match uri.port_u16().unwrap_or(default) {
-                80 => at.port(),
-                other => other,
+            let at = match uri.port_u16().unwrap_or(default) {
+                80 => peer.port_80,
+                _ => peer.other_ports,
             };
             let path = uri.path_and_query().map_or("/", |path| path.as_str());
-            format!("{scheme}://{}:{port}{path}", at.ip())
+            format!("{scheme}://{at}{path}")
         });
         Box::new(async move {
             let target = target.ok_or(Error::HttpRequestDenied)?;

@@ -4,7 +4,7 @@
 //! (a stderr capacity, stdin, a tree of files and its preopens, loopback sockets, an
 //! outgoing wasi:http request sent to the responder).
 
-use super::reproduce::RESPONDER_ADDRESS;
+use super::reproduce::{RESPONDER_ADDRESS, RESPONDER_PORT};
 use crate::case::Case;
 use crate::host::RunSettings;
 use crate::host::world::files::Files;
@@ -114,7 +114,7 @@ fn main_rs(configuration: Configuration, case: &Case, http: bool) -> String {
     }
     out.push_str("\nstruct Host {\n    wasi: WasiCtx,\n");
     if http {
-        out.push_str("    http: WasiHttpCtx,\n    answer: Answer,\n");
+        out.push_str("    http: WasiHttpCtx,\n    answer: ToResponder,\n");
     }
     out.push_str("    table: ResourceTable,\n}\n\nimpl WasiView for Host {\n    fn ctx(&mut self) -> WasiCtxView<'_> {\n        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }\n    }\n}\n");
     if http {
@@ -181,7 +181,7 @@ fn main_rs(configuration: Configuration, case: &Case, http: bool) -> String {
         );
     }
     let http_fields = if http {
-        " http: WasiHttpCtx::new(), answer: Answer,"
+        " http: WasiHttpCtx::new(), answer: ToResponder,"
     } else {
         ""
     };
@@ -219,7 +219,7 @@ impl WasiHttpView for Host {
 /// The outgoing handler: a request for `http://witness.invalid/...` goes,
 /// with wasmtime-wasi-http's own client, to the responder the
 /// reproduction starts (the name is its address, port 80 its port, as in
-/// witness); every other request, and every request of a case without a
+/// witness, but for its port); every other request, and every request of a case without a
 /// response, is refused.
 fn answer(response: Option<&HttpResponse>) -> String {
     let send = match response {
@@ -230,7 +230,10 @@ fn answer(response: Option<&HttpResponse>) -> String {
             }}
             let uri = request.uri();
             let scheme = uri.scheme_str().unwrap_or(\"http\").to_string();
-            let port = uri.port_u16().unwrap_or(if scheme == \"https\" {{ 443 }} else {{ 80 }});
+            let port = match uri.port_u16().unwrap_or(if scheme == \"https\" {{ 443 }} else {{ 80 }}) {{
+                80 => {RESPONDER_PORT},
+                other => other,
+            }};
             let path = uri.path_and_query().map_or(\"/\", |path| path.as_str()).to_string();
             *request.uri_mut() = format!(\"{{scheme}}://{RESPONDER_ADDRESS}:{{port}}{{path}}\")
                 .parse()
@@ -243,11 +246,11 @@ fn answer(response: Option<&HttpResponse>) -> String {
     format!(
         "
 /// Sends the guest's request to http://{RESERVED_AUTHORITY}/ to the responder; refuses any other.
-struct Answer;
+struct ToResponder;
 
 type Sent = Result<(hyper::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error>;
 
-impl WasiHttpHooks for Answer {{
+impl WasiHttpHooks for ToResponder {{
     fn send_request(
         &mut self,
         mut request: hyper::Request<WasiBody>,

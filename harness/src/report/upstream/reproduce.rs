@@ -108,20 +108,26 @@ fn wasmtime_run(component: &str, case: &Case) -> Vec<Step> {
         quote_all(arguments.iter().map(String::as_str))
     ));
     let mut steps = peer.steps;
+    steps.extend(peer.responder);
     steps.push(Step::Shell(shell));
     steps
 }
 
 /// The loopback address the reproduction's responder answers at.
 pub(super) const RESPONDER_ADDRESS: &str = "127.0.0.2";
+/// The port an embedding's responder answers at, for `witness.invalid`'s
+/// port 80: one a user may bind.
+pub(super) const RESPONDER_PORT: u16 = 8080;
 
 /// The peer a reproduction sets up for a case with `[run.http-response]`.
 #[derive(Default)]
 struct Peer {
-    /// The files of the responder that stands for witness's
-    /// (`harness/src/host/responder.rs`) at `witness.invalid`, and what
-    /// they are for.
+    /// What the peer is, and the `hosts` file naming it.
     steps: Vec<Step>,
+    /// `responder.py`, which stands for witness's responder
+    /// (`harness/src/host/responder.rs`) at `witness.invalid`: none where
+    /// nothing may listen.
+    responder: Option<Step>,
     /// What runs a command inside a network of its own that has only
     /// loopback, with `hosts` for /etc/hosts and, unless nothing may
     /// listen, `responder.py` answering (ended with the command: it is the
@@ -157,6 +163,7 @@ fn responder(settings: &RunSettings, cross_origin: bool) -> Peer {
                     )),
                     hosts,
                 ],
+                responder: None,
                 prefix: "unshare --map-root-user --net --mount sh -c 'ip link set lo up && mount --bind hosts /etc/hosts && exec \"$@\"' sh ",
             };
         }
@@ -184,15 +191,17 @@ fn responder(settings: &RunSettings, cross_origin: bool) -> Peer {
             "The guest asks `http://{RESERVED_AUTHORITY}/`, which this responder answers with the case's response, in a network of its own, as witness runs it ({needs}, and Python 3)."
         )),
         hosts,
-        Step::File {
-            name: "responder.py".into(),
-            language: "python",
-            text: format!(
-                r#"# Answers each request at {RESERVED_AUTHORITY}:80 once its head is in: with PREFLIGHT
+    ];
+    let responder = Step::File {
+        name: "responder.py".into(),
+        language: "python",
+        text: format!(
+            r#"# Answers each request at {RESERVED_AUTHORITY}:80 once its head is in: with PREFLIGHT
 # if it is a CORS preflight and PREFLIGHT is set, else by playing ANSWER (bytes to send
 # and seconds to wait; None closes the connection instead, [] never answers); then reads
-# past the request's body, and closes the connection if CLOSE.
-import socket, threading, time
+# past the request's body, and closes the connection if CLOSE. It closes a connection whose
+# first byte cannot begin a request line (a TLS handshake's). Its port: the argument, or 80.
+import socket, sys, threading, time
 
 ANSWER = {answer}
 PREFLIGHT = {preflight}
@@ -202,6 +211,9 @@ def serve(connection):
     with connection:
         stream = connection.makefile('rb')
         while True:
+            first = stream.peek(1)[:1]
+            if first and not (first.isupper() or first in b'\r\n'):
+                return
             head = []
             while (line := stream.readline()) not in (b'\r\n', b''):
                 head.append(line.lower())
@@ -230,16 +242,16 @@ def serve(connection):
             if CLOSE:
                 return
 
-listener = socket.create_server(('{RESPONDER_ADDRESS}', 80))
+listener = socket.create_server(('{RESPONDER_ADDRESS}', int(sys.argv[1]) if len(sys.argv) > 1 else 80))
 while True:
     connection, _ = listener.accept()
     threading.Thread(target=serve, args=(connection,), daemon=True).start()
 "#
-            ),
-        },
-    ];
+        ),
+    };
     Peer {
         steps,
+        responder: Some(responder),
         prefix: "unshare --map-root-user --net --mount --pid --fork sh -c 'ip link set lo up && mount --bind hosts /etc/hosts && { python3 responder.py & sleep 1; kill -0 $!; } && exec \"$@\"' sh ",
     }
 }
@@ -309,20 +321,21 @@ fn wasmtime_embedding(name: &str, case: &Case, why: &str) -> Vec<Step> {
     }
     // The responder alone: the program sends witness.invalid's requests to
     // its address, on the machine's network.
-    let responder = (responder(&case.run, false).steps.into_iter())
-        .find(|step| matches!(step, Step::File { name, .. } if name == "responder.py"));
-    let start = match responder {
+    let (start, stop) = match responder(&case.run, false).responder {
         Some(file) => {
             steps.push(Step::Say(format!(
-                "The program sends the guest's requests for `http://witness.invalid/` to this responder, which answers at {RESPONDER_ADDRESS}:80 as witness's does (port 80 needs root)."
+                "The program sends the guest's requests for `http://witness.invalid/` (port 80) to this responder, which answers at {RESPONDER_ADDRESS}:{RESPONDER_PORT} as witness's does."
             )));
             steps.push(file);
-            "sudo python3 responder.py &\n"
+            (
+                format!("python3 responder.py {RESPONDER_PORT} & sleep 1\n"),
+                "\nkill $!",
+            )
         }
-        None => "",
+        None => (String::new(), ""),
     };
     let tree = case.run.files.as_ref().map_or(String::new(), Files::shell);
-    steps.push(Step::Shell(format!("{tree}{start}cargo run --quiet")));
+    steps.push(Step::Shell(format!("{tree}{start}cargo run --quiet{stop}")));
     steps
 }
 
@@ -373,6 +386,7 @@ fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
     ))];
     let peer = responder(&case.run, false);
     steps.extend(peer.steps);
+    steps.extend(peer.responder);
     steps.extend([
         Step::Shell(format!(
             "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim{runtime}\nnpx jco transpile {} -o {}\n{}{}{}{}{run} reproduce.mjs",
@@ -452,7 +466,9 @@ fn jco_browser_page(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
             String::from_utf8_lossy(&case.run.stdin)
         )
     };
-    let mut steps = responder(&case.run, true).steps;
+    let peer = responder(&case.run, true);
+    let mut steps = peer.steps;
+    steps.extend(peer.responder);
     if !steps.is_empty() {
         steps.push(Step::Say(format!(
             "In a browser, start it with `sudo python3 responder.py` (port 80) and add `--host-resolver-rules=\"MAP witness.invalid {RESPONDER_ADDRESS}\"` to chromium's options below: the `hosts` file is not needed."
