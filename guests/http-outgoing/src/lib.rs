@@ -15,6 +15,10 @@ use wasi::io::streams::StreamError;
 
 wit_bindgen::generate!({ path: "../../wit", world: "http-outgoing", generate_all });
 
+#[path = "../../http/src/reserved.rs"]
+mod reserved;
+use reserved::{request_with, send};
+
 common::command![
     ("get", || get(request(), None)),
     ("get-large", get_large),
@@ -54,19 +58,6 @@ common::command![
 /// `GET http://witness.invalid/`.
 fn request() -> OutgoingRequest {
     request_with(Fields::new())
-}
-
-/// `GET http://witness.invalid/` with `headers`.
-fn request_with(headers: Fields) -> OutgoingRequest {
-    let request = OutgoingRequest::new(headers);
-    request
-        .set_scheme(Some(&Scheme::Http))
-        .expect("http is a scheme");
-    request
-        .set_authority(Some("witness.invalid"))
-        .expect("witness.invalid is an authority");
-    request.set_path_with_query(Some("/")).expect("/ is a path");
-    request
 }
 
 /// Sends `request` with an empty body and observes all that comes back:
@@ -118,10 +109,7 @@ fn get(request: OutgoingRequest, options: Option<RequestOptions>) {
 /// Sends `GET /` and reads the response's body, large, to its end:
 /// `body-length` and `body-end`.
 fn get_large() {
-    let request = request();
-    let body = request.body().expect("a fresh request has its body");
-    let future = handle(request, None).expect("the outgoing handler takes the request");
-    OutgoingBody::finish(body, None).expect("an empty body finishes");
+    let future = send();
     future.subscribe().block();
     let Some(Ok(Ok(response))) = future.get() else {
         panic!("the responder did not answer");

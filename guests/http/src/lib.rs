@@ -1,14 +1,14 @@
 //! wasi:http's taken resources from a command guest: calls that succeed at
 //! most once, child resources dropped before or after their parents,
 //! immutable fields, and outgoing bodies finished wrongly. Requests go to
-//! `http://witness.invalid`, which only the harness's outgoing handler
-//! answers, with the response the case describes.
+//! `http://witness.invalid`, which only the run's responder answers, with
+//! the response the case describes.
 
 use common::{kind, observe, text};
 use wasi::http::outgoing_handler::handle;
 use wasi::http::types::{
-    ErrorCode, Fields, FutureIncomingResponse, FutureTrailers, IncomingBody, IncomingResponse,
-    OutgoingBody, OutgoingRequest, OutgoingResponse, Scheme,
+    ErrorCode, Fields, FutureTrailers, IncomingBody, IncomingResponse, OutgoingBody,
+    OutgoingRequest, OutgoingResponse,
 };
 use wasi::io::streams::StreamError;
 
@@ -16,7 +16,9 @@ wit_bindgen::generate!({ path: "../../wit", world: "http", generate_all });
 
 #[allow(dead_code, reason = "each wasi:http guest uses a part of it")]
 mod fields_text;
+mod reserved;
 use fields_text::{header_result, witness_fields};
+use reserved::{request_with, send};
 
 common::command![
     ("outgoing-request-body-again", outgoing_request_body_again),
@@ -149,27 +151,9 @@ fn at_most_once<T, E>(name: &str, mut call: impl FnMut() -> Result<T, E>) {
     observe(name, [kinds[0], kinds[1], kind(&third)]);
 }
 
-/// A request to the reserved authority, sent with an empty body.
-fn send(path: &str) -> FutureIncomingResponse {
-    let request = OutgoingRequest::new(Fields::new());
-    request
-        .set_scheme(Some(&Scheme::Http))
-        .expect("http is a scheme");
-    request
-        .set_authority(Some("witness.invalid"))
-        .expect("witness.invalid is an authority");
-    request
-        .set_path_with_query(Some(path))
-        .expect("a path is a path");
-    let body = request.body().expect("a fresh request has its body");
-    let future = handle(request, None).expect("the outgoing handler takes the request");
-    OutgoingBody::finish(body, None).expect("an empty body finishes");
-    future
-}
-
 /// The harness's response to a request.
 fn response() -> IncomingResponse {
-    let future = send("/");
+    let future = send();
     future.subscribe().block();
     match future.get() {
         Some(Ok(Ok(response))) => response,
@@ -239,13 +223,13 @@ fn future_trailers_get_again() {
 }
 
 fn future_incoming_response_get_again() {
-    let future = send("/");
+    let future = send();
     future.subscribe().block();
     observe("calls", get_three_times(|| future.get()));
 }
 
 fn future_incoming_response_get_before_poll() {
-    let future = send("/");
+    let future = send();
     observe("before-poll", readiness(&future.get()));
     future.subscribe().block();
     observe("after-poll", readiness(&future.get()));
@@ -372,14 +356,7 @@ fn outgoing_body_finish_after_stream_dropped() {
 fn outgoing_body_content_length_mismatch() {
     let headers = Fields::from_list(&[("content-length".into(), b"10".to_vec())])
         .expect("content-length is a field");
-    let request = OutgoingRequest::new(headers);
-    request
-        .set_scheme(Some(&Scheme::Http))
-        .expect("http is a scheme");
-    request
-        .set_authority(Some("witness.invalid"))
-        .expect("witness.invalid is an authority");
-    request.set_path_with_query(Some("/")).expect("a path");
+    let request = request_with(headers);
     let body = request.body().expect("a fresh request has its body");
     let _future = handle(request, None).expect("the outgoing handler takes the request");
     let stream = body.write().expect("the body's stream, once");
@@ -417,7 +394,7 @@ fn future_trailers_dropped_before_pollable() {
 }
 
 fn future_incoming_response_dropped_before_pollable() {
-    let future = send("/");
+    let future = send();
     let pollable = future.subscribe();
     observe("dropping", true);
     drop(future);
