@@ -74,6 +74,12 @@ const SCENARIOS: &[Scenario] = &[
         observe("trapping", true);
         core::arch::wasm32::unreachable()
     }),
+    ("handler-never-returns", |_request, outparam| {
+        let _out = send(outparam, OutgoingResponse::new(Fields::new()), b"waiting");
+        observe("waiting", true);
+        // 2^64 ns, some 584 years: the handler outlives any deadline.
+        wasi::clocks::monotonic_clock::subscribe_duration(u64::MAX).block();
+    }),
     ("response-outparam-never-set", |_request, _outparam| {
         observe("returning", true)
     }),

@@ -23,13 +23,16 @@
 
 use super::private_network::{self, PrivateNetwork};
 use super::responder::{Responder, Wanted};
+use super::serve::{self, Server};
 use super::serving::{self, Launch, Served, Servers};
 use super::subprocess::{self, HostEnd};
 use super::world::files::Granted;
+use super::world::sockets::fresh_address;
 use super::{Confinement, Host, PerComponent, RunRequest, RunSettings};
 use crate::outcome::{HostRun, Outcome, Trap};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -62,6 +65,16 @@ pub struct AdapterHost {
     /// Its processes run in the private network, where there is one (all
     /// but a self-test's host that proves the network matters).
     in_private_network: bool,
+    /// The server that runs its proxy guests, if it has one.
+    proxy_server: Option<ProxyServer>,
+}
+
+/// How an adapter host's runtime serves a proxy guest: `jco serve`.
+pub struct ProxyServer {
+    /// The program and the arguments before `serve` (Node and jco's CLI).
+    pub command: Vec<OsString>,
+    /// Variables set in its environment, beyond the adapter's own.
+    pub env: Vec<(OsString, OsString)>,
 }
 
 fn to_json(settings: &impl Serialize) -> String {
@@ -140,7 +153,14 @@ impl AdapterHost {
             servers: Servers::default(),
             answering: Servers::default(),
             in_private_network: true,
+            proxy_server: None,
         }
+    }
+
+    /// The same adapter, whose proxy guests `server` runs.
+    pub fn with_proxy_server(mut self, server: ProxyServer) -> AdapterHost {
+        self.proxy_server = Some(server);
+        self
     }
 
     /// The same adapter with `name=value` in its environment.
@@ -180,6 +200,27 @@ impl AdapterHost {
         self.name.push_str("-breached");
         self
     }
+
+    /// Runs a proxy guest on `server`, at an address of the run's own.
+    fn serve(&self, server: &ProxyServer, request: &RunRequest<'_>) -> Result<HostRun, String> {
+        let (program, arguments) = (server.command.split_first())
+            .ok_or_else(|| self.failed("its proxy server has no program".into()))?;
+        let mut command = Command::new(program);
+        let address = SocketAddr::from((fresh_address(), 80));
+        command
+            .args(arguments)
+            .args(serve::jco::arguments(
+                &request.component.display().to_string(),
+                address,
+            ))
+            .envs(
+                self.env
+                    .iter()
+                    .chain(&server.env)
+                    .map(|(name, value)| (name, value)),
+            );
+        Server::Jco.run(command, request, serve::jco::ready)
+    }
 }
 
 impl Host for AdapterHost {
@@ -192,6 +233,13 @@ impl Host for AdapterHost {
             true => Confinement::InProcess,
             false => Confinement::PrivateNetwork,
         })?;
+        // An adapter that confines in-process hands the request over
+        // itself (`--http-request`); one in the private network needs a
+        // server to send it to.
+        if !settings.needs.command && !self.capabilities.confinement && self.proxy_server.is_none()
+        {
+            return Err("the guest is a proxy, and this host has no server to hand it a request (jco serve runs on Node, Deno and Bun, not in a page)".into());
+        }
         if !self.capabilities.stderr_capacity
             && settings.stderr_capacity != RunSettings::default().stderr_capacity
         {
@@ -231,6 +279,9 @@ impl Host for AdapterHost {
     }
 
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
+        if let (false, Some(server)) = (request.settings.needs.command, &self.proxy_server) {
+            return self.serve(server, request);
+        }
         self.prepare(request.component);
         let settings = request.settings;
         let work = tempfile::tempdir()

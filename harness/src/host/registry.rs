@@ -5,11 +5,12 @@
 //! program (`--host wasmtime-cli=PATH`).
 
 use super::Host;
-use super::adapter::{AdapterHost, Capabilities};
+use super::adapter::{AdapterHost, Capabilities, ProxyServer};
 use super::wasmtime_cli::WasmtimeCliHost;
 use crate::file_error::FileError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -348,7 +349,7 @@ impl Registry {
             cross_origin_requests: runtime == Runtime::Chromium,
             ..Capabilities::default()
         };
-        match runtime {
+        let host = match runtime {
             Runtime::Node => AdapterHost::new(name, vec![program, runner.into()], capabilities),
             // All permissions (the runner reads, writes, reads the
             // environment and calls libc's dup2 through FFI, and jco loads
@@ -376,8 +377,32 @@ impl Registry {
             )
             .with_env("BUN_RUNTIME_TRANSPILER_CACHE_PATH", "0"),
             // Node drives the machine's chromium (status checked it is there).
-            Runtime::Chromium => AdapterHost::new(name, vec![program, runner.into()], capabilities)
-                .with_env("WITNESS_CHROMIUM", chromium().unwrap_or_default()),
+            Runtime::Chromium => {
+                return AdapterHost::new(name, vec![program, runner.into()], capabilities)
+                    .with_env("WITNESS_CHROMIUM", chromium().unwrap_or_default());
+            }
+        };
+        host.with_proxy_server(self.jco_serve(name, runtime))
+    }
+
+    /// `jco serve` of host `name`: jco's CLI on Node, which runs the server
+    /// it writes on `runtime` (`JCO_RUN_PATH` and `JCO_RUN_ARGS`, read by
+    /// jco's `serve`, name the program and its arguments).
+    fn jco_serve(&self, name: &str, runtime: Runtime) -> ProxyServer {
+        let jco = (self.install_dir(name)).join("node_modules/@bytecodealliance/jco/dist/jco.js");
+        let mut env: Vec<(OsString, OsString)> = Vec::new();
+        if runtime != Runtime::Node {
+            env.push((
+                "JCO_RUN_PATH".into(),
+                self.runtime_program(name, runtime).into(),
+            ));
+        }
+        if runtime == Runtime::Deno {
+            env.push(("JCO_RUN_ARGS".into(), "run -A".into()));
+        }
+        ProxyServer {
+            command: vec!["node".into(), jco.into()],
+            env,
         }
     }
 

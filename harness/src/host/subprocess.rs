@@ -285,7 +285,10 @@ pub fn cut_marker(dropped: u64) -> String {
 
 /// A pipe read to its end on a thread of its own, keeping its first
 /// `limit` bytes ([`OUTPUT_LIMIT`]; all with `None`) and counting the rest.
-fn drain(mut pipe: impl Read + Send + 'static, limit: Option<u64>) -> mpsc::Receiver<Vec<u8>> {
+pub(super) fn drain(
+    mut pipe: impl Read + Send + 'static,
+    limit: Option<u64>,
+) -> mpsc::Receiver<Vec<u8>> {
     let (done, drained) = mpsc::channel();
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
@@ -304,7 +307,7 @@ fn drain(mut pipe: impl Read + Send + 'static, limit: Option<u64>) -> mpsc::Rece
 /// What a pipe held, once everything that could write to it is gone; a
 /// process that left the group (setsid) and kept the pipe is not waited for
 /// past a bound, and its output is marked cut.
-fn collect(drained: mpsc::Receiver<Vec<u8>>) -> Vec<u8> {
+pub(super) fn collect(drained: mpsc::Receiver<Vec<u8>>) -> Vec<u8> {
     drained.recv_timeout(DRAIN_AFTER_KILL).unwrap_or_else(|_| {
         b"[witness: output cut: a process outside the host's process group kept the pipe open]"
             .to_vec()

@@ -17,6 +17,7 @@
 //! The guest's own stderr is what the CLI printed before its error report.
 
 use super::responder::{Responder, Wanted};
+use super::serve::{self, Server};
 use super::subprocess::{self, HostEnd};
 use super::world::files::Granted;
 use super::world::sockets::fresh_address;
@@ -103,6 +104,13 @@ impl Host for WasmtimeCliHost {
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
         let settings = request.settings;
         let mut cli = Command::new(&self.program);
+        // Backtraces of the CLI itself would only bury its error report.
+        cli.env("RUST_BACKTRACE", "0");
+        if !settings.needs.command {
+            let component = request.component.display().to_string();
+            cli.args(serve::wasmtime::arguments(&component));
+            return Server::Wasmtime.run(cli, request, serve::wasmtime::ready);
+        }
         let network = (self.in_private_network.then(private_network::get)).and_then(Result::ok);
         // Lives until the CLI has exited: it answers the guest's requests.
         let responder = Responder::for_run(network, Wanted::of(settings, false))?;
@@ -115,8 +123,6 @@ impl Host for WasmtimeCliHost {
             request.preopens,
             &network_options(settings, fresh_address()),
         ))
-        // Backtraces of the CLI itself would only bury its error report.
-        .env("RUST_BACKTRACE", "0")
         .env("WASMTIME_BACKTRACE_DETAILS", "0");
         let (code, stdout, stderr) = match subprocess::run_host(
             cli,
@@ -276,7 +282,7 @@ fn causes(report: &str) -> Vec<String> {
 }
 
 /// The text after the CLI's `panicked at ...:` line.
-fn panic_message(stderr: &str) -> String {
+pub(in crate::host) fn panic_message(stderr: &str) -> String {
     let mut lines = stderr
         .lines()
         .skip_while(|line| !line.contains("panicked at"));
@@ -292,7 +298,7 @@ fn panic_message(stderr: &str) -> String {
 
 /// wasmtime's name for the trap whose text this is, in kebab case as the
 /// embedded host names traps; the text itself when no trap says it.
-fn trap_code(text: &str) -> String {
+pub(in crate::host) fn trap_code(text: &str) -> String {
     (0..=u8::MAX)
         .filter_map(wasmtime::Trap::from_u8)
         // A trap displays as `wasm trap: <text>`, as the CLI prints it.

@@ -9,11 +9,13 @@
 use super::super::responder::{Responder, Wanted, nowhere};
 use super::sockets::fresh_address;
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -198,18 +200,56 @@ impl HttpRequest {
         Ok(())
     }
 
-    /// The request for `scenario`, addressed to the reserved authority;
-    /// `Err` when the scenario cannot be a path.
+    /// The request for `scenario`, addressed to the reserved authority, as
+    /// an embedder hands it to a host; `Err` when the scenario cannot be a
+    /// path.
     pub fn build(&self, scenario: &str) -> Result<hyper::Request<WasiBody>, String> {
+        let request =
+            self.with_target(scenario, format!("http://{RESERVED_AUTHORITY}/{scenario}"))?;
+        Ok(request.map(|body| body.map_err(|never| match never {}).boxed_unsync()))
+    }
+
+    /// The same request as a client sends it to a server: the path alone
+    /// as its target, the reserved authority in its `host` field, `te:
+    /// trailers` (without it a server may drop the response's trailers,
+    /// RFC 9110 10.1.4), and a body with trailers sent chunked (the only
+    /// framing that carries them) and named in a `trailer` field.
+    pub fn to_send(&self, scenario: &str) -> Result<hyper::Request<PlainBody>, String> {
+        let mut request = self.with_target(scenario, format!("/{scenario}"))?;
+        let headers = request.headers_mut();
+        headers.insert(
+            hyper::header::HOST,
+            HeaderValue::from_static(RESERVED_AUTHORITY),
+        );
+        headers.insert(hyper::header::TE, HeaderValue::from_static("trailers"));
+        if let Some(trailers) = &self.trailers {
+            let chunked = HeaderValue::from_static("chunked");
+            headers.insert(hyper::header::TRANSFER_ENCODING, chunked);
+            // hyper sends only the trailers a `trailer` field declares.
+            let names = trailers.keys().cloned().collect::<Vec<_>>().join(", ");
+            let names = HeaderValue::from_str(&names).expect("field names are values");
+            headers.insert(hyper::header::TRAILER, names);
+        }
+        Ok(request)
+    }
+
+    fn with_target(
+        &self,
+        scenario: &str,
+        target: String,
+    ) -> Result<hyper::Request<PlainBody>, String> {
         let mut request = hyper::Request::builder()
             .method(self.method.as_str())
-            .uri(format!("http://{RESERVED_AUTHORITY}/{scenario}"))
+            .uri(target)
             .body(body(&self.body, self.trailers.as_ref()))
             .map_err(|e| format!("scenario `{scenario}` cannot be a request path: {e}"))?;
         *request.headers_mut() = field_map(&self.headers).expect("checked when loaded");
         Ok(request)
     }
 }
+
+/// A request body of the harness's making, which cannot fail.
+pub type PlainBody = BoxBody<Bytes, Infallible>;
 
 fn field_map(fields: &BTreeMap<String, String>) -> Result<HeaderMap, String> {
     let mut map = HeaderMap::new();
@@ -224,12 +264,11 @@ fn field_map(fields: &BTreeMap<String, String>) -> Result<HeaderMap, String> {
 }
 
 /// A body of `text` followed by `trailers`.
-fn body(text: &str, trailers: Option<&BTreeMap<String, String>>) -> WasiBody {
+fn body(text: &str, trailers: Option<&BTreeMap<String, String>>) -> PlainBody {
     let trailers = trailers.map(|t| field_map(t).expect("checked when loaded"));
     Full::new(Bytes::from(text.to_string()))
-        .map_err(|never| match never {})
         .with_trailers(async move { trailers.map(Ok) })
-        .boxed_unsync()
+        .boxed()
 }
 
 /// The hooks of a run: the outgoing handler that reaches only
@@ -334,12 +373,20 @@ pub async fn observe_response(
         Ok(Ok(Err(code))) => return json!({ "error": format!("{code:?}") }),
         Ok(Ok(Ok(response))) => response,
     };
+    observe_received(response, started + deadline).await
+}
+
+/// The `response` observation of a response that came: its status,
+/// headers, the body received by `until` and how the body ended.
+pub async fn observe_received<B>(response: hyper::Response<B>, until: tokio::time::Instant) -> Value
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+{
     let (parts, mut body) = response.into_parts();
     let mut received = Vec::new();
     let mut trailers = None;
     let end = loop {
-        let remaining = deadline.saturating_sub(started.elapsed());
-        match tokio::time::timeout(remaining, body.frame()).await {
+        match tokio::time::timeout_at(until, body.frame()).await {
             Err(_elapsed) => break "unfinished",
             Ok(None) => {
                 break if trailers.is_some() {
@@ -355,9 +402,14 @@ pub async fn observe_response(
             },
         }
     };
+    let mut headers = fields(&parts.headers);
+    // A server's `date` differs run by run; its presence is the record.
+    if let Some(date) = headers.get_mut("date") {
+        *date = json!("(the date of the response)");
+    }
     let mut observed = json!({
         "status": parts.status.as_u16(),
-        "headers": fields(&parts.headers),
+        "headers": headers,
         "body": String::from_utf8_lossy(&received),
         "end": end,
     });

@@ -45,8 +45,38 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
     let component = format!("{}.wasm", case.guest);
     let settings = &case.run;
     let steps = match host.entry.kind {
+        Kind::WasmtimeCli if host.proxy => serve(
+            "`wasmtime serve` of the CLI above serves the guest.",
+            "wasmtime serve -S cli,http --addr 127.0.0.1:8080 --no-logging-prefix",
+            &component,
+            case,
+        ),
         Kind::WasmtimeCli => wasmtime_run(&component, case),
-        Kind::Embedded if host.proxy => wasmtime_serve(&component, case),
+        Kind::Embedded if host.proxy => serve(
+            &format!(
+                "witness's embedding hands the guest its request itself; `wasmtime serve` of the same release ({EMBEDDED_WASMTIME}) sets the case up."
+            ),
+            "wasmtime serve -S cli,http --addr 127.0.0.1:8080 --no-logging-prefix",
+            &component,
+            case,
+        ),
+        Kind::Jco if host.proxy => {
+            // jco's `serve` runs the server it writes on `JCO_RUN_PATH`.
+            let runtime = match host.entry.runtime {
+                Runtime::Deno => "JCO_RUN_PATH=$(command -v deno) JCO_RUN_ARGS='run -A' ",
+                Runtime::Bun => "JCO_RUN_PATH=$(command -v bun) ",
+                _ => "",
+            };
+            let version = host.entry.version.as_deref().unwrap_or("latest");
+            serve(
+                "`jco serve` serves the guest.",
+                &format!(
+                    "{runtime}npx --yes @bytecodealliance/jco@{version} serve --host 127.0.0.1 --port 8080"
+                ),
+                &component,
+                case,
+            )
+        }
         Kind::Embedded if host.cli_shows_it => {
             let mut steps = vec![Step::Say(
                 "A wasmtime CLI was recorded doing the same (see the records above):".into(),
@@ -274,9 +304,14 @@ fn python_bytes(bytes: &[u8]) -> String {
 
 /// `wasmtime serve` with wasi:cli (the guest prints its observations), and
 /// the case's request with curl.
-fn wasmtime_serve(component: &str, case: &Case) -> Vec<Step> {
+/// A proxy guest served by `server` (a command before the component), and
+/// the case's request sent with curl; `intro` says whose server it is.
+fn serve(intro: &str, server: &str, component: &str, case: &Case) -> Vec<Step> {
     let request = &case.run.http_request;
-    let mut curl = format!("curl -sS -i -X {}", quote(&request.method));
+    let mut curl = format!(
+        "curl -sS -i -H 'te: trailers' -X {}",
+        quote(&request.method)
+    );
     for (name, value) in &request.headers {
         curl.push_str(&format!(" -H {}", quote(&format!("{name}: {value}"))));
     }
@@ -286,10 +321,10 @@ fn wasmtime_serve(component: &str, case: &Case) -> Vec<Step> {
     curl.push_str(&format!(" http://127.0.0.1:8080/{}", case.scenario));
     let mut steps = vec![
         Step::Say(format!(
-            "witness runs proxy guests on the embedding only; `wasmtime serve` of the same release ({EMBEDDED_WASMTIME}) sets the case up. The guest's observations are the `@witness` lines serve prints; the response is curl's."
+            "{intro} The guest's observations are the `@witness` lines the server prints; the response is curl's."
         )),
         Step::Shell(format!(
-            "wasmtime serve -S cli --addr 127.0.0.1:8080 {} &\nsleep 1\n{curl}",
+            "{server} {} &\nsleep 2\n{curl}\nkill -INT $!",
             quote(component)
         )),
     ];

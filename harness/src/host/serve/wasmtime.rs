@@ -1,0 +1,186 @@
+//! `wasmtime serve`'s rules (README, "Serving hosts"). The server is
+//! stopped with SIGINT once the response is read: it then stops accepting
+//! and exits when every connection and handler is done. What it printed
+//! on stderr says how the handler ended:
+//!
+//! | the server | outcome |
+//! | --- | --- |
+//! | exited, stderr has `wasm trap: <text>` | `trap` by the guest, named as the CLI's `run` names it |
+//! | exited, stderr has `error while executing at wasm backtrace` and no wasm trap | `trap` by the host; the message is the report's last cause |
+//! | exited, stderr has `panicked at` | `host-panic` |
+//! | exited with status 0 otherwise | `completed` (`error: guest never invoked ...` or `error: ErrorCode::...` are the server's reasons for its 500, in the record) |
+//! | still running [`SETTLE`](super::SETTLE) after SIGINT | `hang` |
+//! | killed by a signal | `crash` |
+
+use super::Settled;
+use crate::host::wasmtime_cli::{panic_message, trap_code};
+use crate::outcome::{Outcome, Trap};
+use std::net::SocketAddr;
+use std::os::unix::process::ExitStatusExt;
+
+/// `wasmtime serve`'s arguments: the guest's stdout and stderr (`-S cli`)
+/// and wasi:http, without the `stdout [0] ::` prefix on each line, on a
+/// port the kernel picks.
+pub fn arguments(component: &str) -> Vec<String> {
+    [
+        "serve",
+        "-S",
+        "cli,http",
+        "--addr",
+        "127.0.0.1:0",
+        "--no-logging-prefix",
+        component,
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
+/// Where the server listens: `Serving HTTP on http://ADDRESS/`.
+pub fn ready(line: &str) -> Option<SocketAddr> {
+    let address = line.trim().strip_prefix("Serving HTTP on http://")?;
+    address.trim_end_matches('/').parse().ok()
+}
+
+pub fn classify(settled: &Settled, stderr: &str) -> Result<Outcome, String> {
+    let Settled::Exited(status) = settled else {
+        return Err(format!("no rule for {settled:?}"));
+    };
+    let Some(code) = status.code() else {
+        let detail = match status.signal() {
+            Some(signal) => format!("killed by signal {signal}"),
+            None => format!("ended with {status}"),
+        };
+        return Ok(Outcome::Crash { detail });
+    };
+    let lines: Vec<&str> = stderr.lines().map(str::trim).collect();
+    if let Some(text) = lines
+        .iter()
+        .find_map(|line| line.strip_prefix("wasm trap: "))
+    {
+        return Ok(Outcome::Trap(Trap::ByGuest {
+            code: trap_code(text),
+            message: text.to_string(),
+        }));
+    }
+    if let Some(at) = lines
+        .iter()
+        .position(|line| line.contains("error while executing at wasm backtrace"))
+    {
+        let message = lines[at..]
+            .iter()
+            .skip_while(|line| **line != "Caused by:")
+            .skip(1)
+            .take_while(|line| !line.is_empty())
+            .last()
+            .map_or_else(String::new, |cause| cause.to_string());
+        return Ok(Outcome::Trap(Trap::ByHost { message }));
+    }
+    if stderr.contains("panicked at") {
+        return Ok(Outcome::HostPanic {
+            message: panic_message(stderr),
+        });
+    }
+    match code {
+        0 => Ok(Outcome::Completed { exit: 0 }),
+        _ => Err(format!(
+            "status {code} without a trap or a panic: no rule says what that is"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::ExitStatus;
+
+    fn exited(code: i32) -> Settled {
+        Settled::Exited(ExitStatus::from_raw(code << 8))
+    }
+
+    /// What wasmtime 49.0.3 prints for a handler that traps before it sets
+    /// its response (frames cut).
+    const TRAP_BEFORE_SET_49: &str = "Serving HTTP on http://127.0.0.1:32819/
+worker failed: error while executing at wasm backtrace:
+    0:   0x7bae - proxy.wasm!core::ops::function::FnOnce::call_once
+
+Caused by:
+    wasm trap: wasm `unreachable` instruction executed
+
+error: guest never invoked `response-outparam::set` method
+";
+
+    /// The same from wasmtime 36.0.9, through its log.
+    const TRAP_BEFORE_SET_36: &str = "Serving HTTP on http://127.0.0.1:40919/
+2026-12-05T05:22:02.918485Z ERROR wasmtime_cli::commands::serve: [0] :: error while executing at wasm backtrace:
+    0:   0x7bae - proxy.wasm!core::ops::function::FnOnce::call_once
+
+Caused by:
+    wasm trap: wasm `unreachable` instruction executed    
+error: guest never invoked `response-outparam::set` method
+
+Caused by:
+";
+
+    #[test]
+    fn the_ready_line_gives_the_address() {
+        assert_eq!(
+            ready("Serving HTTP on http://127.0.0.1:40919/\n"),
+            Some("127.0.0.1:40919".parse().unwrap())
+        );
+        assert_eq!(ready("Listening for shutdown on tcp://127.0.0.1:1/"), None);
+    }
+
+    #[test]
+    fn a_wasm_trap_is_a_trap_by_the_guest() {
+        for stderr in [TRAP_BEFORE_SET_49, TRAP_BEFORE_SET_36] {
+            assert_eq!(
+                classify(&exited(0), stderr),
+                Ok(Outcome::Trap(Trap::ByGuest {
+                    code: "unreachable-code-reached".into(),
+                    message: "wasm `unreachable` instruction executed".into()
+                }))
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_call_without_a_wasm_trap_is_a_trap_by_the_host() {
+        let stderr = "worker failed: error while executing at wasm backtrace:\n    0: 0x1 - p!f\n\nCaused by:\n    empty poll list\n";
+        assert_eq!(
+            classify(&exited(0), stderr),
+            Ok(Outcome::Trap(Trap::ByHost {
+                message: "empty poll list".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn the_server_s_own_500_reasons_are_a_completed_run() {
+        for stderr in [
+            "error: guest never invoked `response-outparam::set` method\n",
+            "error: ErrorCode::InternalError(Some(\"witness\"))\n",
+            "",
+        ] {
+            assert_eq!(
+                classify(&exited(0), stderr),
+                Ok(Outcome::Completed { exit: 0 })
+            );
+        }
+    }
+
+    #[test]
+    fn a_panic_a_signal_and_an_unknown_status() {
+        let panic = "thread 'tokio-runtime-worker' panicked at src/x.rs:1:1:\nbad state\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(
+            classify(&exited(101), panic),
+            Ok(Outcome::HostPanic {
+                message: "bad state".into()
+            })
+        );
+        assert!(matches!(
+            classify(&Settled::Exited(ExitStatus::from_raw(libc::SIGSEGV)), ""),
+            Ok(Outcome::Crash { .. })
+        ));
+        assert!(classify(&exited(2), "error: unexpected argument").is_err());
+    }
+}
