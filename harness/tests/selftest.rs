@@ -3071,10 +3071,11 @@ impl Peers {
 
 /// Which hosts run a case's network: in the private network, the CLIs and
 /// adapters run sockets cases and wasi:http cases, those the responder
-/// answers too, but not a proxy guest's, whose request only a host's own
-/// process is handed; in-process hosts run neither a case aiming
-/// at addresses they refuse nor a name lookup, which would reach the machine's
-/// network.
+/// answers too, and a name that resolves to nothing; a proxy guest runs on
+/// the CLI (`wasmtime serve`), not on an adapter without a server to hand
+/// its request to; in-process hosts run neither a case aiming at addresses
+/// they refuse nor a name lookup, nor a name that must resolve to nothing,
+/// which would reach the machine's network.
 #[test]
 fn which_hosts_run_which_network_cases() {
     let layout = Layout::from_env();
@@ -3099,15 +3100,18 @@ fn which_hosts_run_which_network_cases() {
     let http = case("http::outgoing-request-body-again");
     let answered = case("http::incoming-response-consume-again");
     let proxy = case("proxy::incoming-request-consume-again");
+    let unnamed = case("http-outgoing::name-resolves-to-nothing");
     for host in &private {
         assert_eq!(host.supports(&sockets.run), Ok(()), "{}", host.name());
         assert_eq!(host.supports(&http.run), Ok(()), "{}", host.name());
         assert_eq!(host.supports(&answered.run), Ok(()), "{}", host.name());
-        assert_contains(
-            &host.supports(&proxy.run).unwrap_err(),
-            "the guest is a proxy",
-        );
+        assert_eq!(host.supports(&unnamed.run), Ok(()), "{}", host.name());
     }
+    assert_eq!(fake_cli().supports(&proxy.run), Ok(()));
+    assert_contains(
+        &fake_adapter().supports(&proxy.run).unwrap_err(),
+        "the guest is a proxy",
+    );
     let mut beyond = sockets.run.clone();
     beyond.sockets.as_mut().unwrap().private_network = true;
     let mut lookup = sockets.run.clone();
@@ -3122,6 +3126,10 @@ fn which_hosts_run_which_network_cases() {
             "aims at addresses this host's confinement refuses",
         );
         assert_contains(&host.supports(&lookup).unwrap_err(), "looks names up");
+        assert_contains(
+            &host.supports(&unnamed.run).unwrap_err(),
+            "a name that resolves to nothing",
+        );
     }
     for host in &private {
         assert_eq!(host.supports(&beyond), Ok(()));

@@ -8,13 +8,15 @@
 use common::{kind, observe};
 use wasi::http::outgoing_handler::handle;
 use wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
-    http_error_code,
+    Fields, IncomingBody, OutgoingBody, OutgoingRequest, RequestOptions, Scheme, http_error_code,
 };
 use wasi::io::streams::StreamError;
 
 wit_bindgen::generate!({ path: "../../wit", world: "http-outgoing", generate_all });
 
+#[path = "../../http/src/error_code.rs"]
+mod error_code;
+use error_code::code_name;
 #[path = "../../http/src/reserved.rs"]
 mod reserved;
 use reserved::{request_with, send};
@@ -205,27 +207,4 @@ fn post_beyond_content_length() {
             observe("finish-error", code_name(&code));
         }
     }
-}
-
-/// An error code's case as the WIT spells it, without its payload:
-/// `HTTP-response-incomplete`, `connection-refused`.
-fn code_name(code: &ErrorCode) -> String {
-    let debug = format!("{code:?}");
-    let variant = debug.trim_start_matches("ErrorCode::");
-    let variant = variant.split(['(', ' ', '{']).next().unwrap_or(variant);
-    // The Rust name's words, kebab-cased, with the WIT's acronyms.
-    let mut words: Vec<String> = Vec::new();
-    for character in variant.chars() {
-        match words.last_mut() {
-            Some(word) if !character.is_ascii_uppercase() => word.push(character),
-            _ => words.push(character.to_ascii_lowercase().to_string()),
-        }
-    }
-    let words: Vec<String> = (words.into_iter())
-        .map(|word| match word.as_str() {
-            "dns" | "tls" | "http" | "uri" => word.to_ascii_uppercase(),
-            _ => word,
-        })
-        .collect();
-    words.join("-")
 }

@@ -13,6 +13,9 @@ use wasi::io::streams::StreamError;
 
 wit_bindgen::generate!({ path: "../../wit", world: "proxy", generate_all });
 
+#[path = "../../http/src/error_code.rs"]
+mod error_code;
+use error_code::code_name;
 #[allow(dead_code, reason = "each wasi:http guest uses a part of it")]
 #[path = "../../http/src/fields_text.rs"]
 mod fields_text;
@@ -281,5 +284,9 @@ fn response_content_length_mismatch(_request: IncomingRequest, outparam: Respons
     let headers = Fields::from_list(&[("content-length".into(), b"10".to_vec())])
         .expect("content-length is a field");
     let out = send(outparam, OutgoingResponse::new(headers), b"abc");
-    observe("finish", kind(&OutgoingBody::finish(out, None)));
+    let finished = OutgoingBody::finish(out, None);
+    observe("finish", kind(&finished));
+    if let Err(code) = finished {
+        observe("finish-error", code_name(&code));
+    }
 }

@@ -207,11 +207,15 @@ impl AdapterHost {
             .ok_or_else(|| self.failed("its proxy server has no program".into()))?;
         let mut command = Command::new(program);
         let address = SocketAddr::from((fresh_address(), 80));
+        let transpiled = tempfile::tempdir()
+            .map_err(|e| format!("cannot make a directory for the transpiled guest: {e}"))?;
+        let component = request.component.display().to_string();
         command
             .args(arguments)
             .args(serve::jco::arguments(
-                &request.component.display().to_string(),
+                &component,
                 address,
+                transpiled.path(),
             ))
             .envs(
                 self.env

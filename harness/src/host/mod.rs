@@ -105,6 +105,12 @@ impl RunSettings {
             Confinement::InProcess if sockets.name_lookup => Err(
                 "the case looks names up, which on this host's network, the machine's, asks the machine's resolver: only a host in the private network runs it".into(),
             ),
+            Confinement::InProcess
+                if (self.http_response.as_ref())
+                    .is_some_and(|response| response.error == Some(world::http::HttpError::DnsError)) =>
+            {
+                Err("the case needs a name that resolves to nothing, where this host's lookups ask the machine's resolver: only a host in the private network runs it".into())
+            }
             Confinement::InProcess => Ok(()),
             Confinement::PrivateNetwork => {
                 let Some(package) = (CONFINED_PACKAGES.iter())

@@ -83,9 +83,18 @@ impl<'a> Wanted<'a> {
         })
     }
 
-    /// Whether the peer listens: all but `connection-refused`.
+    /// Whether the peer listens: all but `connection-refused`, and
+    /// `dns-error`, which has no peer to find.
     pub fn listens(&self) -> bool {
-        self.response.error != Some(HttpError::ConnectionRefused)
+        !matches!(
+            self.response.error,
+            Some(HttpError::ConnectionRefused | HttpError::DnsError)
+        )
+    }
+
+    /// Whether [`RESERVED_AUTHORITY`] names the peer: all but `dns-error`.
+    fn named(&self) -> bool {
+        self.response.error != Some(HttpError::DnsError)
     }
 
     /// Whether the peer answers every request with a response HTTP/1.1
@@ -135,7 +144,9 @@ impl Responder {
             return Ok(None);
         };
         let address = fresh_address();
-        let hosts_file = (network.hosts_file(&[(RESERVED_AUTHORITY, address)]))
+        let named = [(RESERVED_AUTHORITY, address)];
+        let named = if wanted.named() { &named[..] } else { &[] };
+        let hosts_file = (network.hosts_file(named))
             .map_err(|e| format!("cannot write the run's hosts file: {e}"))?;
         let bound = match wanted.listens() {
             true => Some(network.inside(|| TcpListener::bind((address, 80)))?),

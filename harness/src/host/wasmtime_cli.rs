@@ -105,10 +105,11 @@ impl Host for WasmtimeCliHost {
         let settings = request.settings;
         let mut cli = Command::new(&self.program);
         // Backtraces of the CLI itself would only bury its error report.
-        cli.env("RUST_BACKTRACE", "0");
+        cli.env("RUST_BACKTRACE", "0")
+            .env("WASMTIME_BACKTRACE_DETAILS", "0");
         if !settings.needs.command {
             let component = request.component.display().to_string();
-            cli.args(serve::wasmtime::arguments(&component));
+            cli.args(serve::wasmtime::arguments(&component, "127.0.0.1:0"));
             return Server::Wasmtime.run(cli, request, serve::wasmtime::ready);
         }
         let network = (self.in_private_network.then(private_network::get)).and_then(Result::ok);
@@ -122,8 +123,7 @@ impl Host for WasmtimeCliHost {
             request.scenario,
             request.preopens,
             &network_options(settings, fresh_address()),
-        ))
-        .env("WASMTIME_BACKTRACE_DETAILS", "0");
+        ));
         let (code, stdout, stderr) = match subprocess::run_host(
             cli,
             settings,

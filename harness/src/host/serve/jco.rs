@@ -12,13 +12,16 @@
 //! | exited with another uncaught `RuntimeError` (jco's glue refusing a call) | `trap` by the host |
 //! | exited with an uncaught error of another kind (`TypeError`, ...) | `host-panic` |
 //! | exited with status 1 and no uncaught error (preview2-shim prints the error of `set(err)` and exits) | `trap` by the host; the message is what it printed |
+//! | exited with status 0: jco's CLI exits with its server's status, and with 0 when a signal killed the server (`process.exitCode = null`) | `crash` |
 //! | neither within [`SETTLE`](super::SETTLE) | `hang` |
 //! | killed by a signal | `crash` |
+//!
+//! The last two are every server's ([`Server::classify`](super::Server)).
 
 use super::Settled;
 use crate::outcome::{Outcome, Trap};
 use std::net::SocketAddr;
-use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
 
 /// The engines' trap texts (V8's for Node and Deno, JavaScriptCore's for
 /// Bun, and the wasmtime texts jco's glue rethrows) and wasmtime's names
@@ -53,19 +56,31 @@ const TRAP_CODES: [(&[&str], &str); 7] = [
         &[
             "null function",
             "function signature mismatch",
-            "call_indirect to a",
+            "call_indirect to a signature that does not match",
+            "call_indirect to a null table entry",
         ],
         "bad-signature",
     ),
 ];
 
 /// `jco serve`'s arguments after jco's own program: the guest served at
-/// `address`.
-pub fn arguments(component: &str, address: SocketAddr) -> Vec<String> {
+/// `address`, transpiled into `dir` (a directory of the harness's, so that
+/// nothing is left behind when the server is killed).
+pub fn arguments(component: &str, address: SocketAddr, dir: &Path) -> Vec<String> {
     let (host, port) = (address.ip().to_string(), address.port().to_string());
-    ["serve", component, "--host", &host, "--port", &port]
-        .map(str::to_string)
-        .to_vec()
+    let dir = dir.display().to_string();
+    [
+        "serve",
+        component,
+        "--host",
+        &host,
+        "--port",
+        &port,
+        "--jco-dir",
+        &dir,
+    ]
+    .map(str::to_string)
+    .to_vec()
 }
 
 /// Where the server listens: `Server listening @ HOST:PORT...`.
@@ -75,17 +90,13 @@ pub fn ready(line: &str) -> Option<SocketAddr> {
 }
 
 pub fn classify(settled: &Settled, stderr: &str) -> Result<Outcome, String> {
-    let status = match settled {
+    let code = match settled {
         Settled::Answered => return Ok(Outcome::Completed { exit: 0 }),
-        Settled::Exited(status) => status,
-        Settled::Running => return Err(format!("no rule for {settled:?}")),
+        Settled::Exited(status) => status.code(),
+        Settled::Running => None,
     };
-    let Some(code) = status.code() else {
-        let detail = match status.signal() {
-            Some(signal) => format!("killed by signal {signal}"),
-            None => format!("ended with {status}"),
-        };
-        return Ok(Outcome::Crash { detail });
+    let Some(code) = code else {
+        return Err(format!("no rule for {settled:?}"));
     };
     let printed: Vec<&str> = (stderr.lines())
         .skip_while(|line| ready(line).is_none())
@@ -111,6 +122,9 @@ pub fn classify(settled: &Settled, stderr: &str) -> Result<Outcome, String> {
         }));
     }
     match code {
+        0 => Ok(Outcome::Crash {
+            detail: "the server ended with status 0, which jco's CLI also reports for a server killed by a signal".into(),
+        }),
         1 => Ok(Outcome::Trap(Trap::ByHost {
             message: printed.join("\n").trim().to_string(),
         })),
@@ -135,6 +149,7 @@ fn uncaught(line: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::process::ExitStatusExt;
     use std::process::ExitStatus;
 
     fn exited(code: i32) -> Settled {
@@ -208,9 +223,9 @@ mod tests {
     }
 
     #[test]
-    fn a_signal_and_an_unknown_status() {
+    fn status_0_is_a_crash_and_another_status_has_no_rule() {
         assert!(matches!(
-            classify(&Settled::Exited(ExitStatus::from_raw(libc::SIGKILL)), READY),
+            classify(&exited(0), READY),
             Ok(Outcome::Crash { .. })
         ));
         assert!(classify(&exited(3), READY).is_err());

@@ -14,17 +14,17 @@ pub mod wasmtime;
 use super::private_network::{self, PrivateNetwork};
 use super::responder::{Responder, Wanted};
 use super::subprocess::{self, kill_group};
-use super::world::http::{HttpRequest, observe_received, response_lines};
+use super::world::http::{HttpRequest, PlainBody, observe_received, response_lines};
 use super::{RunRequest, RunSettings};
 use crate::outcome::{HostRun, Outcome};
 use bytes::Bytes;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 use std::convert::Infallible;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus, Stdio};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 use tokio::time::timeout;
@@ -36,6 +36,9 @@ const STARTUP: Duration = Duration::from_secs(120);
 /// How long the harness waits, the response read, for the server to show
 /// that the handler returned, before the run is a hang.
 pub const SETTLE: Duration = Duration::from_secs(5);
+/// The longest stderr line the harness looks at for the ready line: a
+/// guest's stderr is the server's, and may have no newline at all.
+const LINE_LIMIT: u64 = 4096;
 
 /// The servers witness drives, each with its own rules.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,11 +67,13 @@ pub enum Settled {
 /// own so that a server that floods a pipe never blocks the harness.
 struct Process {
     group: libc::pid_t,
-    /// The stderr lines as they come, until the reader stops listening.
-    lines: mpsc::Receiver<String>,
+    /// The stderr lines as they come, until the ready line is found (then
+    /// dropped, and the reader sends no more).
+    lines: Option<mpsc::Receiver<String>>,
     stderr: Arc<Mutex<Vec<u8>>>,
     stderr_done: mpsc::Receiver<()>,
-    stdout: mpsc::Receiver<Vec<u8>>,
+    /// What the server printed on stdout, once it ended; taken by `stop`.
+    stdout: Option<mpsc::Receiver<Vec<u8>>>,
     exited: mpsc::Receiver<ExitStatus>,
 }
 
@@ -95,8 +100,13 @@ impl Process {
         std::thread::spawn(move || {
             let mut pipe = BufReader::new(pipe);
             let mut line = Vec::new();
-            while pipe.read_until(b'\n', &mut line).is_ok_and(|read| read > 0) {
-                let _ = line_sender.send(String::from_utf8_lossy(&line).into_owned());
+            let mut listening = Some(line_sender);
+            let read_line = |pipe: &mut BufReader<ChildStderr>, line: &mut Vec<u8>| {
+                (Read::take(pipe, LINE_LIMIT).read_until(b'\n', line)).is_ok_and(|read| read > 0)
+            };
+            while read_line(&mut pipe, &mut line) {
+                let text = String::from_utf8_lossy(&line).into_owned();
+                listening = listening.filter(|sender| sender.send(text).is_ok());
                 let mut kept = kept.lock().expect("no panics while locked");
                 let room = (subprocess::OUTPUT_LIMIT as usize).saturating_sub(kept.len());
                 kept.extend_from_slice(&line[..line.len().min(room)]);
@@ -113,27 +123,25 @@ impl Process {
         });
         Ok(Process {
             group,
-            lines,
+            lines: Some(lines),
             stderr,
             stderr_done,
-            stdout,
+            stdout: Some(stdout),
             exited,
         })
     }
 
     /// The address in the first stderr line `ready` finds one in; `Err`
-    /// with how the server ended if it ended first (`None`: it is still
-    /// running at `STARTUP`).
+    /// with how the server ended if it ended first (`None`: it did not say
+    /// where it listens within [`STARTUP`], nor end).
     fn listening(
-        &self,
+        &mut self,
         ready: impl Fn(&str) -> Option<SocketAddr>,
     ) -> Result<SocketAddr, Option<ExitStatus>> {
         let until = Instant::now() + STARTUP;
+        let lines = self.lines.take().expect("listened for once");
         loop {
-            match self
-                .lines
-                .recv_timeout(until.saturating_duration_since(Instant::now()))
-            {
+            match lines.recv_timeout(until.saturating_duration_since(Instant::now())) {
                 Ok(line) => {
                     if let Some(address) = ready(&line) {
                         return Ok(address);
@@ -148,12 +156,22 @@ impl Process {
     }
 
     /// Stops the server (its whole process group) and gives what it printed.
-    fn stop(self) -> (Vec<u8>, Vec<u8>) {
+    fn stop(mut self) -> (Vec<u8>, Vec<u8>) {
         kill_group(self.group);
-        let stdout = subprocess::collect(self.stdout);
-        let _ = self.stderr_done.recv_timeout(SETTLE);
-        let stderr = self.stderr.lock().expect("no panics while locked").clone();
+        let stdout = subprocess::collect(self.stdout.take().expect("stopped once"));
+        let ended = self.stderr_done.recv_timeout(SETTLE).is_ok();
+        let mut stderr = self.stderr.lock().expect("no panics while locked").clone();
+        if !ended {
+            stderr.extend_from_slice(b"\n[witness: output cut: a process outside the server's process group kept stderr open]\n");
+        }
         (stdout, stderr)
+    }
+}
+
+/// Whatever ends a run, its server does not outlive it.
+impl Drop for Process {
+    fn drop(&mut self) {
+        kill_group(self.group);
     }
 }
 
@@ -170,6 +188,11 @@ impl Server {
         let settings = request.settings;
         let network = private_network::get()
             .map_err(|problem| format!("a server runs in the private network, and {problem}"))?;
+        let sent = settings.http_request.to_send(request.scenario)?;
+        let runtime = (tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build())
+        .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
         // Lives until the server has stopped: it answers the guest's own
         // outgoing requests.
         let responder = Responder::for_run(Some(network), Wanted::of(settings, false))?;
@@ -177,42 +200,39 @@ impl Server {
             &mut command,
             responder.as_ref().and_then(Responder::hosts_file),
         );
-        let process = Process::start(command)?;
+        let mut process = Process::start(command)?;
         let address = match process.listening(ready) {
             Ok(address) => address,
             Err(ended) => {
                 let (stdout, stderr) = process.stop();
-                let outcome = match ended {
-                    None => Outcome::Hang { deadline: STARTUP },
-                    Some(status) => Outcome::LinkError {
-                        message: format!(
-                            "the server ended ({status}) before it listened: {}",
-                            String::from_utf8_lossy(&stderr).trim()
-                        ),
-                    },
+                let printed = String::from_utf8_lossy(&stderr);
+                let Some(status) = ended else {
+                    return Err(format!(
+                        "{self:?} server: it did not say where it listens within {STARTUP:?}; it printed on stderr:\n{printed}"
+                    ));
                 };
+                // A guest the server cannot load: what `wasmtime run` says
+                // of one it cannot instantiate.
+                let message = format!(
+                    "the server ended ({status}) before it listened: {}",
+                    printed.trim()
+                );
                 return Ok(HostRun {
-                    outcome,
+                    outcome: Outcome::LinkError { message },
                     stdout,
                     stderr,
                 });
             }
         };
-        let (response, settled) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start a tokio runtime: {e}"))?
-            .block_on(self.exchange(network, address, request, &process))?;
+        let (response, settled) =
+            runtime.block_on(self.exchange(network, address, sent, request, &process));
         let (mut stdout, stderr) = process.stop();
         let text = String::from_utf8_lossy(&stderr);
-        let outcome = match settled {
-            Settled::Running => Outcome::Hang {
-                deadline: settings.deadline,
-            },
-            settled => self.classify(&settled, &text).map_err(|problem| {
+        let outcome = self
+            .classify(&settled, &text, settings.deadline)
+            .map_err(|problem| {
                 format!("{self:?} server: {problem}; it printed on stderr:\n{text}")
-            })?,
-        };
+            })?;
         stdout.extend_from_slice(response_lines(request.scenario, &response).as_bytes());
         Ok(HostRun {
             outcome,
@@ -227,24 +247,27 @@ impl Server {
         self,
         network: &PrivateNetwork,
         address: SocketAddr,
+        sent: hyper::Request<PlainBody>,
         request: &RunRequest<'_>,
         process: &Process,
-    ) -> Result<(Value, Settled), String> {
+    ) -> (Value, Settled) {
         let settings: &RunSettings = request.settings;
         let until = tokio::time::Instant::now() + settings.deadline;
-        let sent = settings.http_request.to_send(request.scenario)?;
-        let (connection, received) = send(network, address, sent, until).await;
-        let response = match received {
-            Err(observed) => observed,
+        let (connection, mut received) = send(network, address, sent, until).await;
+        let response = match &mut received {
+            Err(observed) => observed.clone(),
             Ok(received) => observe_received(received, until).await,
         };
         // A response that ended lets the connection go, as a client would;
-        // one still unfinished keeps it, so that a server that waits for
-        // its connections does not end before the handler does.
-        let unfinished = [&response, &response["end"]].contains(&&json!("unfinished"));
-        let _kept = connection.filter(|_| unfinished);
+        // one still unfinished keeps it, and its body, so that a server
+        // that waits for its connections does not end before the handler.
+        let unfinished = response == "unfinished" || response["end"] == "unfinished";
+        let _kept = unfinished.then_some((connection, received));
+        // Lets the tasks of a connection let go run their aborts (closing
+        // it) before the settling, which blocks this thread.
+        tokio::task::yield_now().await;
         let settled = self.settle(network, address, process).await;
-        Ok((response, settled))
+        (response, settled)
     }
 
     /// What the server shows, within [`SETTLE`], of whether the handler
@@ -280,18 +303,35 @@ impl Server {
         }
     }
 
-    fn classify(self, settled: &Settled, stderr: &str) -> Result<Outcome, String> {
-        match self {
-            Server::Wasmtime => wasmtime::classify(settled, stderr),
-            Server::Jco => jco::classify(settled, stderr),
+    /// The run's outcome: a hang while the handler runs on, else what the
+    /// server's rules make of how it ended and what it printed.
+    fn classify(
+        self,
+        settled: &Settled,
+        stderr: &str,
+        deadline: Duration,
+    ) -> Result<Outcome, String> {
+        match (settled, self) {
+            (Settled::Running, _) => Ok(Outcome::Hang { deadline }),
+            (Settled::Exited(status), _) if status.code().is_none() => {
+                let detail = match status.signal() {
+                    Some(signal) => format!("killed by signal {signal}"),
+                    None => format!("ended with {status}"),
+                };
+                Ok(Outcome::Crash { detail })
+            }
+            (_, Server::Wasmtime) => wasmtime::classify(settled, stderr),
+            (_, Server::Jco) => jco::classify(settled, stderr),
         }
     }
 }
 
-/// The connection of a request, open as long as it is held: its driver,
-/// and the request in flight, which holds the connection's sender.
+/// The connection of a request, open as long as it is held (with the
+/// response's body, if one came): its driver, the request in flight, and
+/// once it is answered the connection's sender.
 struct Connection {
     tasks: [tokio::task::AbortHandle; 2],
+    sender: Option<Box<dyn std::any::Any + Send>>,
 }
 
 impl Drop for Connection {
@@ -314,8 +354,14 @@ where
     B: hyper::body::Body<Data = Bytes, Error = Infallible> + Send + Sync + 'static,
 {
     let no_response = || json!("no-response");
+    let wait = until.saturating_duration_since(tokio::time::Instant::now());
     let connected = network
-        .inside(|| std::net::TcpStream::connect_timeout(&address, SETTLE))
+        .inside(|| {
+            std::net::TcpStream::connect_timeout(
+                &address,
+                wait.clamp(Duration::from_millis(1), SETTLE),
+            )
+        })
         .ok()
         .and_then(Result::ok)
         .filter(|stream| stream.set_nonblocking(true).is_ok())
@@ -331,15 +377,43 @@ where
     let driver = tokio::spawn(async move {
         let _ = driver.await;
     });
-    let mut response = tokio::spawn(async move { sender.send_request(request).await });
-    let connection = Connection {
+    let mut response = tokio::spawn(async move {
+        let response = sender.send_request(request).await;
+        (sender, response)
+    });
+    let mut connection = Connection {
         tasks: [driver.abort_handle(), response.abort_handle()],
+        sender: None,
     };
     let left = until.saturating_duration_since(tokio::time::Instant::now());
     let response = match timeout(left, &mut response).await {
         Err(_elapsed) => Err(json!("unfinished")),
-        Ok(Ok(Ok(response))) => Ok(response),
+        Ok(Ok((sender, Ok(response)))) => {
+            connection.sender = Some(Box::new(sender));
+            Ok(response)
+        }
         Ok(_closed) => Err(no_response()),
     };
     (Some(connection), response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handler_still_running_is_a_hang_and_a_signal_a_crash_on_every_server() {
+        let deadline = Duration::from_secs(1);
+        for server in [Server::Wasmtime, Server::Jco] {
+            assert_eq!(
+                server.classify(&Settled::Running, "", deadline),
+                Ok(Outcome::Hang { deadline })
+            );
+            let killed = Settled::Exited(ExitStatus::from_raw(libc::SIGKILL));
+            assert!(matches!(
+                server.classify(&killed, "", deadline),
+                Ok(Outcome::Crash { .. })
+            ));
+        }
+    }
 }

@@ -68,6 +68,9 @@ pub enum HttpError {
     ConnectionRefused,
     ConnectionTerminated,
     HttpResponseTimeout,
+    /// The name resolves to nothing: the run's hosts file leaves it out,
+    /// and no name server answers in the private network.
+    DnsError,
 }
 
 /// `[run.http-request]`: the incoming request a proxy guest's handler gets.
@@ -367,22 +370,26 @@ pub async fn observe_response(
     deadline: Duration,
 ) -> Value {
     let started = tokio::time::Instant::now();
-    let response = match tokio::time::timeout(deadline, sent).await {
+    let mut response = match tokio::time::timeout(deadline, sent).await {
         Err(_elapsed) => return json!("unfinished"),
         Ok(Err(_dropped)) => return json!("never-set"),
         Ok(Ok(Err(code))) => return json!({ "error": format!("{code:?}") }),
         Ok(Ok(Ok(response))) => response,
     };
-    observe_received(response, started + deadline).await
+    observe_received(&mut response, started + deadline).await
 }
 
 /// The `response` observation of a response that came: its status,
-/// headers, the body received by `until` and how the body ended.
-pub async fn observe_received<B>(response: hyper::Response<B>, until: tokio::time::Instant) -> Value
+/// headers, the body received by `until` and how the body ended. The
+/// response stays the caller's: a body still unfinished may be kept open.
+pub async fn observe_received<B>(
+    response: &mut hyper::Response<B>,
+    until: tokio::time::Instant,
+) -> Value
 where
     B: hyper::body::Body<Data = Bytes> + Unpin,
 {
-    let (parts, mut body) = response.into_parts();
+    let body = response.body_mut();
     let mut received = Vec::new();
     let mut trailers = None;
     let end = loop {
@@ -402,13 +409,13 @@ where
             },
         }
     };
-    let mut headers = fields(&parts.headers);
+    let mut headers = fields(response.headers());
     // A server's `date` differs run by run; its presence is the record.
     if let Some(date) = headers.get_mut("date") {
         *date = json!("(the date of the response)");
     }
     let mut observed = json!({
-        "status": parts.status.as_u16(),
+        "status": response.status().as_u16(),
         "headers": headers,
         "body": String::from_utf8_lossy(&received),
         "end": end,

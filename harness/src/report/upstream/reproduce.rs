@@ -47,8 +47,7 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
     let steps = match host.entry.kind {
         Kind::WasmtimeCli if host.proxy => serve(
             "`wasmtime serve` of the CLI above serves the guest.",
-            "wasmtime serve -S cli,http --addr 127.0.0.1:8080 --no-logging-prefix",
-            &component,
+            &wasmtime_serve(&component),
             case,
         ),
         Kind::WasmtimeCli => wasmtime_run(&component, case),
@@ -56,8 +55,7 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
             &format!(
                 "witness's embedding hands the guest its request itself; `wasmtime serve` of the same release ({EMBEDDED_WASMTIME}) sets the case up."
             ),
-            "wasmtime serve -S cli,http --addr 127.0.0.1:8080 --no-logging-prefix",
-            &component,
+            &wasmtime_serve(&component),
             case,
         ),
         Kind::Jco if host.proxy => {
@@ -68,14 +66,11 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
                 _ => "",
             };
             let version = host.entry.version.as_deref().unwrap_or("latest");
-            serve(
-                "`jco serve` serves the guest.",
-                &format!(
-                    "{runtime}npx --yes @bytecodealliance/jco@{version} serve --host 127.0.0.1 --port 8080"
-                ),
-                &component,
-                case,
-            )
+            let server = format!(
+                "{runtime}npx --yes @bytecodealliance/jco@{version} serve {} --host 127.0.0.1 --port 8080",
+                quote(&component)
+            );
+            serve("`jco serve` serves the guest.", &server, case)
         }
         Kind::Embedded if host.cli_shows_it => {
             let mut steps = vec![Step::Say(
@@ -174,22 +169,29 @@ fn responder(settings: &RunSettings, cross_origin: bool) -> Peer {
     let Some(response) = &settings.http_response else {
         return Peer::default();
     };
+    let named = match response.error {
+        Some(HttpError::DnsError) => String::new(),
+        _ => format!("{RESPONDER_ADDRESS} {RESERVED_AUTHORITY}\n"),
+    };
     let hosts = Step::File {
         name: "hosts".into(),
         language: "text",
-        text: format!(
-            "{}{RESPONDER_ADDRESS} {RESERVED_AUTHORITY}\n",
-            crate::host::private_network::HOSTS
-        ),
+        text: format!("{}{named}", crate::host::private_network::HOSTS),
     };
     let needs = "util-linux's `unshare`, as any user where the kernel allows user namespaces (Ubuntu 23.10 and later restrict them: run it as root there), and iproute2's `ip`";
     let mut close = false;
     let answer = match response.error {
-        Some(HttpError::ConnectionRefused) => {
+        Some(error @ (HttpError::ConnectionRefused | HttpError::DnsError)) => {
+            let there = match error {
+                HttpError::DnsError => {
+                    "a name that resolves to nothing there (the hosts file leaves it out, and no name server is in reach)"
+                }
+                _ => "where nothing listens",
+            };
             return Peer {
                 steps: vec![
                     Step::Say(format!(
-                        "The guest asks `http://{RESERVED_AUTHORITY}/`, where nothing listens, in a network of its own, as witness runs it ({needs})."
+                        "The guest asks `http://{RESERVED_AUTHORITY}/`, {there}, in a network of its own, as witness runs it ({needs})."
                     )),
                     hosts,
                 ],
@@ -302,11 +304,18 @@ fn python_bytes(bytes: &[u8]) -> String {
     literal
 }
 
-/// `wasmtime serve` with wasi:cli (the guest prints its observations), and
-/// the case's request with curl.
-/// A proxy guest served by `server` (a command before the component), and
-/// the case's request sent with curl; `intro` says whose server it is.
-fn serve(intro: &str, server: &str, component: &str, case: &Case) -> Vec<Step> {
+/// `wasmtime serve` of `component` as witness runs it, on port 8080.
+fn wasmtime_serve(component: &str) -> String {
+    let arguments = crate::host::serve::wasmtime::arguments(component, "127.0.0.1:8080");
+    format!(
+        "wasmtime {}",
+        quote_all(arguments.iter().map(String::as_str))
+    )
+}
+
+/// A proxy guest served by the command `server` on port 8080, and the
+/// case's request sent with curl; `intro` says whose server it is.
+fn serve(intro: &str, server: &str, case: &Case) -> Vec<Step> {
     let request = &case.run.http_request;
     let mut curl = format!(
         "curl -sS -i -H 'te: trailers' -X {}",
@@ -321,12 +330,10 @@ fn serve(intro: &str, server: &str, component: &str, case: &Case) -> Vec<Step> {
     curl.push_str(&format!(" http://127.0.0.1:8080/{}", case.scenario));
     let mut steps = vec![
         Step::Say(format!(
-            "{intro} The guest's observations are the `@witness` lines the server prints; the response is curl's."
+            "{intro} In one shell, start the server; once it says where it listens, send the request from another, then stop the server with Ctrl-C. The guest's observations are the `@witness` lines the server prints; the response is curl's."
         )),
-        Step::Shell(format!(
-            "{server} {} &\nsleep 2\n{curl}\nkill -INT $!",
-            quote(component)
-        )),
+        Step::Shell(server.to_string()),
+        Step::Shell(curl),
     ];
     if let Some(trailers) = &request.trailers {
         steps.push(Step::Say(format!(
