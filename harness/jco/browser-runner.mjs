@@ -29,7 +29,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { drained, environment, frame, preopens, runnerOptions } from './protocol.mjs';
+import { argumentsOf, drained, environment, frame, preopens, runnerOptions } from './protocol.mjs';
 import { transpiled } from './transpile.mjs';
 
 const options = runnerOptions(import.meta.url);
@@ -209,8 +209,9 @@ async function runInPage(request) {
   });
   let stdinLeft = fromBase64(request.stdin);
   const cli = shim.cli.createCli({
-    arguments: ['guest', request.scenario],
+    arguments: request.arguments,
     environment: request.environment,
+    initialCwd: request.initialCwd,
     stdin: {
       blockingRead(len) {
         if (stdinLeft.byteLength === 0) throw { tag: 'closed' };
@@ -362,8 +363,9 @@ async function run(request) {
   const granted = preopens(request);
   const sent = {
     module: `/transpiled/${module.slice(join(here, 'transpiled').length + 1)}`,
-    scenario: request.scenario,
+    arguments: argumentsOf(request),
     environment: environment(request),
+    initialCwd: request['initial-cwd'],
     stdin: request.readStdin().toString('base64'),
     preopens: granted.map(([host, guest]) => ({ guest, data: fileData(host) })),
     outputLimit: OUTPUT_LIMIT + 1,
@@ -420,6 +422,9 @@ if (!options.serve) {
     scenario: options.scenario,
     dir: options.dir,
     loopback: options.loopback,
+    argument: options.argument,
+    env: options.env,
+    'initial-cwd': options['initial-cwd'],
     readStdin: () => readFileSync(0),
     deadlineMs: Number(options['deadline-ms']),
   });

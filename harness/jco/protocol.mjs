@@ -19,6 +19,12 @@ export function runnerOptions(runner) {
       'deadline-ms': { type: 'string' },
       // The run's own loopback address, in a case with [run.sockets].
       loopback: { type: 'string' },
+      // The guest's arguments after the scenario, its environment
+      // (NAME=VALUE, in order) and what initial-cwd returns: repeated on
+      // the command line, lists in a serving request.
+      argument: { type: 'string', multiple: true },
+      env: { type: 'string', multiple: true },
+      'initial-cwd': { type: 'string' },
       prepare: { type: 'boolean' },
       serve: { type: 'boolean' },
     },
@@ -36,9 +42,20 @@ export function runnerOptions(runner) {
 /// The request's preopens, as [host, guest] pairs.
 export const preopens = (request) => (request.dir ?? []).map((dir) => dir.split('::'));
 
-/// The guest's environment: the run's own loopback address, where the
-/// case gives it sockets (README, "The adapter protocol").
-export const environment = (request) => (request.loopback ? { WITNESS_LOOPBACK: request.loopback } : {});
+/// The guest's arguments: a program name, the scenario, the case's own.
+export const argumentsOf = (request) => ['guest', request.scenario, ...(request.argument ?? [])];
+
+/// The guest's environment, as the shim takes it (an object, in which a
+/// name is once): the case's variables, and the run's own loopback
+/// address where the case gives it sockets (README, "The adapter
+/// protocol").
+export const environment = (request) => ({
+  ...Object.fromEntries((request.env ?? []).map((assignment) => {
+    const at = assignment.indexOf('=');
+    return [assignment.slice(0, at), assignment.slice(at + 1)];
+  })),
+  ...(request.loopback ? { WITNESS_LOOPBACK: request.loopback } : {}),
+});
 
 /// Everything written to `stream` so far has reached its file descriptor.
 export const drained = (stream) => new Promise((done) => stream.write('', done));

@@ -24,7 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Exit, NODE_BUILD_TRAPS, classify } from './classify.mjs';
-import { drained, environment, frame, preopens, runnerOptions } from './protocol.mjs';
+import { argumentsOf, drained, environment, frame, preopens, runnerOptions } from './protocol.mjs';
 import { transpiled } from './transpile.mjs';
 import { wasiImports } from './wasi-imports.mjs';
 
@@ -130,6 +130,10 @@ function spending(face) {
   ]));
 }
 
+/// What the shim's initial-cwd says unasked (this process's directory),
+/// for a run whose case sets none after one that did.
+const unaskedCwd = shim.cli.environment.initialCwd();
+
 /// The compiled core modules of each component, per transpiled file.
 const compiled = new Map();
 
@@ -139,8 +143,9 @@ const compiled = new Map();
 async function instantiate(request) {
   const module = await transpiled(resolve(request.component), 'instantiable');
   const { cli, filesystem } = shim;
-  cli._setArgs(['guest', request.scenario]);
+  cli._setArgs(argumentsOf(request));
   cli._setEnv(environment(request));
+  cli._setCwd(request['initial-cwd'] ?? unaskedCwd);
   filesystem._setPreopens(Object.fromEntries(preopens(request).map(([host, guest]) => [guest, host])));
   // Fresh stdio: the shim makes stdin from fd 0 when first asked for it.
   const { outputStreamCreate } = streamsModule;
@@ -255,6 +260,9 @@ if (!options.serve) {
     reply: options.reply,
     dir: options.dir,
     loopback: options.loopback,
+    argument: options.argument,
+    env: options.env,
+    'initial-cwd': options['initial-cwd'],
     deadlineMs: Number(options['deadline-ms']),
   });
   // End even if the shim's worker lives on.

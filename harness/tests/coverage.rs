@@ -152,12 +152,17 @@ fn every_call_a_wasmtime_cli_traces_is_one_the_ledger_counts() {
             );
         }
         let loopback = witness::host::world::sockets::fresh_address();
+        let mut options = witness::host::wasmtime_cli::network_options(&case.run, loopback);
+        options.extend(witness::host::wasmtime_cli::invocation_options(
+            &case.run, true,
+        ));
         command
             .args(witness::host::wasmtime_cli::run_arguments(
                 &component.to_string_lossy(),
                 &case.scenario,
                 files.as_ref().map_or(&[], |files| files.granted()),
-                &witness::host::wasmtime_cli::network_options(&case.run, loopback),
+                &options,
+                &case.run.invocation.arguments,
             ))
             .env("WASMTIME_LOG", "wasmtime_wasi=trace,wasmtime_wasi_io=trace");
         // The calls before a hang are traced all the same: two seconds do.

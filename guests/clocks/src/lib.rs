@@ -4,6 +4,7 @@
 
 use common::observe;
 use wasi::clocks::monotonic_clock::{now, resolution, subscribe_duration, subscribe_instant};
+use wasi::clocks::wall_clock;
 use wasi::io::poll::{Pollable, poll};
 
 wit_bindgen::generate!({ path: "../../wit", world: "clocks", generate_all });
@@ -48,7 +49,28 @@ common::command![
     ("resolution", || {
         observe("resolution-positive", resolution() > 0)
     }),
+    ("wall-now", || {
+        let now = wall_clock::now();
+        observe("nanoseconds-below-1e9", now.nanoseconds < 1_000_000_000);
+        observe(
+            "seconds-in-this-century",
+            (CENTURY_START..CENTURY_END).contains(&now.seconds),
+        );
+    }),
+    ("wall-resolution", || {
+        let resolution = wall_clock::resolution();
+        observe(
+            "nanoseconds-below-1e9",
+            resolution.nanoseconds < 1_000_000_000,
+        );
+    }),
 ];
+
+/// 2000-01-01T00:00:00Z and 2100-01-01T00:00:00Z in seconds since the
+/// Unix epoch: a clock counting from another origin, or in other units,
+/// reads outside them.
+const CENTURY_START: u64 = 946_684_800;
+const CENTURY_END: u64 = 4_102_444_800;
 
 /// An instant that has occurred: one before now, or now itself on a clock
 /// that still reads 0 (its initial value is unspecified).

@@ -82,6 +82,15 @@ pub fn text(values: &[Vec<u8>]) -> String {
         .join(",")
 }
 
+/// Set by [`fail_run`].
+static RUN_FAILS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes `wasi:cli/run` return `err` once the scenario has returned: what
+/// a scenario does to see what a host makes of a failed run.
+pub fn fail_run() {
+    RUN_FAILS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A scenario: its name (what a case file's `scenario` says) and its code.
 pub type Scenario = (&'static str, fn());
 
@@ -110,7 +119,10 @@ pub fn run(scenarios: &[Scenario]) -> Result<(), ()> {
             match scenarios.iter().find(|(name, _)| *name == wanted) {
                 Some((_, scenario)) => {
                     scenario();
-                    Ok(())
+                    match RUN_FAILS.load(std::sync::atomic::Ordering::Relaxed) {
+                        false => Ok(()),
+                        true => Err(()),
+                    }
                 }
                 None => {
                     write_stderr(

@@ -15,6 +15,7 @@ use wasi::filesystem::types::{
     Advice, Datetime, Descriptor, DescriptorFlags, DescriptorStat, DescriptorType,
     DirectoryEntryStream, ErrorCode, NewTimestamp, OpenFlags, PathFlags, filesystem_error_code,
 };
+use wasi::io::error::Error as IoError;
 use wasi::io::streams::StreamError;
 
 wit_bindgen::generate!({ path: "../../wit", world: "filesystem", generate_all });
@@ -323,6 +324,7 @@ common::command![
         observe("advise", done(advised))
     }),
     ("stream-error-code", stream_error_code),
+    ("stream-error-debug-string", stream_error_debug_string),
     ("open-create-exclusive-new", || {
         open_flagged("new.txt", OpenFlags::CREATE | OpenFlags::EXCLUSIVE, WRITE)
     }),
@@ -751,13 +753,9 @@ fn fifo_at_offset() {
 /// first stream error (`error`), and what `filesystem-error-code` makes of
 /// it (`error-code`, `"none"`); `"none"` for both when nothing failed.
 fn stream_error_code() {
-    let file = open("a.txt", READ);
-    let Ok(stream) = file.write_via_stream(0) else {
+    let Some(written) = write_to_read_only() else {
         return observe("write-via-stream", "refused");
     };
-    let written = (stream.check_write())
-        .and_then(|_| stream.write(b"x"))
-        .and_then(|()| stream.blocking_flush());
     let (error, code) = match written {
         Ok(()) => ("none", None),
         Err(StreamError::Closed) => ("closed", None),
@@ -767,6 +765,36 @@ fn stream_error_code() {
     };
     observe("error", error);
     observe("error-code", code.map_or("none", |code| code.name()))
+}
+
+/// The error of a write to a file opened only for reading, as
+/// `to-debug-string` describes it (`debug-string`: "text" or "empty"; its
+/// words are the host's), or how the write ended instead (`error`).
+fn stream_error_debug_string() {
+    match write_to_read_only() {
+        None => observe("write-via-stream", "refused"),
+        Some(Ok(())) => observe("error", "none"),
+        Some(Err(StreamError::Closed)) => observe("error", "closed"),
+        Some(Err(StreamError::LastOperationFailed(error))) => {
+            let text = IoError::to_debug_string(&error);
+            observe(
+                "debug-string",
+                if text.is_empty() { "empty" } else { "text" },
+            )
+        }
+    }
+}
+
+/// `x` written and flushed through a write stream of `a.txt` opened only
+/// for reading: how that ended; `None` when the stream was refused.
+fn write_to_read_only() -> Option<Result<(), StreamError>> {
+    let file = open("a.txt", READ);
+    let stream = file.write_via_stream(0).ok()?;
+    Some(
+        (stream.check_write())
+            .and_then(|_| stream.write(b"x"))
+            .and_then(|()| stream.blocking_flush()),
+    )
 }
 
 /// The names of the flags set, in the WIT's order.

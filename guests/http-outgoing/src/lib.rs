@@ -6,10 +6,12 @@
 //! (`[run.http-response]`) makes each case: the scenarios are few.
 
 use common::{kind, observe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use wasi::http::outgoing_handler::handle;
 use wasi::http::types::{
     Fields, IncomingBody, OutgoingBody, OutgoingRequest, RequestOptions, Scheme, http_error_code,
 };
+use wasi::io::error::Error as IoError;
 use wasi::io::streams::StreamError;
 
 wit_bindgen::generate!({ path: "../../wit", world: "http-outgoing", generate_all });
@@ -55,7 +57,16 @@ common::command![
         get(request, None)
     }),
     ("post-beyond-content-length", post_beyond_content_length),
+    ("get-debug-string", || {
+        DESCRIBE_ERRORS.store(true, Ordering::Relaxed);
+        get(request(), None)
+    }),
 ];
+
+/// Set by `get-debug-string`: a body's stream error is described by
+/// `to-debug-string` (`debug-string`: "text" or "empty") rather than by
+/// `http-error-code`, and the trailers are left unread.
+static DESCRIBE_ERRORS: AtomicBool = AtomicBool::new(false);
 
 /// `GET http://witness.invalid/`.
 fn request() -> OutgoingRequest {
@@ -92,6 +103,9 @@ fn get(request: OutgoingRequest, options: Option<RequestOptions>) {
     observe("response", response.status());
     let body = response.consume().expect("the response's body, once");
     read_to_end(&body);
+    if DESCRIBE_ERRORS.load(Ordering::Relaxed) {
+        return;
+    }
     let future = IncomingBody::finish(body);
     future.subscribe().block();
     match future.get() {
@@ -162,6 +176,16 @@ fn read(body: &IncomingBody) -> (Vec<u8>, String) {
         match stream.blocking_read(1 << 16) {
             Ok(chunk) => bytes.extend(chunk),
             Err(StreamError::Closed) => break "closed".to_string(),
+            Err(StreamError::LastOperationFailed(error))
+                if DESCRIBE_ERRORS.load(Ordering::Relaxed) =>
+            {
+                let text = IoError::to_debug_string(&error);
+                observe(
+                    "debug-string",
+                    if text.is_empty() { "empty" } else { "text" },
+                );
+                break "failed".to_string();
+            }
             Err(StreamError::LastOperationFailed(error)) => {
                 let code = http_error_code(&error);
                 let code = code.as_ref().map_or("not an http error".into(), code_name);

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use witness::case::{Case, Citation};
 use witness::judge::records::HostRecords;
 use witness::layout::Layout;
-use witness::ledger::{Entry, Ledger, Measure, Ran, Status, out_of_reach, ratchet};
+use witness::ledger::{Entry, Ledger, Measure, Ran, Status, out_of_reach, ratchet, readme};
 use witness::report::diff::Run;
 use witness::report::results::ran;
 use witness::report::upstream::Evidence;
@@ -99,8 +99,11 @@ fn main() -> ExitCode {
             let cited = check(&layout, &spec, &cases);
             Ok(upstream(&layout, cases, true, None)? && cited)
         }),
-        Verb::Coverage(options) => spec_and_cases(&layout, &wit)
-            .and_then(|(spec, cases)| coverage(&layout, &spec, &cases, &options)),
+        Verb::Coverage(options) => {
+            let own_wit = wit == layout.wit_dir();
+            spec_and_cases(&layout, &wit)
+                .and_then(|(spec, cases)| coverage(&layout, &spec, &cases, &options, own_wit))
+        }
         Verb::Upstream { check, components } => {
             cases(&layout).and_then(|cases| upstream(&layout, cases, check, components.as_deref()))
         }
@@ -275,6 +278,7 @@ fn coverage(
     spec: &Spec,
     cases: &[Case],
     options: &CoverageOptions,
+    own_wit: bool,
 ) -> Result<bool, String> {
     let results = options.results.clone().unwrap_or_else(|| layout.last_run());
     // No run yet (the default file absent) names no hosts; any other file must read.
@@ -337,6 +341,16 @@ fn coverage(
         std::fs::write(&path, ratchet::render(&ledger.packages))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         println!("coverage floors written to {}", path.display());
+        let (readme_path, current, generated) = readme_section(layout, &ledger, cases, &records)?;
+        // The README speaks of witness's own WIT, not of one under review.
+        if own_wit && current != generated {
+            std::fs::write(&readme_path, generated)
+                .map_err(|e| format!("cannot write {}: {e}", readme_path.display()))?;
+            println!(
+                "\"What witness covers\" written to {}",
+                readme_path.display()
+            );
+        }
     } else if options.check {
         for dropped in &comparison.dropped {
             println!("coverage fell: {dropped}");
@@ -351,8 +365,32 @@ fn coverage(
         if comparison.dropped.is_empty() {
             println!("coverage floors hold ({})", path.display());
         }
+        let (readme_path, current, generated) = readme_section(layout, &ledger, cases, &records)?;
+        if own_wit && current != generated {
+            println!(
+                "\"What witness covers\" in {} is stale: `cargo xtask spec coverage --raise-floor` rewrites it",
+                readme_path.display()
+            );
+            ok = false;
+        }
     }
     Ok(ok)
+}
+
+/// The README's path, its text, and its text with "What witness covers"
+/// generated from `ledger`.
+fn readme_section(
+    layout: &Layout,
+    ledger: &Ledger,
+    cases: &[Case],
+    records: &[(String, HostRecords)],
+) -> Result<(PathBuf, String, String), String> {
+    let path = layout.root().join("README.md");
+    let current = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let section = readme::section(ledger, cases, records);
+    let generated = readme::replaced(&current, &section)?;
+    Ok((path, current, generated))
 }
 
 /// Per package, each measure as `covered/total`, and the sum.

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use witness::host::RunSettings;
 use witness::host::wasmtime_sync::{prepare, run_here};
+use witness::host::world::cli::Invocation;
 use witness::host::world::files::Granted;
 use witness::host::world::http::{HttpRequest, HttpResponse};
 use witness::host::world::sockets::Sockets;
@@ -43,6 +44,15 @@ struct Cli {
     /// HOST::GUEST: preopen the directory HOST at GUEST, read-only (repeatable).
     #[arg(long)]
     read_only_dir: Vec<String>,
+    /// A further argument after the scenario (repeatable).
+    #[arg(long, allow_hyphen_values = true)]
+    argument: Vec<String>,
+    /// NAME=VALUE: an environment variable, in order (repeatable).
+    #[arg(long, allow_hyphen_values = true, value_parser = assignment)]
+    env: Vec<(String, String)>,
+    /// What initial-cwd returns.
+    #[arg(long)]
+    initial_cwd: Option<String>,
     /// Bytes stderr accepts before it reports closed.
     #[arg(long, default_value_t = 1 << 20)]
     stderr_capacity: usize,
@@ -64,6 +74,11 @@ struct Cli {
     /// Self-tests only: link witness:guests/faulty, whose import panics on purpose.
     #[arg(long)]
     selftest_faulty_import: bool,
+}
+
+fn assignment(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text.split_once('=').ok_or("NAME=VALUE has no `=`")?;
+    Ok((name.into(), value.into()))
 }
 
 fn json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
@@ -107,6 +122,13 @@ fn main() -> ExitCode {
     let settings = RunSettings {
         stdin,
         stderr_capacity: cli.stderr_capacity,
+        invocation: Invocation {
+            arguments: cli.argument,
+            environment: cli.env,
+            initial_cwd: cli.initial_cwd,
+            // The adapter has no terminal capability: none comes here.
+            terminal: Default::default(),
+        },
         // The harness laid the tree out: the child only grants it.
         files: None,
         deadline: std::time::Duration::from_millis(cli.deadline_ms),

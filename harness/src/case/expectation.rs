@@ -74,7 +74,9 @@ mod tests {
                     observations: Default::default(),
                 },
                 OutcomePattern {
-                    ending: Ending::Completed { exit: 0 },
+                    ending: Ending::Completed {
+                        exit: Pattern::literal(0.into()),
+                    },
                     observations: [(
                         "write".to_string(),
                         Pattern::parse(json!({ "err": "closed" })).unwrap(),

@@ -10,6 +10,7 @@ use crate::case::expectation::Expectation;
 use crate::case::outcome_pattern::{OutcomeTable, Writer};
 use crate::file_error::{FileError, Invalid, Position};
 use crate::host::RunSettings;
+use crate::host::world::cli::{Invocation, Stream};
 use crate::host::world::files::{At, Entry, Files, Preopen};
 use crate::host::world::http::{HttpRequest, HttpResponse};
 use crate::host::world::sockets::Sockets;
@@ -406,8 +407,7 @@ struct CaseFile {
     guest: Spanned<String>,
     scenario: Spanned<String>,
     spec: Spanned<SpecFile>,
-    #[serde(default)]
-    run: RunFile,
+    run: Option<Spanned<RunFile>>,
     expect: Option<Spanned<ExpectFile>>,
     #[serde(default)]
     divergence: Vec<DivergenceFile>,
@@ -430,6 +430,13 @@ struct RunFile {
     deadline_ms: Option<Spanned<u64>>,
     stdin: Option<String>,
     stderr_capacity: Option<usize>,
+    #[serde(default)]
+    arguments: Vec<String>,
+    #[serde(default)]
+    environment: Vec<(String, String)>,
+    initial_cwd: Option<String>,
+    #[serde(default)]
+    terminal: BTreeSet<Stream>,
     tree: Option<BTreeMap<Spanned<String>, Entry>>,
     #[serde(default)]
     preopen: Vec<Spanned<Preopen>>,
@@ -484,8 +491,12 @@ impl<'de> Deserialize<'de> for ExpectFile {
     }
 }
 
-fn into_run_settings(run: RunFile, needs: Needs) -> Result<RunSettings, Invalid> {
+fn into_run_settings(run: Option<Spanned<RunFile>>, needs: Needs) -> Result<RunSettings, Invalid> {
     let defaults = RunSettings::default();
+    let (run_span, run) = match run {
+        Some(run) => (run.span(), run.into_inner()),
+        None => (Range::default(), RunFile::default()),
+    };
     let deadline = match run.deadline_ms {
         None => defaults.deadline,
         Some(ms) if *ms.get_ref() > 0 => Duration::from_millis(*ms.get_ref()),
@@ -524,6 +535,20 @@ fn into_run_settings(run: RunFile, needs: Needs) -> Result<RunSettings, Invalid>
             "a case reaches no network: grant only addresses on loopback (127.0.0.0/8, ::1)".into(),
         ));
     }
+    let invocation = Invocation {
+        arguments: run.arguments,
+        environment: run.environment,
+        initial_cwd: run.initial_cwd,
+        terminal: run.terminal,
+    };
+    invocation.check().map_err(|problem| {
+        (
+            run_span.clone(),
+            format!("[run] cannot be handed to a host: {problem}"),
+            "see \"Case settings\" in the README for `arguments`, `environment` and `initial-cwd`"
+                .to_string(),
+        )
+    })?;
     let files = match run.tree {
         None if run.preopen.is_empty() => None,
         tree => {
@@ -557,6 +582,7 @@ fn into_run_settings(run: RunFile, needs: Needs) -> Result<RunSettings, Invalid>
         deadline,
         stdin: run.stdin.map_or(defaults.stdin, String::into_bytes),
         stderr_capacity: run.stderr_capacity.unwrap_or(defaults.stderr_capacity),
+        invocation,
         files,
         http_response: run.http_response.map(Spanned::into_inner),
         http_request: run

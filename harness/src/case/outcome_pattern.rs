@@ -22,13 +22,27 @@ pub struct OutcomePattern {
 /// How the run must end. `None` for a message or code: any will do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ending {
-    Completed { exit: i32 },
-    HostTrap { message: Option<String> },
-    GuestTrap { code: Option<String> },
+    /// A case's `exit` may be a matcher (`{ at-least = 1 }`: a clause
+    /// that says failure, not which status); a record's is a value.
+    Completed {
+        exit: Pattern,
+    },
+    HostTrap {
+        message: Option<String>,
+    },
+    GuestTrap {
+        code: Option<String>,
+    },
     Hang,
-    HostPanic { message: Option<String> },
-    Crash { message: Option<String> },
-    LinkError { message: Option<String> },
+    HostPanic {
+        message: Option<String>,
+    },
+    Crash {
+        message: Option<String>,
+    },
+    LinkError {
+        message: Option<String>,
+    },
 }
 
 /// Who writes the table: the rules differ.
@@ -49,7 +63,7 @@ pub enum Writer {
 #[serde(deny_unknown_fields)]
 pub struct OutcomeTable {
     pub outcome: Spanned<OutcomeKind>,
-    pub exit: Option<Spanned<i32>>,
+    pub exit: Option<Spanned<toml::Value>>,
     pub by: Option<Spanned<TrapBy>>,
     pub code: Option<Spanned<String>>,
     pub message: Option<Spanned<String>>,
@@ -176,10 +190,26 @@ impl OutcomeTable {
                 "name the trap, e.g. `code = \"unreachable-code-reached\"` (`cargo xtask bless` writes it)".into(),
             ));
         }
+        let exit = match &self.exit {
+            None => Pattern::literal(0.into()),
+            Some(exit) => {
+                let json = serde_json::to_value(exit.get_ref()).expect("a TOML value is JSON");
+                let invalid = |problem: String| {
+                    (
+                        exit.span(),
+                        format!("`exit`: {problem}"),
+                        "an exit status is an integer (a case may give a matcher: see \"What the spec allows\" in the README)".to_string(),
+                    )
+                };
+                match writer {
+                    Writer::Spec => Pattern::parse(json).map_err(invalid)?,
+                    _ if json.is_i64() => Pattern::literal(json),
+                    _ => return Err(invalid(format!("{json} is no integer"))),
+                }
+            }
+        };
         let ending = match kind {
-            OutcomeKind::Completed => Ending::Completed {
-                exit: self.exit.as_ref().map_or(0, |e| *e.get_ref()),
-            },
+            OutcomeKind::Completed => Ending::Completed { exit },
             OutcomeKind::Trap if is_guest_trap => Ending::GuestTrap { code },
             OutcomeKind::Trap => Ending::HostTrap { message },
             OutcomeKind::Hang => Ending::Hang,
@@ -272,9 +302,9 @@ impl Ending {
                 })
         };
         match (self, outcome) {
-            (Ending::Completed { exit }, Outcome::Completed { exit: got }) => {
-                (exit != got).then(|| format!("exit code: expected {exit}, observed {got}"))
-            }
+            (Ending::Completed { exit }, Outcome::Completed { exit: got }) => (!exit
+                .matches(&(*got).into()))
+            .then(|| format!("exit code: expected {exit}, observed {got}")),
             (Ending::HostTrap { message }, Outcome::Trap(Trap::ByHost { message: got }))
             | (Ending::HostPanic { message }, Outcome::HostPanic { message: got })
             | (Ending::LinkError { message }, Outcome::LinkError { message: got })

@@ -106,6 +106,12 @@ pub struct Capabilities {
     /// peer of another origin only as far as the peer allows by CORS
     /// (preview2-shim in a browser).
     pub cross_origin_requests: bool,
+    /// Its guest's standard streams are its own process's, so that a
+    /// stream the harness makes a terminal is the guest's (`terminal`).
+    pub terminal: bool,
+    /// It keeps the environment a list, in which a name may come twice;
+    /// not an object keyed by name (preview2-shim's `_setEnv`).
+    pub repeated_environment_names: bool,
 }
 
 /// Everything: what witness's own adapters for wasmtime can do.
@@ -117,6 +123,8 @@ pub const FULL_CONTROL: Capabilities = Capabilities {
     files_in_memory: false,
     sockets_unsupported: false,
     cross_origin_requests: false,
+    terminal: false,
+    repeated_environment_names: true,
 };
 
 /// How the run ended, as an adapter writes it.
@@ -266,6 +274,15 @@ impl Host for AdapterHost {
                     .into(),
             );
         }
+        let invocation = &settings.invocation;
+        if !invocation.terminal.is_empty() && !self.capabilities.terminal {
+            return Err("its guest's standard streams are not its process's: it cannot give the guest a terminal".into());
+        }
+        if invocation.repeats_a_name() && !self.capabilities.repeated_environment_names {
+            return Err(
+                "its environment is an object keyed by name: it cannot hold a name twice".into(),
+            );
+        }
         if self.capabilities.sockets_unsupported && settings.sockets.is_some() {
             return Err(
                 "its wasi:sockets are stubs that throw `not-supported`: no socket can be set up"
@@ -301,8 +318,11 @@ impl Host for AdapterHost {
         // a process, and a responder, of its own, which lives until the run
         // has ended, so that what that peer leaves in the host (a socket's
         // late error) cannot reach another run.
-        let in_turn =
-            self.capabilities.serving && wanted.is_none_or(|wanted| wanted.keeps_to_http());
+        // A run whose stdio is a terminal has a process of its own, whose
+        // stdio the terminal is.
+        let in_turn = self.capabilities.serving
+            && settings.invocation.terminal.is_empty()
+            && wanted.is_none_or(|wanted| wanted.keeps_to_http());
         let responder = Responder::for_run(network, wanted.filter(|_| !in_turn))?;
         // Processes with a responder are a pool of their own, so that
         // `witness.invalid` stays unnamed for the runs that want none.
@@ -319,8 +339,9 @@ impl Host for AdapterHost {
                     .map_err(|e| format!("cannot write the run's stdin file: {e}"))?;
                 let mut request = serde_json::Map::new();
                 for (name, value) in options {
-                    // The preopens are lists, however many there are.
-                    if matches!(name, "dir" | "read-only-dir") {
+                    // The preopens, arguments and variables are lists,
+                    // however many there are.
+                    if matches!(name, "dir" | "read-only-dir" | "argument" | "env") {
                         let list = request
                             .entry(name)
                             .or_insert_with(|| Vec::<serde_json::Value>::new().into());
@@ -443,6 +464,17 @@ impl AdapterHost {
             ("deadline-ms", settings.deadline.as_millis().to_string()),
         ];
         options.extend(request.preopens.iter().map(Granted::option));
+        let invocation = &settings.invocation;
+        options
+            .extend((invocation.arguments.iter()).map(|argument| ("argument", argument.clone())));
+        options.extend(
+            invocation
+                .assignments()
+                .map(|assignment| ("env", assignment)),
+        );
+        if let Some(cwd) = &invocation.initial_cwd {
+            options.push(("initial-cwd", cwd.clone()));
+        }
         if self.capabilities.stderr_capacity {
             options.push(("stderr-capacity", settings.stderr_capacity.to_string()));
         }
@@ -484,8 +516,10 @@ impl AdapterHost {
             .args(own_arguments);
         for (name, value) in options {
             match name {
-                // One argument, so that a scenario like `--list` is a value.
-                "scenario" => adapter.arg(format!("--scenario={value}")),
+                // One argument, so that a value like `--list` is a value.
+                "scenario" | "argument" | "env" | "initial-cwd" => {
+                    adapter.arg(format!("--{name}={value}"))
+                }
                 _ => adapter.arg(format!("--{name}")).arg(value),
             };
         }
@@ -532,6 +566,7 @@ impl AdapterHost {
             let _ = subprocess::run(
                 prepare,
                 &[],
+                &Default::default(),
                 PREPARE_DEADLINE,
                 Some(subprocess::OUTPUT_LIMIT),
             );

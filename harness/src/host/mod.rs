@@ -9,6 +9,7 @@ pub mod responder;
 pub mod serve;
 pub mod serving;
 pub mod subprocess;
+pub mod terminal;
 pub mod wasmtime;
 pub mod wasmtime_cli;
 pub mod wasmtime_sync;
@@ -43,6 +44,8 @@ pub struct RunSettings {
     pub stdin: Vec<u8>,
     /// How many bytes stderr accepts before it reports `closed`.
     pub stderr_capacity: usize,
+    /// Arguments, environment, initial working directory and terminals.
+    pub invocation: world::cli::Invocation,
     /// The tree laid out for the run and the directories of it the guest
     /// is granted; none without it.
     pub files: Option<world::files::Files>,
@@ -65,12 +68,14 @@ impl Default for RunSettings {
             deadline: Duration::from_secs(10),
             stdin: Vec::new(),
             stderr_capacity: 1 << 20,
+            invocation: world::cli::Invocation::default(),
             files: None,
             http_response: None,
             http_request: world::http::HttpRequest::default(),
             sockets: None,
             needs: Needs {
                 imports: BTreeSet::new(),
+                interfaces: BTreeSet::new(),
                 command: true,
             },
         }

@@ -347,6 +347,9 @@ impl Registry {
             files_in_memory: runtime == Runtime::Chromium,
             sockets_unsupported: runtime == Runtime::Chromium,
             cross_origin_requests: runtime == Runtime::Chromium,
+            // A page's stdio is the runner's pipes to it; Node, Deno and
+            // Bun hand the guest their process's own.
+            terminal: runtime != Runtime::Chromium,
             ..Capabilities::default()
         };
         let host = match runtime {

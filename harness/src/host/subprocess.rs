@@ -5,9 +5,12 @@
 //! resident memory of each child ([`last_peak`]).
 
 use super::RunSettings;
+use super::terminal::Terminal;
+use super::world::cli::Stream;
 use crate::outcome::HostRun;
 use crate::outcome::Outcome;
 use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
@@ -131,6 +134,7 @@ pub fn run_host(
     match run(
         command,
         &settings.stdin,
+        &settings.invocation.terminal,
         settings.deadline + grace,
         output_limit,
     )? {
@@ -168,33 +172,74 @@ pub fn run_host(
 /// Runs `command` in a process group of its own with `stdin` as its
 /// standard input, for at most `deadline`, keeping the first `output_limit`
 /// bytes of its stdout and of its stderr (all of them with `None`); its
-/// peak memory is then [`last_peak`].
+/// peak memory is then [`last_peak`]. The streams of `terminal` are each a
+/// pseudo-terminal of their own rather than a pipe.
 pub fn run(
     mut command: Command,
     stdin: &[u8],
+    terminal: &BTreeSet<Stream>,
     deadline: Duration,
     output_limit: Option<u64>,
 ) -> Result<ChildEnd, String> {
     LAST_PEAK.with(|peak| peak.set(None));
+    let mut controllers = BTreeMap::new();
+    let mut stdio = |stream: Stream| -> Result<Stdio, String> {
+        if !terminal.contains(&stream) {
+            return Ok(Stdio::piped());
+        }
+        let opened = Terminal::open().map_err(|e| format!("cannot open a pseudo-terminal: {e}"))?;
+        controllers.insert(stream, opened.controller);
+        Ok(Stdio::from(opened.stream))
+    };
+    let (input, output, error) = (
+        stdio(Stream::Stdin)?,
+        stdio(Stream::Stdout)?,
+        stdio(Stream::Stderr)?,
+    );
     command
         .process_group(0)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdin(input)
+        .stdout(output)
+        .stderr(error);
     let spawner_kib = peak_kib_of("self");
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start {:?}: {e}", command.get_program()))?;
+    // Its copies of the terminals' streams: a controller reads to its end
+    // once the child and what it started closed theirs.
+    drop(command);
     let group = child.id() as libc::pid_t;
-    let mut input = child.stdin.take().expect("stdin is piped");
+    // A terminal stdin stays open until the run has ended, as a pipe's
+    // does: the writer writes to a second handle of its controller.
+    let input: Box<dyn Write + Send> = match controllers.get(&Stream::Stdin) {
+        Some(controller) => Box::new(
+            (controller.try_clone())
+                .map_err(|e| format!("cannot write to the stdin terminal: {e}"))?,
+        ),
+        None => Box::new(child.stdin.take().expect("stdin is piped")),
+    };
     let stdin = stdin.to_vec();
     // Threads, so that a child that does not read its stdin, or fills a
     // pipe, never blocks the harness.
     let writer = std::thread::spawn(move || {
+        let mut input = input;
         let _ = input.write_all(&stdin);
     });
-    let stdout = drain(child.stdout.take().expect("stdout is piped"), output_limit);
-    let stderr = drain(child.stderr.take().expect("stderr is piped"), output_limit);
+    let mut output = |stream: Stream, pipe: Option<Box<dyn Read + Send>>| {
+        let source = match controllers.remove(&stream) {
+            Some(controller) => Box::new(controller),
+            None => pipe.expect("a stream that is no terminal is piped"),
+        };
+        drain(source, output_limit)
+    };
+    let stdout = output(
+        Stream::Stdout,
+        (child.stdout.take()).map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+    );
+    let stderr = output(
+        Stream::Stderr,
+        (child.stderr.take()).map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+    );
     let (done, waited) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = done.send(wait_with_peak(group));

@@ -463,7 +463,11 @@ impl Host for WasmtimeHost {
     }
 
     fn supports(&self, settings: &RunSettings) -> Result<(), String> {
-        settings.confinable(Confinement::InProcess)
+        settings.confinable(Confinement::InProcess)?;
+        if !settings.invocation.terminal.is_empty() {
+            return Err("its guests' standard streams are pipes in the harness's memory: it has no terminal to give one".into());
+        }
+        Ok(())
     }
 
     fn run(&self, request: &RunRequest<'_>) -> Result<HostRun, String> {
@@ -534,10 +538,19 @@ pub(crate) fn guest_store(
         .map_or("guest".into(), |stem| stem.to_string_lossy().into_owned());
     let settings = request.settings;
     let mut wasi = WasiCtx::builder();
-    wasi.args(&[guest_name.as_str(), request.scenario])
+    let invocation = &settings.invocation;
+    let leading = [guest_name.as_str(), request.scenario];
+    let arguments = leading
+        .into_iter()
+        .chain(invocation.arguments.iter().map(String::as_str));
+    wasi.args(&arguments.collect::<Vec<_>>())
+        .envs(&invocation.environment)
         .stdin(MemoryInputPipe::new(settings.stdin.clone()))
         .stdout(stdout.clone())
         .stderr(stderr.clone());
+    if let Some(cwd) = &invocation.initial_cwd {
+        wasi.initial_cwd(cwd);
+    }
     for preopen in request.preopens {
         let perms = match preopen.read_only && !breaches.writable_read_only {
             true => FsPerms::ReadOnly,

@@ -9,9 +9,9 @@
 //! | an error report with `wasm trap: <text>` | `trap` by the guest; the code is the wasmtime `Trap` whose text that is (`unreachable-code-reached`) |
 //! | an error report with "failed to invoke `run` function" | `trap` by the host; the message is the report's last cause (`empty poll list`) |
 //! | any other error report ("failed to run main module", instantiation failed) | `link-error`; the message is every cause |
-//! | status 101 and no error report | `host-panic`: the CLI itself panicked |
-//! | status 1 and no error report | `completed`, exit 1 (the guest's exit) |
-//! | another status and no error report | a harness error showing what the CLI printed |
+//! | status 101, no error report, a Rust panic message (`thread '..' panicked at`) | `host-panic`: the CLI itself panicked |
+//! | status 2, no error report, a usage message | a harness error showing what the CLI printed |
+//! | another status and no error report | `completed` with that exit status (the guest's `exit` or `exit-with-code`) |
 //! | a signal | `crash` |
 //!
 //! The guest's own stderr is what the CLI printed before its error report.
@@ -23,6 +23,7 @@ use super::world::files::Granted;
 use super::world::sockets::fresh_address;
 use super::{Confinement, Host, RunRequest, RunSettings, private_network};
 use crate::outcome::{HostRun, Outcome, Trap};
+use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Command;
@@ -36,6 +37,8 @@ pub struct WasmtimeCliHost {
     program: PathBuf,
     /// As `wasmtime --version` says it: `49.0.3`.
     pub version: String,
+    /// The names `wasmtime run -S help` lists (`cwd`, `cli-exit-with-code`).
+    wasi_options: BTreeSet<String>,
     /// It runs in the private network, where there is one (all but a
     /// self-test's host that proves the network matters).
     in_private_network: bool,
@@ -61,10 +64,16 @@ impl WasmtimeCliHost {
                 )
             })?
             .to_string();
+        let help = Command::new(&program)
+            .args(["run", "-S", "help"])
+            .output()
+            .map_err(|e| format!("cannot run {} run -S help: {e}", program.display()))?;
+        let wasi_options = wasi_options(&String::from_utf8_lossy(&help.stdout));
         Ok(WasmtimeCliHost {
             name: name.unwrap_or_else(|| format!("wasmtime-cli-{version}")),
             program,
             version,
+            wasi_options,
             in_private_network: true,
         })
     }
@@ -90,6 +99,11 @@ impl Host for WasmtimeCliHost {
             return Err(
                 "the CLI gives the guest the real stderr, a pipe: it cannot give stderr a capacity"
                     .into(),
+            );
+        }
+        if settings.invocation.initial_cwd.is_some() && !self.wasi_options.contains("cwd") {
+            return Err(
+                "the CLI has no `-S cwd` (`wasmtime run -S help`; wasmtime 46 added it)".into(),
             );
         }
         if (settings.files.iter()).any(|files| files.preopens.iter().any(|p| p.read_only)) {
@@ -118,11 +132,14 @@ impl Host for WasmtimeCliHost {
         if let Some(network) = network {
             network.confine(&mut cli, responder.as_ref().and_then(Responder::hosts_file));
         }
+        let mut options = network_options(settings, fresh_address());
+        options.extend(self.invocation_options(settings));
         cli.args(run_arguments(
             &request.component.display().to_string(),
             request.scenario,
             request.preopens,
-            &network_options(settings, fresh_address()),
+            &options,
+            &settings.invocation.arguments,
         ));
         let (code, stdout, stderr) = match subprocess::run_host(
             cli,
@@ -153,17 +170,62 @@ impl Host for WasmtimeCliHost {
     }
 }
 
-/// `wasmtime <arguments>` that runs `scenario` of `component`, with
-/// `preopens` granted (none read-only) and the [`network_options`]: what
+impl WasmtimeCliHost {
+    /// The options that hand the guest its case's environment and initial
+    /// working directory, and `wasi:cli/exit`'s `exit-with-code` where the
+    /// CLI has it behind a switch (`-S cli-exit-with-code`, through 49).
+    fn invocation_options(&self, settings: &RunSettings) -> Vec<String> {
+        let offered = |name: &str| self.wasi_options.contains(name);
+        invocation_options(settings, offered("cli-exit-with-code"))
+    }
+}
+
+/// [`WasmtimeCliHost::invocation_options`], for a CLI that has (or not)
+/// `-S cli-exit-with-code`.
+pub fn invocation_options(settings: &RunSettings, exit_with_code_switch: bool) -> Vec<String> {
+    let invocation = &settings.invocation;
+    let mut options = Vec::new();
+    if exit_with_code_switch && settings.needs.interfaces.contains("wasi:cli/exit") {
+        options.extend(["-S".to_string(), "cli-exit-with-code".to_string()]);
+    }
+    if let Some(cwd) = &invocation.initial_cwd {
+        options.extend(["-S".to_string(), format!("cwd={cwd}")]);
+    }
+    for assignment in invocation.assignments() {
+        options.extend(["--env".to_string(), assignment]);
+    }
+    options
+}
+
+/// The names of the `-S` options `wasmtime run -S help` lists:
+/// `  -S   cwd=val -- ...`, `  -S   cli-exit-with-code[=y|n] -- ...`.
+fn wasi_options(help: &str) -> BTreeSet<String> {
+    help.lines()
+        .filter_map(|line| line.trim_start().strip_prefix("-S"))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(|option| {
+            option
+                .split(['=', '['])
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+/// `wasmtime <arguments>` that runs `scenario` of `component` with the
+/// guest's further `guest_arguments`, `preopens` granted (none read-only)
+/// and `options` ([`network_options`], [`invocation_options`]): what
 /// witness runs, and what a draft upstream issue tells a maintainer to run.
 pub fn run_arguments(
     component: &str,
     scenario: &str,
     preopens: &[Granted],
-    network: &[String],
+    options: &[String],
+    guest_arguments: &[String],
 ) -> Vec<String> {
     let mut arguments = vec!["run".to_string()];
-    arguments.extend_from_slice(network);
+    arguments.extend_from_slice(options);
     for preopen in preopens {
         arguments.extend([
             "--dir".into(),
@@ -171,6 +233,7 @@ pub fn run_arguments(
         ]);
     }
     arguments.extend([component.to_string(), scenario.to_string()]);
+    arguments.extend_from_slice(guest_arguments);
     arguments
 }
 
@@ -208,15 +271,18 @@ pub fn network_options(settings: &RunSettings, loopback: Ipv4Addr) -> Vec<String
 /// The outcome of a CLI run that exited with `code` and printed `stderr`.
 fn classify(code: i32, stderr: &str) -> Result<Outcome, String> {
     let Some(report) = error_report(stderr) else {
+        // Rust's panic message names its thread; a guest's (written by
+        // the guest itself) does not.
         return match code {
-            // A WASI 0.2 guest can exit only with success or failure.
-            0 | 1 => Ok(Outcome::Completed { exit: code }),
-            101 => Ok(Outcome::HostPanic {
+            101 if stderr.contains("' panicked at ") => Ok(Outcome::HostPanic {
                 message: panic_message(stderr),
             }),
-            _ => Err(format!(
-                "status {code} without an error report: no rule says what that is (a usage error of this CLI?)"
-            )),
+            2 if stderr.contains("\nUsage: ") => Err(
+                "status 2 with a usage message: this CLI does not take the options witness gave it"
+                    .into(),
+            ),
+            // The guest's exit: `exit` gives 0 or 1, `exit-with-code` any u8.
+            _ => Ok(Outcome::Completed { exit: code }),
         };
     };
     if code == 0 {
@@ -377,13 +443,33 @@ Caused by:
     }
 
     #[test]
+    fn the_s_options_are_read_from_the_help() {
+        let help = "Available wasi options:\n\n  -S             cli-exit-with-code[=y|n] -- Enable WASI APIs\n  -S                              cwd=val -- Initial current working directory\n";
+        let options: Vec<String> = super::wasi_options(help).into_iter().collect();
+        assert_eq!(options, ["cli-exit-with-code", "cwd"]);
+    }
+
+    #[test]
     fn no_report_is_the_guest_s_exit_or_a_panic_of_the_cli() {
         assert_eq!(
             classify(0, "guest text"),
             Ok(Outcome::Completed { exit: 0 })
         );
         assert_eq!(classify(1, ""), Ok(Outcome::Completed { exit: 1 }));
-        assert!(classify(2, "error: unexpected argument").is_err());
+        assert!(
+            classify(
+                2,
+                "error: unexpected argument '--x' found\n\nUsage: wasmtime run [OPTIONS]\n"
+            )
+            .is_err()
+        );
+        // exit-with-code: any u8, 101 and 2 among them.
+        for code in [2, 42, 101, 255] {
+            assert_eq!(
+                classify(code, "guest panicked at src/lib.rs:1:1:\nUsage"),
+                Ok(Outcome::Completed { exit: code })
+            );
+        }
         assert_eq!(
             classify(
                 101,

@@ -15,6 +15,7 @@
 pub mod calls;
 pub mod out_of_reach;
 pub mod ratchet;
+pub mod readme;
 
 use crate::case::Case;
 use crate::code_path::{self, CodePath};

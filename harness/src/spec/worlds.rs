@@ -16,6 +16,8 @@ pub struct Needs {
     /// The unversioned names of the packages it imports (`wasi:io`,
     /// `wasi:http`, ...).
     pub imports: BTreeSet<String>,
+    /// The unversioned names of the interfaces it imports (`wasi:cli/exit`).
+    pub interfaces: BTreeSet<String>,
     /// It is a command (it exports `wasi:cli/run`); else a proxy, run by
     /// handing its `wasi:http/incoming-handler` a request.
     pub command: bool,
@@ -29,20 +31,26 @@ pub fn needs(wit_dir: &Path) -> Result<BTreeMap<String, Needs>, String> {
     let mut worlds = BTreeMap::new();
     for &world in resolve.packages[package].worlds.values() {
         let world = &resolve.worlds[world];
-        let packages = world
-            .imports
-            .keys()
-            .filter_map(|key| match key {
-                WorldKey::Interface(id) => resolve.interfaces[*id].package,
-                WorldKey::Name(_) => None,
-            })
-            .map(|package| {
-                let name = &resolve.packages[package].name;
-                format!("{}:{}", name.namespace, name.name)
-            })
-            .collect();
+        let mut packages = BTreeSet::new();
+        let mut interfaces = BTreeSet::new();
+        for key in world.imports.keys() {
+            let WorldKey::Interface(id) = key else {
+                continue;
+            };
+            let interface = &resolve.interfaces[*id];
+            let Some(package) = interface.package else {
+                continue;
+            };
+            let name = &resolve.packages[package].name;
+            let package = format!("{}:{}", name.namespace, name.name);
+            if let Some(interface) = &interface.name {
+                interfaces.insert(format!("{package}/{interface}"));
+            }
+            packages.insert(package);
+        }
         let needs = Needs {
             imports: packages,
+            interfaces,
             command: commands.contains(&world.name),
         };
         worlds.insert(world.name.clone(), needs);

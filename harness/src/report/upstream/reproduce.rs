@@ -98,9 +98,13 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
         Kind::Jco => vec![Step::Shell(format!(
             "{}{}npx --yes @bytecodealliance/jco@{} run {}",
             stdin_pipe(settings),
-            loopback_variable(settings),
+            environment_prefix(settings),
             host.entry.version.as_deref().unwrap_or("latest"),
-            quote_all([component.as_str(), &case.scenario]),
+            quote_all(
+                [component.as_str(), &case.scenario]
+                    .into_iter()
+                    .chain(settings.invocation.arguments.iter().map(String::as_str))
+            ),
         ))],
     };
     Reproduction { steps }
@@ -122,8 +126,15 @@ fn wasmtime_run(component: &str, case: &Case) -> Vec<Step> {
         .files
         .as_ref()
         .map_or(Vec::new(), Files::granted_here);
-    let network = wasmtime_cli::network_options(settings, Ipv4Addr::LOCALHOST);
-    let arguments = wasmtime_cli::run_arguments(component, &case.scenario, &preopens, &network);
+    let mut options = wasmtime_cli::network_options(settings, Ipv4Addr::LOCALHOST);
+    options.extend(wasmtime_cli::invocation_options(settings, true));
+    let arguments = wasmtime_cli::run_arguments(
+        component,
+        &case.scenario,
+        &preopens,
+        &options,
+        &settings.invocation.arguments,
+    );
     let peer = responder(settings, false);
     let mut shell = shell;
     shell.push_str(&format!(
@@ -418,6 +429,7 @@ fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
         ),
         None => String::new(),
     };
+    let (import, invocation) = shim_invocation(case, false);
     let mut steps = vec![Step::Say(format!(
         "{why}: transpile the guest and run its JavaScript with preview2-shim{}.",
         if files.is_some() {
@@ -436,43 +448,75 @@ fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
             quote(&case.guest),
             files.map_or(String::new(), Files::shell),
             stdin_pipe(&case.run),
-            loopback_variable(&case.run),
+            environment_prefix(&case.run),
             peer.prefix,
         )),
         Step::File {
             name: "reproduce.mjs".into(),
             language: "js",
             text: format!(
-                "import {{ _setArgs }} from '@bytecodealliance/preview2-shim/cli';
+                "{import}
 {preopen}
-_setArgs([{guest:?}, {scenario:?}]);
+{invocation}
 const {{ run }} = await import('./{guest}/{guest}.js');
 run.run();
 ",
                 guest = case.guest,
-                scenario = case.scenario,
             ),
         },
     ]);
     steps
 }
 
-/// `WITNESS_LOOPBACK=127.0.0.1 ` before the command, for a case with
-/// `[run.sockets]`: preview2-shim gives the guest the process's environment.
-fn loopback_variable(settings: &RunSettings) -> String {
-    match settings.sockets {
-        Some(_) => format!(
-            "{}=127.0.0.1 ",
-            crate::host::world::sockets::ADDRESS_VARIABLE
-        ),
-        None => String::new(),
+/// `NAME=VALUE ` before the command for each variable the case sets, and
+/// `WITNESS_LOOPBACK=127.0.0.1 ` for a case with `[run.sockets]`:
+/// preview2-shim gives the guest the process's environment.
+fn environment_prefix(settings: &RunSettings) -> String {
+    let loopback = (settings.sockets.iter())
+        .map(|_| (crate::host::world::sockets::ADDRESS_VARIABLE, "127.0.0.1"));
+    (settings.invocation.environment.iter())
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .chain(loopback)
+        .map(|(name, value)| format!("{name}={} ", quote(value)))
+        .collect()
+}
+
+/// The import and the lines of a script that set up preview2-shim's
+/// invocation for the case: its arguments, and its initial working
+/// directory and, in a page (`in_page`, where no process environment
+/// is), its environment.
+fn shim_invocation(case: &Case, in_page: bool) -> (String, String) {
+    let invocation = &case.run.invocation;
+    let arguments = [case.guest.as_str(), case.scenario.as_str()]
+        .into_iter()
+        .chain(invocation.arguments.iter().map(String::as_str));
+    let mut setters = vec!["_setArgs"];
+    let mut lines = vec![format!("_setArgs({:?});", arguments.collect::<Vec<_>>())];
+    if in_page && !invocation.environment.is_empty() {
+        setters.push("_setEnv");
+        let pairs: Vec<String> = (invocation.environment.iter())
+            .map(|(name, value)| format!("{name:?}: {value:?}"))
+            .collect();
+        lines.push(format!("_setEnv({{ {} }});", pairs.join(", ")));
     }
+    if let Some(cwd) = &invocation.initial_cwd {
+        setters.push("_setCwd");
+        lines.push(format!("_setCwd({cwd:?});"));
+    }
+    (
+        format!(
+            "import {{ {} }} from '@bytecodealliance/preview2-shim/cli';",
+            setters.join(", ")
+        ),
+        lines.join("\n"),
+    )
 }
 
 /// jco's JSPI transpilation in a page of chromium, preview2-shim's browser
 /// build resolved by an import map: what the run wrote goes to the console.
 fn jco_browser_page(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
     let version = entry.version.as_deref().unwrap_or("latest");
+    let (import, invocation) = shim_invocation(case, true);
     let preopen = match &case.run.files {
         Some(files) => {
             let links = files.hard_links();
@@ -532,8 +576,8 @@ fn jco_browser_page(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
 {{ "imports": {{ {imports} }} }}
 </script>
 <script type="module">
-import {{ _setArgs }} from '@bytecodealliance/preview2-shim/cli';{preopen}{stdin}
-_setArgs([{guest:?}, {scenario:?}]);
+{import}{preopen}{stdin}
+{invocation}
 const {{ run }} = await import('./{guest}/{guest}.js');
 try {{
   await run.run();
@@ -544,7 +588,6 @@ try {{
 </script>
 "#,
                 guest = case.guest,
-                scenario = case.scenario,
                 imports = ["cli", "clocks", "filesystem", "http", "io", "random", "sockets"]
                     .map(|name| format!("\"@bytecodealliance/preview2-shim/{name}\": \"./node_modules/@bytecodealliance/preview2-shim/dist/browser/{name}.js\""))
                     .join(", "),
