@@ -16,7 +16,7 @@ use wasi::filesystem::types::{
     DirectoryEntryStream, ErrorCode, NewTimestamp, OpenFlags, PathFlags, filesystem_error_code,
 };
 use wasi::io::error::Error as IoError;
-use wasi::io::streams::StreamError;
+use wasi::io::streams::{OutputStream, StreamError};
 
 wit_bindgen::generate!({ path: "../../wit", world: "filesystem", generate_all });
 
@@ -325,6 +325,10 @@ common::command![
     }),
     ("stream-error-code", stream_error_code),
     ("stream-error-debug-string", stream_error_debug_string),
+    (
+        "stream-after-last-operation-failed",
+        stream_after_last_operation_failed
+    ),
     ("open-create-exclusive-new", || {
         open_flagged("new.txt", OpenFlags::CREATE | OpenFlags::EXCLUSIVE, WRITE)
     }),
@@ -785,16 +789,56 @@ fn stream_error_debug_string() {
     }
 }
 
+/// After a write stream of a file opened only for reading failed with
+/// `last-operation-failed`: what its next check-write, write and flush
+/// give; how the write ended instead where it did not fail so (`error`).
+fn stream_after_last_operation_failed() {
+    let Some((_file, stream, written)) = written_to_read_only() else {
+        return observe("write-via-stream", "refused");
+    };
+    // Rebound, so that it is dropped before the file.
+    let stream = stream;
+    match written {
+        Ok(()) => observe("error", "none"),
+        Err(StreamError::Closed) => observe("error", "closed"),
+        Err(StreamError::LastOperationFailed(_)) => {
+            observe(
+                "next-check-write",
+                stream_result(stream.check_write().map(|_| ())),
+            );
+            observe("next-write", stream_result(stream.write(b"y")));
+            observe("next-flush", stream_result(stream.flush()));
+        }
+    }
+}
+
 /// `x` written and flushed through a write stream of `a.txt` opened only
 /// for reading: how that ended; `None` when the stream was refused.
 fn write_to_read_only() -> Option<Result<(), StreamError>> {
+    let (file, stream, written) = written_to_read_only()?;
+    drop(stream);
+    drop(file);
+    Some(written)
+}
+
+/// [`write_to_read_only`], with the file and its stream (which the caller
+/// drops first: whether a stream may outlive its descriptor is another
+/// case's question).
+fn written_to_read_only() -> Option<(Descriptor, OutputStream, Result<(), StreamError>)> {
     let file = open("a.txt", READ);
     let stream = file.write_via_stream(0).ok()?;
-    Some(
-        (stream.check_write())
-            .and_then(|_| stream.write(b"x"))
-            .and_then(|()| stream.blocking_flush()),
-    )
+    let written = (stream.check_write())
+        .and_then(|_| stream.write(b"x"))
+        .and_then(|()| stream.blocking_flush());
+    Some((file, stream, written))
+}
+
+/// `"ok"`, or the stream error's kind.
+fn stream_result(result: Result<(), StreamError>) -> Value {
+    match result {
+        Ok(()) => json!("ok"),
+        Err(error) => stream_error(&error),
+    }
 }
 
 /// The names of the flags set, in the WIT's order.

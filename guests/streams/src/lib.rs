@@ -147,6 +147,33 @@ common::command![
     ("open-splice", || {
         observe("splice", count(&get_stderr().splice(&get_stdin(), 64)))
     }),
+    ("open-input-subscribe-then-read", || {
+        let stdin = get_stdin();
+        stdin.subscribe().block();
+        observe("read", bytes(&stdin.read(64)))
+    }),
+    ("open-input-read-to-end", open_input_read_to_end),
+    ("file-blocking-write-and-flush", || {
+        let (_descriptor, file) = scratch_file();
+        observe("result", unit(&file.blocking_write_and_flush(b"witness\n")));
+    }),
+    ("file-blocking-write-zeroes-and-flush", || {
+        let (_descriptor, file) = scratch_file();
+        observe("result", unit(&file.blocking_write_zeroes_and_flush(4)));
+    }),
+    ("file-write-control-bytes", || {
+        let (_descriptor, file) = scratch_file();
+        let permitted = file.check_write().expect("an open stream permits a write");
+        observe("permit-at-least-5", permitted >= 5);
+        observe("write", unit(&file.write(&[0, 1, 0x1b, 0x7f, b'\n'])));
+        flushed(&file)
+    }),
+    ("file-flush-then-subscribe", file_flush_then_subscribe),
+    ("exact-capacity-blocking-write-and-flush", || {
+        let stderr = get_stderr();
+        observe("result", unit(&stderr.blocking_write_and_flush(b"abcd")));
+        observe("check-write", permit(&stderr.check_write()));
+    }),
     ("open-blocking-splice", || {
         observe(
             "blocking-splice",
@@ -317,6 +344,32 @@ fn open_output_write_zeroes_within_permit() {
         .check_write()
         .expect("an open stream permits a write");
     observe("write-zeroes", unit(&stderr.write_zeroes(permitted)));
+}
+
+/// stdin's bytes, read to its end (`bytes`, as numbers), and how the
+/// reads ended (`end`).
+fn open_input_read_to_end() {
+    let stdin = get_stdin();
+    let mut read = Vec::new();
+    let end = loop {
+        match stdin.blocking_read(4096) {
+            Ok(chunk) => read.extend(chunk),
+            Err(error) => break outcome(&Err::<(), _>(error), |()| Value::Null),
+        }
+    };
+    observe("bytes", read);
+    observe("end", end);
+}
+
+/// `x` written to a file and flushed: what check-write permits once the
+/// stream's pollable is ready after the flush.
+fn file_flush_then_subscribe() {
+    let (_descriptor, file) = scratch_file();
+    file.check_write().expect("an open stream permits a write");
+    observe("write", unit(&file.write(b"x")));
+    observe("flush", unit(&file.flush()));
+    file.subscribe().block();
+    observe("check-write", permit(&file.check_write()));
 }
 
 /// What check-write says once the output pollable is ready.
