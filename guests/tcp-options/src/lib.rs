@@ -7,6 +7,7 @@ use common::observe;
 use loopback::{
     accept, bound_tcp, client_of, error_name, listen, listener, read_result, write_result,
 };
+use wasi::io::error::Error as IoError;
 use wasi::io::streams::{InputStream, OutputStream, StreamError};
 use wasi::sockets::instance_network::instance_network;
 use wasi::sockets::network::{ErrorCode, IpAddressFamily, Network};
@@ -107,10 +108,12 @@ common::command![
         "tcp-stream-read-zero-after-peer-shutdown-send",
         read_zero_after_peer_shutdown_send,
     ),
-    (
-        "tcp-stream-write-after-peer-dropped",
-        write_after_peer_dropped,
-    ),
+    ("tcp-stream-write-after-peer-dropped", || {
+        write_after_peer_dropped(false)
+    },),
+    ("tcp-stream-error-debug-string", || {
+        write_after_peer_dropped(true)
+    }),
 ];
 
 /// A listener on the own address, a client connected to it and the socket
@@ -490,7 +493,10 @@ fn read_zero_after_peer_shutdown_send() {
     after_peer_shutdown_send(|input| read_result(input.read(0)));
 }
 
-fn write_after_peer_dropped() {
+/// With `describe`, a write's `last-operation-failed` is also described
+/// by `to-debug-string` (`debug-string`: "text" or "empty"; its words are
+/// the host's).
+fn write_after_peer_dropped(describe: bool) {
     let network = instance_network();
     let Connection {
         client_in,
@@ -512,6 +518,15 @@ fn write_after_peer_dropped() {
     for _ in 0..200 {
         match client_out.blocking_write_and_flush(b"x") {
             Ok(()) => wasi::clocks::monotonic_clock::subscribe_duration(10_000_000).block(),
+            Err(StreamError::LastOperationFailed(error)) if describe => {
+                let text = IoError::to_debug_string(&error);
+                observe(
+                    "debug-string",
+                    if text.is_empty() { "empty" } else { "text" },
+                );
+                failure = "last-operation-failed".into();
+                break;
+            }
             Err(error) => {
                 failure = write_result(Err(error));
                 break;
