@@ -1,9 +1,9 @@
 //! `wasi:cli` as a command sees it: the arguments, environment and
-//! initial working directory the case sets (`[run]`), `exit` and
-//! `exit-with-code` in the middle of a run, `run` returning `err`, the
+//! initial working directory the case sets (`[run]`), `exit` in the
+//! middle of a run, `run` returning `err`, the
 //! standard streams got twice, and whether each is a terminal.
 
-use common::observe;
+use common::{exit_then, observe};
 use serde_json::json;
 use wasi::cli::{
     environment, exit, stderr, stdin, stdout, terminal_stderr, terminal_stdin, terminal_stdout,
@@ -35,14 +35,6 @@ common::command![
     }),
     ("exit-ok", || exit_then(|| exit::exit(Ok(())))),
     ("exit-err", || exit_then(|| exit::exit(Err(())))),
-    ("exit-with-code-0", || exit_then(|| exit::exit_with_code(0))),
-    ("exit-with-code-1", || exit_then(|| exit::exit_with_code(1))),
-    ("exit-with-code-42", || exit_then(|| exit::exit_with_code(
-        42
-    ))),
-    ("exit-with-code-255", || {
-        exit_then(|| exit::exit_with_code(255))
-    }),
     ("run-returns-err", || {
         observe("returning", "err");
         common::fail_run();
@@ -84,13 +76,6 @@ fn pairs(environment: Vec<(String, String)>) -> serde_json::Value {
     (environment.into_iter())
         .map(|(name, value)| json!([name, value]))
         .collect()
-}
-
-/// Observes `before-exit`, calls `exit`, and `after-exit` if it returned.
-fn exit_then(exit: impl FnOnce()) {
-    observe("before-exit", true);
-    exit();
-    observe("after-exit", true);
 }
 
 /// Two handles of stdin, holding `ab`: what one byte read from each

@@ -82,6 +82,14 @@ pub fn text(values: &[Vec<u8>]) -> String {
         .join(",")
 }
 
+/// Observes `before-exit`, calls `exit` (a `wasi:cli/exit` function), and
+/// observes `after-exit` if it returned.
+pub fn exit_then(exit: impl FnOnce()) {
+    observe("before-exit", true);
+    exit();
+    observe("after-exit", true);
+}
+
 /// Set by [`fail_run`].
 static RUN_FAILS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
