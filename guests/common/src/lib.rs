@@ -90,6 +90,13 @@ pub fn exit_then(exit: impl FnOnce()) {
     observe("after-exit", true);
 }
 
+/// What an `error`'s `to-debug-string` gave, as an observation: "text",
+/// or "empty" (its words are the host's, and "should not be consumed
+/// mechanically").
+pub fn debug_string(text: &str) -> &'static str {
+    if text.is_empty() { "empty" } else { "text" }
+}
+
 /// Set by [`fail_run`].
 static RUN_FAILS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

@@ -781,17 +781,15 @@ fn stream_error_debug_string() {
         Some(Err(StreamError::Closed)) => observe("error", "closed"),
         Some(Err(StreamError::LastOperationFailed(error))) => {
             let text = IoError::to_debug_string(&error);
-            observe(
-                "debug-string",
-                if text.is_empty() { "empty" } else { "text" },
-            )
+            observe("debug-string", common::debug_string(&text))
         }
     }
 }
 
 /// After a write stream of a file opened only for reading failed with
-/// `last-operation-failed`: what its next check-write, write and flush
-/// give; how the write ended instead where it did not fail so (`error`).
+/// `last-operation-failed`: what its next check-write, flush and
+/// blocking-flush give (no write: without a permit one may trap); how the
+/// write ended instead where it did not fail so (`error`).
 fn stream_after_last_operation_failed() {
     let Some((_file, stream, written)) = written_to_read_only() else {
         return observe("write-via-stream", "refused");
@@ -806,8 +804,11 @@ fn stream_after_last_operation_failed() {
                 "next-check-write",
                 stream_result(stream.check_write().map(|_| ())),
             );
-            observe("next-write", stream_result(stream.write(b"y")));
             observe("next-flush", stream_result(stream.flush()));
+            observe(
+                "next-blocking-flush",
+                stream_result(stream.blocking_flush()),
+            );
         }
     }
 }
@@ -827,7 +828,14 @@ fn write_to_read_only() -> Option<Result<(), StreamError>> {
 fn written_to_read_only() -> Option<(Descriptor, OutputStream, Result<(), StreamError>)> {
     let file = open("a.txt", READ);
     let stream = file.write_via_stream(0).ok()?;
-    let written = (stream.check_write())
+    // A permit of 0 waits on the pollable, ready once one is due.
+    let permitted = loop {
+        match stream.check_write() {
+            Ok(0) => stream.subscribe().block(),
+            permitted => break permitted,
+        }
+    };
+    let written = permitted
         .and_then(|_| stream.write(b"x"))
         .and_then(|()| stream.blocking_flush());
     Some((file, stream, written))

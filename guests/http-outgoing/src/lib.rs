@@ -180,10 +180,7 @@ fn read(body: &IncomingBody) -> (Vec<u8>, String) {
                 if DESCRIBE_ERRORS.load(Ordering::Relaxed) =>
             {
                 let text = IoError::to_debug_string(&error);
-                observe(
-                    "debug-string",
-                    if text.is_empty() { "empty" } else { "text" },
-                );
+                observe("debug-string", common::debug_string(&text));
                 break "failed".to_string();
             }
             Err(StreamError::LastOperationFailed(error)) => {

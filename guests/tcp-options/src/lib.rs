@@ -520,10 +520,7 @@ fn write_after_peer_dropped(describe: bool) {
             Ok(()) => wasi::clocks::monotonic_clock::subscribe_duration(10_000_000).block(),
             Err(StreamError::LastOperationFailed(error)) if describe => {
                 let text = IoError::to_debug_string(&error);
-                observe(
-                    "debug-string",
-                    if text.is_empty() { "empty" } else { "text" },
-                );
+                observe("debug-string", common::debug_string(&text));
                 failure = "last-operation-failed".into();
                 break;
             }

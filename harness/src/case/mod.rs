@@ -512,7 +512,7 @@ fn into_run_settings(run: Option<Spanned<RunFile>>, needs: Needs) -> Result<RunS
         (
             span,
             format!("[run.{table}] cannot be built: {problem}"),
-            "see \"Case settings\" in the README for what it takes".to_string(),
+            "see \"Case files\" in the README for what it takes".to_string(),
         )
     };
     if let Some(response) = &run.http_response {
@@ -545,7 +545,7 @@ fn into_run_settings(run: Option<Spanned<RunFile>>, needs: Needs) -> Result<RunS
         (
             run_span.clone(),
             format!("[run] cannot be handed to a host: {problem}"),
-            "see \"Case settings\" in the README for `arguments`, `environment` and `initial-cwd`"
+            "see \"Case files\" in the README for `arguments`, `environment` and `initial-cwd`"
                 .to_string(),
         )
     })?;
@@ -571,7 +571,7 @@ fn into_run_settings(run: Option<Spanned<RunFile>>, needs: Needs) -> Result<RunS
                 (
                     span.unwrap_or_default(),
                     format!("the run's files cannot be laid out: {problem}"),
-                    "see \"Case settings\" in the README for [run.tree] and [[run.preopen]]"
+                    "see \"Case files\" in the README for [run.tree] and [[run.preopen]]"
                         .to_string(),
                 )
             })?;

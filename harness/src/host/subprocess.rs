@@ -209,8 +209,10 @@ pub fn run(
     // once the child and what it started closed theirs.
     drop(command);
     let group = child.id() as libc::pid_t;
-    // A terminal stdin stays open until the run has ended, as a pipe's
-    // does: the writer writes to a second handle of its controller.
+    // A terminal stdin stays open until the run has ended: a terminal has
+    // no end of input, so a guest that reads one to its end waits (a
+    // pipe's ends once its bytes are written). The writer writes the
+    // case's bytes to a second handle of its controller.
     let input: Box<dyn Write + Send> = match controllers.get(&Stream::Stdin) {
         Some(controller) => Box::new(
             (controller.try_clone())

@@ -13,10 +13,40 @@ use std::os::unix::fs::OpenOptionsExt;
 /// A pseudo-terminal: the side the harness holds, and the side a host
 /// process gets as a standard stream.
 pub struct Terminal {
-    /// Reads what the host wrote to `stream`; writes what it reads there.
-    /// A read fails (EIO) once every holder of `stream` closed it.
-    pub controller: File,
+    pub controller: Controller,
     pub stream: OwnedFd,
+}
+
+/// The harness's side of a pseudo-terminal: reads what the host wrote to
+/// its stream, writes what the host reads there. Once every holder of the
+/// stream closed it, a read ends (Linux says EIO, which this reads as the
+/// end, as a pipe's reader sees one).
+pub struct Controller(File);
+
+impl Controller {
+    /// A second handle of the same terminal.
+    pub fn try_clone(&self) -> io::Result<Controller> {
+        self.0.try_clone().map(Controller)
+    }
+}
+
+impl io::Read for Controller {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.0.read(buf) {
+            Err(error) if error.raw_os_error() == Some(libc::EIO) => Ok(0),
+            read => read,
+        }
+    }
+}
+
+impl io::Write for Controller {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 impl Terminal {
@@ -70,7 +100,7 @@ impl Terminal {
             }
         }
         Ok(Terminal {
-            controller,
+            controller: Controller(controller),
             stream: stream.into(),
         })
     }
@@ -97,7 +127,9 @@ mod tests {
         let mut controller = terminal.controller;
         let _ = child.wait();
         let mut bytes = Vec::new();
-        let _ = controller.read_to_end(&mut bytes);
+        controller
+            .read_to_end(&mut bytes)
+            .expect("a read to the end");
         assert_eq!(bytes, b"a\nb");
     }
 }

@@ -10,8 +10,9 @@
 //! | an error report with "failed to invoke `run` function" | `trap` by the host; the message is the report's last cause (`empty poll list`) |
 //! | any other error report ("failed to run main module", instantiation failed) | `link-error`; the message is every cause |
 //! | status 101, no error report, a Rust panic message (`thread '..' panicked at`) | `host-panic`: the CLI itself panicked |
-//! | status 2, no error report, a usage message | a harness error showing what the CLI printed |
-//! | another status and no error report | `completed` with that exit status (the guest's `exit` or `exit-with-code`) |
+//! | status 2, no error report, a usage error (`error: `, `Usage: `) | a harness error showing what the CLI printed |
+//! | status 0 or 1 and no error report | `completed` with that status (the guest's `exit`, or `run`'s result) |
+//! | another status and no error report | `completed` with that status where the guest imports `wasi:cli/exit` (`exit-with-code`); else a harness error |
 //! | a signal | `crash` |
 //!
 //! The guest's own stderr is what the CLI printed before its error report.
@@ -155,7 +156,9 @@ impl Host for WasmtimeCliHost {
             } => (code, stdout, stderr),
         };
         let text = String::from_utf8_lossy(&stderr).into_owned();
-        let outcome = classify(code, &text).map_err(|problem| {
+        // Only `exit-with-code` gives a status other than 0 and 1.
+        let any_status = settings.needs.interfaces.contains("wasi:cli/exit");
+        let outcome = classify(code, &text, any_status).map_err(|problem| {
             format!(
                 "{} ({}): {problem}; it exited with status {code} and printed on stderr:\n{text}",
                 self.name,
@@ -268,21 +271,26 @@ pub fn network_options(settings: &RunSettings, loopback: Ipv4Addr) -> Vec<String
     options
 }
 
-/// The outcome of a CLI run that exited with `code` and printed `stderr`.
-fn classify(code: i32, stderr: &str) -> Result<Outcome, String> {
+/// The outcome of a CLI run that exited with `code` and printed `stderr`;
+/// `any_status` where the guest may exit with any status (it imports
+/// `wasi:cli/exit`, whose `exit-with-code` takes a u8).
+fn classify(code: i32, stderr: &str, any_status: bool) -> Result<Outcome, String> {
     let Some(report) = error_report(stderr) else {
         // Rust's panic message names its thread; a guest's (written by
-        // the guest itself) does not.
+        // the guest itself) does not. clap's usage errors start `error: `.
         return match code {
             101 if stderr.contains("' panicked at ") => Ok(Outcome::HostPanic {
                 message: panic_message(stderr),
             }),
-            2 if stderr.contains("\nUsage: ") => Err(
-                "status 2 with a usage message: this CLI does not take the options witness gave it"
+            2 if stderr.starts_with("error: ") || stderr.contains("\nUsage: ") => Err(
+                "status 2 with a usage error: this CLI does not take the options witness gave it"
                     .into(),
             ),
-            // The guest's exit: `exit` gives 0 or 1, `exit-with-code` any u8.
-            _ => Ok(Outcome::Completed { exit: code }),
+            0 | 1 => Ok(Outcome::Completed { exit: code }),
+            _ if any_status => Ok(Outcome::Completed { exit: code }),
+            _ => Err(format!(
+                "status {code} without an error report, from a guest without `exit-with-code`: no rule says what that is"
+            )),
         };
     };
     if code == 0 {
@@ -402,7 +410,7 @@ Caused by:
     fn a_host_trap_is_the_last_cause() {
         for report in [HOST_TRAP_49, HOST_TRAP_36] {
             assert_eq!(
-                classify(1, report),
+                classify(1, report, false),
                 Ok(Outcome::Trap(Trap::ByHost {
                     message: "empty poll list".into()
                 }))
@@ -414,7 +422,7 @@ Caused by:
     fn a_guest_trap_is_named_as_the_embedded_host_names_it() {
         let stderr = "thread 'main' (1) panicked at src/main.rs:1:1:\nboom\nError: failed to run main module `x.wasm`\n\nCaused by:\n    0: failed to invoke `run` function\n    1: error while executing at wasm backtrace:\n    0:   0x1 - x!abort\n    2: wasm trap: wasm `unreachable` instruction executed\n";
         assert_eq!(
-            classify(134, stderr),
+            classify(134, stderr, false),
             Ok(Outcome::Trap(Trap::ByGuest {
                 code: "unreachable-code-reached".into(),
                 message: "wasm `unreachable` instruction executed".into()
@@ -425,8 +433,8 @@ Caused by:
     #[test]
     fn an_instantiation_failure_is_a_link_error() {
         let stderr = "Error: failed to run main module `s.wasm`\n\nCaused by:\n    0: component imports instance `witness:guests/faulty`, but a matching implementation was not found in the linker\n    1: instance export `panic-in-host` has the wrong type\n";
-        let Ok(Outcome::LinkError { message }) = classify(1, stderr) else {
-            panic!("{:?}", classify(1, stderr));
+        let Ok(Outcome::LinkError { message }) = classify(1, stderr, false) else {
+            panic!("{:?}", classify(1, stderr, false));
         };
         assert!(message.contains("witness:guests/faulty"), "{message}");
     }
@@ -435,7 +443,7 @@ Caused by:
     fn a_report_after_guest_output_without_a_newline_is_found() {
         let stderr = format!("xxxx{HOST_TRAP_49}");
         assert_eq!(
-            classify(1, &stderr),
+            classify(1, &stderr, false),
             Ok(Outcome::Trap(Trap::ByHost {
                 message: "empty poll list".into()
             }))
@@ -452,28 +460,30 @@ Caused by:
     #[test]
     fn no_report_is_the_guest_s_exit_or_a_panic_of_the_cli() {
         assert_eq!(
-            classify(0, "guest text"),
+            classify(0, "guest text", false),
             Ok(Outcome::Completed { exit: 0 })
         );
-        assert_eq!(classify(1, ""), Ok(Outcome::Completed { exit: 1 }));
-        assert!(
-            classify(
-                2,
-                "error: unexpected argument '--x' found\n\nUsage: wasmtime run [OPTIONS]\n"
-            )
-            .is_err()
-        );
+        assert_eq!(classify(1, "", false), Ok(Outcome::Completed { exit: 1 }));
+        for usage_error in [
+            "error: unexpected argument '--x' found\n\nUsage: wasmtime run [OPTIONS]\n",
+            "error: invalid value 'x' for '-S <KEY[=VAL[,..]]>': unknown wasi option\n",
+        ] {
+            assert!(classify(2, usage_error, true).is_err());
+        }
+        // Another status is a guest's only where it can exit with one.
+        assert!(classify(42, "", false).is_err());
         // exit-with-code: any u8, 101 and 2 among them.
         for code in [2, 42, 101, 255] {
             assert_eq!(
-                classify(code, "guest panicked at src/lib.rs:1:1:\nUsage"),
+                classify(code, "guest panicked at src/lib.rs:1:1:\nUsage", true),
                 Ok(Outcome::Completed { exit: code })
             );
         }
         assert_eq!(
             classify(
                 101,
-                "thread 'main' panicked at crates/x.rs:1:1:\nbad state\nnote: run with `RUST_BACKTRACE=1`\n"
+                "thread 'main' panicked at crates/x.rs:1:1:\nbad state\nnote: run with `RUST_BACKTRACE=1`\n",
+                true
             ),
             Ok(Outcome::HostPanic {
                 message: "bad state".into()

@@ -485,7 +485,11 @@ fn is_only_links(sentence: &str) -> bool {
 
 /// Whether a sentence says the instance traps (or may, or will not).
 pub fn is_trap_clause(sentence: &str) -> bool {
+    // `exit-with-code`'s "the effect is analogous to a trap, but without the
+    // connotation that something bad has happened" likens an exit to a trap:
+    // nothing traps.
     words(sentence).any(|word| ["trap", "traps"].contains(&word.as_str()))
+        && !sentence.contains("analogous to a trap")
 }
 
 /// The error code a "Typical errors" bullet names: `` - `invalid-state`: ... `` →

@@ -44,6 +44,11 @@ impl Invocation {
             ));
         }
         for (name, value) in &self.environment {
+            if name == super::sockets::ADDRESS_VARIABLE {
+                return Err(format!(
+                    "{name} is the harness's own: it gives a sockets case its loopback address"
+                ));
+            }
             if name.is_empty() || name.contains(['=', '\0']) {
                 return Err(format!(
                     "environment variable name {name:?} is empty or holds `=` or NUL"
