@@ -91,12 +91,13 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
         Kind::Jco
             if settings.files.is_some()
                 || settings.http_response.is_some()
+                || reads_environment(settings)
                 || host.entry.runtime != Runtime::Node =>
         {
             jco_embedding(host.entry, &component, case)
         }
         Kind::Jco => vec![Step::Shell(format!(
-            "{}{}npx --yes @bytecodealliance/jco@{} run {}",
+            "{}{}npx --yes @bytecodealliance/jco@{} run {}{}",
             stdin_pipe(settings),
             environment_prefix(settings),
             host.entry.version.as_deref().unwrap_or("latest"),
@@ -105,8 +106,13 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
                     .into_iter()
                     .chain(settings.invocation.arguments.iter().map(String::as_str))
             ),
+            stdio_redirections(settings),
         ))],
     };
+    let mut steps = steps;
+    if !stdio_redirections(settings).is_empty() {
+        steps.insert(0, Step::Say("Run it in bash, from a terminal: the redirections make pipes of the streams the case does not make terminals, as witness's run has them.".into()));
+    }
     Reproduction { steps }
 }
 
@@ -138,10 +144,11 @@ fn wasmtime_run(component: &str, case: &Case) -> Vec<Step> {
     let peer = responder(settings, false);
     let mut shell = shell;
     shell.push_str(&format!(
-        "{}{}wasmtime {}",
+        "{}{}wasmtime {}{}",
         stdin_pipe(settings),
         peer.prefix,
-        quote_all(arguments.iter().map(String::as_str))
+        quote_all(arguments.iter().map(String::as_str)),
+        stdio_redirections(settings),
     ));
     let mut steps = peer.steps;
     steps.extend(peer.responder);
@@ -405,6 +412,11 @@ fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
             "",
             "node",
         ),
+        Runtime::Node if reads_environment(&case.run) => (
+            "`jco run` gives the guest the shell's whole environment, where the case gives it its own",
+            "",
+            "node",
+        ),
         Runtime::Node => (
             "`npx jco run` would fetch jco inside the guest's network, which reaches no registry",
             "",
@@ -443,13 +455,14 @@ fn jco_embedding(entry: &Entry, component: &str, case: &Case) -> Vec<Step> {
     steps.extend(peer.responder);
     steps.extend([
         Step::Shell(format!(
-            "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim{runtime}\nnpx jco transpile {} -o {}\n{}{}{}{}{run} reproduce.mjs",
+            "npm install @bytecodealliance/jco@{version} @bytecodealliance/preview2-shim{runtime}\nnpx jco transpile {} -o {}\n{}{}{}{}{run} reproduce.mjs{}",
             quote(component),
             quote(&case.guest),
             files.map_or(String::new(), Files::shell),
             stdin_pipe(&case.run),
             environment_prefix(&case.run),
             peer.prefix,
+            stdio_redirections(&case.run),
         )),
         Step::File {
             name: "reproduce.mjs".into(),
@@ -481,10 +494,43 @@ fn environment_prefix(settings: &RunSettings) -> String {
         .collect()
 }
 
+/// The guest's world asks for its invocation (`wasi:cli/environment`):
+/// what it sees of its environment is then the case's, not a shell's.
+fn reads_environment(settings: &RunSettings) -> bool {
+    settings.needs.interfaces.contains("wasi:cli/environment")
+}
+
+/// Redirections that make the case's standard streams what they are in
+/// witness's run, for a guest that asks whether they are terminals: the
+/// reproduction runs from a terminal, whose streams the case's pipes
+/// replace. Nothing for other guests.
+fn stdio_redirections(settings: &RunSettings) -> String {
+    use crate::host::world::cli::Stream;
+    let asks = ["stdin", "stdout", "stderr"].iter().any(|stream| {
+        (settings.needs.interfaces).contains(&format!("wasi:cli/terminal-{stream}"))
+    });
+    if !asks {
+        return String::new();
+    }
+    let terminal = &settings.invocation.terminal;
+    let mut redirections = String::new();
+    if !terminal.contains(&Stream::Stdin) && settings.stdin.is_empty() {
+        redirections.push_str(" < /dev/null");
+    }
+    if !terminal.contains(&Stream::Stderr) {
+        redirections.push_str(" 2> >(cat >&2)");
+    }
+    if !terminal.contains(&Stream::Stdout) {
+        redirections.push_str(" | cat");
+    }
+    redirections
+}
+
 /// The import and the lines of a script that set up preview2-shim's
 /// invocation for the case: its arguments, and its initial working
 /// directory and, in a page (`in_page`, where no process environment
-/// is), its environment.
+/// is) or for a guest that reads its environment, its environment: the
+/// case's, with `WITNESS_LOOPBACK` for a sockets case.
 fn shim_invocation(case: &Case, in_page: bool) -> (String, String) {
     let invocation = &case.run.invocation;
     let arguments = [case.guest.as_str(), case.scenario.as_str()]
@@ -492,12 +538,19 @@ fn shim_invocation(case: &Case, in_page: bool) -> (String, String) {
         .chain(invocation.arguments.iter().map(String::as_str));
     let mut setters = vec!["_setArgs"];
     let mut lines = vec![format!("_setArgs({:?});", arguments.collect::<Vec<_>>())];
-    if in_page && !invocation.environment.is_empty() {
+    if (in_page && !invocation.environment.is_empty()) || reads_environment(&case.run) {
         setters.push("_setEnv");
+        let loopback = (case.run.sockets.iter())
+            .map(|_| (crate::host::world::sockets::ADDRESS_VARIABLE, "127.0.0.1"));
         let pairs: Vec<String> = (invocation.environment.iter())
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .chain(loopback)
             .map(|(name, value)| format!("{name:?}: {value:?}"))
             .collect();
-        lines.push(format!("_setEnv({{ {} }});", pairs.join(", ")));
+        lines.push(match pairs.is_empty() {
+            true => "_setEnv({});".to_string(),
+            false => format!("_setEnv({{ {} }});", pairs.join(", ")),
+        });
     }
     if let Some(cwd) = &invocation.initial_cwd {
         setters.push("_setCwd");
