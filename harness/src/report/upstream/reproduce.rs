@@ -506,9 +506,9 @@ fn reads_environment(settings: &RunSettings) -> bool {
 /// replace. Nothing for other guests.
 fn stdio_redirections(settings: &RunSettings) -> String {
     use crate::host::world::cli::Stream;
-    let asks = ["stdin", "stdout", "stderr"].iter().any(|stream| {
-        (settings.needs.interfaces).contains(&format!("wasi:cli/terminal-{stream}"))
-    });
+    let asks = ["stdin", "stdout", "stderr"]
+        .iter()
+        .any(|stream| (settings.needs.interfaces).contains(&format!("wasi:cli/terminal-{stream}")));
     if !asks {
         return String::new();
     }
