@@ -49,7 +49,16 @@ pub fn componentize(target_dir: &Path, guest: &str) -> Result<()> {
     let dir = components_dir(target_dir);
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{guest}.wasm"));
-    std::fs::write(&path, component).with_context(|| format!("cannot write {}", path.display()))
+    // Left as it is when unchanged, and else replaced whole (a rename): a
+    // run going on beside this build (another `cargo xtask`) never reads
+    // a component half written.
+    if std::fs::read(&path).is_ok_and(|existing| existing == component) {
+        return Ok(());
+    }
+    let partial = dir.join(format!("{guest}.wasm.partial"));
+    std::fs::write(&partial, component)
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, &path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Fails unless every WASI item `component` imports or exports is of one
