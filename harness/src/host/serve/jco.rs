@@ -26,7 +26,7 @@ use std::path::Path;
 /// The engines' trap texts (V8's for Node and Deno, JavaScriptCore's for
 /// Bun, and the wasmtime texts jco's glue rethrows) and wasmtime's names
 /// for them: harness/jco/classify.mjs's `TRAP_CODES`, for the errors that
-/// reach no runner.
+/// reach no runner (a test holds the two tables to the same texts).
 const TRAP_CODES: [(&[&str], &str); 7] = [
     (&["unreachable"], "unreachable-code-reached"),
     (
@@ -149,8 +149,71 @@ fn uncaught(line: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
     use std::os::unix::process::ExitStatusExt;
     use std::process::ExitStatus;
+
+    /// The texts a pattern of classify.mjs matches: its alternatives, each
+    /// group's expanded (`a (b|c)` → `a b`, `a c`), lower-cased.
+    fn alternatives(pattern: &str) -> Vec<String> {
+        let (mut parts, mut depth, mut start) = (Vec::new(), 0, 0);
+        for (at, c) in pattern.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                '|' if depth == 0 => {
+                    parts.push(&pattern[start..at]);
+                    start = at + 1;
+                }
+                _ => {}
+            }
+        }
+        parts.push(&pattern[start..]);
+        parts
+            .into_iter()
+            .flat_map(|part| match (part.find('('), part.rfind(')')) {
+                (Some(open), Some(close)) => alternatives(&part[open + 1..close])
+                    .into_iter()
+                    .flat_map(|inner| {
+                        alternatives(&format!("{}{inner}{}", &part[..open], &part[close + 1..]))
+                    })
+                    .collect(),
+                _ => vec![part.to_lowercase()],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_trap_texts_are_classify_mjs_s() {
+        let source =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/jco/classify.mjs"))
+                .expect("harness/jco/classify.mjs reads");
+        let table = source
+            .split_once("const TRAP_CODES = [")
+            .and_then(|(_, rest)| rest.split_once("];"))
+            .expect("classify.mjs has its TRAP_CODES table")
+            .0;
+        let javascript: BTreeSet<(String, String)> = table
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("[/"))
+            .flat_map(|entry| {
+                let (pattern, rest) = entry.rsplit_once("/").expect("a /pattern/");
+                let code = rest.split('\'').nth(1).expect("a 'code'").to_string();
+                alternatives(pattern)
+                    .into_iter()
+                    .map(move |text| (text, code.clone()))
+            })
+            .collect();
+        let rust: BTreeSet<(String, String)> = TRAP_CODES
+            .iter()
+            .flat_map(|(texts, code)| {
+                texts
+                    .iter()
+                    .map(|text| (text.to_string(), code.to_string()))
+            })
+            .collect();
+        assert_eq!(rust, javascript);
+    }
 
     fn exited(code: i32) -> Settled {
         Settled::Exited(ExitStatus::from_raw(code << 8))
