@@ -10,7 +10,6 @@ use super::wasmtime_cli::WasmtimeCliHost;
 use crate::file_error::FileError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -70,6 +69,20 @@ pub enum Runtime {
 }
 
 impl Runtime {
+    /// The variables with which jco's `serve` runs the server it writes on
+    /// this runtime, whose program is `program` (jco reads `JCO_RUN_PATH`
+    /// and `JCO_RUN_ARGS`): none on Node, jco's own.
+    pub fn jco_serve_variables(self, program: &str) -> Vec<(&'static str, String)> {
+        match self {
+            Runtime::Node | Runtime::Chromium => Vec::new(),
+            Runtime::Deno => vec![
+                ("JCO_RUN_PATH", program.to_string()),
+                ("JCO_RUN_ARGS", "run -A".to_string()),
+            ],
+            Runtime::Bun => vec![("JCO_RUN_PATH", program.to_string())],
+        }
+    }
+
     /// Where this runtime's host takes its package.json and lock: harness/jco/
     /// for Node, harness/jco/<runtime>/ for the others (jco's pins and the
     /// runtime's).
@@ -393,16 +406,12 @@ impl Registry {
     /// jco's `serve`, name the program and its arguments).
     fn jco_serve(&self, name: &str, runtime: Runtime) -> ProxyServer {
         let jco = (self.install_dir(name)).join("node_modules/@bytecodealliance/jco/dist/jco.js");
-        let mut env: Vec<(OsString, OsString)> = Vec::new();
-        if runtime != Runtime::Node {
-            env.push((
-                "JCO_RUN_PATH".into(),
-                self.runtime_program(name, runtime).into(),
-            ));
-        }
-        if runtime == Runtime::Deno {
-            env.push(("JCO_RUN_ARGS".into(), "run -A".into()));
-        }
+        let program = self.runtime_program(name, runtime);
+        let env = (runtime
+            .jco_serve_variables(&program.to_string_lossy())
+            .into_iter())
+        .map(|(variable, value)| (variable.into(), value.into()))
+        .collect();
         ProxyServer {
             command: vec!["node".into(), jco.into()],
             env,

@@ -60,11 +60,13 @@ pub fn of(host: &Host<'_>, case: &Case) -> Reproduction {
         ),
         Kind::Jco if host.proxy => {
             // jco's `serve` runs the server it writes on `JCO_RUN_PATH`.
-            let runtime = match host.entry.runtime {
-                Runtime::Deno => "JCO_RUN_PATH=$(command -v deno) JCO_RUN_ARGS='run -A' ",
-                Runtime::Bun => "JCO_RUN_PATH=$(command -v bun) ",
-                _ => "",
+            let program = match host.entry.runtime {
+                Runtime::Deno => "$(command -v deno)",
+                _ => "$(command -v bun)",
             };
+            let runtime: String = (host.entry.runtime.jco_serve_variables(program).into_iter())
+                .map(|(variable, value)| format!("{variable}=\"{value}\" "))
+                .collect();
             let version = host.entry.version.as_deref().unwrap_or("latest");
             let server = format!(
                 "{runtime}npx --yes @bytecodealliance/jco@{version} serve {} --host 127.0.0.1 --port 8080",
