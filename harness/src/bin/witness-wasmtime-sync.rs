@@ -1,6 +1,6 @@
 //! `witness-wasmtime-sync`: the `wasmtime-sync` host's adapter. It runs one
 //! guest scenario on wasmtime with the sync WASI linker and speaks the
-//! adapter protocol (host/adapter.rs): the guest's stdin is this process's
+//! adapter protocol (host/adapter/mod.rs): the guest's stdin is this process's
 //! stdin, its stdout and stderr are written to this process's, and how the
 //! run ended goes to the reply file. At the deadline it replies `hang` and
 //! returns from `main`, which ends the guest's thread with the process.

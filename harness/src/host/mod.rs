@@ -7,7 +7,6 @@ pub mod private_network;
 pub mod registry;
 pub mod responder;
 pub mod serve;
-pub mod serving;
 pub mod subprocess;
 pub mod terminal;
 pub mod wasmtime;

@@ -15,9 +15,9 @@
 //! that ended while idle is replaced; one that ends during a run ends the
 //! run (a crash, or the reply it left); neither serves again.
 
-use super::private_network::PrivateNetwork;
-use super::responder::{Responder, Wanted};
-use super::subprocess::{cut_marker, kill_group};
+use crate::host::private_network::PrivateNetwork;
+use crate::host::responder::{Responder, Wanted};
+use crate::host::subprocess::{cut_marker, kill_group};
 use crate::outcome::{HostRun, Outcome};
 use std::ffi::OsString;
 use std::io::{Read, Write};

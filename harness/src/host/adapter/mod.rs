@@ -4,7 +4,8 @@
 //! ```text
 //! ADAPTER [its own arguments] --component PATH --scenario=NAME --reply FILE
 //!         --deadline-ms N [--dir HOST::GUEST]... [--read-only-dir HOST::GUEST]...
-//!         [--stderr-capacity N]
+//!         [--stderr-capacity N] [--argument=ARG]... [--env=NAME=VALUE]...
+//!         [--initial-cwd=PATH]
 //! ```
 //!
 //! in a process group of its own, with the guest's stdin bytes on its
@@ -21,15 +22,17 @@
 //! a `crash`; one that writes no reply, or one that does not parse, is a
 //! harness error naming the adapter and showing what it printed.
 
+pub mod pool;
+
 use super::private_network::{self, PrivateNetwork};
 use super::responder::{Responder, Wanted};
 use super::serve::{self, Server};
-use super::serving::{self, Launch, Served, Servers};
 use super::subprocess::{self, HostEnd};
 use super::world::files::Granted;
 use super::world::sockets::fresh_address;
 use super::{Confinement, Host, PerComponent, RunRequest, RunSettings};
 use crate::outcome::{HostRun, Outcome, Trap};
+use pool::{Launch, Served, Servers};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -91,7 +94,7 @@ pub struct Capabilities {
     /// to the run's loopback address.
     pub confinement: bool,
     /// It takes many runs in turn when started with `--serve`
-    /// ([`serving`]).
+    /// ([`pool`]).
     pub serving: bool,
     /// It honours `--read-only-dir`: a preopen the guest cannot change.
     pub read_only_preopens: bool,
@@ -356,7 +359,7 @@ impl Host for AdapterHost {
                     "stdin".into(),
                     stdin_file.to_string_lossy().into_owned().into(),
                 );
-                let token = serving::fresh_token()?;
+                let token = pool::fresh_token()?;
                 request.insert("token".into(), token.clone().into());
                 let launch = Launch {
                     command: &self.command,
