@@ -44,10 +44,16 @@ if (options.prepare) {
 // directory, one directory per runner process. chromium's profile is
 // removed only by Node's exit handlers, which a process the harness kills
 // never runs: each runner removes those of runner processes that are gone.
+// Best effort: a killed runner's chromium may still be writing its profile
+// for a moment (it ends when its pipe to the runner closes), and what is
+// left then is a later runner's to remove.
 const temporary = join(here, 'tmp');
 mkdirSync(temporary, { recursive: true });
 for (const name of readdirSync(temporary)) {
-  if (!alive(Number(name))) rmSync(join(temporary, name), { recursive: true, force: true });
+  if (alive(Number(name))) continue;
+  try {
+    rmSync(join(temporary, name), { recursive: true, force: true });
+  } catch {}
 }
 process.env.TMPDIR = join(temporary, String(process.pid));
 mkdirSync(process.env.TMPDIR, { recursive: true });
