@@ -3,30 +3,25 @@
 //! its standard streams is a terminal (`arguments`, `environment`,
 //! `initial-cwd`, `terminal` in a case's `[run]`).
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::BTreeSet;
 
 /// The invocation a case asks for; the default is none of it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Invocation {
     /// `get-arguments` after `argv[0]` and the scenario.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub arguments: Vec<String>,
     /// The variables `get-environment` gives, in this order, beside what
     /// the harness itself sets (`WITNESS_LOOPBACK`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub environment: Vec<(String, String)>,
     /// What `initial-cwd` returns; without it, what the host says unasked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_cwd: Option<String>,
     /// The streams that are a pseudo-terminal the harness allocates.
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub terminal: BTreeSet<Stream>,
 }
 
-/// A standard stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// A standard stream, as a case's `terminal` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stream {
     Stdin,
