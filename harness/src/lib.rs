@@ -9,13 +9,16 @@
 //! for CI, the HTML page, drafts upstream. [`spec`] reads the WIT under test
 //! (citations, its functions, the guests' worlds); [`code_path`] finds the
 //! guest code a scenario runs; [`ledger`] measures what of the WIT the
-//! cases reach, with the ratchet that keeps it from falling; [`suite`] wires the stages
+//! cases reach, with the ratchet that keeps it from falling; [`history`]
+//! is what changed across host releases (the time-lapse, its bisection and
+//! the committed summary drafts quote); [`suite`] wires the stages
 //! into libtest-mimic trials; [`layout`] says where files are and
 //! [`file_error`] how a bad one is reported.
 
 pub mod case;
 pub mod code_path;
 pub mod file_error;
+pub mod history;
 pub mod host;
 pub mod judge;
 pub mod layout;

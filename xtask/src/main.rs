@@ -141,6 +141,17 @@ enum Verb {
         /// Only these hosts of timelapse.toml (repeatable).
         #[arg(long = "host", value_name = "NAME")]
         hosts: Vec<String>,
+        /// Between two neighbouring releases that behave differently,
+        /// install and run only the releases (from crates.io, PyPI, npm)
+        /// that pinpoint the first to behave the new way; they join
+        /// timelapse.toml.
+        #[arg(long)]
+        bisect: bool,
+        /// Leave out the WASI release columns (the newest wasmtime CLI
+        /// with the guests of every WASI 0.2 release a crate ships), which
+        /// a run on every host has.
+        #[arg(long)]
+        no_wasi_releases: bool,
     },
     /// Write a self-contained HTML page of a run: the case × host matrix
     /// with verdicts, filters by family, host and verdict, each cell
@@ -437,13 +448,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 &[],
             )?)
         }
-        Verb::Timelapse { filter, hosts } => {
+        Verb::Timelapse {
+            filter,
+            hosts,
+            bisect,
+            no_wasi_releases,
+        } => {
             prepare(&root)?;
             let mut timelapse = witness_bin(&root, "witness-timelapse");
-            for (release, work) in timelapse::guests_per_release(&root, &hosts)? {
+            let wasi_releases = hosts.is_empty() && !no_wasi_releases;
+            for (release, work) in timelapse::guests_per_release(&root, &hosts, wasi_releases)? {
                 timelapse
                     .arg("--guests")
                     .arg(format!("{release}={}", work.display()));
+            }
+            if wasi_releases {
+                timelapse.arg("--wasi-releases");
+            }
+            if bisect {
+                timelapse.arg("--bisect");
             }
             timelapse.args(filter);
             for host in hosts {

@@ -50,34 +50,62 @@ pub fn sync(root: &Path, update_lock: bool) -> Result<()> {
     )
 }
 
-/// An older WASI 0.2 release, taken from a crate that ships its WIT: the
-/// spec gate's fixture (`cargo xtask wit fixture NAME`). Its files are
-/// checked against `wit/fixtures/<name>.lock`.
+/// An older WASI 0.2 release, taken from crates that ship its WIT: the
+/// spec gate's fixture and the time-lapse's WASI release columns (`cargo
+/// xtask wit fixture NAME`). Its files are checked against
+/// `wit/fixtures/<name>.lock`.
 struct Fixture {
     name: &'static str,
-    source_crate: &'static str,
-    version: &'static str,
-    path: &'static str,
+    /// Each crate, its version and where it keeps the WIT; a later crate
+    /// adds only the files the earlier lack, as for wit/deps.
+    sources: &'static [(&'static str, &'static str, &'static str)],
 }
 
-const FIXTURES: [Fixture; 2] = [
+/// Every WASI 0.2 release a crate on crates.io ships, but wit/'s own
+/// (0.2.12): 0.2.5, 0.2.7, 0.2.8, 0.2.10 and 0.2.11 are in none.
+const FIXTURES: [Fixture; 7] = [
     // WASI 0.2.0: its poll.wit predates "the list is empty". Every file is
     // byte-identical to the v0.2.0 tag's preview2/ in WebAssembly/WASI (as
     // is wasmtime-wasi 18.0.4's wit/deps; 17.0.3's is an earlier snapshot,
     // differing in the docs only).
     Fixture {
         name: "wasi-0.2.0",
-        source_crate: "wasi",
-        version: "0.13.0+wasi-0.2.0",
-        path: "wit/deps",
+        sources: &[("wasi", "0.13.0+wasi-0.2.0", "wit/deps")],
+    },
+    Fixture {
+        name: "wasi-0.2.1",
+        sources: &[("wasi", "0.13.2+wasi-0.2.1", "wit/deps")],
     },
     Fixture {
         name: "wasi-0.2.2",
-        source_crate: "wasi",
-        version: "0.13.3+wasi-0.2.2",
-        path: "wit/deps",
+        sources: &[("wasi", "0.13.3+wasi-0.2.2", "wit/deps")],
+    },
+    Fixture {
+        name: "wasi-0.2.3",
+        sources: &[("wasi", "0.14.1+wasi-0.2.3", "wit/deps")],
+    },
+    Fixture {
+        name: "wasi-0.2.4",
+        sources: &[("wasip2", "1.0.1+wasi-0.2.4", "wit/deps")],
+    },
+    // What wasmtime 35 to 45 implement; no bindings crate ships it.
+    Fixture {
+        name: "wasi-0.2.6",
+        sources: &[
+            ("wasmtime-wasi", "45.0.3", "src/p2/wit/deps"),
+            ("wasmtime-wasi-http", "45.0.3", "wit/deps"),
+        ],
+    },
+    Fixture {
+        name: "wasi-0.2.9",
+        sources: &[("wasip2", "1.0.3+wasi-0.2.9", "wit/deps")],
     },
 ];
+
+/// Every fixture's name, oldest release first.
+pub fn fixture_names() -> Vec<&'static str> {
+    FIXTURES.iter().map(|fixture| fixture.name).collect()
+}
 
 /// Materialises fixture `name` into target/wit-fixtures/<name>/ (its
 /// deps/ and a copy of wit/witness.wit): a tree for `test --wit`.
@@ -91,17 +119,25 @@ pub fn fixture(root: &Path, name: &str, update_lock: bool) -> Result<PathBuf> {
     let manifest = fixtures.join(".crates").join(name);
     std::fs::create_dir_all(manifest.join("src"))?;
     std::fs::write(manifest.join("src/lib.rs"), "")?;
+    let dependencies: String = (fixture.sources.iter())
+        .map(|(krate, version, _)| {
+            format!("{krate} = {{ version = \"={version}\", default-features = false }}\n")
+        })
+        .collect();
     std::fs::write(
         manifest.join("Cargo.toml"),
         format!(
-            "[package]\nname = \"witness-fixture\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\n{} = {{ version = \"={}\", default-features = false }}\n\n[workspace]\n",
-            fixture.source_crate, fixture.version
+            "[package]\nname = \"witness-fixture\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\n{dependencies}\n[workspace]\n"
         ),
     )?;
-    let versions = pinned_versions(&manifest.join("Cargo.toml"), &[fixture.source_crate])?;
+    let crates: Vec<&str> = fixture.sources.iter().map(|(krate, ..)| *krate).collect();
+    let versions = pinned_versions(&manifest.join("Cargo.toml"), &crates)?;
     let tree = fixtures.join(name);
+    let sources: Vec<(&str, &str)> = (fixture.sources.iter())
+        .map(|(krate, _, path)| (*krate, *path))
+        .collect();
     materialise(
-        &[(fixture.source_crate, fixture.path)],
+        &sources,
         &versions,
         &root.join("wit/fixtures").join(format!("{name}.lock")),
         &tree.join("deps"),

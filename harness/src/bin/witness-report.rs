@@ -4,9 +4,9 @@
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use witness::history::matrix::Timelapse;
 use witness::layout::Layout;
 use witness::report::diff::Run;
-use witness::report::timelapse::Timelapse;
 
 #[derive(Parser)]
 #[command(

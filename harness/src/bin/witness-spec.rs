@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use witness::case::{Case, Citation};
+use witness::history::summary;
 use witness::judge::records::HostRecords;
 use witness::layout::Layout;
 use witness::ledger::{Entry, Ledger, Measure, Ran, Status, out_of_reach, ratchet, readme};
@@ -196,6 +197,16 @@ fn upstream(
     )
     .map_err(|e| e.to_string())?;
     let drafts = evidence.drafts()?;
+    // The README's history table comes from history.toml, as the drafts' "since when".
+    let readme_path = layout.root().join("README.md");
+    let readme = std::fs::read_to_string(&readme_path)
+        .map_err(|e| format!("cannot read {}: {e}", readme_path.display()))?;
+    let with_history = witness::ledger::readme::replaced_between(
+        &readme,
+        summary::README_BEGIN,
+        summary::README_END,
+        &evidence.history.readme_section(),
+    )?;
     if check_only {
         let problems = witness::report::upstream::check(&drafts_dir, &drafts);
         for problem in &problems {
@@ -206,7 +217,19 @@ fn upstream(
             drafts.len(),
             problems.len()
         );
-        return Ok(problems.is_empty());
+        let history_stale = with_history != readme;
+        if history_stale {
+            println!(
+                "{}: the history section is stale against history.toml: run `cargo xtask upstream`",
+                readme_path.display()
+            );
+        }
+        return Ok(problems.is_empty() && !history_stale);
+    }
+    if with_history != readme {
+        std::fs::write(&readme_path, with_history)
+            .map_err(|e| format!("cannot write {}: {e}", readme_path.display()))?;
+        println!("{}: the history section rewritten", readme_path.display());
     }
     let changes = witness::report::upstream::write(&drafts_dir, &drafts)
         .map_err(|e| format!("cannot write {}: {e}", drafts_dir.display()))?;

@@ -36,6 +36,9 @@ pub struct Entry {
     /// Else the crate whose `cargo install --locked` builds the host at
     /// `version` (`wasmtime-cli`): releases PyPI does not serve.
     pub cargo: Option<String>,
+    /// timelapse.toml's jco releases: the preview2-shim release installed
+    /// with jco `version` from npm (exact versions, no committed lock).
+    pub shim: Option<String>,
     /// timelapse.toml only: the WASI release this host's guests are built
     /// against, a fixture of `cargo xtask wit fixture` (`wasi-0.2.0`), for
     /// a host older than wit/'s release; wit/ when absent.
@@ -48,6 +51,23 @@ pub struct Entry {
     pub runtime: Runtime,
     /// A line for `cargo xtask hosts`.
     pub about: String,
+}
+
+impl Entry {
+    /// A time-lapse host of `kind` at `version`, to be said how it installs.
+    pub fn release(kind: Kind, version: &semver::Version, about: String) -> Entry {
+        Entry {
+            kind,
+            version: Some(version.to_string()),
+            pypi: None,
+            cargo: None,
+            shim: None,
+            wit: None,
+            default: false,
+            runtime: Runtime::Node,
+            about,
+        }
+    }
 }
 
 /// The JavaScript runtimes jco's runner runs on: Node, and the two that
@@ -104,7 +124,7 @@ impl Runtime {
     }
 }
 
-#[derive(Deserialize, Debug, Clone, Copy, PartialEq)]
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// wasmtime inside the harness: always there.
@@ -199,6 +219,23 @@ impl Registry {
                 }
             }
             Kind::Jco if !self.install_dir(name).join("node_modules").is_dir() => not_installed(),
+            // A time-lapse release: exactly the versions it names.
+            Kind::Jco if entry.shim.is_some() => {
+                let installed = |package: &str| {
+                    let manifest = (self.install_dir(name).join("node_modules"))
+                        .join(package)
+                        .join("package.json");
+                    let text = std::fs::read_to_string(manifest).ok()?;
+                    let manifest: serde_json::Value = serde_json::from_str(&text).ok()?;
+                    Some(manifest["version"].as_str()?.to_string())
+                };
+                match installed("@bytecodealliance/jco") == entry.version
+                    && installed("@bytecodealliance/preview2-shim") == entry.shim
+                {
+                    true => Status::Ready,
+                    false => not_installed(),
+                }
+            }
             Kind::Jco
                 if !matches!(entry.runtime, Runtime::Node | Runtime::Chromium)
                     && !self.runtime_program(name, entry.runtime).is_file() =>
@@ -440,13 +477,28 @@ impl Registry {
                 if !node_runs() {
                     return Err("Node is not on this machine: jco runs on Node 20 or newer".into());
                 }
-                for file in ["package.json", "package-lock.json"] {
-                    std::fs::copy(self.lock_source(entry).join(file), dir.join(file))
-                        .map_err(|e| format!("cannot copy {file}: {e}"))?;
-                }
                 let mut npm = Command::new("npm");
                 npm.current_dir(&dir)
-                    .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
+                    .args(["--no-audit", "--no-fund", "--loglevel=error"]);
+                match (&entry.version, &entry.shim) {
+                    // A time-lapse release: the two packages at exactly
+                    // these versions, the rest as npm resolves them today.
+                    (Some(jco), Some(shim)) => {
+                        std::fs::write(dir.join("package.json"), "{\"private\": true}\n")
+                            .map_err(|e| format!("cannot write package.json: {e}"))?;
+                        npm.args(["install", "--save-exact"]).args([
+                            format!("@bytecodealliance/jco@{jco}"),
+                            format!("@bytecodealliance/preview2-shim@{shim}"),
+                        ]);
+                    }
+                    _ => {
+                        for file in ["package.json", "package-lock.json"] {
+                            std::fs::copy(self.lock_source(entry).join(file), dir.join(file))
+                                .map_err(|e| format!("cannot copy {file}: {e}"))?;
+                        }
+                        npm.arg("ci");
+                    }
+                }
                 npm
             }
             (Kind::WasmtimeCli, Some(requirement), None, _) => {

@@ -44,18 +44,7 @@ impl SpecVerdict {
     /// `observed` on `host` against what `case` says the spec allows.
     /// A host panic or a crash violates every case, silent ones included.
     pub fn judge(case: &Case, host: &str, observed: &Observed) -> SpecVerdict {
-        let violation = match (&observed.outcome, &case.spec) {
-            (Outcome::HostPanic { .. } | Outcome::Crash { .. }, _) => Some(vec![format!(
-                "outcome: {} is a violation on every case, whatever the spec allows",
-                observed.outcome.kind()
-            )]),
-            (_, Citation::Silent { .. }) => None,
-            (_, Citation::Clause { .. }) => case
-                .expect
-                .as_ref()
-                .and_then(|expect| expect.check(observed).err()),
-        };
-        match (violation, case.divergence(host)) {
+        match (Self::violation(case, observed), case.divergence(host)) {
             (Some(problems), None) => SpecVerdict::Violates { problems },
             (Some(_), Some(divergence)) => SpecVerdict::KnownViolation {
                 upstream: divergence.upstream.clone(),
@@ -67,6 +56,21 @@ impl SpecVerdict {
             },
             (None, None) if matches!(case.spec, Citation::Silent { .. }) => SpecVerdict::NotJudged,
             (None, None) => SpecVerdict::Conforms,
+        }
+    }
+
+    /// What in `observed` the spec does not allow, divergences aside.
+    pub fn violation(case: &Case, observed: &Observed) -> Option<Vec<String>> {
+        match (&observed.outcome, &case.spec) {
+            (Outcome::HostPanic { .. } | Outcome::Crash { .. }, _) => Some(vec![format!(
+                "outcome: {} is a violation on every case, whatever the spec allows",
+                observed.outcome.kind()
+            )]),
+            (_, Citation::Silent { .. }) => None,
+            (_, Citation::Clause { .. }) => case
+                .expect
+                .as_ref()
+                .and_then(|expect| expect.check(observed).err()),
         }
     }
 

@@ -102,12 +102,23 @@ fn nearest<'c>(cases: &'c [Case], named: &[String]) -> Option<&'c str> {
 /// `readme` with its section replaced by `section`; `Err` when the
 /// markers are missing.
 pub fn replaced(readme: &str, section: &str) -> Result<String, String> {
-    let start = readme.find(BEGIN).ok_or_else(|| {
-        format!("README.md has no line {BEGIN:?} to put the coverage section after")
-    })?;
-    let end = (readme[start..].find(END))
-        .map(|at| start + at + END.len())
-        .ok_or_else(|| format!("README.md has no line {END:?} after {BEGIN:?}"))?;
-    let end = end + usize::from(readme[end..].starts_with('\n'));
-    Ok(format!("{}{section}{}", &readme[..start], &readme[end..]))
+    replaced_between(readme, BEGIN, END, section)
+}
+
+/// `readme` with the lines from `begin` to `end` (markers included)
+/// replaced by `section`: a generated section of the README.
+pub fn replaced_between(
+    readme: &str,
+    begin: &str,
+    end: &str,
+    section: &str,
+) -> Result<String, String> {
+    let start = readme
+        .find(begin)
+        .ok_or_else(|| format!("README.md has no line {begin:?} to put the section after"))?;
+    let stop = (readme[start..].find(end))
+        .map(|at| start + at + end.len())
+        .ok_or_else(|| format!("README.md has no line {end:?} after {begin:?}"))?;
+    let stop = stop + usize::from(readme[stop..].starts_with('\n'));
+    Ok(format!("{}{section}{}", &readme[..start], &readme[stop..]))
 }

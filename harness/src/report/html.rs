@@ -9,9 +9,9 @@
 //! record, what was observed and the command that reproduces it. Every
 //! text from a run is escaped: guest output is data, not markup.
 
+use crate::history::matrix::{Cell, Timelapse, Verdict};
 use crate::ledger::{Figure, Figures, Ledger, Measure};
 use crate::report::results::{MatrixRow, TrialResult, matrix};
-use crate::report::timelapse::Timelapse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -36,10 +36,14 @@ th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}td button{border:0;b
 .conforms,.unchanged{background:#e6f4ea}.violates,.changed,.stale-divergence,.unrecorded{background:#fce8e6}\
 .known-violation{background:#fef7e0}.not-judged{background:#f1f3f4}.not-applicable{background:#fff;color:#999}\
 #panel{position:fixed;right:0;top:0;width:45%;height:100%;overflow:auto;background:#fff;border-left:2px solid #888;padding:1em}\
-pre{white-space:pre-wrap;background:#f8f8f8;padding:4px}.first-otherwise{background:#fef7e0;font-weight:bold}\
+pre{white-space:pre-wrap;background:#f8f8f8;padding:4px}\
 .bar{display:inline-block;width:7em;height:.7em;background:#e8e8e8;vertical-align:middle;margin-right:4px}.bar span{display:block;height:100%;background:#5a9}\
 td.figure{white-space:nowrap}tr.package th{padding-top:.6em}tr.interface th{font-weight:normal;padding-left:1.5em}\
-#disagreements td button{text-align:left;white-space:pre-line}details>summary{cursor:pointer;font-size:1.2em;margin:1em 0 .5em}";
+#disagreements td button{text-align:left;white-space:pre-line}details>summary{cursor:pointer;font-size:1.2em;margin:1em 0 .5em}\
+.timeline h3{margin:1em 0 .2em;font-size:1em}.clause{margin:0;color:#666;font-size:12px}.strip{margin:.3em 0}.kind{display:inline-block;width:8em}\
+.release{display:inline-block;min-width:1em;min-height:1em;padding:1px 3px;margin:1px;font-size:11px;border-left:1px solid #fff;vertical-align:middle}\
+.release.change{border-left:4px solid #000}.release.violation{outline:2px solid #d93025}.legend{margin:0 0 0 8em;padding:0;list-style:none;font-size:12px}\
+.b0{background:#cfe2f3}.b1{background:#f9cb9c}.b2{background:#b6d7a8}.b3{background:#d5a6bd}.b4{background:#ffe599}.b5{background:#a2c4c9}.b6{background:#ea9999}.b7{background:#b4a7d6}";
 
 /// Filters rows by family, columns by host, cells by verdict; a cell's
 /// button shows its details in the panel.
@@ -354,9 +358,12 @@ fn figures_table(id: &str, figures: &Figures, interfaces: Option<&Figures>) -> S
     out
 }
 
-/// The time-lapse's view: the cases some kind of host changed or varied
-/// on, case × host, each cell what the host did; the first version that did
-/// otherwise than the one before is marked.
+/// The time-lapse's view, a timeline per case some kind of host changed or
+/// varied on: for each kind, a strip of its releases oldest first, each
+/// coloured by what it did (a legend says what each colour is), the first
+/// release of each new behaviour marked, a violation of the clause
+/// outlined; above it, the WASI releases in which the citation does not
+/// hold yet.
 fn timelapse_view(timelapse: &Timelapse) -> String {
     let changed = (timelapse.cases.iter())
         .filter(|row| !row.changes.is_empty())
@@ -367,44 +374,87 @@ fn timelapse_view(timelapse: &Timelapse) -> String {
         .filter(|row| !row.changes.is_empty() || row.cells.values().any(|cell| cell.varies()))
         .collect();
     let mut out = format!(
-        "<section id=\"timelapse\"><h2>Time-lapse</h2>\n<p>{changed} of {} cases changed between installed versions; {} more varied from run to run on a host. Under each host, the WASI release its guests carried; under a case, where its citation does not hold.</p>\n<table><thead><tr><th>case</th>",
+        "<section id=\"timelapse\"><h2>Time-lapse</h2>\n<p>{changed} of {} cases changed between installed versions; {} more varied from run to run on a host. Each release is coloured by what it did; a thick left edge marks the first release of a new behaviour, a red outline a violation of the clause; hover a release for what it did and the WASI release its guests carried.</p>\n",
         timelapse.cases.len(),
         shown.len() - changed,
     );
-    for host in &timelapse.hosts {
-        let _ = write!(
-            out,
-            "<th>{}<br><small>WASI {}</small></th>",
-            escape(&host.name),
-            escape(&host.wit)
-        );
-    }
-    out.push_str("</tr></thead><tbody>\n");
+    let mut kinds: Vec<&str> = timelapse
+        .hosts
+        .iter()
+        .map(|host| host.kind.as_str())
+        .collect();
+    kinds.dedup();
     for row in shown {
-        let _ = write!(out, "<tr><th>{}", escape(&row.case));
-        for citation in row.citations.values() {
-            let _ = write!(out, "<br><small>{}</small>", escape(citation));
-        }
-        out.push_str("</th>");
-        for host in &timelapse.hosts {
-            let first = row.changes.iter().any(|change| change.host == host.name);
-            let text = row.cells.get(&host.name).map(|cell| cell.summary());
-            let _ = write!(
+        let _ = writeln!(
+            out,
+            "<div class=\"timeline\"><h3>{}</h3>",
+            escape(&row.case)
+        );
+        for (release, citation) in &row.citations {
+            let _ = writeln!(
                 out,
-                "<td{}>{}</td>",
-                if first {
-                    " class=\"first-otherwise\""
-                } else {
-                    ""
-                },
-                escape(text.as_deref().unwrap_or(""))
+                "<p class=\"clause\">WASI {}: {}</p>",
+                escape(release),
+                escape(citation)
             );
         }
-        out.push_str("</tr>\n");
+        for kind in &kinds {
+            let strip: Vec<_> = (timelapse.hosts.iter())
+                .filter(|host| host.kind == *kind)
+                .filter_map(|host| Some((host, row.cells.get(&host.name)?)))
+                .collect();
+            let mut behaviours: Vec<String> = Vec::new();
+            let _ = write!(
+                out,
+                "<div class=\"strip\"><span class=\"kind\">{}</span>",
+                escape(kind)
+            );
+            for (host, cell) in &strip {
+                let summary = cell.summary();
+                let colour = (behaviours.iter().position(|known| *known == summary))
+                    .unwrap_or_else(|| {
+                        behaviours.push(summary.clone());
+                        behaviours.len() - 1
+                    });
+                let first = row.changes.iter().any(|change| change.host == host.name);
+                let violates = matches!(
+                    cell,
+                    Cell::Did {
+                        verdict: Some(Verdict::Violates),
+                        ..
+                    }
+                );
+                let _ = write!(
+                    out,
+                    "<span class=\"release b{}{}{}\" title=\"{} (guests: WASI {}): {}\">{}</span>",
+                    colour % PALETTE,
+                    if first { " change" } else { "" },
+                    if violates { " violation" } else { "" },
+                    escape(&host.name),
+                    escape(&host.wit),
+                    escape(&summary),
+                    escape(&host.version)
+                );
+            }
+            out.push_str("<ul class=\"legend\">");
+            for (colour, behaviour) in behaviours.iter().enumerate() {
+                let _ = write!(
+                    out,
+                    "<li><span class=\"release b{}\"></span>{}</li>",
+                    colour % PALETTE,
+                    escape(behaviour)
+                );
+            }
+            out.push_str("</ul></div>\n");
+        }
+        out.push_str("</div>\n");
     }
-    out.push_str("</tbody></table></section>\n");
+    out.push_str("</section>\n");
     out
 }
+
+/// How many colours a strip has for behaviours (`.b0` to `.b7`).
+const PALETTE: usize = 8;
 
 /// One trial's cell: `label` on a button, its details beside it.
 fn cell(host: &str, trial: &TrialResult, label: &str) -> String {
@@ -596,7 +646,7 @@ mod tests {
 
     #[test]
     fn a_timelapse_view_shows_the_changed_cases_and_marks_the_first_version_that_did_otherwise() {
-        use crate::report::timelapse::{Cell, Column, Row, changes};
+        use crate::history::matrix::{Cell, Column, Row, Verdict, changes};
         use std::collections::BTreeMap;
         let hosts: Vec<Column> = ["42.0.1", "45.0.2"]
             .map(|version| Column {
@@ -615,6 +665,8 @@ mod tests {
                         did: (*did).into(),
                         message: None,
                         varies: Vec::new(),
+                        verdict: (host.version == "45.0.2" && did.contains("ok"))
+                            .then_some(Verdict::Violates),
                     };
                     (host.name.clone(), cell)
                 })
@@ -639,10 +691,13 @@ mod tests {
             "{page}"
         );
         assert!(
-            page.contains("<th>wasmtime-cli-45.0.2<br><small>WASI 0.2.12</small></th>"),
+            page.contains("<div class=\"strip\"><span class=\"kind\">wasmtime-cli</span><span class=\"release b0\" title=\"wasmtime-cli-42.0.1 (guests: WASI 0.2.12): read = &lt;closed&gt;\">42.0.1</span><span class=\"release b1 change violation\" title=\"wasmtime-cli-45.0.2 (guests: WASI 0.2.12): read = { ok = 0 }\">45.0.2</span>"),
             "{page}"
         );
-        assert!(page.contains("<tr><th>streams::x</th><td>read = &lt;closed&gt;</td><td class=\"first-otherwise\">read = { ok = 0 }</td></tr>"), "{page}");
+        assert!(
+            page.contains("<li><span class=\"release b1\"></span>read = { ok = 0 }</li>"),
+            "{page}"
+        );
         assert!(!page.contains("poll::y"), "{page}");
     }
 }

@@ -240,6 +240,7 @@ fn write_case(
         );
     }
     write_records(text, evidence, case, diverging);
+    write_history(text, evidence, case, diverging);
     write_code(text, evidence, case)?;
     write_reproductions(text, evidence, case, reproduced);
     Ok(())
@@ -291,6 +292,60 @@ fn write_records(text: &mut String, evidence: &Evidence, case: &Case, diverging:
             unrecorded.join(", ")
         );
     }
+}
+
+/// Since which release each kind of diverging host behaves so, from the
+/// time-lapse's history. The embedded hosts are wasmtime-wasi, which
+/// wasmtime's CLI runs too: its releases are their history.
+fn write_history(text: &mut String, evidence: &Evidence, case: &Case, diverging: &[&str]) {
+    let kinds: BTreeMap<&str, Vec<&str>> =
+        diverging.iter().fold(BTreeMap::new(), |mut kinds, host| {
+            if let Some(entry) = evidence.hosts.get(*host) {
+                let kind = match entry.kind {
+                    Kind::Jco => "jco",
+                    Kind::Embedded | Kind::WasmtimeCli => "wasmtime-cli",
+                };
+                kinds.entry(kind).or_default().push(*host);
+            }
+            kinds
+        });
+    if kinds.is_empty() {
+        return;
+    }
+    let history = &evidence.history;
+    let name = case.name.to_string();
+    let _ = writeln!(
+        text,
+        "**Since when** (`history.toml`, what `cargo xtask timelapse` found across releases):\n"
+    );
+    for (kind, hosts) in kinds {
+        let releases = (history.releases.get(kind)).map(|releases| {
+            format!(
+                "{} to {}",
+                releases.first().map(String::as_str).unwrap_or_default(),
+                releases.last().map(String::as_str).unwrap_or_default()
+            )
+        });
+        let hosts = comma_list(&hosts, |host| format!("`{host}`"));
+        let said = match (history.cases.contains(&name), releases, history.since(&name, kind)) {
+            (false, ..) | (_, None, _) => {
+                "not in the history yet (the case is newer than it): run `cargo xtask timelapse --bisect`".to_string()
+            }
+            (true, Some(range), Some(since)) => format!(
+                "first seen in {kind} {}; {} (releases {range})",
+                history.first_seen(since),
+                match &since.last_good {
+                    Some(good) => format!("last good release {good}"),
+                    None => "no release of the history conformed".to_string(),
+                }
+            ),
+            (true, Some(range), None) => format!(
+                "the newest {kind} of the history does not do so (releases {range}): it shows in {hosts} only"
+            ),
+        };
+        let _ = writeln!(text, "- {hosts}: {said}");
+    }
+    text.push('\n');
 }
 
 fn ending(seen: &OutcomePattern) -> String {

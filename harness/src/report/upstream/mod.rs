@@ -16,6 +16,7 @@ pub mod reproduce;
 
 use crate::case::{Case, Citation};
 use crate::file_error::FileError;
+use crate::history::summary::Summary;
 use crate::host::registry::Entry;
 use crate::judge::records::HostRecords;
 use serde::Deserialize;
@@ -36,6 +37,8 @@ pub struct Evidence {
     /// The guests that are commands (their world exports `wasi:cli/run`);
     /// the others are proxies.
     pub commands: BTreeSet<String>,
+    /// What the time-lapse found (`history.toml`): since when.
+    pub history: Summary,
 }
 
 /// The parts of a draft people write: `upstream/<draft>.toml`.
@@ -118,6 +121,7 @@ impl Evidence {
             records,
             kept,
             commands,
+            history: Summary::load(&root.join("history.toml"))?,
         })
     }
 

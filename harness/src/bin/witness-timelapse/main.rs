@@ -5,16 +5,25 @@
 //! behaviour on a case differs from the version before; the whole matrix,
 //! case × host, goes to `target/witness/timelapse.json`.
 
+mod bisection;
+
+use bisection::Bisection;
 use clap::Parser;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 use witness::case::Case;
+use witness::case::Citation;
+use witness::history::matrix::{Cell, Column, Row, Timelapse, Verdict, changes};
+use witness::history::summary::Summary;
 use witness::host::Host;
 use witness::host::registry::{Entry, Registry, Status};
+use witness::judge::verdict::SpecVerdict;
 use witness::layout::Layout;
-use witness::report::timelapse::{Cell, Column, Row, Timelapse, changes};
 use witness::spec::Spec;
 use witness::suite::Suite;
 
@@ -35,6 +44,18 @@ struct Cli {
     /// `cargo xtask timelapse` builds and passes.
     #[arg(long = "guests", value_name = "RELEASE=DIR", value_parser = release_and_dir)]
     guests: Vec<(String, PathBuf)>,
+    /// Between two neighbouring hosts of a kind that behave differently,
+    /// install and run only the releases the registries serve that
+    /// pinpoint the first to behave the new way (a binary search), and
+    /// keep them in timelapse.toml.
+    #[arg(long)]
+    bisect: bool,
+    /// Add the WASI release columns: the newest wasmtime CLI of the
+    /// lineup running the guests of every release `--guests` names and of
+    /// wit/'s, so that a change the WIT made stands apart from one the host
+    /// made.
+    #[arg(long)]
+    wasi_releases: bool,
 }
 
 fn release_and_dir(text: &str) -> Result<(String, PathBuf), String> {
@@ -116,7 +137,10 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
             Guests::of(&layout.built_against(dir))?,
         );
     }
-    let lineup = installed_in_order(&registry, &cli.hosts, &guests)?;
+    let mut lineup = installed_in_order(&registry, &cli.hosts, &guests)?;
+    if cli.wasi_releases {
+        add_wasi_release_columns(&mut lineup, &guests)?;
+    }
     let default = &guests[&None];
     let cases: Vec<Case> = (default.suite.load().into_iter())
         .filter_map(|(_, case)| case.ok())
@@ -144,21 +168,43 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
             );
         }
     }
-    let rows: Vec<Row> = cases
-        .iter()
-        .map(|case| row(&guests, &lineup, case))
-        .collect();
+    let mut rows = rows_in_parallel(&guests, &lineup, &cases);
+    let mut registry = registry;
+    if cli.bisect {
+        let timelapse_toml = layout.root().join("timelapse.toml");
+        Bisection::default().run(
+            &mut registry,
+            &timelapse_toml,
+            &mut lineup,
+            &guests,
+            &cases,
+            &mut rows,
+        )?;
+    }
     report(&rows);
-    let out = layout.root().join("target/witness/timelapse.json");
-    let json = serde_json::to_string_pretty(&Timelapse {
+    let timelapse = Timelapse {
         hosts: lineup.columns,
         cases: rows,
-    })
-    .map_err(|e| e.to_string())?;
+    };
+    let out = layout.root().join("target/witness/timelapse.json");
+    let json = serde_json::to_string_pretty(&timelapse).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(out.parent().expect("a file in a directory"))
         .and_then(|()| std::fs::write(&out, json))
         .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     println!("\nthe matrix: {}", out.display());
+    // Only a run on every host says what the history is.
+    if cli.hosts.is_empty() {
+        let path = layout.root().join("history.toml");
+        let ran = cases.iter().map(|case| case.name.to_string()).collect();
+        let summary = (Summary::load(&path).map_err(|e| e.to_string())?)
+            .merged(Summary::of(&timelapse), &ran);
+        std::fs::write(&path, summary.render())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!(
+            "the history drafts and the README quote: {} (then run `cargo xtask upstream`)",
+            path.display()
+        );
+    }
     println!(
         "as a view of the HTML report: cargo xtask report --timelapse {}",
         out.display()
@@ -220,6 +266,41 @@ fn installed_in_order(
     Ok(lineup)
 }
 
+/// The newest wasmtime CLI of `lineup` once more for each WASI release
+/// whose guests were built, oldest release first: a kind of its own
+/// (`wasi-releases-on-<host>`), whose versions are the releases.
+fn add_wasi_release_columns(
+    lineup: &mut Lineup,
+    guests: &BTreeMap<ReleaseKey, Guests>,
+) -> Result<(), String> {
+    let newest = (lineup.columns.iter())
+        .rposition(|column| column.kind == "wasmtime-cli")
+        .ok_or("the WASI release columns run on a wasmtime CLI, and the lineup has none")?;
+    let (host, name) = (
+        lineup.hosts[newest].0.clone(),
+        lineup.columns[newest].name.clone(),
+    );
+    let mut releases: Vec<(&ReleaseKey, &Guests)> = guests.iter().collect();
+    releases.sort_by_key(|(_, of)| semver::Version::parse(&of.release).ok());
+    println!(
+        "  WASI release columns: {name} with the guests of WASI {}",
+        (releases.iter())
+            .map(|(_, of)| of.release.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (key, of) in releases {
+        lineup.columns.push(Column {
+            name: format!("{name}+wasi-{}", of.release),
+            kind: format!("wasi-releases-on-{name}"),
+            version: of.release.clone(),
+            wit: of.release.clone(),
+        });
+        lineup.hosts.push((host.clone(), key.clone()));
+    }
+    Ok(())
+}
+
 /// `36.0.9` as numbers, so that 100 comes after 99.
 fn version_key(entry: &Entry) -> Vec<u64> {
     let version = entry.version.as_deref().unwrap_or_default();
@@ -237,40 +318,11 @@ const CONFIRMING_RUNS: usize = 3;
 /// each kind of host changed; and in which releases the citation does not
 /// hold.
 fn row(guests: &BTreeMap<ReleaseKey, Guests>, lineup: &Lineup, case: &Case) -> Row {
-    let observe = |(host, release): &(Arc<dyn Host>, ReleaseKey)| match host.supports(&case.run) {
-        Err(not_applicable) => Cell::NotApplicable { not_applicable },
-        Ok(()) => match guests[release].suite.observe(host.as_ref(), case) {
-            Ok(observed) => Cell::Did {
-                did: observed.behaviour(),
-                message: observed.outcome.message().map(str::to_string),
-                varies: Vec::new(),
-            },
-            Err(error) => Cell::Error { error },
-        },
-    };
     let names = || lineup.columns.iter().map(|column| column.name.clone());
-    let mut cells: BTreeMap<String, Cell> = names().zip(lineup.hosts.iter().map(observe)).collect();
-    let sides: BTreeSet<usize> = (changes(&lineup.columns, &cells).iter())
-        .filter_map(|change| names().position(|name| name == change.host))
-        .flat_map(|later| [later - 1, later])
+    let cells: BTreeMap<String, Cell> = names()
+        .zip(lineup.hosts.iter().map(|host| observe(guests, host, case)))
         .collect();
-    for side in sides {
-        let cell = cells
-            .get_mut(&lineup.columns[side].name)
-            .expect("every host has a cell");
-        let first = cell.summary();
-        let mut others: Vec<String> = Vec::new();
-        for _ in 0..CONFIRMING_RUNS {
-            let again = observe(&lineup.hosts[side]).summary();
-            if again != first && !others.contains(&again) {
-                others.push(again);
-            }
-        }
-        if let Cell::Did { varies, .. } = cell {
-            *varies = others;
-        }
-    }
-    Row {
+    let mut row = Row {
         case: case.name.to_string(),
         // Only the releases some host's guests carried.
         citations: (guests.values())
@@ -279,8 +331,112 @@ fn row(guests: &BTreeMap<ReleaseKey, Guests>, lineup: &Lineup, case: &Case) -> R
             .collect(),
         changes: changes(&lineup.columns, &cells),
         cells,
+    };
+    let sides: BTreeSet<String> = (row.changes.iter())
+        .flat_map(|change| [change.before_host.clone(), change.host.clone()])
+        .collect();
+    for side in sides {
+        let host = (names().position(|name| name == side)).expect("a change names a column");
+        let again = confirmed(guests, &lineup.hosts[host], case, row.cells[&side].clone());
+        row.cells.insert(side, again);
+    }
+    row.changes = changes(&lineup.columns, &row.cells);
+    row
+}
+
+/// What `host` did on `case`, judged by the clause where the clause holds
+/// in the release its guests carried.
+fn observe(
+    guests: &BTreeMap<ReleaseKey, Guests>,
+    (host, release): &(Arc<dyn Host>, ReleaseKey),
+    case: &Case,
+) -> Cell {
+    let of = &guests[release];
+    match host.supports(&case.run) {
+        Err(not_applicable) => Cell::NotApplicable { not_applicable },
+        Ok(()) => match of.suite.observe(host.as_ref(), case) {
+            Ok(observed) => Cell::Did {
+                did: observed.behaviour(),
+                message: observed.outcome.message().map(str::to_string),
+                varies: Vec::new(),
+                verdict: match (&case.spec, citation(&of.spec, &of.release, case)) {
+                    (Citation::Clause { .. }, None) => {
+                        Some(match SpecVerdict::violation(case, &observed) {
+                            Some(_) => Verdict::Violates,
+                            None => Verdict::Conforms,
+                        })
+                    }
+                    _ => None,
+                },
+            },
+            Err(error) => Cell::Error { error },
+        },
     }
 }
+
+/// `first`, with what else `host` did when `case` ran again
+/// [`CONFIRMING_RUNS`] times: a cell that varies is no evidence of a
+/// change.
+fn confirmed(
+    guests: &BTreeMap<ReleaseKey, Guests>,
+    host: &(Arc<dyn Host>, ReleaseKey),
+    case: &Case,
+    mut first: Cell,
+) -> Cell {
+    let mut others: Vec<String> = Vec::new();
+    for _ in 0..CONFIRMING_RUNS {
+        let again = observe(guests, host, case).summary();
+        if again != first.summary() && !others.contains(&again) {
+            others.push(again);
+        }
+    }
+    if let Cell::Did { varies, .. } = &mut first {
+        *varies = others;
+    }
+    first
+}
+
+/// Every case's row, a few cases at a time (a host mostly waits on the
+/// processes it starts), in the cases' order, saying how far it got.
+fn rows_in_parallel(
+    guests: &BTreeMap<ReleaseKey, Guests>,
+    lineup: &Lineup,
+    cases: &[Case],
+) -> Vec<Row> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let started = Instant::now();
+    let rows: Vec<Mutex<Option<Row>>> = cases.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..WORKERS {
+            scope.spawn(|| {
+                loop {
+                    let at = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(case) = cases.get(at) else { break };
+                    *rows[at].lock().expect("no worker panics") = Some(row(guests, lineup, case));
+                    let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if done.is_multiple_of(PROGRESS_EVERY) || done == cases.len() {
+                        eprintln!(
+                            "  {done}/{} cases on {} hosts ({}s)",
+                            cases.len(),
+                            lineup.columns.len(),
+                            started.elapsed().as_secs()
+                        );
+                    }
+                }
+            });
+        }
+    });
+    (rows.into_iter())
+        .map(|row| (row.into_inner().expect("no worker panics")).expect("every case ran"))
+        .collect()
+}
+
+/// How many cases run at once.
+const WORKERS: usize = 4;
+
+/// How often the time-lapse says how far it got, in cases.
+const PROGRESS_EVERY: usize = 50;
 
 /// Why `case`'s citation does not hold in WASI `wit`, the release the
 /// guests carried; `None` when it holds.
@@ -342,6 +498,7 @@ mod tests {
             version: Some(version.into()),
             pypi: None,
             cargo: None,
+            shim: None,
             wit: None,
             default: false,
             runtime: Default::default(),

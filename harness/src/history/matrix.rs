@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One host of the time-lapse, as the matrix names it.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, Clone)]
 pub struct Column {
     pub name: String,
     pub kind: String,
@@ -32,11 +32,25 @@ pub enum Cell {
         /// evidence of a change.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         varies: Vec<String>,
+        /// Whether that is what the case's clause allows, where the clause
+        /// holds in the release the guests carried.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verdict: Option<Verdict>,
     },
     /// Why this host cannot run the case (it cannot confine wasi:sockets, ...).
     NotApplicable { not_applicable: String },
     /// Why the harness could not run it (a guest not built, ...).
     Error { error: String },
+}
+
+/// A cell against its case's clause: what a draft's "last good release"
+/// is made of. Divergences are not consulted: history says what each
+/// release did, not what is tracked upstream.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Debug)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Conforms,
+    Violates,
 }
 
 impl Cell {
@@ -59,8 +73,11 @@ impl Cell {
 /// The first installed version of a kind of host that did otherwise than
 /// the version before it.
 #[derive(Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Change {
     pub host: String,
+    /// The version before it, which behaved the old way.
+    pub before_host: String,
     pub before: String,
     pub now: String,
     /// `0.2.0 → 0.2.12` when the guests' WASI release changed too: the
@@ -98,9 +115,13 @@ impl Cell {
 
 /// Each column whose cell differs from the column before it of the same
 /// kind, neither of the two having varied: the first installed version that
-/// behaved otherwise.
+/// behaved otherwise. Columns without a cell for the case (a release a
+/// bisection installed for other cases) are passed over.
 pub fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change> {
-    columns
+    let present: Vec<&Column> = (columns.iter())
+        .filter(|column| cells.contains_key(&column.name))
+        .collect();
+    present
         .windows(2)
         .filter(|pair| pair[0].kind == pair[1].kind)
         .filter_map(|pair| {
@@ -111,6 +132,7 @@ pub fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change
             let (before, now) = (before.summary(), now.summary());
             (before != now).then(|| Change {
                 host: pair[1].name.clone(),
+                before_host: pair[0].name.clone(),
                 before,
                 now,
                 guests: (pair[0].wit != pair[1].wit)
@@ -147,6 +169,7 @@ mod tests {
             did: text.into(),
             message: None,
             varies: Vec::new(),
+            verdict: None,
         }
     }
 
@@ -189,6 +212,7 @@ mod tests {
             did: "indices = [0, 1]".into(),
             message: None,
             varies: vec!["indices = [1, 0]".into()],
+            verdict: None,
         };
         let cells = BTreeMap::from([
             ("wasmtime-cli-17.0.3".to_string(), varying.clone()),

@@ -1,0 +1,320 @@
+//! `--bisect`: for each change between two neighbouring hosts of a kind,
+//! the releases the registry serves between them, installed and run only
+//! as a binary search needs them (each on the cases that changed there),
+//! until every change names the first release that behaves the new way.
+//! What it installs joins timelapse.toml, so the next run has it.
+
+use super::{Guests, Lineup, ReleaseKey, confirmed, observe, version_key};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use witness::case::Case;
+use witness::history::bisect;
+use witness::history::matrix::{Column, Row, changes};
+use witness::history::releases::{self, Release, train};
+use witness::host::registry::{Entry, Kind, Registry, Status};
+
+/// Releases to run next, by name: each with the guests it runs and the
+/// rows (cases) it is for.
+type Wanted = BTreeMap<String, (Release, ReleaseKey, Vec<usize>)>;
+
+#[derive(Default)]
+pub struct Bisection {
+    /// Each kind's releases on its registry, asked once.
+    served: BTreeMap<Kind, Vec<Release>>,
+    /// Releases that could not be installed here, with why.
+    refused: BTreeMap<String, String>,
+    /// What this bisection installed, in order.
+    installed: Vec<String>,
+}
+
+impl Bisection {
+    pub fn run(
+        mut self,
+        registry: &mut Registry,
+        timelapse_toml: &Path,
+        lineup: &mut Lineup,
+        guests: &BTreeMap<ReleaseKey, Guests>,
+        cases: &[Case],
+        rows: &mut [Row],
+    ) -> Result<(), String> {
+        let started = Instant::now();
+        let mut round = 0;
+        loop {
+            let wanted = self.next_releases(registry, lineup, rows)?;
+            if wanted.is_empty() {
+                break;
+            }
+            round += 1;
+            println!(
+                "\nbisection, round {round} ({}s so far): {}",
+                started.elapsed().as_secs(),
+                (wanted.iter())
+                    .map(|(name, (_, _, rows))| format!("{name} for {} case(s)", rows.len()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            for (name, (release, wit, indices)) in wanted {
+                if !(lineup.columns.iter()).any(|column| column.name == name)
+                    && let Err(why) =
+                        self.join(registry, timelapse_toml, lineup, guests, &release, wit)
+                {
+                    println!("  {name} left out: {why}");
+                    self.refused.insert(name, why);
+                    continue;
+                }
+                let at = (lineup.columns.iter().position(|column| column.name == name))
+                    .expect("the release joined the lineup");
+                for index in indices {
+                    let case = &cases[index];
+                    let first = observe(guests, &lineup.hosts[at], case);
+                    let cell = confirmed(guests, &lineup.hosts[at], case, first);
+                    println!("  {} on {name}: {}", case.name, cell.summary());
+                    rows[index].cells.insert(name.clone(), cell);
+                    rows[index].changes = changes(&lineup.columns, &rows[index].cells);
+                }
+            }
+        }
+        self.report(lineup, rows, started);
+        Ok(())
+    }
+
+    /// For each change that still has releases between its two sides, the
+    /// middle one: by name, the release, the guests it runs (those of the
+    /// older side: the host holds them constant) and the rows it is for.
+    fn next_releases(
+        &mut self,
+        registry: &Registry,
+        lineup: &Lineup,
+        rows: &[Row],
+    ) -> Result<Wanted, String> {
+        let mut wanted = Wanted::new();
+        let refused: BTreeSet<String> = self.refused.keys().cloned().collect();
+        for (index, row) in rows.iter().enumerate() {
+            for change in &row.changes {
+                let Some(older) = registry.entries.get(&change.before_host) else {
+                    continue;
+                };
+                if older.kind == Kind::Embedded {
+                    continue;
+                }
+                let served = self.served(older.kind)?;
+                let between =
+                    bisect::between(served, older.kind, &lineup.columns, change, &refused);
+                if let Some(next) = bisect::middle(&between) {
+                    let slot = wanted
+                        .entry(next.name.clone())
+                        .or_insert_with(|| (next.clone(), older.wit.clone(), Vec::new()));
+                    if !slot.2.contains(&index) {
+                        slot.2.push(index);
+                    }
+                }
+            }
+        }
+        Ok(wanted)
+    }
+
+    fn served(&mut self, kind: Kind) -> Result<&[Release], String> {
+        if let std::collections::btree_map::Entry::Vacant(slot) = self.served.entry(kind) {
+            println!("asking {}'s registry which releases it serves", kind.name());
+            slot.insert(releases::served(kind)?);
+        }
+        Ok(&self.served[&kind])
+    }
+
+    /// Installs `release` (unless it is), adds it to timelapse.toml and to
+    /// the lineup, in its place.
+    fn join(
+        &mut self,
+        registry: &mut Registry,
+        timelapse_toml: &Path,
+        lineup: &mut Lineup,
+        guests: &BTreeMap<ReleaseKey, Guests>,
+        release: &Release,
+        wit: ReleaseKey,
+    ) -> Result<(), String> {
+        let name = &release.name;
+        let entry = match registry.entries.get(name) {
+            // In timelapse.toml, but not in this run's lineup.
+            Some(entry) => entry.clone(),
+            None => Entry {
+                wit,
+                ..release.entry.clone()
+            },
+        };
+        let of = (guests.get(&entry.wit)).ok_or("its guests' WASI release was not built")?;
+        let fresh = !registry.entries.contains_key(name);
+        registry.entries.insert(name.clone(), entry.clone());
+        if let Status::NotInstalled { .. } = registry.status(name, &entry) {
+            let installing = Instant::now();
+            let how = match (&entry.pypi, &entry.cargo, &entry.shim) {
+                (Some(wheel), ..) => format!("pip's wheel {wheel}, seconds"),
+                (_, Some(_), _) => "`cargo install --locked`, minutes".to_string(),
+                _ => "npm, seconds".to_string(),
+            };
+            println!(
+                "  installing {name} ({}, the {} install of this bisection; {how})",
+                (release.version),
+                ordinal(self.installed.len() + 1)
+            );
+            let result = while_saying(name, installing, || registry.install(name));
+            if let Err(why) = result {
+                registry.entries.remove(name);
+                return Err(why);
+            }
+            println!("  installed {name} in {}s", installing.elapsed().as_secs());
+            self.installed.push(name.clone());
+        }
+        let host = registry.open(name).inspect_err(|_| {
+            registry.entries.remove(name);
+        })?;
+        if fresh {
+            append(timelapse_toml, name, &entry)?;
+        }
+        let column = Column {
+            name: name.clone(),
+            kind: entry.kind.name().to_string(),
+            version: entry.version.clone().unwrap_or_default(),
+            wit: of.release.clone(),
+        };
+        let key = (entry.kind.name(), version_key(&entry));
+        let at = (lineup.columns.iter())
+            .position(|other| {
+                let other_entry = &registry.entries[&other.name];
+                (other_entry.kind.name(), version_key(other_entry)) > key
+            })
+            .unwrap_or(lineup.columns.len());
+        lineup.columns.insert(at, column);
+        lineup.hosts.insert(at, (host, entry.wit.clone()));
+        Ok(())
+    }
+
+    /// Each change, exact or not; what was installed against what a full
+    /// sweep of the ranges would have installed.
+    fn report(&self, lineup: &Lineup, rows: &[Row], started: Instant) {
+        println!(
+            "\nbisection done in {}s: installed {} release(s){}",
+            started.elapsed().as_secs(),
+            self.installed.len(),
+            match self.installed.is_empty() {
+                true => String::new(),
+                false => format!(" ({})", self.installed.join(", ")),
+            }
+        );
+        let sweep: usize = (self.served.iter())
+            .map(|(kind, served)| {
+                let trains: Vec<(u64, u64)> = (lineup.columns.iter())
+                    .filter(|column| column.kind == kind.name())
+                    .filter_map(|column| semver::Version::parse(&column.version).ok())
+                    .map(|version| train(*kind, &version))
+                    .collect();
+                let (Some(low), Some(high)) = (trains.iter().min(), trains.iter().max()) else {
+                    return 0;
+                };
+                (served.iter())
+                    .map(|release| train(*kind, &release.version))
+                    .filter(|at| low < at && at < high && !trains.contains(at))
+                    .count()
+                    + self.installed.len()
+            })
+            .sum();
+        println!("a full sweep of the same ranges would have installed {sweep} release(s)");
+        for (name, why) in &self.refused {
+            println!("not installed here: {name}: {why}");
+        }
+        let refused: BTreeSet<String> = self.refused.keys().cloned().collect();
+        for row in rows {
+            for change in &row.changes {
+                let kind = |name: &str| {
+                    (lineup.columns.iter().find(|column| column.name == name))
+                        .map(|column| column.kind.clone())
+                };
+                let Some(served) = (self.served.iter())
+                    .find(|(k, _)| Some(k.name().to_string()) == kind(&change.host))
+                    .map(|(_, served)| served)
+                else {
+                    continue;
+                };
+                let kind = *(self.served.keys())
+                    .find(|k| Some(k.name().to_string()) == kind(&change.host))
+                    .expect("found above");
+                let untried =
+                    bisect::between(served, kind, &lineup.columns, change, &BTreeSet::new());
+                let why = match untried.is_empty() {
+                    true => "exactly".to_string(),
+                    false => format!(
+                        "not exactly: between them, {} could not be installed",
+                        (untried.iter())
+                            .filter(|release| refused.contains(&release.name))
+                            .map(|release| release.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                println!(
+                    "{}: first {} (after {}), {why}",
+                    row.case, change.host, change.before_host
+                );
+            }
+        }
+    }
+}
+
+fn ordinal(n: usize) -> String {
+    match n {
+        1 => "1st".into(),
+        2 => "2nd".into(),
+        3 => "3rd".into(),
+        n => format!("{n}th"),
+    }
+}
+
+/// Runs `install`, saying every half minute that it still is.
+fn while_saying<T>(name: &str, since: Instant, install: impl FnOnce() -> T) -> T {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut said = since;
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(200));
+                if said.elapsed() >= Duration::from_secs(30) {
+                    println!(
+                        "    still installing {name} ({}s)",
+                        since.elapsed().as_secs()
+                    );
+                    said = Instant::now();
+                }
+            }
+        });
+        let result = install();
+        done.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+/// Adds host `name` to timelapse.toml, keeping the file's comments.
+fn append(path: &Path, name: &str, entry: &Entry) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut document: toml_edit::DocumentMut =
+        (text.parse()).map_err(|e| format!("{} does not parse: {e}", path.display()))?;
+    let mut table = toml_edit::Table::new();
+    table["kind"] = toml_edit::value(entry.kind.name());
+    let fields = [
+        ("version", &entry.version),
+        ("pypi", &entry.pypi),
+        ("cargo", &entry.cargo),
+        ("shim", &entry.shim),
+        ("wit", &entry.wit),
+    ];
+    for (key, value) in fields {
+        if let Some(value) = value {
+            table[key] = toml_edit::value(value.as_str());
+        }
+    }
+    table["about"] = toml_edit::value(format!("{} (installed by a bisection)", entry.about));
+    document[name] = toml_edit::Item::Table(table);
+    std::fs::write(path, document.to_string())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}

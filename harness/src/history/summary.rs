@@ -1,0 +1,339 @@
+//! `history.toml`: what the time-lapse found, committed beside the cases so
+//! that the drafts can say since which release a host behaves as they
+//! report and the README's history table can be written, neither of them
+//! needing the hosts installed. A run of `cargo xtask timelapse` on every
+//! host rewrites it (a run of some cases rewrites theirs).
+
+use super::matrix::{Cell, Row, Timelapse, Verdict};
+use crate::file_error::FileError;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+const HEADER: &str = "# What `cargo xtask timelapse` found: written by it, do not edit. Read by\n# `cargo xtask upstream`, whose drafts say when each behaviour they report\n# first appeared, and which writes the README's history table from it.\n";
+
+#[derive(Serialize, Deserialize, Default, Debug, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Summary {
+    /// Each kind of host's releases in the time-lapse, oldest first.
+    pub releases: BTreeMap<String, Vec<String>>,
+    /// The cases the time-lapse ran: a case missing here is newer than
+    /// the history.
+    pub cases: BTreeSet<String>,
+    /// Every case where a kind of host behaved otherwise from one release
+    /// to the next.
+    #[serde(default, rename = "change")]
+    pub changes: Vec<Found>,
+    /// Every case a kind's newest release violates: since when.
+    #[serde(default, rename = "violation")]
+    pub violations: Vec<Since>,
+}
+
+/// A change: the first release that behaves the new way.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Found {
+    pub case: String,
+    pub kind: String,
+    /// The first release that behaves the new way.
+    pub first: String,
+    /// The release before it in the history, which behaves the old way:
+    /// the change is exact when no release lies between the two.
+    pub after: String,
+    pub before: String,
+    pub now: String,
+    /// `0.2.0 → 0.2.12` when the guests' WASI release changed too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guests: Option<String>,
+}
+
+/// Since which release a kind of host does what its newest release does
+/// on a case that release violates.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Since {
+    pub case: String,
+    pub kind: String,
+    /// The first release of the newest behaviour (the oldest release of
+    /// the history when every release did so).
+    pub first_seen: String,
+    /// The newest release before that which conformed, if any did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_good: Option<String>,
+}
+
+impl Summary {
+    /// What `timelapse` found.
+    pub fn of(timelapse: &Timelapse) -> Summary {
+        let mut releases: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for column in &timelapse.hosts {
+            (releases.entry(column.kind.clone()).or_default()).push(column.version.clone());
+        }
+        let version = |host: &str| {
+            let column = timelapse.hosts.iter().find(|column| column.name == host);
+            column.map(|column| (column.kind.clone(), column.version.clone()))
+        };
+        let mut summary = Summary {
+            releases,
+            cases: (timelapse.cases.iter())
+                .map(|row| row.case.clone())
+                .collect(),
+            ..Summary::default()
+        };
+        for row in &timelapse.cases {
+            for change in &row.changes {
+                let (Some((kind, first)), Some((_, after))) =
+                    (version(&change.host), version(&change.before_host))
+                else {
+                    continue;
+                };
+                summary.changes.push(Found {
+                    case: row.case.clone(),
+                    kind,
+                    first,
+                    after,
+                    before: change.before.clone(),
+                    now: change.now.clone(),
+                    guests: change.guests.clone(),
+                });
+            }
+            let kinds: BTreeSet<&str> = timelapse.hosts.iter().map(|c| c.kind.as_str()).collect();
+            for kind in kinds {
+                if let Some(since) = since(timelapse, row, kind) {
+                    summary.violations.push(since);
+                }
+            }
+        }
+        summary
+    }
+
+    /// `history.toml`, or an empty history where there is none yet.
+    pub fn load(path: &Path) -> Result<Summary, FileError> {
+        let source = match std::fs::read_to_string(path) {
+            Ok(source) => source,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Summary::default()),
+            Err(e) => return Err(FileError::unreadable(path, &e)),
+        };
+        toml::from_str(&source).map_err(|e| {
+            FileError::toml(
+                path,
+                &source,
+                &e,
+                "history.toml is written by `cargo xtask timelapse`: run it again rather than editing the file",
+            )
+        })
+    }
+
+    /// As `history.toml` holds it.
+    pub fn render(&self) -> String {
+        let body = toml::to_string(self).expect("a summary serialises");
+        format!("{HEADER}\n{body}")
+    }
+
+    /// This summary with `fresh`'s findings for the cases `fresh` ran in
+    /// place of its own: a run of some cases keeps the others'.
+    pub fn merged(self, fresh: Summary, ran: &BTreeSet<String>) -> Summary {
+        let kept = |case: &String| !ran.contains(case);
+        let mut changes: Vec<Found> = self.changes.into_iter().filter(|f| kept(&f.case)).collect();
+        changes.extend(fresh.changes);
+        changes.sort_by(|a, b| (&a.case, &a.kind).cmp(&(&b.case, &b.kind)));
+        let mut violations: Vec<Since> = (self.violations.into_iter())
+            .filter(|s| kept(&s.case))
+            .collect();
+        violations.extend(fresh.violations);
+        violations.sort_by(|a, b| (&a.case, &a.kind).cmp(&(&b.case, &b.kind)));
+        let mut cases: BTreeSet<String> = self.cases.into_iter().filter(kept).collect();
+        cases.extend(fresh.cases);
+        Summary {
+            releases: fresh.releases,
+            cases,
+            changes,
+            violations,
+        }
+    }
+
+    /// What the history says of `case` on `kind`'s releases: the
+    /// violation's first release and last good one, if its newest violates.
+    pub fn since(&self, case: &str, kind: &str) -> Option<&Since> {
+        (self.violations.iter()).find(|since| since.case == case && since.kind == kind)
+    }
+}
+
+/// The lines the README's history section sits between.
+pub const README_BEGIN: &str =
+    "<!-- history: generated by `cargo xtask upstream` from history.toml -->";
+pub const README_END: &str = "<!-- history: end -->";
+
+impl Summary {
+    /// The README's history section, markers included.
+    pub fn readme_section(&self) -> String {
+        let mut text = format!("{README_BEGIN}\n");
+        text.push_str("The releases in the history, oldest first:\n\n");
+        for (kind, releases) in &self.releases {
+            text.push_str(&format!("- {kind}: {}\n", releases.join(", ")));
+        }
+        text.push_str(&format!(
+            "\nOf {} cases, {} changed from one release to the next. Each change is named at the first release that behaves the new way, after the release before it in the history (the guests' WASI release in parentheses where it changed between the two: then the change may be the guests' as much as the host's):\n\n",
+            self.cases.len(),
+            (self.changes.iter().map(|found| &found.case)).collect::<BTreeSet<_>>().len()
+        ));
+        text.push_str("| case | host | first release | after | before | now |\n| --- | --- | --- | --- | --- | --- |\n");
+        for found in &self.changes {
+            let guests = (found.guests.as_ref())
+                .map(|guests| format!(" (guests {guests})"))
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "| `{}` | {} | {}{guests} | {} | {} | {} |\n",
+                found.case,
+                found.kind,
+                found.first,
+                found.after,
+                cell(&found.before),
+                cell(&found.now)
+            ));
+        }
+        text.push_str(&format!(
+            "\n{} times a kind's newest release violates a case's clause. Since when, and the newest release before that which conformed:\n\n| case | host | first seen | last good release |\n| --- | --- | --- | --- |\n",
+            self.violations.len()
+        ));
+        for since in &self.violations {
+            text.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                since.case,
+                since.kind,
+                self.first_seen(since),
+                since.last_good.as_deref().unwrap_or("none in the history")
+            ));
+        }
+        text.push_str(README_END);
+        text.push('\n');
+        text
+    }
+
+    /// `since`'s first release, said to be the history's oldest where it is.
+    pub fn first_seen(&self, since: &Since) -> String {
+        let oldest = (self.releases.get(&since.kind)).and_then(|releases| releases.first());
+        match oldest == Some(&since.first_seen) {
+            true => format!(
+                "{} (the oldest in the history: every release)",
+                since.first_seen
+            ),
+            false => since.first_seen.clone(),
+        }
+    }
+}
+
+/// `text` fit for a Markdown table's cell.
+fn cell(text: &str) -> String {
+    format!("`{}`", text.replace('|', "\\|").replace('`', "'"))
+}
+
+/// Since when `kind`'s releases do on `row`'s case what the newest does,
+/// when that violates the clause.
+fn since(timelapse: &Timelapse, row: &Row, kind: &str) -> Option<Since> {
+    let lineage: Vec<(&str, &Cell)> = (timelapse.hosts.iter())
+        .filter(|column| column.kind == kind)
+        .filter_map(|column| Some((column.version.as_str(), row.cells.get(&column.name)?)))
+        .collect();
+    let (_, newest) = lineage.last()?;
+    let violates = |cell: &Cell| {
+        matches!(
+            cell,
+            Cell::Did {
+                verdict: Some(Verdict::Violates),
+                ..
+            }
+        )
+    };
+    if !violates(newest) {
+        return None;
+    }
+    let stretch = (lineage.iter().rev())
+        .take_while(|(_, cell)| cell.summary() == newest.summary())
+        .count();
+    let first = lineage.len() - stretch;
+    let last_good = (lineage[..first].iter().rev())
+        .find(|(_, cell)| {
+            matches!(
+                cell,
+                Cell::Did {
+                    verdict: Some(Verdict::Conforms),
+                    ..
+                }
+            )
+        })
+        .map(|(version, _)| version.to_string());
+    Some(Since {
+        case: row.case.clone(),
+        kind: kind.to_string(),
+        first_seen: lineage[first].0.to_string(),
+        last_good,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::matrix::Column;
+
+    fn column(version: &str) -> Column {
+        Column {
+            name: format!("wasmtime-cli-{version}"),
+            kind: "wasmtime-cli".into(),
+            version: version.into(),
+            wit: "0.2.12".into(),
+        }
+    }
+
+    fn did(text: &str, verdict: Option<Verdict>) -> Cell {
+        Cell::Did {
+            did: text.into(),
+            message: None,
+            varies: Vec::new(),
+            verdict,
+        }
+    }
+
+    #[test]
+    fn a_violation_is_first_seen_where_the_newest_behaviour_began_and_last_good_where_it_conformed()
+    {
+        use Verdict::*;
+        let hosts: Vec<Column> = ["17.0.3", "18.0.4", "44.0.1", "45.0.2", "49.0.3"]
+            .map(column)
+            .into();
+        let cells: BTreeMap<String, Cell> = [
+            ("17.0.3", did("hang", Some(Violates))),
+            ("18.0.4", did("err(closed)", Some(Conforms))),
+            ("44.0.1", did("trap by host", Some(Violates))),
+            ("45.0.2", did("ok([])", Some(Violates))),
+            ("49.0.3", did("ok([])", Some(Violates))),
+        ]
+        .into_iter()
+        .map(|(version, cell)| (format!("wasmtime-cli-{version}"), cell))
+        .collect();
+        let row = Row {
+            case: "streams::closed-input-read-zero".into(),
+            citations: BTreeMap::new(),
+            changes: crate::history::matrix::changes(&hosts, &cells),
+            cells,
+        };
+        let summary = Summary::of(&Timelapse {
+            hosts,
+            cases: vec![row],
+        });
+        let since = summary
+            .since("streams::closed-input-read-zero", "wasmtime-cli")
+            .unwrap();
+        assert_eq!(since.first_seen, "45.0.2");
+        // 44.0.1 violated too, otherwise: the last good release is older.
+        assert_eq!(since.last_good.as_deref(), Some("18.0.4"));
+        assert_eq!(summary.changes.len(), 3);
+        assert_eq!(summary.changes[2].first, "45.0.2");
+        assert_eq!(summary.changes[2].after, "44.0.1");
+        // Read back as written.
+        assert_eq!(
+            toml::from_str::<Summary>(&summary.render()).unwrap(),
+            summary
+        );
+    }
+}
