@@ -46,8 +46,7 @@ export async function transpiled(component, build) {
   const dir = join(here, 'transpiled', `${build}-${hash}`);
   const module = join(dir, 'guest.js');
   if (existsSync(module)) return module;
-  const { transpile } = await import('@bytecodealliance/jco');
-  const { files } = await transpile(bytes, { ...BUILDS[build] });
+  const { files } = await transpileWith(bytes, BUILDS[build]);
   // Written aside, then renamed: runs in parallel may transpile the same guest.
   const partial = `${dir}.partial-${process.pid}`;
   for (const [name, data] of Object.entries(files)) {
@@ -61,4 +60,17 @@ export async function transpiled(component, build) {
     rmSync(partial, { recursive: true, force: true });
   }
   return module;
+}
+
+/// jco's `transpile` of `bytes` with `options`. jco releases before the
+/// object form of `instantiation` (the time-lapse's old jco) take its tag
+/// alone, and say so with an error naming `InstantiationMode`.
+async function transpileWith(bytes, options) {
+  const { transpile } = await import('@bytecodealliance/jco');
+  try {
+    return await transpile(bytes, { ...options });
+  } catch (error) {
+    if (!String(error?.message ?? error).includes('InstantiationMode')) throw error;
+    return transpile(bytes, { ...options, instantiation: options.instantiation.tag });
+  }
 }

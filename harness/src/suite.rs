@@ -390,7 +390,8 @@ impl Suite {
         }
     }
 
-    fn built_component(&self, guest: &str) -> Result<PathBuf, String> {
+    /// The component of `guest`, or why it is not built.
+    pub fn built_component(&self, guest: &str) -> Result<PathBuf, String> {
         let component = self.layout.component(guest);
         if component.is_file() {
             return Ok(component);

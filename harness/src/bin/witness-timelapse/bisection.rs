@@ -4,7 +4,7 @@
 //! until every change names the first release that behaves the new way.
 //! What it installs joins timelapse.toml, so the next run has it.
 
-use super::{Guests, Lineup, ReleaseKey, confirmed, observe, version_key};
+use super::{Lineup, ReleaseKey, Runner, version_key};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,7 +35,7 @@ impl Bisection {
         registry: &mut Registry,
         timelapse_toml: &Path,
         lineup: &mut Lineup,
-        guests: &BTreeMap<ReleaseKey, Guests>,
+        runner: &Runner,
         cases: &[Case],
         rows: &mut [Row],
     ) -> Result<(), String> {
@@ -58,7 +58,7 @@ impl Bisection {
             for (name, (release, wit, indices)) in wanted {
                 if !(lineup.columns.iter()).any(|column| column.name == name)
                     && let Err(why) =
-                        self.join(registry, timelapse_toml, lineup, guests, &release, wit)
+                        self.join(registry, timelapse_toml, lineup, runner, &release, wit)
                 {
                     println!("  {name} left out: {why}");
                     self.refused.insert(name, why);
@@ -68,8 +68,8 @@ impl Bisection {
                     .expect("the release joined the lineup");
                 for index in indices {
                     let case = &cases[index];
-                    let first = observe(guests, &lineup.hosts[at], case);
-                    let cell = confirmed(guests, &lineup.hosts[at], case, first);
+                    let first = runner.cell(&name, &lineup.hosts[at], case);
+                    let cell = runner.confirmed(&name, &lineup.hosts[at], case, first);
                     println!("  {} on {name}: {}", case.name, cell.summary());
                     rows[index].cells.insert(name.clone(), cell);
                     rows[index].changes = changes(&lineup.columns, &rows[index].cells);
@@ -130,7 +130,7 @@ impl Bisection {
         registry: &mut Registry,
         timelapse_toml: &Path,
         lineup: &mut Lineup,
-        guests: &BTreeMap<ReleaseKey, Guests>,
+        runner: &Runner,
         release: &Release,
         wit: ReleaseKey,
     ) -> Result<(), String> {
@@ -143,7 +143,7 @@ impl Bisection {
                 ..release.entry.clone()
             },
         };
-        let of = (guests.get(&entry.wit)).ok_or("its guests' WASI release was not built")?;
+        let of = (runner.guests.get(&entry.wit)).ok_or("its guests' WASI release was not built")?;
         let fresh = !registry.entries.contains_key(name);
         registry.entries.insert(name.clone(), entry.clone());
         if let Status::NotInstalled { .. } = registry.status(name, &entry) {

@@ -6,8 +6,10 @@
 //! case × host, goes to `target/witness/timelapse.json`.
 
 mod bisection;
+mod cache;
 
 use bisection::Bisection;
+use cache::CellCache;
 use clap::Parser;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -56,6 +58,10 @@ struct Cli {
     /// made.
     #[arg(long)]
     wasi_releases: bool,
+    /// Run every case afresh rather than take what an earlier run of the
+    /// same harness saw on the same release (target/timelapse/cells/).
+    #[arg(long)]
+    fresh: bool,
 }
 
 fn release_and_dir(text: &str) -> Result<(String, PathBuf), String> {
@@ -168,7 +174,16 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
             );
         }
     }
-    let mut rows = rows_in_parallel(&guests, &lineup, &cases);
+    let cache = CellCache::open(
+        layout.root().join("target/timelapse/cells"),
+        &layout.root().join("harness/jco"),
+        cli.fresh,
+    )?;
+    let runner = Runner {
+        guests: &guests,
+        cache: &cache,
+    };
+    let mut rows = rows_in_parallel(&runner, &lineup, &cases);
     let mut registry = registry;
     if cli.bisect {
         let timelapse_toml = layout.root().join("timelapse.toml");
@@ -176,7 +191,7 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
             &mut registry,
             &timelapse_toml,
             &mut lineup,
-            &guests,
+            &runner,
             &cases,
             &mut rows,
         )?;
@@ -314,18 +329,24 @@ fn version_key(entry: &Entry) -> Vec<u64> {
 /// a change from a host that does otherwise from run to run.
 const CONFIRMING_RUNS: usize = 3;
 
+/// What runs a case on a column: the guests of each release, and the
+/// cells of earlier runs.
+struct Runner<'a> {
+    guests: &'a BTreeMap<ReleaseKey, Guests>,
+    cache: &'a CellCache,
+}
+
 /// One case on every host, each with the guests of its release; where
 /// each kind of host changed; and in which releases the citation does not
 /// hold.
-fn row(guests: &BTreeMap<ReleaseKey, Guests>, lineup: &Lineup, case: &Case) -> Row {
-    let names = || lineup.columns.iter().map(|column| column.name.clone());
-    let cells: BTreeMap<String, Cell> = names()
-        .zip(lineup.hosts.iter().map(|host| observe(guests, host, case)))
+fn row(runner: &Runner, lineup: &Lineup, case: &Case) -> Row {
+    let cells: BTreeMap<String, Cell> = (lineup.columns.iter().zip(&lineup.hosts))
+        .map(|(column, host)| (column.name.clone(), runner.cell(&column.name, host, case)))
         .collect();
     let mut row = Row {
         case: case.name.to_string(),
         // Only the releases some host's guests carried.
-        citations: (guests.values())
+        citations: (runner.guests.values())
             .filter(|of| (lineup.columns.iter()).any(|column| column.wit == of.release))
             .filter_map(|of| Some((of.release.clone(), citation(&of.spec, &of.release, case)?)))
             .collect(),
@@ -336,73 +357,104 @@ fn row(guests: &BTreeMap<ReleaseKey, Guests>, lineup: &Lineup, case: &Case) -> R
         .flat_map(|change| [change.before_host.clone(), change.host.clone()])
         .collect();
     for side in sides {
-        let host = (names().position(|name| name == side)).expect("a change names a column");
-        let again = confirmed(guests, &lineup.hosts[host], case, row.cells[&side].clone());
+        let at = (lineup.columns.iter().position(|column| column.name == side))
+            .expect("a change names a column");
+        let first = row.cells[&side].clone();
+        let again = runner.confirmed(&side, &lineup.hosts[at], case, first);
         row.cells.insert(side, again);
     }
     row.changes = changes(&lineup.columns, &row.cells);
     row
 }
 
-/// What `host` did on `case`, judged by the clause where the clause holds
-/// in the release its guests carried.
-fn observe(
-    guests: &BTreeMap<ReleaseKey, Guests>,
-    (host, release): &(Arc<dyn Host>, ReleaseKey),
-    case: &Case,
-) -> Cell {
-    let of = &guests[release];
-    match host.supports(&case.run) {
-        Err(not_applicable) => Cell::NotApplicable { not_applicable },
-        Ok(()) => match of.suite.observe(host.as_ref(), case) {
-            Ok(observed) => Cell::Did {
-                did: observed.behaviour(),
-                message: observed.outcome.message().map(str::to_string),
-                varies: Vec::new(),
-                verdict: match (&case.spec, citation(&of.spec, &of.release, case)) {
-                    (Citation::Clause { .. }, None) => {
-                        Some(match SpecVerdict::violation(case, &observed) {
-                            Some(_) => Verdict::Violates,
-                            None => Verdict::Conforms,
-                        })
-                    }
-                    _ => None,
-                },
-            },
-            Err(error) => Cell::Error { error },
-        },
+impl Runner<'_> {
+    /// What `host`, the time-lapse's column `column`, did on `case`: as an
+    /// earlier run saw it, or run now.
+    fn cell(&self, column: &str, host: &(Arc<dyn Host>, ReleaseKey), case: &Case) -> Cell {
+        let key = self.key(column, host, case);
+        if let Some((cell, _)) = key.as_deref().and_then(|key| self.cache.get(key)) {
+            return cell;
+        }
+        let cell = self.observe(host, case);
+        if let Some(key) = key {
+            self.cache.put(&key, &cell, false);
+        }
+        cell
     }
-}
 
-/// `first`, with what else `host` did when `case` ran again
-/// [`CONFIRMING_RUNS`] times: a cell that varies is no evidence of a
-/// change.
-fn confirmed(
-    guests: &BTreeMap<ReleaseKey, Guests>,
-    host: &(Arc<dyn Host>, ReleaseKey),
-    case: &Case,
-    mut first: Cell,
-) -> Cell {
-    let mut others: Vec<String> = Vec::new();
-    for _ in 0..CONFIRMING_RUNS {
-        let again = observe(guests, host, case).summary();
-        if again != first.summary() && !others.contains(&again) {
-            others.push(again);
+    fn key(
+        &self,
+        column: &str,
+        (_, release): &(Arc<dyn Host>, ReleaseKey),
+        case: &Case,
+    ) -> Option<String> {
+        let component = self.guests[release]
+            .suite
+            .built_component(&case.guest)
+            .ok()?;
+        self.cache.key(column, &component, case)
+    }
+
+    /// What `host` did on `case`, judged by the clause where the clause
+    /// holds in the release its guests carried.
+    fn observe(&self, (host, release): &(Arc<dyn Host>, ReleaseKey), case: &Case) -> Cell {
+        let of = &self.guests[release];
+        match host.supports(&case.run) {
+            Err(not_applicable) => Cell::NotApplicable { not_applicable },
+            Ok(()) => match of.suite.observe(host.as_ref(), case) {
+                Ok(observed) => Cell::Did {
+                    did: observed.behaviour(),
+                    message: observed.outcome.message().map(str::to_string),
+                    varies: Vec::new(),
+                    verdict: match (&case.spec, citation(&of.spec, &of.release, case)) {
+                        (Citation::Clause { .. }, None) => {
+                            Some(match SpecVerdict::violation(case, &observed) {
+                                Some(_) => Verdict::Violates,
+                                None => Verdict::Conforms,
+                            })
+                        }
+                        _ => None,
+                    },
+                },
+                Err(error) => Cell::Error { error },
+            },
         }
     }
-    if let Cell::Did { varies, .. } = &mut first {
-        *varies = others;
+
+    /// `first`, with what else `host` did when `case` ran again
+    /// [`CONFIRMING_RUNS`] times: a cell that varies is no evidence of a
+    /// change.
+    fn confirmed(
+        &self,
+        column: &str,
+        host: &(Arc<dyn Host>, ReleaseKey),
+        case: &Case,
+        mut first: Cell,
+    ) -> Cell {
+        let key = self.key(column, host, case);
+        if let Some((cell, true)) = key.as_deref().and_then(|key| self.cache.get(key)) {
+            return cell;
+        }
+        let mut others: Vec<String> = Vec::new();
+        for _ in 0..CONFIRMING_RUNS {
+            let again = self.observe(host, case).summary();
+            if again != first.summary() && !others.contains(&again) {
+                others.push(again);
+            }
+        }
+        if let Cell::Did { varies, .. } = &mut first {
+            *varies = others;
+        }
+        if let Some(key) = key {
+            self.cache.put(&key, &first, true);
+        }
+        first
     }
-    first
 }
 
 /// Every case's row, a few cases at a time (a host mostly waits on the
 /// processes it starts), in the cases' order, saying how far it got.
-fn rows_in_parallel(
-    guests: &BTreeMap<ReleaseKey, Guests>,
-    lineup: &Lineup,
-    cases: &[Case],
-) -> Vec<Row> {
+fn rows_in_parallel(runner: &Runner, lineup: &Lineup, cases: &[Case]) -> Vec<Row> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let started = Instant::now();
@@ -413,7 +465,7 @@ fn rows_in_parallel(
                 loop {
                     let at = next.fetch_add(1, Ordering::Relaxed);
                     let Some(case) = cases.get(at) else { break };
-                    *rows[at].lock().expect("no worker panics") = Some(row(guests, lineup, case));
+                    *rows[at].lock().expect("no worker panics") = Some(row(runner, lineup, case));
                     let done = done.fetch_add(1, Ordering::Relaxed) + 1;
                     if done.is_multiple_of(PROGRESS_EVERY) || done == cases.len() {
                         eprintln!(
