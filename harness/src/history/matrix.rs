@@ -72,7 +72,7 @@ impl Cell {
 
 /// The first installed version of a kind of host that did otherwise than
 /// the version before it.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, Clone)]
 #[serde(rename_all = "kebab-case")]
 pub struct Change {
     pub host: String,
@@ -87,7 +87,7 @@ pub struct Change {
 }
 
 /// One case on every host, and where each kind of host changed.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, Clone)]
 pub struct Row {
     pub case: String,
     /// For each WASI release the guests carried where the case's citation

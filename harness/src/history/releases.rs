@@ -38,7 +38,14 @@ pub fn served(kind: Kind) -> Result<Vec<Release>, String> {
 }
 
 fn get(url: &str) -> Result<String, String> {
-    ureq::get(url)
+    // The machine's certificates, as cargo, pip and npm use them (a proxy
+    // between here and the registries may sign with its own).
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder().tls_config(tls).build().into();
+    agent
+        .get(url)
         .call()
         .and_then(|mut response| response.body_mut().read_to_string())
         .map_err(|e| format!("cannot read {url}: {e}"))

@@ -126,7 +126,7 @@ impl Summary {
 
     /// As `history.toml` holds it.
     pub fn render(&self) -> String {
-        let body = toml::to_string(self).expect("a summary serialises");
+        let body = toml::to_string_pretty(self).expect("a summary serialises");
         format!("{HEADER}\n{body}")
     }
 

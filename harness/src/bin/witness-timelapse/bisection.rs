@@ -4,9 +4,9 @@
 //! until every change names the first release that behaves the new way.
 //! What it installs joins timelapse.toml, so the next run has it.
 
-use super::{Lineup, ReleaseKey, Runner, version_key};
+use super::{Lineup, ReleaseKey, Runner, numbers};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use witness::case::Case;
@@ -38,6 +38,7 @@ impl Bisection {
         runner: &Runner,
         cases: &[Case],
         rows: &mut [Row],
+        after_each_round: &dyn Fn(&[Column], &[Row]) -> Result<PathBuf, String>,
     ) -> Result<(), String> {
         let started = Instant::now();
         let mut round = 0;
@@ -75,6 +76,7 @@ impl Bisection {
                     rows[index].changes = changes(&lineup.columns, &rows[index].cells);
                 }
             }
+            after_each_round(&lineup.columns, rows)?;
         }
         self.report(lineup, rows, started);
         Ok(())
@@ -178,12 +180,9 @@ impl Bisection {
             version: entry.version.clone().unwrap_or_default(),
             wit: of.release.clone(),
         };
-        let key = (entry.kind.name(), version_key(&entry));
+        // Before the first column of its kind with a later version.
         let at = (lineup.columns.iter())
-            .position(|other| {
-                let other_entry = &registry.entries[&other.name];
-                (other_entry.kind.name(), version_key(other_entry)) > key
-            })
+            .position(|other| other.kind == column.kind && numbers(&other.version) > numbers(&column.version))
             .unwrap_or(lineup.columns.len());
         lineup.columns.insert(at, column);
         lineup.hosts.insert(at, (host, entry.wit.clone()));

@@ -184,6 +184,12 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
         cache: &cache,
     };
     let mut rows = rows_in_parallel(&runner, &lineup, &cases);
+    let saving = Saving {
+        layout: &layout,
+        cases: &cases,
+        history: cli.hosts.is_empty(),
+    };
+    saving.save(&lineup.columns, &rows)?;
     let mut registry = registry;
     if cli.bisect {
         let timelapse_toml = layout.root().join("timelapse.toml");
@@ -194,37 +200,56 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
             &runner,
             &cases,
             &mut rows,
+            // What a round found is kept at once: a bisection takes hours.
+            &|columns: &[Column], rows: &[Row]| saving.save(columns, rows),
         )?;
     }
     report(&rows);
-    let timelapse = Timelapse {
-        hosts: lineup.columns,
-        cases: rows,
-    };
-    let out = layout.root().join("target/witness/timelapse.json");
-    let json = serde_json::to_string_pretty(&timelapse).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(out.parent().expect("a file in a directory"))
-        .and_then(|()| std::fs::write(&out, json))
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    let out = saving.save(&lineup.columns, &rows)?;
     println!("\nthe matrix: {}", out.display());
-    // Only a run on every host says what the history is.
-    if cli.hosts.is_empty() {
-        let path = layout.root().join("history.toml");
-        let ran = cases.iter().map(|case| case.name.to_string()).collect();
-        let summary = (Summary::load(&path).map_err(|e| e.to_string())?)
-            .merged(Summary::of(&timelapse), &ran);
-        std::fs::write(&path, summary.render())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        println!(
-            "the history drafts and the README quote: {} (then run `cargo xtask upstream`)",
-            path.display()
-        );
+    if saving.history {
+        println!("the history drafts and the README quote: history.toml (then run `cargo xtask upstream`)");
     }
     println!(
         "as a view of the HTML report: cargo xtask report --timelapse {}",
         out.display()
     );
     Ok(())
+}
+
+/// Where a run's findings go: the matrix, and for a run on every host the
+/// history of the cases it ran.
+struct Saving<'a> {
+    layout: &'a Layout,
+    cases: &'a [Case],
+    /// Only a run on every host says what the history is.
+    history: bool,
+}
+
+impl Saving<'_> {
+    /// Writes target/witness/timelapse.json (its path is returned) and,
+    /// for a run on every host, history.toml.
+    fn save(&self, columns: &[Column], rows: &[Row]) -> Result<PathBuf, String> {
+        // Borrowed for the writing only.
+        let timelapse = Timelapse {
+            hosts: columns.to_vec(),
+            cases: rows.to_vec(),
+        };
+        let out = self.layout.root().join("target/witness/timelapse.json");
+        let json = serde_json::to_string_pretty(&timelapse).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(out.parent().expect("a file in a directory"))
+            .and_then(|()| std::fs::write(&out, json))
+            .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        if self.history {
+            let path = self.layout.root().join("history.toml");
+            let ran = (self.cases.iter()).map(|case| case.name.to_string()).collect();
+            let summary = (Summary::load(&path).map_err(|e| e.to_string())?)
+                .merged(Summary::of(&timelapse), &ran);
+            std::fs::write(&path, summary.render())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        Ok(out)
+    }
 }
 
 /// The hosts in the matrix's order: their columns, and each host with the
@@ -318,7 +343,11 @@ fn add_wasi_release_columns(
 
 /// `36.0.9` as numbers, so that 100 comes after 99.
 fn version_key(entry: &Entry) -> Vec<u64> {
-    let version = entry.version.as_deref().unwrap_or_default();
+    numbers(entry.version.as_deref().unwrap_or_default())
+}
+
+/// `36.0.9` as numbers.
+fn numbers(version: &str) -> Vec<u64> {
     version
         .split('.')
         .filter_map(|part| part.parse().ok())
@@ -399,6 +428,18 @@ impl Runner<'_> {
     /// holds in the release its guests carried.
     fn observe(&self, (host, release): &(Arc<dyn Host>, ReleaseKey), case: &Case) -> Cell {
         let of = &self.guests[release];
+        // A guest calling what an older release lacks does not build
+        // against it: history, not a harness error.
+        if of.suite.built_component(&case.guest).is_err()
+            && of.suite.layout.build_error(&case.guest).is_file()
+        {
+            return Cell::NotApplicable {
+                not_applicable: format!(
+                    "guest `{}` does not build against WASI {}",
+                    case.guest, of.release
+                ),
+            };
+        }
         match host.supports(&case.run) {
             Err(not_applicable) => Cell::NotApplicable { not_applicable },
             Ok(()) => match of.suite.observe(host.as_ref(), case) {
