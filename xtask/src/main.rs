@@ -152,6 +152,11 @@ enum Verb {
         /// a run on every host has.
         #[arg(long)]
         no_wasi_releases: bool,
+        /// Run every case afresh, rather than take what an earlier run of
+        /// the same harness saw on the same release of a host
+        /// (target/timelapse/cells/).
+        #[arg(long)]
+        fresh: bool,
     },
     /// Write a self-contained HTML page of a run: the case × host matrix
     /// with verdicts, filters by family, host and verdict, each cell
@@ -453,6 +458,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             hosts,
             bisect,
             no_wasi_releases,
+            fresh,
         } => {
             prepare(&root)?;
             let mut timelapse = witness_bin(&root, "witness-timelapse");
@@ -467,6 +473,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             if bisect {
                 timelapse.arg("--bisect");
+            }
+            if fresh {
+                timelapse.arg("--fresh");
             }
             timelapse.args(filter);
             for host in hosts {

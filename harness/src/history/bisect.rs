@@ -53,6 +53,7 @@ mod tests {
             name: format!("wasmtime-cli-{version}"),
             entry: Entry::release(Kind::WasmtimeCli, &version, String::new()),
             version,
+            unusable: None,
         }
     }
 

@@ -114,32 +114,40 @@ impl Cell {
 }
 
 /// Each column whose cell differs from the column before it of the same
-/// kind, neither of the two having varied: the first installed version that
-/// behaved otherwise. Columns without a cell for the case (a release a
-/// bisection installed for other cases) are passed over.
+/// kind: the first installed version that behaved otherwise. Passed over:
+/// columns without a cell for the case (a release a bisection installed for
+/// other cases) and cells that varied when run again (no evidence either
+/// way, which must not hide a change between their neighbours).
 pub fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change> {
-    let present: Vec<&Column> = (columns.iter())
-        .filter(|column| cells.contains_key(&column.name))
+    let present: Vec<(&Column, &Cell)> = (columns.iter())
+        .filter_map(|column| Some((column, cells.get(&column.name)?)))
+        .filter(|(_, cell)| !cell.varies())
         .collect();
     present
         .windows(2)
-        .filter(|pair| pair[0].kind == pair[1].kind)
+        .filter(|pair| pair[0].0.kind == pair[1].0.kind)
         .filter_map(|pair| {
-            let (before, now) = (cells.get(&pair[0].name)?, cells.get(&pair[1].name)?);
-            if before.varies() || now.varies() {
-                return None;
-            }
-            let (before, now) = (before.summary(), now.summary());
-            (before != now).then(|| Change {
-                host: pair[1].name.clone(),
-                before_host: pair[0].name.clone(),
-                before,
-                now,
-                guests: (pair[0].wit != pair[1].wit)
-                    .then(|| format!("{} → {}", pair[0].wit, pair[1].wit)),
+            let ((was, before), (is, now)) = (pair[0], pair[1]);
+            (before.compared() != now.compared()).then(|| Change {
+                host: is.name.clone(),
+                before_host: was.name.clone(),
+                before: before.summary(),
+                now: now.summary(),
+                guests: (was.wit != is.wit).then(|| format!("{} → {}", was.wit, is.wit)),
             })
         })
         .collect()
+}
+
+impl Cell {
+    /// What a change compares: the summary, but not applicable is no
+    /// behaviour, whatever the reason.
+    pub fn compared(&self) -> String {
+        match self {
+            Cell::NotApplicable { .. } => "not applicable".to_string(),
+            cell => cell.summary(),
+        }
+    }
 }
 
 impl Timelapse {
@@ -203,6 +211,28 @@ mod tests {
     }
 
     #[test]
+    fn not_applicable_for_another_reason_is_no_change() {
+        let columns = [
+            column("wasmtime-cli", "36.0.9", "0.2.12"),
+            column("wasmtime-cli", "46.0.1", "0.2.12"),
+        ];
+        let not_applicable = |why: &str| Cell::NotApplicable {
+            not_applicable: why.into(),
+        };
+        let cells = BTreeMap::from([
+            (
+                "wasmtime-cli-36.0.9".to_string(),
+                not_applicable("no -S cwd"),
+            ),
+            (
+                "wasmtime-cli-46.0.1".to_string(),
+                not_applicable("no terminal"),
+            ),
+        ]);
+        assert!(changes(&columns, &cells).is_empty());
+    }
+
+    #[test]
     fn a_cell_that_varied_when_run_again_is_no_change() {
         let columns = [
             column("wasmtime-cli", "17.0.3", "0.2.0"),
@@ -223,5 +253,29 @@ mod tests {
             varying.summary(),
             "indices = [0, 1], or on another run: indices = [1, 0]"
         );
+    }
+
+    #[test]
+    fn a_release_that_varied_between_two_that_differ_does_not_hide_their_change() {
+        let columns = [
+            column("wasmtime-cli", "19.0.2", "0.2.0"),
+            column("wasmtime-cli", "28.0.1", "0.2.0"),
+            column("wasmtime-cli", "36.0.9", "0.2.0"),
+        ];
+        let varying = Cell::Did {
+            did: "hang".into(),
+            message: None,
+            varies: vec!["trap by host".into()],
+            verdict: None,
+        };
+        let cells = BTreeMap::from([
+            ("wasmtime-cli-19.0.2".to_string(), did("hang")),
+            ("wasmtime-cli-28.0.1".to_string(), varying),
+            ("wasmtime-cli-36.0.9".to_string(), did("trap by host")),
+        ]);
+        let changes = changes(&columns, &cells);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].before_host, "wasmtime-cli-19.0.2");
+        assert_eq!(changes[0].host, "wasmtime-cli-36.0.9");
     }
 }

@@ -17,6 +17,9 @@ pub struct Release {
     pub name: String,
     pub version: Version,
     pub entry: Entry,
+    /// Why witness cannot install it, if it cannot (a bisection passes it
+    /// over, and says so).
+    pub unusable: Option<String>,
 }
 
 /// A release's train: its major for wasmtime, its major and minor for jco.
@@ -101,6 +104,7 @@ fn wasmtime_cli() -> Result<Vec<Release>, String> {
                     )
                 },
                 version,
+                unusable: None,
             }
         })
         .collect())
@@ -122,23 +126,29 @@ fn jco() -> Result<Vec<Release>, String> {
         .filter_map(|version| Version::parse(version).ok());
     Ok(newest_per_train(Kind::Jco, versions)
         .into_iter()
-        .filter_map(|version| {
+        .map(|version| {
             let range = jco["versions"][version.to_string()]["dependencies"]
                 ["@bytecodealliance/preview2-shim"]
-                .as_str()?;
-            let shim = newest_matching(&shims, range)?;
-            Some(Release {
+                .as_str();
+            let shim = range.and_then(|range| newest_matching(&shims, range));
+            let about = match &shim {
+                Some(shim) => format!("jco {version} + preview2-shim {shim} on Node (npm)"),
+                None => format!("jco {version}"),
+            };
+            Release {
                 name: format!("jco-{version}"),
                 entry: Entry {
-                    shim: Some(shim.to_string()),
-                    ..Entry::release(
-                        Kind::Jco,
-                        &version,
-                        format!("jco {version} + preview2-shim {shim} on Node (npm)"),
-                    )
+                    shim: shim.as_ref().map(Version::to_string),
+                    ..Entry::release(Kind::Jco, &version, about)
                 },
+                unusable: shim.is_none().then(|| match range {
+                    Some(range) => {
+                        format!("its preview2-shim range `{range}` is not one witness reads")
+                    }
+                    None => "it does not depend on preview2-shim".to_string(),
+                }),
                 version,
-            })
+            }
         })
         .collect())
 }

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+/// The kind of the WASI release columns: the newest wasmtime CLI with
+/// the guests of each WASI 0.2 release, whose versions are the releases.
+pub const WASI_RELEASES: &str = "wasi-releases";
+
 const HEADER: &str = "# What `cargo xtask timelapse` found: written by it, do not edit. Read by\n# `cargo xtask upstream`, whose drafts say when each behaviour they report\n# first appeared, and which writes the README's history table from it.\n";
 
 #[derive(Serialize, Deserialize, Default, Debug, PartialEq)]
@@ -97,7 +101,12 @@ impl Summary {
                     guests: change.guests.clone(),
                 });
             }
-            let kinds: BTreeSet<&str> = timelapse.hosts.iter().map(|c| c.kind.as_str()).collect();
+            // The WASI release columns are one host's: its violations are
+            // its kind's already.
+            let kinds: BTreeSet<&str> = (timelapse.hosts.iter())
+                .map(|column| column.kind.as_str())
+                .filter(|kind| *kind != WASI_RELEASES)
+                .collect();
             for kind in kinds {
                 if let Some(since) = since(timelapse, row, kind) {
                     summary.violations.push(since);
@@ -229,44 +238,35 @@ fn cell(text: &str) -> String {
 }
 
 /// Since when `kind`'s releases do on `row`'s case what the newest does,
-/// when that violates the clause.
+/// when that violates the clause: the first release of its newest change
+/// (as [`super::matrix::changes`] names them), or the oldest release with a cell when it
+/// never changed.
 fn since(timelapse: &Timelapse, row: &Row, kind: &str) -> Option<Since> {
-    let lineage: Vec<(&str, &Cell)> = (timelapse.hosts.iter())
+    let lineage: Vec<(&str, &str, &Cell)> = (timelapse.hosts.iter())
         .filter(|column| column.kind == kind)
-        .filter_map(|column| Some((column.version.as_str(), row.cells.get(&column.name)?)))
+        .filter_map(|column| {
+            let cell = row.cells.get(&column.name)?;
+            Some((column.name.as_str(), column.version.as_str(), cell))
+        })
         .collect();
-    let (_, newest) = lineage.last()?;
-    let violates = |cell: &Cell| {
-        matches!(
-            cell,
-            Cell::Did {
-                verdict: Some(Verdict::Violates),
-                ..
-            }
-        )
+    let (_, _, newest) = lineage.last()?;
+    let verdict = |cell: &Cell| match cell {
+        Cell::Did { verdict, .. } => *verdict,
+        _ => None,
     };
-    if !violates(newest) {
+    if verdict(newest) != Some(Verdict::Violates) {
         return None;
     }
-    let stretch = (lineage.iter().rev())
-        .take_while(|(_, cell)| cell.summary() == newest.summary())
-        .count();
-    let first = lineage.len() - stretch;
+    let first = (row.changes.iter().rev())
+        .find_map(|change| lineage.iter().position(|(name, ..)| *name == change.host))
+        .unwrap_or(0);
     let last_good = (lineage[..first].iter().rev())
-        .find(|(_, cell)| {
-            matches!(
-                cell,
-                Cell::Did {
-                    verdict: Some(Verdict::Conforms),
-                    ..
-                }
-            )
-        })
-        .map(|(version, _)| version.to_string());
+        .find(|(_, _, cell)| verdict(cell) == Some(Verdict::Conforms))
+        .map(|(_, version, _)| version.to_string());
     Some(Since {
         case: row.case.clone(),
         kind: kind.to_string(),
-        first_seen: lineage[first].0.to_string(),
+        first_seen: lineage[first].1.to_string(),
         last_good,
     })
 }

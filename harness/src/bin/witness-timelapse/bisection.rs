@@ -4,14 +4,14 @@
 //! until every change names the first release that behaves the new way.
 //! What it installs joins timelapse.toml, so the next run has it.
 
-use super::{Lineup, ReleaseKey, Runner, numbers};
+use super::{Lineup, ReleaseKey, Runner, Saving, numbers};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use witness::case::Case;
 use witness::history::bisect;
-use witness::history::matrix::{Column, Row, changes};
+use witness::history::matrix::{Change, Column, Row, changes};
 use witness::history::releases::{self, Release, train};
 use witness::host::registry::{Entry, Kind, Registry, Status};
 
@@ -27,18 +27,29 @@ pub struct Bisection {
     refused: BTreeMap<String, String>,
     /// What this bisection installed, in order.
     installed: Vec<String>,
+    /// Where what it installs is kept.
+    timelapse_toml: PathBuf,
 }
 
 impl Bisection {
+    /// A bisection that keeps what it installs in `timelapse_toml`.
+    pub fn new(timelapse_toml: PathBuf) -> Bisection {
+        Bisection {
+            timelapse_toml,
+            ..Bisection::default()
+        }
+    }
+
+    /// Bisects every change of `rows` until each is exact, saving the
+    /// findings after each round (a bisection may take hours).
     pub fn run(
         mut self,
         registry: &mut Registry,
-        timelapse_toml: &Path,
         lineup: &mut Lineup,
         runner: &Runner,
         cases: &[Case],
         rows: &mut [Row],
-        after_each_round: &dyn Fn(&[Column], &[Row]) -> Result<PathBuf, String>,
+        saving: &Saving,
     ) -> Result<(), String> {
         let started = Instant::now();
         let mut round = 0;
@@ -58,8 +69,7 @@ impl Bisection {
             );
             for (name, (release, wit, indices)) in wanted {
                 if !(lineup.columns.iter()).any(|column| column.name == name)
-                    && let Err(why) =
-                        self.join(registry, timelapse_toml, lineup, runner, &release, wit)
+                    && let Err(why) = self.join(registry, lineup, runner, &release, wit)
                 {
                     println!("  {name} left out: {why}");
                     self.refused.insert(name, why);
@@ -76,7 +86,7 @@ impl Bisection {
                     rows[index].changes = changes(&lineup.columns, &rows[index].cells);
                 }
             }
-            after_each_round(&lineup.columns, rows)?;
+            saving.save(&lineup.columns, rows)?;
         }
         self.report(lineup, rows, started);
         Ok(())
@@ -91,17 +101,23 @@ impl Bisection {
         lineup: &Lineup,
         rows: &[Row],
     ) -> Result<Wanted, String> {
-        let mut wanted = Wanted::new();
+        let older = |change: &Change| {
+            (registry.entries.get(&change.before_host)).filter(|older| older.kind != Kind::Embedded)
+        };
+        // The registries first: what they serve may refuse releases.
+        for change in rows.iter().flat_map(|row| &row.changes) {
+            if let Some(older) = older(change) {
+                self.served(older.kind)?;
+            }
+        }
         let refused: BTreeSet<String> = self.refused.keys().cloned().collect();
+        let mut wanted = Wanted::new();
         for (index, row) in rows.iter().enumerate() {
             for change in &row.changes {
-                let Some(older) = registry.entries.get(&change.before_host) else {
+                let Some(older) = older(change) else {
                     continue;
                 };
-                if older.kind == Kind::Embedded {
-                    continue;
-                }
-                let served = self.served(older.kind)?;
+                let served = &self.served[&older.kind];
                 let between =
                     bisect::between(served, older.kind, &lineup.columns, change, &refused);
                 if let Some(next) = bisect::middle(&between) {
@@ -120,7 +136,15 @@ impl Bisection {
     fn served(&mut self, kind: Kind) -> Result<&[Release], String> {
         if let std::collections::btree_map::Entry::Vacant(slot) = self.served.entry(kind) {
             println!("asking {}'s registry which releases it serves", kind.name());
-            slot.insert(releases::served(kind)?);
+            let served = releases::served(kind)?;
+            // A release witness cannot install is refused, so that no
+            // change across it is said to be exact.
+            for release in &served {
+                if let Some(why) = &release.unusable {
+                    self.refused.insert(release.name.clone(), why.clone());
+                }
+            }
+            slot.insert(served);
         }
         Ok(&self.served[&kind])
     }
@@ -130,7 +154,6 @@ impl Bisection {
     fn join(
         &mut self,
         registry: &mut Registry,
-        timelapse_toml: &Path,
         lineup: &mut Lineup,
         runner: &Runner,
         release: &Release,
@@ -172,7 +195,7 @@ impl Bisection {
             registry.entries.remove(name);
         })?;
         if fresh {
-            append(timelapse_toml, name, &entry)?;
+            append(&self.timelapse_toml, name, &entry)?;
         }
         let column = Column {
             name: name.clone(),
@@ -180,12 +203,17 @@ impl Bisection {
             version: entry.version.clone().unwrap_or_default(),
             wit: of.release.clone(),
         };
-        // Before the first column of its kind with a later version.
+        // Before the first column of its kind with a later version: a
+        // bisected release lies between two columns, so there is one.
         let at = (lineup.columns.iter())
-            .position(|other| other.kind == column.kind && numbers(&other.version) > numbers(&column.version))
-            .unwrap_or(lineup.columns.len());
+            .position(|other| {
+                other.kind == column.kind && numbers(&other.version) > numbers(&column.version)
+            })
+            .expect("a bisected release is older than a column of its kind");
         lineup.columns.insert(at, column);
-        lineup.hosts.insert(at, (host, entry.wit.clone()));
+        lineup
+            .hosts
+            .insert(at, (host, entry.wit.clone(), format!("{entry:?}")));
         Ok(())
     }
 
@@ -201,10 +229,12 @@ impl Bisection {
                 false => format!(" ({})", self.installed.join(", ")),
             }
         );
+        // Every release of each range that was not a column before.
         let sweep: usize = (self.served.iter())
             .map(|(kind, served)| {
                 let trains: Vec<(u64, u64)> = (lineup.columns.iter())
                     .filter(|column| column.kind == kind.name())
+                    .filter(|column| !self.installed.contains(&column.name))
                     .filter_map(|column| semver::Version::parse(&column.version).ok())
                     .map(|version| train(*kind, &version))
                     .collect();
@@ -215,37 +245,30 @@ impl Bisection {
                     .map(|release| train(*kind, &release.version))
                     .filter(|at| low < at && at < high && !trains.contains(at))
                     .count()
-                    + self.installed.len()
             })
             .sum();
         println!("a full sweep of the same ranges would have installed {sweep} release(s)");
         for (name, why) in &self.refused {
             println!("not installed here: {name}: {why}");
         }
-        let refused: BTreeSet<String> = self.refused.keys().cloned().collect();
         for row in rows {
             for change in &row.changes {
-                let kind = |name: &str| {
-                    (lineup.columns.iter().find(|column| column.name == name))
-                        .map(|column| column.kind.clone())
-                };
-                let Some(served) = (self.served.iter())
-                    .find(|(k, _)| Some(k.name().to_string()) == kind(&change.host))
-                    .map(|(_, served)| served)
+                let column = lineup
+                    .columns
+                    .iter()
+                    .find(|column| column.name == change.host);
+                let Some((kind, served)) = (self.served.iter())
+                    .find(|(kind, _)| column.is_some_and(|column| column.kind == kind.name()))
                 else {
                     continue;
                 };
-                let kind = *(self.served.keys())
-                    .find(|k| Some(k.name().to_string()) == kind(&change.host))
-                    .expect("found above");
                 let untried =
-                    bisect::between(served, kind, &lineup.columns, change, &BTreeSet::new());
+                    bisect::between(served, *kind, &lineup.columns, change, &BTreeSet::new());
                 let why = match untried.is_empty() {
                     true => "exactly".to_string(),
                     false => format!(
                         "not exactly: between them, {} could not be installed",
                         (untried.iter())
-                            .filter(|release| refused.contains(&release.name))
                             .map(|release| release.name.as_str())
                             .collect::<Vec<_>>()
                             .join(", ")

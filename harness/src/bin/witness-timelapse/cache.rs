@@ -1,9 +1,10 @@
 //! Cells of earlier time-lapse runs, under target/timelapse/cells/: an
 //! installed release does not change, so what it did on a case is kept,
-//! keyed by everything the run depends on — the column (the host, and the
-//! release its guests carried), the guest component's bytes, the case
-//! file's text, and the harness itself (this program's bytes and
-//! harness/jco/'s runners): a change to any of them runs the case afresh.
+//! keyed by everything the run depends on — the column (the host's entry,
+//! and the release its guests carried), the guest component's bytes, the
+//! case file's text, and the harness itself (this program's bytes,
+//! harness/jco/'s runners and locks): a change to any of them runs the case
+//! afresh. A harness error is not kept.
 //! `--fresh` runs every case afresh (and keeps what it saw).
 
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,10 @@ impl CellCache {
             .filter_map(|entry| Some(entry.ok()?.path()))
             .filter(|path| path.extension().is_some_and(|extension| extension == "mjs"))
             .collect();
+        // And the locks jco's hosts install from.
+        for lock in ["", "deno/", "bun/", "chromium/"] {
+            runners.push(jco_runners.join(format!("{lock}package-lock.json")));
+        }
         runners.sort();
         for runner in runners {
             harness.update(std::fs::read(&runner).unwrap_or_default());

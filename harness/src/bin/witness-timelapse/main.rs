@@ -21,7 +21,7 @@ use std::time::Instant;
 use witness::case::Case;
 use witness::case::Citation;
 use witness::history::matrix::{Cell, Column, Row, Timelapse, Verdict, changes};
-use witness::history::summary::Summary;
+use witness::history::summary::{Summary, WASI_RELEASES};
 use witness::host::Host;
 use witness::host::registry::{Entry, Registry, Status};
 use witness::judge::verdict::SpecVerdict;
@@ -121,9 +121,11 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
             version,
             pypi,
             cargo,
+            shim,
+            runtime,
             ..
         } = entry.clone();
-        (kind, version, pypi, cargo)
+        (kind, version, pypi, cargo, shim, runtime)
     };
     for (name, entry) in &registry.entries {
         if known
@@ -132,7 +134,7 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
             .is_some_and(|other| installs(other) != installs(entry))
         {
             return Err(format!(
-                "`{name}` is in hosts.toml and timelapse.toml with a different kind, version, pypi or cargo: make them the same"
+                "`{name}` is in hosts.toml and timelapse.toml with a different kind, version, pypi, cargo, shim or runtime: make them the same"
             ));
         }
     }
@@ -187,28 +189,32 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
     let saving = Saving {
         layout: &layout,
         cases: &cases,
-        history: cli.hosts.is_empty(),
+        history: cli.hosts.is_empty() && lineup.left_out.is_empty(),
     };
     saving.save(&lineup.columns, &rows)?;
     let mut registry = registry;
     if cli.bisect {
-        let timelapse_toml = layout.root().join("timelapse.toml");
-        Bisection::default().run(
+        Bisection::new(layout.root().join("timelapse.toml")).run(
             &mut registry,
-            &timelapse_toml,
             &mut lineup,
             &runner,
             &cases,
             &mut rows,
-            // What a round found is kept at once: a bisection takes hours.
-            &|columns: &[Column], rows: &[Row]| saving.save(columns, rows),
+            &saving,
         )?;
     }
     report(&rows);
     let out = saving.save(&lineup.columns, &rows)?;
     println!("\nthe matrix: {}", out.display());
-    if saving.history {
-        println!("the history drafts and the README quote: history.toml (then run `cargo xtask upstream`)");
+    match (saving.history, lineup.left_out.is_empty()) {
+        (true, _) => println!(
+            "the history drafts and the README quote: history.toml (then run `cargo xtask upstream`)"
+        ),
+        (false, false) => println!(
+            "history.toml left as it was: {} could not be installed here",
+            lineup.left_out.join(", ")
+        ),
+        (false, true) => {}
     }
     println!(
         "as a view of the HTML report: cargo xtask report --timelapse {}",
@@ -242,7 +248,9 @@ impl Saving<'_> {
             .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         if self.history {
             let path = self.layout.root().join("history.toml");
-            let ran = (self.cases.iter()).map(|case| case.name.to_string()).collect();
+            let ran = (self.cases.iter())
+                .map(|case| case.name.to_string())
+                .collect();
             let summary = (Summary::load(&path).map_err(|e| e.to_string())?)
                 .merged(Summary::of(&timelapse), &ran);
             std::fs::write(&path, summary.render())
@@ -252,12 +260,19 @@ impl Saving<'_> {
     }
 }
 
+/// A column's host, the guests it runs, and what it is (its entry, for the
+/// kept cells' key: another install of the same name is another host).
+type Slot = (Arc<dyn Host>, ReleaseKey, String);
+
 /// The hosts in the matrix's order: their columns, and each host with the
 /// guests it runs.
 #[derive(Default)]
 struct Lineup {
     columns: Vec<Column>,
-    hosts: Vec<(Arc<dyn Host>, ReleaseKey)>,
+    hosts: Vec<Slot>,
+    /// Hosts that could not be installed here: a history without them
+    /// would say less than the committed one.
+    left_out: Vec<String>,
 }
 
 /// The hosts of the registry (only `wanted`, if any), each kind oldest
@@ -291,6 +306,7 @@ fn installed_in_order(
             println!("installing {name}");
             if let Err(why) = registry.install(name) {
                 println!("  host {name} left out: {why}");
+                lineup.left_out.push(name.clone());
                 continue;
             }
         }
@@ -300,7 +316,11 @@ fn installed_in_order(
             version: entry.version.clone().unwrap_or_default(),
             wit: of.release.clone(),
         };
-        lineup.hosts.push((registry.open(name)?, entry.wit.clone()));
+        lineup.hosts.push((
+            registry.open(name)?,
+            entry.wit.clone(),
+            format!("{entry:?}"),
+        ));
         lineup.columns.push(column);
     }
     Ok(lineup)
@@ -308,7 +328,7 @@ fn installed_in_order(
 
 /// The newest wasmtime CLI of `lineup` once more for each WASI release
 /// whose guests were built, oldest release first: a kind of its own
-/// (`wasi-releases-on-<host>`), whose versions are the releases.
+/// ([`WASI_RELEASES`]), whose versions are the releases.
 fn add_wasi_release_columns(
     lineup: &mut Lineup,
     guests: &BTreeMap<ReleaseKey, Guests>,
@@ -316,10 +336,8 @@ fn add_wasi_release_columns(
     let newest = (lineup.columns.iter())
         .rposition(|column| column.kind == "wasmtime-cli")
         .ok_or("the WASI release columns run on a wasmtime CLI, and the lineup has none")?;
-    let (host, name) = (
-        lineup.hosts[newest].0.clone(),
-        lineup.columns[newest].name.clone(),
-    );
+    let (host, _, identity) = lineup.hosts[newest].clone();
+    let name = lineup.columns[newest].name.clone();
     let mut releases: Vec<(&ReleaseKey, &Guests)> = guests.iter().collect();
     releases.sort_by_key(|(_, of)| semver::Version::parse(&of.release).ok());
     println!(
@@ -332,11 +350,13 @@ fn add_wasi_release_columns(
     for (key, of) in releases {
         lineup.columns.push(Column {
             name: format!("{name}+wasi-{}", of.release),
-            kind: format!("wasi-releases-on-{name}"),
+            kind: WASI_RELEASES.to_string(),
             version: of.release.clone(),
             wit: of.release.clone(),
         });
-        lineup.hosts.push((host.clone(), key.clone()));
+        lineup
+            .hosts
+            .push((host.clone(), key.clone(), identity.clone()));
     }
     Ok(())
 }
@@ -399,34 +419,31 @@ fn row(runner: &Runner, lineup: &Lineup, case: &Case) -> Row {
 impl Runner<'_> {
     /// What `host`, the time-lapse's column `column`, did on `case`: as an
     /// earlier run saw it, or run now.
-    fn cell(&self, column: &str, host: &(Arc<dyn Host>, ReleaseKey), case: &Case) -> Cell {
+    fn cell(&self, column: &str, host: &Slot, case: &Case) -> Cell {
         let key = self.key(column, host, case);
         if let Some((cell, _)) = key.as_deref().and_then(|key| self.cache.get(key)) {
             return cell;
         }
         let cell = self.observe(host, case);
-        if let Some(key) = key {
+        // A harness error may pass: it is not kept.
+        if let (Some(key), false) = (key, matches!(cell, Cell::Error { .. })) {
             self.cache.put(&key, &cell, false);
         }
         cell
     }
 
-    fn key(
-        &self,
-        column: &str,
-        (_, release): &(Arc<dyn Host>, ReleaseKey),
-        case: &Case,
-    ) -> Option<String> {
+    fn key(&self, column: &str, (_, release, identity): &Slot, case: &Case) -> Option<String> {
         let component = self.guests[release]
             .suite
             .built_component(&case.guest)
             .ok()?;
-        self.cache.key(column, &component, case)
+        self.cache
+            .key(&format!("{column}\n{identity}"), &component, case)
     }
 
     /// What `host` did on `case`, judged by the clause where the clause
     /// holds in the release its guests carried.
-    fn observe(&self, (host, release): &(Arc<dyn Host>, ReleaseKey), case: &Case) -> Cell {
+    fn observe(&self, (host, release, _): &Slot, case: &Case) -> Cell {
         let of = &self.guests[release];
         // A guest calling what an older release lacks does not build
         // against it: history, not a harness error.
@@ -435,8 +452,8 @@ impl Runner<'_> {
         {
             return Cell::NotApplicable {
                 not_applicable: format!(
-                    "guest `{}` does not build against WASI {}",
-                    case.guest, of.release
+                    "guest `{}` does not build against this WASI release",
+                    case.guest
                 ),
             };
         }
@@ -447,14 +464,16 @@ impl Runner<'_> {
                     did: observed.behaviour(),
                     message: observed.outcome.message().map(str::to_string),
                     varies: Vec::new(),
-                    verdict: match (&case.spec, citation(&of.spec, &of.release, case)) {
-                        (Citation::Clause { .. }, None) => {
-                            Some(match SpecVerdict::violation(case, &observed) {
-                                Some(_) => Verdict::Violates,
-                                None => Verdict::Conforms,
-                            })
-                        }
-                        _ => None,
+                    // A panic or a crash violates every case, silent ones too.
+                    verdict: match (
+                        citation(&of.spec, &of.release, case),
+                        SpecVerdict::violation(case, &observed),
+                        &case.spec,
+                    ) {
+                        (Some(_), ..) => None,
+                        (None, Some(_), _) => Some(Verdict::Violates),
+                        (None, None, Citation::Clause { .. }) => Some(Verdict::Conforms),
+                        (None, None, Citation::Silent { .. }) => None,
                     },
                 },
                 Err(error) => Cell::Error { error },
@@ -465,13 +484,7 @@ impl Runner<'_> {
     /// `first`, with what else `host` did when `case` ran again
     /// [`CONFIRMING_RUNS`] times: a cell that varies is no evidence of a
     /// change.
-    fn confirmed(
-        &self,
-        column: &str,
-        host: &(Arc<dyn Host>, ReleaseKey),
-        case: &Case,
-        mut first: Cell,
-    ) -> Cell {
+    fn confirmed(&self, column: &str, host: &Slot, case: &Case, mut first: Cell) -> Cell {
         let key = self.key(column, host, case);
         if let Some((cell, true)) = key.as_deref().and_then(|key| self.cache.get(key)) {
             return cell;
@@ -486,7 +499,7 @@ impl Runner<'_> {
         if let Cell::Did { varies, .. } = &mut first {
             *varies = others;
         }
-        if let Some(key) = key {
+        if let (Some(key), false) = (key, matches!(first, Cell::Error { .. })) {
             self.cache.put(&key, &first, true);
         }
         first

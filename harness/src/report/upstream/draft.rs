@@ -328,9 +328,10 @@ fn write_history(text: &mut String, evidence: &Evidence, case: &Case, diverging:
         });
         let hosts = comma_list(&hosts, |host| format!("`{host}`"));
         let said = match (history.cases.contains(&name), releases, history.since(&name, kind)) {
-            (false, ..) | (_, None, _) => {
+            (false, ..) => {
                 "not in the history yet (the case is newer than it): run `cargo xtask timelapse --bisect`".to_string()
             }
+            (true, None, _) => format!("the history has no release of {kind}"),
             (true, Some(range), Some(since)) => format!(
                 "first seen in {kind} {}; {} (releases {range})",
                 history.first_seen(since),
@@ -340,7 +341,7 @@ fn write_history(text: &mut String, evidence: &Evidence, case: &Case, diverging:
                 }
             ),
             (true, Some(range), None) => format!(
-                "the newest {kind} of the history does not do so (releases {range}): it shows in {hosts} only"
+                "the history's newest {kind} is not seen violating the clause (releases {range}): it shows in {hosts} only"
             ),
         };
         let _ = writeln!(text, "- {hosts}: {said}");
