@@ -128,13 +128,15 @@ enum Verb {
         #[arg(long)]
         per_case: bool,
     },
-    /// Run every case across the hosts of timelapse.toml (wasmtime 17 to 19
-    /// built with cargo install, the CLIs PyPI serves, 36 to 49, and jco),
+    /// Run every case across the hosts of timelapse.toml (wasmtime's CLIs
+    /// from 17, jco from 1.0 with its preview2-shim, and the WASI release
+    /// columns: the newest CLI with the guests of each WASI 0.2 release),
     /// each kind oldest first, installing those missing, each host with the
     /// guests of the WASI release it implements. History, not a gate:
-    /// nothing is judged, no record is read. Names, per case, the first installed version of each kind that
-    /// behaved otherwise than the one before; the whole case × host matrix
-    /// goes to target/witness/timelapse.json.
+    /// nothing fails and no record is read. Names, per case, the first
+    /// release of each kind that behaved otherwise than the one before; the
+    /// matrix goes to target/witness/timelapse.json and, from a run on every
+    /// host, the findings to history.toml (then `cargo xtask upstream`).
     Timelapse {
         /// Only cases whose name contains this, e.g. `poll::empty-list`.
         filter: Option<String>,

@@ -12,7 +12,8 @@ use std::collections::BTreeSet;
 
 /// The releases of `served` (one kind's, oldest first) strictly between
 /// the two columns of `change`, leaving out those that cannot be installed
-/// here (`refused`).
+/// here (`refused`) and the trains a column has already: a column passed
+/// over because it varied is not run again (it would vary again).
 pub fn between<'a>(
     served: &'a [Release],
     kind: Kind,
@@ -29,7 +30,13 @@ pub fn between<'a>(
         return Vec::new();
     };
     let (low, high) = (train(kind, &before), train(kind, &after));
+    let columns_trains: BTreeSet<(u64, u64)> = (columns.iter())
+        .filter(|column| column.kind == kind.name())
+        .filter_map(|column| Version::parse(&column.version).ok())
+        .map(|version| train(kind, &version))
+        .collect();
     (served.iter())
+        .filter(|release| !columns_trains.contains(&train(kind, &release.version)))
         .filter(|release| {
             (low < train(kind, &release.version)) && train(kind, &release.version) < high
         })
@@ -131,6 +138,28 @@ mod tests {
                 tried.len()
             );
         }
+    }
+
+    #[test]
+    fn a_train_with_a_column_is_not_run_again() {
+        let served: Vec<Release> = ["19.0.2", "28.0.1", "30.0.0", "36.0.0"]
+            .iter()
+            .map(|version| release(version))
+            .collect();
+        // 28's column varied, so the change runs from 19 to 36 across it.
+        let columns = [column("19.0.2"), column("28.0.1"), column("36.0.9")];
+        let between = between(
+            &served,
+            Kind::WasmtimeCli,
+            &columns,
+            &change("19.0.2", "36.0.9"),
+            &BTreeSet::new(),
+        );
+        let names: Vec<&str> = between
+            .iter()
+            .map(|release| release.name.as_str())
+            .collect();
+        assert_eq!(names, ["wasmtime-cli-30.0.0"]);
     }
 
     #[test]

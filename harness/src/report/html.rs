@@ -384,6 +384,10 @@ fn timelapse_view(timelapse: &Timelapse) -> String {
         .map(|host| host.kind.as_str())
         .collect();
     kinds.dedup();
+    // The WASI releases the guests carried, oldest first.
+    let mut releases: Vec<&String> = timelapse.hosts.iter().map(|host| &host.wit).collect();
+    releases.sort_by_key(|release| semver::Version::parse(release).ok());
+    releases.dedup();
     for row in shown {
         let _ = writeln!(
             out,
@@ -398,6 +402,17 @@ fn timelapse_view(timelapse: &Timelapse) -> String {
                 escape(citation)
             );
         }
+        if !row.citations.is_empty() {
+            let holds = (releases.iter()).find(|release| !row.citations.contains_key(**release));
+            let _ = writeln!(
+                out,
+                "<p class=\"clause\">{}</p>",
+                match holds {
+                    Some(release) => format!("The citation holds from WASI {}.", escape(release)),
+                    None => "The citation holds in none of the releases the guests carried.".into(),
+                }
+            );
+        }
         for kind in &kinds {
             let strip: Vec<_> = (timelapse.hosts.iter())
                 .filter(|host| host.kind == *kind)
@@ -410,12 +425,15 @@ fn timelapse_view(timelapse: &Timelapse) -> String {
                 escape(kind)
             );
             for (host, cell) in &strip {
+                // Coloured as changes are found: not applicable is one.
                 let summary = cell.summary();
-                let colour = (behaviours.iter().position(|known| *known == summary))
-                    .unwrap_or_else(|| {
-                        behaviours.push(summary.clone());
-                        behaviours.len() - 1
-                    });
+                let colour = (behaviours
+                    .iter()
+                    .position(|known| *known == cell.compared()))
+                .unwrap_or_else(|| {
+                    behaviours.push(cell.compared());
+                    behaviours.len() - 1
+                });
                 let first = row.changes.iter().any(|change| change.host == host.name);
                 let violates = matches!(
                     cell,

@@ -402,18 +402,27 @@ fn row(runner: &Runner, lineup: &Lineup, case: &Case) -> Row {
         changes: changes(&lineup.columns, &cells),
         cells,
     };
-    let sides: BTreeSet<String> = (row.changes.iter())
-        .flat_map(|change| [change.before_host.clone(), change.host.clone()])
-        .collect();
-    for side in sides {
-        let at = (lineup.columns.iter().position(|column| column.name == side))
-            .expect("a change names a column");
-        let first = row.cells[&side].clone();
-        let again = runner.confirmed(&side, &lineup.hosts[at], case, first);
-        row.cells.insert(side, again);
+    // Until every side of every change is confirmed: a side that varies is
+    // passed over, which makes its neighbours the sides of a change.
+    let mut confirmed: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let sides: BTreeSet<String> = (row.changes.iter())
+            .flat_map(|change| [change.before_host.clone(), change.host.clone()])
+            .filter(|side| !confirmed.contains(side))
+            .collect();
+        if sides.is_empty() {
+            return row;
+        }
+        for side in sides {
+            let at = (lineup.columns.iter().position(|column| column.name == side))
+                .expect("a change names a column");
+            let first = row.cells[&side].clone();
+            let again = runner.confirmed(&side, &lineup.hosts[at], case, first);
+            row.cells.insert(side.clone(), again);
+            confirmed.insert(side);
+        }
+        row.changes = changes(&lineup.columns, &row.cells);
     }
-    row.changes = changes(&lineup.columns, &row.cells);
-    row
 }
 
 impl Runner<'_> {
