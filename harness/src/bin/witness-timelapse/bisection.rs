@@ -4,15 +4,14 @@
 //! until every change names the first release that behaves the new way.
 //! What it installs joins timelapse.toml, so the next run has it.
 
-use super::{Lineup, ReleaseKey, Runner, Saving, WORKERS, numbers};
+use super::{Lineup, ReleaseKey, Runner, Saving, in_parallel, numbers};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use witness::case::Case;
 use witness::history::bisect;
-use witness::history::matrix::{Cell, Change, Column, Row, changes};
+use witness::history::matrix::{Change, Column, Row, changes};
 use witness::history::releases::{self, Release, train};
 use witness::host::registry::{Entry, Kind, Registry, Status};
 
@@ -79,31 +78,18 @@ impl Bisection {
                 let at = (lineup.columns.iter().position(|column| column.name == name))
                     .expect("the release joined the lineup");
                 // The cases a few at a time, as the matrix runs them.
-                let next = AtomicUsize::new(0);
-                let cells: Vec<Mutex<Option<Cell>>> =
-                    indices.iter().map(|_| Mutex::new(None)).collect();
-                std::thread::scope(|scope| {
-                    for _ in 0..WORKERS {
-                        scope.spawn(|| {
-                            while let Some(index) =
-                                indices.get(next.fetch_add(1, Ordering::Relaxed))
-                            {
-                                let case = &cases[*index];
-                                let first = runner.cell(&name, &lineup.hosts[at], case);
-                                let cell = runner.confirmed(&name, &lineup.hosts[at], case, first);
-                                println!("  {} on {name}: {}", case.name, cell.summary());
-                                let slot = indices
-                                    .iter()
-                                    .position(|i| i == index)
-                                    .expect("an index of indices");
-                                *cells[slot].lock().expect("no worker panics") = Some(cell);
-                            }
-                        });
-                    }
-                });
+                let cells = in_parallel(
+                    &indices,
+                    |index| {
+                        let case = &cases[*index];
+                        let first = runner.cell(&name, &lineup.hosts[at], case);
+                        let cell = runner.confirmed(&name, &lineup.hosts[at], case, first);
+                        println!("  {} on {name}: {}", case.name, cell.summary());
+                        cell
+                    },
+                    |_| {},
+                );
                 for (index, cell) in indices.iter().zip(cells) {
-                    let cell =
-                        (cell.into_inner().expect("no worker panics")).expect("every case ran");
                     rows[*index].cells.insert(name.clone(), cell);
                     rows[*index].changes = changes(&lineup.columns, &rows[*index].cells);
                 }

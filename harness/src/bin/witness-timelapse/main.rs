@@ -518,32 +518,47 @@ impl Runner<'_> {
 /// Every case's row, a few cases at a time (a host mostly waits on the
 /// processes it starts), in the cases' order, saying how far it got.
 fn rows_in_parallel(runner: &Runner, lineup: &Lineup, cases: &[Case]) -> Vec<Row> {
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
     let started = Instant::now();
-    let rows: Vec<Mutex<Option<Row>>> = cases.iter().map(|_| Mutex::new(None)).collect();
+    in_parallel(
+        cases,
+        |case| row(runner, lineup, case),
+        |done| {
+            if done.is_multiple_of(PROGRESS_EVERY) || done == cases.len() {
+                eprintln!(
+                    "  {done}/{} cases on {} hosts ({}s)",
+                    cases.len(),
+                    lineup.columns.len(),
+                    started.elapsed().as_secs()
+                );
+            }
+        },
+    )
+}
+
+/// `work` on each of `items`, [`WORKERS`] at a time, in the items' order;
+/// `done` hears how many are done after each.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    work: impl Fn(&T) -> R + Sync,
+    done: impl Fn(usize) + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..WORKERS {
             scope.spawn(|| {
                 loop {
                     let at = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(case) = cases.get(at) else { break };
-                    *rows[at].lock().expect("no worker panics") = Some(row(runner, lineup, case));
-                    let done = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if done.is_multiple_of(PROGRESS_EVERY) || done == cases.len() {
-                        eprintln!(
-                            "  {done}/{} cases on {} hosts ({}s)",
-                            cases.len(),
-                            lineup.columns.len(),
-                            started.elapsed().as_secs()
-                        );
-                    }
+                    let Some(item) = items.get(at) else { break };
+                    *results[at].lock().expect("no worker panics") = Some(work(item));
+                    done(finished.fetch_add(1, Ordering::Relaxed) + 1);
                 }
             });
         }
     });
-    (rows.into_iter())
-        .map(|row| (row.into_inner().expect("no worker panics")).expect("every case ran"))
+    (results.into_iter())
+        .map(|result| (result.into_inner().expect("no worker panics")).expect("every item ran"))
         .collect()
 }
 
