@@ -29,7 +29,9 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { argumentsOf, drained, environment, frame, preopens, runnerOptions } from './protocol.mjs';
+import {
+  argumentsOf, drained, environment, frame, preopens, runnerOptions, writeReply,
+} from './protocol.mjs';
 import { transpiled } from './transpile.mjs';
 
 const options = runnerOptions(import.meta.url);
@@ -404,11 +406,9 @@ async function run(request) {
   return outcome;
 }
 
-/// Writes the reply: in serving mode with the run's token, and `last` once
-/// this process serves no further run.
+/// Writes the reply; `last` once this process serves no further run.
 function reply(path, outcome, token) {
-  const served = spent ? { run: token, last: true } : { run: token };
-  writeFileSync(path, JSON.stringify(token ? { ...outcome, ...served } : outcome));
+  writeReply(path, outcome, token, spent);
 }
 
 /// `run`, or how the runner itself failed (a host panic: a bug of this

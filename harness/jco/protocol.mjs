@@ -1,5 +1,6 @@
 // The adapter protocol as jco's runners speak it (README, "Hosts" and
 // "Serving mode"): shared by runner.mjs and browser-runner.mjs.
+import { renameSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -66,4 +67,14 @@ export async function frame(token) {
   process.stdout.write(token);
   process.stderr.write(token);
   await Promise.all([drained(process.stdout), drained(process.stderr)]);
+}
+
+/// Writes a run's reply, whole: to another file first, then renamed, as
+/// the harness may read it the moment it kills a process that replied but
+/// has yet to exit. In serving mode with the run's token, and `last` once
+/// this process serves no further run.
+export function writeReply(path, outcome, token, last) {
+  const served = last ? { run: token, last: true } : { run: token };
+  writeFileSync(`${path}.part`, JSON.stringify(token ? { ...outcome, ...served } : outcome));
+  renameSync(`${path}.part`, path);
 }

@@ -17,14 +17,16 @@
 //
 // Classification: classify.mjs.
 import {
-  closeSync, createReadStream, openSync, readFileSync, writeFileSync, writeSync,
+  closeSync, createReadStream, openSync, readFileSync, writeSync,
 } from 'node:fs';
 import { Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Exit, NODE_BUILD_TRAPS, classify } from './classify.mjs';
-import { argumentsOf, drained, environment, frame, preopens, runnerOptions } from './protocol.mjs';
+import {
+  argumentsOf, drained, environment, frame, preopens, runnerOptions, writeReply,
+} from './protocol.mjs';
 import { transpiled } from './transpile.mjs';
 import { wasiImports } from './wasi-imports.mjs';
 
@@ -233,8 +235,7 @@ function reply(outcome) {
   current = null;
   // A serving process that takes no further run says so: `last`.
   repliedLast = spent;
-  const served = spent ? { run: token, last: true } : { run: token };
-  writeFileSync(path, JSON.stringify(token ? { ...outcome, ...served } : outcome));
+  writeReply(path, outcome, token, spent);
 }
 process.on('exit', (code) => {
   if (current) reply(traced ? classified(traced) : { outcome: 'completed', exit: code });

@@ -2485,6 +2485,16 @@ fn a_host_process_past_its_deadline_is_a_hang_and_nothing_it_started_outlives_it
     }
 }
 
+/// An adapter's own start and shutdown (a browser's) are not the guest's
+/// time: one that had replied before the harness killed it at its
+/// backstop ran the guest as its reply says.
+#[test]
+fn an_adapter_killed_after_its_reply_ended_the_run_as_it_replied() {
+    let run = run_on(&fake_adapter(), "reply-then-linger").unwrap();
+    assert_eq!(run.outcome, Outcome::Completed { exit: 0 });
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "guest output\n");
+}
+
 #[test]
 fn a_host_process_killed_by_a_signal_is_a_crash() {
     for host in fake_host_processes() {

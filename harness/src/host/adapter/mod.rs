@@ -18,7 +18,10 @@
 //! "code": "...", "message": "..."}`, and exits. The adapter times the run
 //! itself: one that ended after the deadline is a `hang`. The harness owns
 //! the deadline all the same: an adapter still running 2 s past it is killed
-//! with its whole process group, and the run is a hang. An adapter killed by a signal is
+//! with its whole process group, and the run is a hang unless the adapter
+//! had written its reply by then (its own start and shutdown, a browser's
+//! say, are not the guest's time; so a reply is written whole, to another
+//! file first and then renamed). An adapter killed by a signal is
 //! a `crash`; one that writes no reply, or one that does not parse, is a
 //! harness error naming the adapter and showing what it printed.
 
@@ -396,6 +399,20 @@ impl Host for AdapterHost {
                 }
             }
             None => match self.run_in_own_process(options, settings, responder.as_ref())? {
+                // Killed at the backstop after it had replied: the reply
+                // says how the guest's run ended.
+                HostEnd::Decided(run)
+                    if matches!(run.outcome, Outcome::Hang { .. }) && replied(&reply_file) =>
+                {
+                    (
+                        Ended {
+                            code: None,
+                            stdout: run.stdout,
+                            stderr: run.stderr,
+                        },
+                        None,
+                    )
+                }
                 HostEnd::Decided(run) => return Ok(run),
                 HostEnd::Exited {
                     code,
@@ -443,6 +460,12 @@ impl Host for AdapterHost {
             stderr: ended.stderr,
         })
     }
+}
+
+/// Whether a one-run adapter wrote a whole reply to `reply_file`.
+fn replied(reply_file: &Path) -> bool {
+    (std::fs::read_to_string(reply_file).ok())
+        .is_some_and(|text| serde_json::from_str::<Reply>(&text).is_ok())
 }
 
 /// What a run's process printed, and how it exited if it did.
