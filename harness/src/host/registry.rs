@@ -537,11 +537,18 @@ impl Registry {
                 ));
             }
         };
-        let status = install
-            .status()
+        let output = install
+            .stderr(std::process::Stdio::piped())
+            .output()
             .map_err(|e| format!("cannot run {:?}: {e}", install.get_program()))?;
-        if !status.success() {
-            return Err(format!("{install:?} failed ({status})"));
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            eprint!("{stderr}");
+            return Err(format!(
+                "{install:?} failed ({}){}",
+                output.status,
+                first_errors(&stderr)
+            ));
         }
         let program = self.program(name, entry);
         if entry.pypi.is_some() {
@@ -552,6 +559,21 @@ impl Registry {
         }
         self.open(name)?;
         Ok(program)
+    }
+}
+
+/// The first lines of an installer's report that say what went wrong
+/// (cargo's `error...` and the `-->` under it; npm's and pip's `ERR`),
+/// so that a refused install says why without its whole log.
+fn first_errors(stderr: &str) -> String {
+    let lines: Vec<&str> = (stderr.lines())
+        .map(str::trim)
+        .filter(|line| line.starts_with("error") || line.starts_with("-->") || line.contains("ERR"))
+        .take(4)
+        .collect();
+    match lines.is_empty() {
+        true => String::new(),
+        false => format!(": {}", lines.join(" / ")),
     }
 }
 

@@ -29,13 +29,20 @@ pub struct Bisection {
     installed: Vec<String>,
     /// Where what it installs is kept.
     timelapse_toml: PathBuf,
+    /// Where builds this toolchain failed are kept.
+    failed_builds: FailedBuilds,
 }
 
 impl Bisection {
-    /// A bisection that keeps what it installs in `timelapse_toml`.
-    pub fn new(timelapse_toml: PathBuf) -> Bisection {
+    /// A bisection that keeps what it installs in `timelapse_toml` and
+    /// the builds that failed on this toolchain in `failed_builds`, which
+    /// it refuses from the start.
+    pub fn new(timelapse_toml: PathBuf, failed_builds: PathBuf) -> Bisection {
+        let failed_builds = FailedBuilds::open(failed_builds);
         Bisection {
             timelapse_toml,
+            refused: failed_builds.refused(),
+            failed_builds,
             ..Bisection::default()
         }
     }
@@ -72,6 +79,9 @@ impl Bisection {
                     && let Err(why) = self.join(registry, lineup, runner, &release, wit)
                 {
                     println!("  {name} left out: {why}");
+                    if release.entry.cargo.is_some() {
+                        self.failed_builds.add(&name, &why)?;
+                    }
                     self.refused.insert(name, why);
                     continue;
                 }
@@ -347,4 +357,67 @@ fn append(path: &Path, name: &str, entry: &Entry) -> Result<(), String> {
     document[name] = toml_edit::Item::Table(table);
     std::fs::write(path, document.to_string())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The `cargo install`s that failed with this machine's rustc (old
+/// wasmtimes some newer rustc rejects), kept across runs so that a
+/// bisection does not spend ten minutes on each again.
+#[derive(Default)]
+struct FailedBuilds {
+    path: PathBuf,
+    /// `rustc --version`: another toolchain may build them.
+    toolchain: String,
+    builds: BTreeMap<String, FailedBuild>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct FailedBuild {
+    toolchain: String,
+    why: String,
+}
+
+impl FailedBuilds {
+    fn open(path: PathBuf) -> FailedBuilds {
+        let toolchain = std::process::Command::new("rustc")
+            .arg("--version")
+            .output()
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+            .unwrap_or_default();
+        // A file that does not read or parse only costs the builds again.
+        let builds = (std::fs::read_to_string(&path).ok())
+            .and_then(|text| toml::from_str(&text).ok())
+            .unwrap_or_default();
+        FailedBuilds {
+            path,
+            toolchain,
+            builds,
+        }
+    }
+
+    /// Those that failed on this toolchain, with why.
+    fn refused(&self) -> BTreeMap<String, String> {
+        (self.builds.iter())
+            .filter(|(_, build)| build.toolchain == self.toolchain)
+            .map(|(name, build)| {
+                let why = format!(
+                    "its build failed with {} in an earlier run ({}; delete that file to try again): {}",
+                    build.toolchain,
+                    self.path.display(),
+                    build.why
+                );
+                (name.clone(), why)
+            })
+            .collect()
+    }
+
+    fn add(&mut self, name: &str, why: &str) -> Result<(), String> {
+        let build = FailedBuild {
+            toolchain: self.toolchain.clone(),
+            why: why.to_string(),
+        };
+        self.builds.insert(name.to_string(), build);
+        let text = toml::to_string_pretty(&self.builds).map_err(|e| e.to_string())?;
+        std::fs::write(&self.path, text)
+            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))
+    }
 }

@@ -194,7 +194,11 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
     saving.save(&lineup.columns, &rows)?;
     let mut registry = registry;
     if cli.bisect {
-        Bisection::new(layout.root().join("timelapse.toml")).run(
+        Bisection::new(
+            layout.root().join("timelapse.toml"),
+            layout.root().join("target/timelapse/failed-builds.toml"),
+        )
+        .run(
             &mut registry,
             &mut lineup,
             &runner,
