@@ -17,6 +17,7 @@
 
 pub mod case;
 pub mod code_path;
+pub mod entry_point;
 pub mod file_error;
 pub mod history;
 pub mod host;

@@ -302,13 +302,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             repeat,
             libtest,
         } => {
-            let mut test = suite(&root, &hosts, &reports, &libtest)?;
+            let build = Build::of(&root, &hosts)?;
+            let mut test = suite(&root, build, &hosts, &reports, &libtest)?;
             test.env("WITNESS_REPEAT", repeat.to_string());
             match wit {
                 None => {
                     // Listing runs nothing, so it needs no guests: keep it instant.
                     if !libtest.iter().any(|arg| arg == "--list") {
-                        prepare(&root)?;
+                        prepare(&root, build)?;
                     }
                     status(test)
                 }
@@ -319,8 +320,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Verb::Bless { hosts, filter } => {
-            prepare(&root)?;
-            let mut bless = suite(&root, &hosts, &Reports::none(), filter.as_slice())?;
+            let build = Build::of(&root, &hosts)?;
+            prepare(&root, build)?;
+            let mut bless = suite(&root, build, &hosts, &Reports::none(), filter.as_slice())?;
             bless.env("WITNESS_BLESS", "1");
             let blessed = status(bless)?;
             // The drafts in upstream/ quote the records: keep them in step.
@@ -328,7 +330,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(blessed)
         }
         Verb::Selftest { libtest } => {
-            prepare(&root)?;
+            prepare(&root, Build::Full)?;
             // One package at a time: `--workspace` would resolve features
             // across xtask too, and build wasmtime a second time, apart
             // from the suite's build.
@@ -357,7 +359,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             status(test)
         }
         Verb::BuildGuests => {
-            prepare(&root)?;
+            prepare(&root, Build::Full)?;
             Ok(ExitCode::SUCCESS)
         }
         Verb::Spec { verb } => {
@@ -419,7 +421,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 upstream.arg("--check");
             }
             if components {
-                prepare(&root)?;
+                prepare(&root, Build::Full)?;
                 upstream
                     .arg("--components")
                     .arg(root.join("target/witness/upstream"));
@@ -427,8 +429,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             status(upstream)
         }
         Verb::Bench { runs, per_case } => {
-            prepare(&root)?;
-            let mut bench = witness_bin(&root, "witness-bench");
+            prepare(&root, Build::Full)?;
+            let mut bench = witness_bin(&root, Build::Full, "witness-bench");
             bench
                 .env("WITNESS_ALL_HOSTS", "1")
                 .arg(format!("--runs={runs}"));
@@ -450,6 +452,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             succeed(build)?;
             bench::suite_wall_time_and_memory(suite(
                 &root,
+                Build::Full,
                 &Hosts::default(),
                 &Reports::none(),
                 &[],
@@ -462,8 +465,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             no_wasi_releases,
             fresh,
         } => {
-            prepare(&root)?;
-            let mut timelapse = witness_bin(&root, "witness-timelapse");
+            prepare(&root, Build::Full)?;
+            let mut timelapse = witness_bin(&root, Build::Full, "witness-timelapse");
             let wasi_releases = hosts.is_empty() && !no_wasi_releases;
             for (release, work) in timelapse::guests_per_release(&root, &hosts, wasi_releases)? {
                 timelapse
@@ -485,13 +488,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             status(timelapse)
         }
-        Verb::Hosts { arguments } => status(witness_hosts(&root, &arguments)),
+        Verb::Hosts { arguments } => status(witness_hosts(&root, Build::Full, &arguments)),
         Verb::Report {
             json,
             out,
             timelapse,
         } => {
-            let mut report = witness_bin(&root, "witness-report");
+            let mut report = witness_bin(&root, Build::Full, "witness-report");
             for (flag, path) in [("--json", json), ("--out", out), ("--timelapse", timelapse)] {
                 if let Some(path) = path {
                     report.arg(flag).arg(std::path::absolute(path)?);
@@ -500,7 +503,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             status(report)
         }
         Verb::Diff { old, new } => {
-            let mut diff = witness_bin(&root, "witness-diff");
+            let mut diff = witness_bin(&root, Build::Full, "witness-diff");
             diff.arg(old).arg(new);
             status(diff)
         }
@@ -524,14 +527,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
 /// the default hosts installed (jco, where Node is). The harness builds
 /// beside the guests: their builds lock different directories, and on a
 /// fresh clone the guests' build then hides inside the harness's.
-fn prepare(root: &Path) -> Result<()> {
+fn prepare(root: &Path, build: Build) -> Result<()> {
     wit::sync(root, false)?;
     guests::ensure_target(root)?;
     // Both quiet: two cargos' progress would only garble each other (and
     // the package cache's lock makes one wait for the other, saying so).
-    eprintln!("building the guests and the harness (about 5 minutes on a fresh clone)");
+    match build {
+        Build::Full => {
+            eprintln!("building the guests and the harness (about 5 minutes on a fresh clone)")
+        }
+        Build::Lean => eprintln!(
+            "building the guests and the harness without the embedded hosts, as no host of this run is one"
+        ),
+    }
     let mut harness = cargo(root);
-    harness.args(["build", "--quiet", "--package", "witness", "--bins"]);
+    harness
+        .args(["build", "--quiet", "--package", "witness", "--bins"])
+        .args(build.features());
     let mut harness = harness
         .spawn()
         .context("cannot start cargo to build the harness")?;
@@ -554,37 +566,81 @@ fn prepare(root: &Path) -> Result<()> {
     }
     succeed(witness_hosts(
         root,
+        build,
         &["install".into(), "--defaults".into()],
     ))
 }
 
+/// Which harness a verb builds: with the embedded wasmtime hosts, or lean,
+/// without them (harness/Cargo.toml's `embedded` feature off), when every
+/// host a run names is a process of its own: then no wasmtime is compiled.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Build {
+    Full,
+    Lean,
+}
+
+impl Build {
+    /// Lean when `hosts` names hosts and none is embedded (hosts.toml's
+    /// `kind = "embedded"`).
+    fn of(root: &Path, hosts: &Hosts) -> Result<Build> {
+        if hosts.names.is_empty() {
+            return Ok(Build::Full);
+        }
+        let path = root.join("hosts.toml");
+        let registry: toml::Table = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .parse()
+            .with_context(|| format!("{} does not parse", path.display()))?;
+        let embedded = |name: &String| {
+            (registry.get(name))
+                .and_then(|entry| entry.get("kind"))
+                .is_some_and(|kind| kind.as_str() == Some("embedded"))
+        };
+        Ok(match hosts.names.iter().any(embedded) {
+            true => Build::Full,
+            false => Build::Lean,
+        })
+    }
+
+    /// cargo's arguments for this build of the witness package.
+    fn features(self) -> &'static [&'static str] {
+        match self {
+            Build::Full => &[],
+            Build::Lean => &["--no-default-features"],
+        }
+    }
+}
+
 /// `cargo run` of one of the harness's programs; its arguments follow.
-fn witness_bin(root: &Path, program: &str) -> Command {
+fn witness_bin(root: &Path, build: Build, program: &str) -> Command {
     let mut run = cargo(root);
-    run.args([
-        "run",
-        "--quiet",
-        "--package",
-        "witness",
-        "--bin",
-        program,
-        "--",
-    ]);
+    run.args(["run", "--quiet", "--package", "witness"])
+        .args(build.features())
+        .args(["--bin", program, "--"]);
     run
 }
 
 /// `witness-hosts <arguments>`: list and install hosts.
-fn witness_hosts(root: &Path, arguments: &[String]) -> Command {
-    let mut hosts = witness_bin(root, "witness-hosts");
+fn witness_hosts(root: &Path, build: Build, arguments: &[String]) -> Command {
+    let mut hosts = witness_bin(root, build, "witness-hosts");
     hosts.args(arguments);
     hosts
 }
 
 /// The conformance suite's test binary, on the chosen hosts, with
 /// libtest's arguments.
-fn suite(root: &Path, hosts: &Hosts, reports: &Reports, libtest: &[String]) -> Result<Command> {
+fn suite(
+    root: &Path,
+    build: Build,
+    hosts: &Hosts,
+    reports: &Reports,
+    libtest: &[String],
+) -> Result<Command> {
     let mut test = cargo(root);
-    test.args(["test", "--package", "witness", "--test", "suite", "--"])
+    test.args(["test", "--package", "witness"])
+        .args(build.features())
+        .args(["--test", "suite", "--"])
         .args(libtest);
     if !hosts.names.is_empty() {
         // The test binary runs in harness/: a program's path must not be relative.
@@ -615,7 +671,7 @@ fn suite(root: &Path, hosts: &Hosts, reports: &Reports, libtest: &[String]) -> R
 
 /// `witness-spec <verb>`: citations and coverage, against `wit` or wit/.
 fn witness_spec(root: &Path, verb: &str, wit: Option<&Path>) -> Command {
-    let mut spec = witness_bin(root, "witness-spec");
+    let mut spec = witness_bin(root, Build::Full, "witness-spec");
     spec.arg(verb);
     if let Some(wit) = wit {
         spec.arg("--wit").arg(wit);

@@ -53,7 +53,10 @@ fn bench(cli: &Cli) -> Result<(), String> {
         .map_err(|e| format!("cannot find this program: {e}"))?
         .with_file_name("witness-wasmtime-sync");
     let registry = layout.registry().map_err(|e| e.to_string())?;
-    let chosen = witness::host::choose(&registry, layout.compile_cache_dir(), sync_program)?;
+    let embedded = witness::host::embedded(layout.compile_cache_dir(), sync_program);
+    // The hosts as `cargo xtask bench --host` names them.
+    let options = witness::entry_point::RunOptions::from_env()?;
+    let chosen = witness::host::choose(&registry, embedded, &options.hosts, options.all_hosts)?;
     let suite = Suite::conformance(&layout);
     let cases: Vec<Case> = suite
         .load()

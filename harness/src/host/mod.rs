@@ -1,7 +1,9 @@
 //! Hosts: the WASI implementations a case runs on.
 
 pub mod adapter;
+#[cfg(feature = "embedded")]
 pub mod compile_cache;
+#[cfg(feature = "embedded")]
 pub mod naive_filesystem;
 pub mod private_network;
 pub mod registry;
@@ -9,8 +11,10 @@ pub mod responder;
 pub mod serve;
 pub mod subprocess;
 pub mod terminal;
+#[cfg(feature = "embedded")]
 pub mod wasmtime;
 pub mod wasmtime_cli;
+#[cfg(feature = "embedded")]
 pub mod wasmtime_sync;
 pub mod world;
 
@@ -180,6 +184,7 @@ pub const EMBEDDED_HOSTS: [&str; 3] = ["wasmtime", "wasmtime-current-thread", "w
 /// The embedded wasmtime configurations, each a host of its own: async on a
 /// multi-thread runtime (the default), async on a current-thread runtime,
 /// and sync in a child process (`sync_program`, `witness-wasmtime-sync`).
+#[cfg(feature = "embedded")]
 pub fn embedded(cache_dir: PathBuf, sync_program: PathBuf) -> Vec<Arc<dyn Host>> {
     use self::wasmtime::{Flavor, WasmtimeHost};
     vec![
@@ -189,31 +194,28 @@ pub fn embedded(cache_dir: PathBuf, sync_program: PathBuf) -> Vec<Arc<dyn Host>>
     ]
 }
 
+/// Why an embedded host is not in a lean build.
+const NOT_IN_THIS_BUILD: &str = "an embedded host, and this witness was built without them (without the `embedded` feature, as for a run on out-of-process hosts alone): `cargo xtask test` builds them when a run asks for one";
+
 /// The hosts a run uses, and the known hosts it leaves out with the reason.
 pub struct Chosen {
     pub hosts: Vec<Arc<dyn Host>>,
     pub skipped: Vec<(String, String)>,
 }
 
-/// The hosts of this run. `WITNESS_HOSTS` (comma-separated; `cargo xtask test
-/// --host`) names them: hosts of `registry` or `wasmtime-cli=PATH`. Without
-/// it, the embedded hosts and the registry's `default` ones (jco) that are
-/// ready; with `WITNESS_ALL_HOSTS` (`--all-hosts`), every known host that is
-/// installed. The others are skipped, each with the reason.
+/// The hosts of this run, `embedded` those of this build ([`embedded`];
+/// none in a build without the `embedded` feature). `wanted` names them
+/// (`--host`): hosts of `registry` or `wasmtime-cli=PATH`. Without it, the
+/// embedded hosts and the registry's `default` ones (jco) that are ready;
+/// with `all` (`--all-hosts`), every known host that is installed. The
+/// others are skipped, each with the reason.
 pub fn choose(
     registry: &registry::Registry,
-    cache_dir: PathBuf,
-    sync_program: PathBuf,
+    embedded: Vec<Arc<dyn Host>>,
+    wanted: &[String],
+    all: bool,
 ) -> Result<Chosen, String> {
-    let embedded = embedded(cache_dir, sync_program);
-    let wanted: Vec<String> = std::env::var("WITNESS_HOSTS")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .map(str::to_string)
-        .collect();
-    let all = std::env::var_os("WITNESS_ALL_HOSTS").is_some();
+    let lean = embedded.is_empty();
     let mut chosen = Chosen {
         hosts: Vec::new(),
         skipped: Vec::new(),
@@ -222,6 +224,11 @@ pub fn choose(
         chosen.hosts = embedded;
         for (name, entry) in &registry.entries {
             if EMBEDDED_HOSTS.contains(&name.as_str()) {
+                if lean {
+                    chosen
+                        .skipped
+                        .push((name.clone(), NOT_IN_THIS_BUILD.into()));
+                }
                 continue;
             }
             match (all || entry.default, registry.status(name, entry)) {
@@ -238,19 +245,22 @@ pub fn choose(
         return Ok(chosen);
     }
     for name in wanted {
+        let name = name.as_str();
         if let Some(program) = name.strip_prefix("wasmtime-cli=") {
             let host = wasmtime_cli::WasmtimeCliHost::new(PathBuf::from(program), None)?;
             chosen.hosts.push(Arc::new(host));
         } else if let Some(host) = embedded.iter().find(|host| host.name() == name) {
             chosen.hosts.push(host.clone());
+        } else if EMBEDDED_HOSTS.contains(&name) {
+            return Err(format!("host `{name}`: {NOT_IN_THIS_BUILD}"));
         } else {
-            chosen.hosts.push(registry.open(&name)?);
+            chosen.hosts.push(registry.open(name)?);
         }
     }
     Ok(chosen)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "embedded"))]
 mod tests {
     #[test]
     fn the_embedded_hosts_are_named_as_listed() {

@@ -8,7 +8,8 @@
 //! across processes, `host/compile_cache.rs`) and pre-linked once; a fresh
 //! Store per run with its own pipes and limits.
 
-use super::world::http::{OutgoingHandler, SentResponse, observe_response, response_lines};
+use super::world::http::response_lines;
+use super::world::http::wasmtime::{OutgoingHandler, SentResponse, observe_response};
 use super::{Confinement, Host, PerComponent, RunRequest, RunSettings, compile_cache};
 use crate::outcome::{HostRun, Outcome, Trap};
 use std::future::Future;
@@ -629,7 +630,7 @@ fn classify(error: &wasmtime::Error) -> Outcome {
     let message = error_text(error);
     match error.downcast_ref::<wasmtime::Trap>() {
         Some(trap) => Outcome::Trap(Trap::ByGuest {
-            code: kebab_case(&format!("{trap:?}")),
+            code: crate::outcome::trap_name(trap),
             message,
         }),
         None => Outcome::Trap(Trap::ByHost { message }),
@@ -659,18 +660,6 @@ pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
         (_, Some(text)) => text.clone(),
         _ => "a panic with a payload that is not text".into(),
     }
-}
-
-/// `UnreachableCodeReached` → `unreachable-code-reached`.
-pub(crate) fn kebab_case(name: &str) -> String {
-    let mut kebab = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            kebab.push('-');
-        }
-        kebab.extend(c.to_lowercase());
-    }
-    kebab
 }
 
 /// The self-tests' deliberately faulty import: `witness:guests/faulty`'s
@@ -707,15 +696,6 @@ mod tests {
             compatibility(&super::in_process_engine(false).unwrap()),
             on_demand
         );
-    }
-
-    #[test]
-    fn trap_names_become_kebab_case() {
-        assert_eq!(
-            super::kebab_case("UnreachableCodeReached"),
-            "unreachable-code-reached"
-        );
-        assert_eq!(super::kebab_case("Interrupt"), "interrupt");
     }
 
     #[test]

@@ -374,10 +374,10 @@ pub(in crate::host) fn panic_message(stderr: &str) -> String {
 /// embedded host names traps; the text itself when no trap says it.
 pub(in crate::host) fn trap_code(text: &str) -> String {
     (0..=u8::MAX)
-        .filter_map(wasmtime::Trap::from_u8)
+        .filter_map(wasmtime_environ::Trap::from_u8)
         // A trap displays as `wasm trap: <text>`, as the CLI prints it.
         .find(|trap| trap.to_string().strip_prefix("wasm trap: ") == Some(text))
-        .map(|trap| super::wasmtime::kebab_case(&format!("{trap:?}")))
+        .map(|trap| crate::outcome::trap_name(&trap))
         .unwrap_or_else(|| text.to_string())
 }
 

@@ -15,7 +15,8 @@ use super::wasmtime::{
     handle_arguments, output_pipes, panic_text, selftest_faulty_import,
 };
 use super::world::files::Granted;
-use super::world::http::{observe_response, response_lines};
+use super::world::http::response_lines;
+use super::world::http::wasmtime::observe_response;
 use super::{RunRequest, RunSettings, compile_cache};
 use crate::outcome::Outcome;
 use std::ffi::OsString;

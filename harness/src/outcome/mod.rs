@@ -136,3 +136,30 @@ impl Observed {
         }
     }
 }
+
+/// A guest trap's code: wasmtime's name for the trap in kebab case
+/// (`UnreachableCodeReached` → `unreachable-code-reached`), as both the
+/// embedded hosts and a CLI's report are read.
+pub fn trap_name(trap: &wasmtime_environ::Trap) -> String {
+    let mut kebab = String::new();
+    for (i, c) in format!("{trap:?}").chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            kebab.push('-');
+        }
+        kebab.extend(c.to_lowercase());
+    }
+    kebab
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn trap_names_become_kebab_case() {
+        use wasmtime_environ::Trap;
+        assert_eq!(
+            super::trap_name(&Trap::UnreachableCodeReached),
+            "unreachable-code-reached"
+        );
+        assert_eq!(super::trap_name(&Trap::Interrupt), "interrupt");
+    }
+}

@@ -19,6 +19,7 @@ use super::{RunRequest, RunSettings};
 use crate::outcome::{HostRun, Outcome};
 use bytes::Bytes;
 use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Read};
@@ -28,7 +29,6 @@ use std::process::{ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 use tokio::time::timeout;
-use wasmtime_wasi_http::io::TokioIo;
 
 /// How long a server may take to say where it listens: it compiles or
 /// transpiles the guest first. Not counted against the run's deadline.

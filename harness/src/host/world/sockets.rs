@@ -6,10 +6,8 @@
 //! the environment variable [`ADDRESS_VARIABLE`].
 
 use serde::{Deserialize, Serialize};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
-use wasmtime_wasi::WasiCtxBuilder;
-use wasmtime_wasi::sockets::SocketAddrUse;
 
 /// The environment variable that tells a guest its loopback address.
 pub const ADDRESS_VARIABLE: &str = "WITNESS_LOOPBACK";
@@ -51,7 +49,9 @@ pub fn fresh_address() -> Ipv4Addr {
 /// Gives the context TCP and UDP, bound to `own` and to what `sockets`
 /// grants: a bind anywhere else, and a connect or datagram to any other
 /// address, is refused (`access-denied`).
-pub fn confine(wasi: &mut WasiCtxBuilder, sockets: &Sockets, own: Ipv4Addr) {
+#[cfg(feature = "embedded")]
+pub fn confine(wasi: &mut wasmtime_wasi::WasiCtxBuilder, sockets: &Sockets, own: Ipv4Addr) {
+    use wasmtime_wasi::sockets::SocketAddrUse;
     let grants = sockets.grant.clone();
     wasi.allow_tcp(true)
         .allow_udp(true)
@@ -65,7 +65,7 @@ pub fn confine(wasi: &mut WasiCtxBuilder, sockets: &Sockets, own: Ipv4Addr) {
             // its own), never connect or send there.
             let ip = address.ip().to_canonical();
             let allowed = ip == own
-                || (ip == Ipv6Addr::LOCALHOST
+                || (ip == std::net::Ipv6Addr::LOCALHOST
                     && matches!(
                         usage,
                         SocketAddrUse::TcpBind | SocketAddrUse::TcpListen | SocketAddrUse::UdpBind
