@@ -16,6 +16,16 @@ pub const SELFTEST_HOSTS: [&str; 3] = [
     "wasmtime-sync-faulty",
 ];
 
+/// The directory of the running program when it holds a packaged suite's
+/// manifest: the package's root.
+fn packaged_root() -> Option<PathBuf> {
+    let program = std::env::current_exe().ok()?;
+    let dir = program.parent()?;
+    dir.join(crate::package::MANIFEST)
+        .is_file()
+        .then(|| dir.to_path_buf())
+}
+
 /// The paths the harness reads: case files, guest sources, built guest
 /// components and the compilation cache.
 #[derive(Clone, Debug)]
@@ -23,27 +33,49 @@ pub struct Layout {
     root: PathBuf,
     components: PathBuf,
     wit: PathBuf,
+    records: PathBuf,
+    packaged: bool,
 }
 
 impl Layout {
-    /// The checkout this harness was built from. `cargo xtask test --wit`
-    /// points `WITNESS_WIT_DIR` at the spec under test and
-    /// `WITNESS_COMPONENTS_DIR` at the guests built against it.
+    /// The checkout this harness was built from, or the packaged suite this
+    /// program is part of (its directory holds the package's manifest).
+    /// `cargo xtask test --wit` points `WITNESS_WIT_DIR` at the spec under
+    /// test and `WITNESS_COMPONENTS_DIR` at the guests built against it.
     pub fn from_env() -> Layout {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("harness/ sits inside the workspace")
-            .to_path_buf();
+        let packaged = packaged_root();
+        let root = packaged.clone().unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("harness/ sits inside the workspace")
+                .to_path_buf()
+        });
         let components = std::env::var_os("WITNESS_COMPONENTS_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join("target/components"));
         let wit =
             std::env::var_os("WITNESS_WIT_DIR").map_or_else(|| root.join("wit"), PathBuf::from);
         Layout {
+            records: root.join("records"),
             root,
             components,
             wit,
+            packaged: packaged.is_some(),
         }
+    }
+
+    /// This layout with the records in `dir` (a runtime's own, say).
+    pub fn with_records(self, dir: PathBuf) -> Layout {
+        Layout {
+            records: dir,
+            ..self
+        }
+    }
+
+    /// Whether this is a packaged suite (`cargo xtask package`), whose
+    /// guests must be those it was packaged with.
+    pub fn is_packaged(&self) -> bool {
+        self.packaged
     }
 
     /// The checkout's root.
@@ -63,7 +95,7 @@ impl Layout {
 
     /// What each host did on each case: `records/<host>.toml`.
     pub fn records_dir(&self) -> PathBuf {
-        self.root.join("records")
+        self.records.clone()
     }
 
     /// `coverage.toml`: the coverage ledger's floors, per package.
@@ -122,9 +154,9 @@ impl Layout {
     /// the components in `work/target/components`.
     pub fn built_against(&self, work: &Path) -> Layout {
         Layout {
-            root: self.root.clone(),
             components: work.join("target/components"),
             wit: work.join("wit"),
+            ..self.clone()
         }
     }
 

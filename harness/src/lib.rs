@@ -25,6 +25,7 @@ pub mod judge;
 pub mod layout;
 pub mod ledger;
 pub mod outcome;
+pub mod package;
 pub mod report;
 pub mod spec;
 pub mod suite;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod guests;
+mod package;
 mod spec_gate;
 mod timelapse;
 mod wit;
@@ -127,6 +128,18 @@ enum Verb {
         /// Also print each case's median on each host.
         #[arg(long)]
         per_case: bool,
+    },
+    /// Package the suite for CI jobs with no Rust toolchain: one archive
+    /// with the built guests, the cases, records, hosts registry, WIT and
+    /// adapters, and a runner built for this platform without the embedded
+    /// hosts (`./witness test --host wasmtime-cli=PATH --json out.json
+    /// --junit out.xml`). Its manifest (witness-package.toml) names the
+    /// commit, the WASI release and each guest's digest; the runner refuses
+    /// guests other than those.
+    Package {
+        /// Where to write the archive.
+        #[arg(long, value_name = "DIR", default_value = "target/package")]
+        out: PathBuf,
     },
     /// Run every case across the hosts of timelapse.toml (wasmtime's CLIs
     /// from 17, jco from 1.0 with its preview2-shim, and the WASI release
@@ -488,6 +501,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             status(timelapse)
         }
+        Verb::Package { out } => {
+            let archive = package::make(&root, &std::path::absolute(out)?)?;
+            println!("{}", archive.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Verb::Hosts { arguments } => status(witness_hosts(&root, Build::Full, &arguments)),
         Verb::Report {
             json,
@@ -528,10 +546,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
 /// beside the guests: their builds lock different directories, and on a
 /// fresh clone the guests' build then hides inside the harness's.
 fn prepare(root: &Path, build: Build) -> Result<()> {
-    wit::sync(root, false)?;
-    guests::ensure_target(root)?;
-    // Both quiet: two cargos' progress would only garble each other (and
-    // the package cache's lock makes one wait for the other, saying so).
     match build {
         Build::Full => {
             eprintln!("building the guests and the harness (about 5 minutes on a fresh clone)")
@@ -544,6 +558,21 @@ fn prepare(root: &Path, build: Build) -> Result<()> {
     harness
         .args(["build", "--quiet", "--package", "witness", "--bins"])
         .args(build.features());
+    build_beside_guests(root, harness)?;
+    succeed(witness_hosts(
+        root,
+        build,
+        &["install".into(), "--defaults".into()],
+    ))
+}
+
+/// Builds the guests (target/components/) while `harness` builds the harness.
+fn build_beside_guests(root: &Path, mut harness: Command) -> Result<()> {
+    wit::sync(root, false)?;
+    guests::ensure_target(root)?;
+    // Both quiet: two cargos' progress would only garble each other (and
+    // the package cache's lock makes one wait for the other, saying so).
+    let description = format!("{harness:?}");
     let mut harness = harness
         .spawn()
         .context("cannot start cargo to build the harness")?;
@@ -562,13 +591,9 @@ fn prepare(root: &Path, build: Build) -> Result<()> {
         guests::componentize(&target_dir, &guest)?;
     }
     if !harness.success() {
-        bail!("the harness does not build: `cargo build --package witness --bins` failed");
+        bail!("the harness does not build: {description} failed");
     }
-    succeed(witness_hosts(
-        root,
-        build,
-        &["install".into(), "--defaults".into()],
-    ))
+    Ok(())
 }
 
 /// Which harness a verb builds: with the embedded wasmtime hosts, or lean,
@@ -621,10 +646,10 @@ fn witness_bin(root: &Path, build: Build, program: &str) -> Command {
     run
 }
 
-/// `witness-hosts <arguments>`: list and install hosts.
+/// `witness hosts <arguments>`: list and install hosts.
 fn witness_hosts(root: &Path, build: Build, arguments: &[String]) -> Command {
-    let mut hosts = witness_bin(root, build, "witness-hosts");
-    hosts.args(arguments);
+    let mut hosts = witness_bin(root, build, "witness");
+    hosts.arg("hosts").args(arguments);
     hosts
 }
 

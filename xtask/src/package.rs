@@ -1,0 +1,132 @@
+//! `cargo xtask package`: the suite in one archive, for CI jobs that have
+//! no Rust toolchain (the harness's `witness::package` says what it holds
+//! and how its runner checks it).
+
+use crate::{build_beside_guests, cargo, succeed};
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What of the checkout a packaged suite reads: the cases and records, the
+/// hosts registry and the adapters' sources and locks (harness/jco), the
+/// WIT the cases cite, the guests' sources (the coverage ledger reads
+/// which functions each calls), the drafts records name, and the ledger's
+/// floors and reasons.
+const FROM_CHECKOUT: [&str; 9] = [
+    "cases",
+    "records",
+    "hosts.toml",
+    "harness/jco",
+    "wit",
+    "guests",
+    "upstream",
+    "coverage.toml",
+    "out-of-reach.toml",
+];
+
+/// Builds the guests and the lean runner, lays the package out in
+/// `out/witness/` and archives it there; returns the archive.
+pub fn make(root: &Path, out: &Path) -> Result<PathBuf> {
+    eprintln!("building the guests and the runner (release, without the embedded hosts)");
+    let mut runner = cargo(root);
+    runner.args([
+        "build",
+        "--quiet",
+        "--release",
+        "--package",
+        "witness",
+        "--no-default-features",
+        "--bin",
+        "witness",
+    ]);
+    build_beside_guests(root, runner)?;
+    let commit = commit(root)?;
+    let staging = out.join("witness");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .with_context(|| format!("cannot empty {}", staging.display()))?;
+    }
+    for path in FROM_CHECKOUT {
+        copy(&root.join(path), &staging.join(path))?;
+    }
+    copy(
+        &root.join("target/components"),
+        &staging.join("target/components"),
+    )?;
+    let program = staging.join("witness");
+    std::fs::copy(root.join("target/release/witness"), &program)
+        .context("cannot copy the runner")?;
+    // The checkout's runner writes the manifest of its guests.
+    let mut manifest = Command::new(root.join("target/release/witness"));
+    manifest
+        .args(["manifest", "--commit", &commit, "--out"])
+        .arg(staging.join("witness-package.toml"));
+    succeed(manifest)?;
+    let archive = out.join(format!(
+        "witness-{}-{}-{}.tar.gz",
+        &commit[..commit.len().min(12)],
+        std::env::consts::ARCH,
+        std::env::consts::OS
+    ));
+    let mut tar = Command::new("tar");
+    tar.arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(out)
+        .arg("witness");
+    succeed(tar)?;
+    let size = std::fs::metadata(&archive)?.len();
+    eprintln!(
+        "packaged commit {commit}: {} ({:.1} MB); unpack it and run `./witness/witness test --host wasmtime-cli=PATH`",
+        archive.display(),
+        size as f64 / 1e6
+    );
+    Ok(archive)
+}
+
+/// The checkout's commit, `-dirty` when tracked files changed.
+fn commit(root: &Path) -> Result<String> {
+    let git = |arguments: &[&str]| -> Result<String> {
+        let output = Command::new("git")
+            .current_dir(root)
+            .args(arguments)
+            .output()
+            .context("cannot run git")?;
+        if !output.status.success() {
+            bail!(
+                "git {} failed: is this a git checkout?",
+                arguments.join(" ")
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    let head = git(&["rev-parse", "HEAD"])?;
+    let dirty = !git(&["status", "--porcelain", "--untracked-files=no"])?.is_empty();
+    Ok(match dirty {
+        true => format!("{head}-dirty"),
+        false => head,
+    })
+}
+
+/// Copies a file or a tree, leaving out what is built or installed there
+/// (`target/`, `node_modules/`).
+fn copy(from: &Path, to: &Path) -> Result<()> {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).with_context(|| format!("cannot make {}", to.display()))?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if name == "target" || name == "node_modules" {
+                continue;
+            }
+            copy(&entry.path(), &to.join(&name))?;
+        }
+        return Ok(());
+    }
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::copy(from, to)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    Ok(())
+}
