@@ -6,6 +6,7 @@
 use crate::host::{self, Host};
 use crate::layout::Layout;
 use crate::ledger::Ledger;
+use crate::report::diff::Run;
 use crate::report::results::Results;
 use crate::spec::Spec;
 use crate::suite::Suite;
@@ -26,6 +27,11 @@ pub struct RunOptions {
     pub junit: Option<PathBuf>,
     /// A Markdown summary is appended here (GitHub's job summary).
     pub markdown: Option<PathBuf>,
+    /// The HTML report is written here.
+    pub html: Option<PathBuf>,
+    /// Only the cases of these families (`poll`, `http-outgoing`); all
+    /// when empty.
+    pub families: Vec<String>,
     /// Records what each host did instead of comparing with it.
     pub bless: bool,
     /// Runs each case this many times, every run judged.
@@ -62,9 +68,21 @@ impl RunOptions {
             json: path("WITNESS_JSON"),
             junit: path("WITNESS_JUNIT"),
             markdown: path("GITHUB_STEP_SUMMARY"),
+            html: None,
+            families: Vec::new(),
             bless: std::env::var_os("WITNESS_BLESS").is_some(),
             repeat,
         })
+    }
+}
+
+impl RunOptions {
+    /// Whether `trial` (`host::family::case`) is of a family this run
+    /// takes.
+    fn in_families(&self, trial: &str) -> bool {
+        self.families.is_empty()
+            || (trial.split("::").nth(1))
+                .is_some_and(|family| self.families.iter().any(|f| f == family))
     }
 }
 
@@ -76,6 +94,23 @@ pub fn run_suite(
     options: &RunOptions,
     embedded: Vec<Arc<dyn Host>>,
 ) -> ExitCode {
+    if let Some(family) =
+        (options.families.iter()).find(|family| !layout.cases_dir().join(family).is_dir())
+    {
+        let known: std::collections::BTreeSet<String> = (std::fs::read_dir(layout.cases_dir())
+            .into_iter()
+            .flatten()
+            .flatten())
+        .filter(|entry| entry.path().is_dir())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+        eprintln!(
+            "error: there is no family `{family}`: a family is a directory of {}; they are {}",
+            layout.display(&layout.cases_dir()),
+            Vec::from_iter(known).join(", ")
+        );
+        return ExitCode::FAILURE;
+    }
     let chosen = layout
         .registry()
         .map_err(|e| e.to_string())
@@ -94,10 +129,12 @@ pub fn run_suite(
         suite.repeat = repeat;
     }
     let suite = Arc::new(suite);
-    let conclusion = libtest_mimic::run(arguments, suite.clone().trials(&chosen.hosts));
+    let mut trials = suite.clone().trials(&chosen.hosts);
+    trials.retain(|trial| options.in_families(trial.name()));
+    let conclusion = libtest_mimic::run(arguments, trials);
     if !arguments.ignored && !arguments.list {
         for (trial, reason) in suite.not_applicable.lock().expect("no panics").iter() {
-            if selected(arguments, trial) {
+            if selected(arguments, trial) && options.in_families(trial) {
                 suite.results.add_not_applicable(trial, reason);
             }
         }
@@ -151,6 +188,18 @@ pub fn run_suite(
                 "warning: cannot keep the run in {}: {error}",
                 last_run.display()
             );
+        }
+        // The page is made of the run's JSON, as `cargo xtask report` makes it.
+        if let Some(html) = &options.html {
+            let page = Run::load(&last_run)
+                .map(|run| crate::report::html::page(&run.trials, run.ledger.as_ref(), None));
+            if let Err(error) = page.and_then(|page| {
+                std::fs::write(html, page)
+                    .map_err(|e| format!("cannot write {}: {e}", html.display()))
+            }) {
+                eprintln!("error: the HTML report (--html): {error}");
+                return ExitCode::FAILURE;
+            }
         }
     }
     if let Some(blessings) = &suite.blessings {

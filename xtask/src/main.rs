@@ -195,7 +195,9 @@ enum Verb {
 #[derive(clap::Args, Clone, Default)]
 struct Hosts {
     /// Run on this host (repeatable): a name from hosts.toml (`cargo xtask
-    /// hosts` lists them), or `wasmtime-cli=PATH` for any wasmtime CLI.
+    /// hosts` lists them), `wasmtime-cli=PATH` for any wasmtime CLI, or
+    /// `adapter=COMMAND` for any program that speaks the adapter protocol
+    /// (an absolute path: the suite runs in harness/).
     /// Default: the embedded hosts, and jco where Node is.
     #[arg(long = "host", value_name = "NAME")]
     names: Vec<String>,
@@ -672,10 +674,11 @@ fn suite(
         let mut names = Vec::new();
         for name in &hosts.names {
             names.push(match name.split_once('=') {
-                Some((kind, program)) => {
-                    format!("{kind}={}", std::path::absolute(program)?.display())
+                Some(("wasmtime-cli", program)) => {
+                    format!("wasmtime-cli={}", std::path::absolute(program)?.display())
                 }
-                None => name.clone(),
+                // An adapter's command line is the user's to make absolute.
+                _ => name.clone(),
             });
         }
         test.env("WITNESS_HOSTS", names.join(","));

@@ -51,7 +51,8 @@ enum Verb {
 #[derive(clap::Args)]
 struct Test {
     /// Run on this host (repeatable): a name from hosts.toml (`witness
-    /// hosts` lists them), or `wasmtime-cli=PATH` for any wasmtime CLI.
+    /// hosts` lists them), `wasmtime-cli=PATH` for any wasmtime CLI, or
+    /// `adapter=COMMAND` for any program that speaks the adapter protocol.
     #[arg(long = "host", value_name = "NAME")]
     hosts: Vec<String>,
     /// Run on every host that is installed; say which are skipped, and why.
@@ -67,6 +68,14 @@ struct Test {
     /// GITHUB_STEP_SUMMARY is set, when absent).
     #[arg(long, value_name = "FILE", env = "GITHUB_STEP_SUMMARY")]
     markdown: Option<PathBuf>,
+    /// Write the HTML report (the case × host matrix, each trial's clause,
+    /// record, observation and reproduction) to this file.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Only the cases of this family (repeatable): `poll`, `http-outgoing`,
+    /// a directory of cases/.
+    #[arg(long = "family", value_name = "NAME")]
+    families: Vec<String>,
     /// The hosts' records (`<host>.toml`): a runtime's own, instead of the
     /// suite's records/.
     #[arg(long, value_name = "DIR")]
@@ -134,6 +143,8 @@ fn run(layout: Layout, test: Test) -> ExitCode {
         json: test.json,
         junit: test.junit,
         markdown: test.markdown,
+        html: test.html,
+        families: test.families,
         bless: test.bless,
         repeat: test.repeat.map(usize::from),
     };

@@ -194,6 +194,28 @@ pub fn embedded(cache_dir: PathBuf, sync_program: PathBuf) -> Vec<Arc<dyn Host>>
     ]
 }
 
+/// `--host adapter=COMMAND`: any program that speaks the adapter protocol
+/// (README, "The adapter protocol"), its arguments after it as a shell
+/// would split them, named for the program (`my-runtime` for
+/// `/opt/my-runtime --flag`: records/my-runtime.toml). It claims no
+/// capability beyond the protocol's core.
+fn adapter_host(command: &str) -> Result<adapter::AdapterHost, String> {
+    let words = (shlex::split(command))
+        .filter(|words| !words.is_empty())
+        .ok_or_else(|| {
+            format!("`adapter={command}`: give the adapter's program, then its own arguments, as a shell command line")
+        })?;
+    let name = (Path::new(&words[0]).file_stem())
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| words[0].clone());
+    let command = words.into_iter().map(Into::into).collect();
+    Ok(adapter::AdapterHost::new(
+        &name,
+        command,
+        adapter::Capabilities::default(),
+    ))
+}
+
 /// Why an embedded host is not in a lean build.
 const NOT_IN_THIS_BUILD: &str = "an embedded host, and this witness was built without them (without the `embedded` feature, as for a run on out-of-process hosts alone): `cargo xtask test` builds them when a run asks for one";
 
@@ -249,6 +271,8 @@ pub fn choose(
         if let Some(program) = name.strip_prefix("wasmtime-cli=") {
             let host = wasmtime_cli::WasmtimeCliHost::new(PathBuf::from(program), None)?;
             chosen.hosts.push(Arc::new(host));
+        } else if let Some(command) = name.strip_prefix("adapter=") {
+            chosen.hosts.push(Arc::new(adapter_host(command)?));
         } else if let Some(host) = embedded.iter().find(|host| host.name() == name) {
             chosen.hosts.push(host.clone());
         } else if EMBEDDED_HOSTS.contains(&name) {
@@ -260,8 +284,18 @@ pub fn choose(
     Ok(chosen)
 }
 
-#[cfg(all(test, feature = "embedded"))]
+#[cfg(test)]
 mod tests {
+    #[test]
+    fn an_adapter_command_is_split_as_a_shell_would_and_named_for_its_program() {
+        use super::Host;
+        let host = super::adapter_host("'/opt/my runtime/run-wasi.sh' --fast 'a b'").unwrap();
+        assert_eq!(host.name(), "run-wasi");
+        assert!(super::adapter_host("'unclosed").is_err());
+        assert!(super::adapter_host("").is_err());
+    }
+
+    #[cfg(feature = "embedded")]
     #[test]
     fn the_embedded_hosts_are_named_as_listed() {
         let hosts = super::embedded("cache".into(), "sync".into());
