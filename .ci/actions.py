@@ -12,7 +12,7 @@
       runner would: each `run:` script with the step's shell in its working
       directory, the workflow's, job's and step's env, GITHUB_WORKSPACE,
       RUNNER_TEMP, GITHUB_OUTPUT (steps.ID.outputs) and GITHUB_STEP_SUMMARY;
-      a step after a failure only if its `if:` is always(). Of `uses:` steps,
+      a step's `if:` may be success(), failure() or always(). Of `uses:` steps,
       a checkout must find its `path` laid out in DIR by the caller, and a
       cache or an artifact upload is skipped (said so). An expression it
       cannot evaluate is an error, never a guess. Exits 1 when a step failed.
@@ -54,6 +54,10 @@ def lint(paths):
         if is_action(document):
             if document["runs"].get("using") != "composite":
                 sys.exit(f"{path}: only composite actions are linted here")
+            for step in document["runs"]["steps"]:
+                if "run" in step and "shell" not in step:
+                    print(f"{path}: step `{step.get('name', step['run'][:40])}`: a composite action's run step needs `shell:`")
+                    failed = True
             workflow = {
                 "name": document.get("name", path),
                 "on": {
@@ -98,16 +102,26 @@ class Context:
     def value(self, expression):
         names = {
             "github.workspace": self.workspace,
-            "github.action_path": self.action_path,
             "runner.temp": self.temp,
             "runner.os": "Linux",
         }
-        if expression in names and names[expression] is not None:
+        if self.action_path is not None:
+            # The action as a checkout of it, not a download of a ref.
+            names.update({
+                "github.action_path": self.action_path,
+                "github.action_repository": "local/witness",
+                "github.action_ref": "checkout",
+            })
+        if expression in names:
             return names[expression]
-        match = re.fullmatch(r"(env|inputs)\.([A-Za-z0-9_-]+)", expression)
+        match = re.fullmatch(r"env\.([A-Za-z0-9_-]+)", expression)
         if match:
-            table = self.env if match[1] == "env" else self.inputs
-            return table.get(match[2], "")
+            return self.env.get(match[1], "")
+        match = re.fullmatch(r"inputs\.([A-Za-z0-9_-]+)", expression)
+        if match and self.inputs is not None:
+            if match[1] not in self.inputs:
+                raise SystemExit(f"`${{{{ {expression} }}}}`: there is no such input")
+            return self.inputs[match[1]]
         match = re.fullmatch(r"steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)", expression)
         if match:
             return self.outputs.get(match[1], {}).get(match[2], "")
@@ -115,6 +129,27 @@ class Context:
 
     def expand(self, text):
         return EXPRESSION.sub(lambda match: self.value(match[1]), str(text))
+
+
+def read_outputs(path):
+    """GITHUB_OUTPUT's `name=value` lines and `name<<DELIMITER` blocks."""
+    outputs = {}
+    with open(path) as file:
+        lines = file.read().split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            key, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter, i + 1)
+            outputs[key] = "\n".join(lines[i + 1:end])
+            i = end + 1
+            continue
+        if "=" in line:
+            key, value = line.split("=", 1)
+            outputs[key] = value
+        i += 1
+    return outputs
 
 
 def run(path, workspace, job, given):
@@ -131,7 +166,7 @@ def run(path, workspace, job, given):
             context.inputs[name] = value
         steps = document["runs"]["steps"]
     else:
-        context = Context(workspace, None, {})
+        context = Context(workspace, None, None)
         jobs = document.get("jobs", {})
         job = job or next(iter(jobs))
         if job not in jobs:
@@ -144,11 +179,16 @@ def run(path, workspace, job, given):
         name = step.get("name") or step.get("uses") or f"step {number}"
         condition = step.get("if", "").strip()
         condition = EXPRESSION.sub(lambda match: match[1], condition)
-        if failed and condition != "always()":
+        runs = {"": not failed, "success()": not failed, "always()": True, "failure()": bool(failed)}
+        if "uses" not in step:
+            if condition not in runs:
+                sys.exit(f"{path}: step `{name}`: cannot evaluate `if: {step['if']}` here")
+            if not runs[condition]:
+                print(f"--- {name}: not run (if: {condition or 'success()'})")
+                continue
+        elif failed and condition != "always()" and not condition.startswith("always() &&"):
             print(f"--- {name}: not run (an earlier step failed)")
             continue
-        if condition not in ("", "always()") and "uses" not in step:
-            sys.exit(f"{path}: step `{name}`: cannot evaluate `if: {step['if']}` here")
         if "uses" in step:
             action = step["uses"].split("@")[0]
             if action == "actions/checkout":
@@ -190,13 +230,7 @@ def run(path, workspace, job, given):
         print(f"--- {name}", flush=True)
         status = subprocess.run(command, cwd=directory, env=env).returncode
         if "id" in step:
-            outputs = {}
-            with open(output) as file:
-                for line in file:
-                    if "=" in line:
-                        key, value = line.rstrip("\n").split("=", 1)
-                        outputs[key] = value
-            context.outputs[step["id"]] = outputs
+            context.outputs[step["id"]] = read_outputs(output)
         if status != 0:
             print(f"--- {name}: FAILED (exit {status})", flush=True)
             failed = failed or name

@@ -94,9 +94,11 @@ pub fn run_suite(
     options: &RunOptions,
     embedded: Vec<Arc<dyn Host>>,
 ) -> ExitCode {
-    if let Some(family) =
-        (options.families.iter()).find(|family| !layout.cases_dir().join(family).is_dir())
-    {
+    let is_family = |family: &String| {
+        (family.chars()).all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && layout.cases_dir().join(family).is_dir()
+    };
+    if let Some(family) = (options.families.iter()).find(|family| !is_family(family)) {
         let known: std::collections::BTreeSet<String> = (std::fs::read_dir(layout.cases_dir())
             .into_iter()
             .flatten()
@@ -116,6 +118,16 @@ pub fn run_suite(
         .map_err(|e| e.to_string())
         .and_then(|registry| host::choose(&registry, embedded, &options.hosts, options.all_hosts));
     let chosen = match chosen {
+        Ok(chosen) if chosen.hosts.is_empty() => {
+            eprintln!("error: no host to run the suite on:");
+            for (host, why) in &chosen.skipped {
+                eprintln!("  {host}: {why}");
+            }
+            eprintln!(
+                "name one with --host (a host of hosts.toml, wasmtime-cli=PATH, adapter=COMMAND)"
+            );
+            return ExitCode::FAILURE;
+        }
         Ok(chosen) => chosen,
         Err(error) => {
             eprintln!("error: {error}");
@@ -183,15 +195,25 @@ pub fn run_suite(
         let kept = (last_run.parent())
             .map_or(Ok(()), std::fs::create_dir_all)
             .and_then(|()| suite.results.write_json(&last_run));
-        if let Err(error) = kept {
+        if let Err(error) = &kept {
             eprintln!(
                 "warning: cannot keep the run in {}: {error}",
                 last_run.display()
             );
         }
-        // The page is made of the run's JSON, as `cargo xtask report` makes it.
+        // The page is made of this run's JSON, as `cargo xtask report` makes it.
         if let Some(html) = &options.html {
-            let page = Run::load(&last_run)
+            let json = match (&options.json, kept) {
+                (Some(json), _) => json,
+                (None, Ok(())) => &last_run,
+                (None, Err(_)) => {
+                    eprintln!(
+                        "error: the HTML report (--html) is made of the run's JSON: give --json FILE"
+                    );
+                    return ExitCode::FAILURE;
+                }
+            };
+            let page = Run::load(json)
                 .map(|run| crate::report::html::page(&run.trials, run.ledger.as_ref(), None));
             if let Err(error) = page.and_then(|page| {
                 std::fs::write(html, page)

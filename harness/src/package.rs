@@ -75,6 +75,15 @@ impl Manifest {
             ));
         }
         let mut problems = Vec::new();
+        let wit = crate::spec::worlds::wasi_release(&layout.wit_dir());
+        if wit.as_deref() != Some(self.wit.as_str()) {
+            problems.push(format!(
+                "{} is WASI {}, and the guests were built against WASI {}",
+                layout.display(&layout.wit_dir()),
+                wit.as_deref().unwrap_or("(no wasi:io)"),
+                self.wit
+            ));
+        }
         for (guest, wanted) in &self.guests {
             let path = layout.component(guest);
             match digest(&path) {

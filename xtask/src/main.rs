@@ -140,6 +140,10 @@ enum Verb {
         /// Where to write the archive.
         #[arg(long, value_name = "DIR", default_value = "target/package")]
         out: PathBuf,
+        /// What the package is made of, for its manifest, where this is no
+        /// git checkout (an action's download): `owner/witness@v1`.
+        #[arg(long, value_name = "REF")]
+        commit: Option<String>,
     },
     /// Run every case across the hosts of timelapse.toml (wasmtime's CLIs
     /// from 17, jco from 1.0 with its preview2-shim, and the WASI release
@@ -503,8 +507,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             status(timelapse)
         }
-        Verb::Package { out } => {
-            let archive = package::make(&root, &std::path::absolute(out)?)?;
+        Verb::Package { out, commit } => {
+            let archive = package::make(&root, &std::path::absolute(out)?, commit)?;
             println!("{}", archive.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -624,7 +628,9 @@ impl Build {
                 .and_then(|entry| entry.get("kind"))
                 .is_some_and(|kind| kind.as_str() == Some("embedded"))
         };
-        Ok(match hosts.names.iter().any(embedded) {
+        // `--host a,b` is two hosts, as the suite reads them.
+        let mut names = hosts.names.iter().flat_map(|names| names.split(','));
+        Ok(match names.any(|name| embedded(&name.trim().to_string())) {
             true => Build::Full,
             false => Build::Lean,
         })

@@ -26,7 +26,7 @@ const FROM_CHECKOUT: [&str; 9] = [
 
 /// Builds the guests and the lean runner, lays the package out in
 /// `out/witness/` and archives it there; returns the archive.
-pub fn make(root: &Path, out: &Path) -> Result<PathBuf> {
+pub fn make(root: &Path, out: &Path, commit: Option<String>) -> Result<PathBuf> {
     eprintln!("building the guests and the runner (release, without the embedded hosts)");
     let mut runner = cargo(root);
     runner.args([
@@ -40,7 +40,10 @@ pub fn make(root: &Path, out: &Path) -> Result<PathBuf> {
         "witness",
     ]);
     build_beside_guests(root, runner)?;
-    let commit = commit(root)?;
+    let commit = match commit {
+        Some(commit) => commit,
+        None => checkout_commit(root)?,
+    };
     let staging = out.join("witness");
     if staging.exists() {
         std::fs::remove_dir_all(&staging)
@@ -62,9 +65,18 @@ pub fn make(root: &Path, out: &Path) -> Result<PathBuf> {
         .args(["manifest", "--commit", &commit, "--out"])
         .arg(staging.join("witness-package.toml"));
     succeed(manifest)?;
+    // A file name of the commit (a ref `owner/witness@v1` has slashes).
+    let stem: String = (commit.chars().take(24))
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     let archive = out.join(format!(
-        "witness-{}-{}-{}.tar.gz",
-        &commit[..commit.len().min(12)],
+        "witness-{stem}-{}-{}.tar.gz",
         std::env::consts::ARCH,
         std::env::consts::OS
     ));
@@ -85,7 +97,7 @@ pub fn make(root: &Path, out: &Path) -> Result<PathBuf> {
 }
 
 /// The checkout's commit, `-dirty` when tracked files changed.
-fn commit(root: &Path) -> Result<String> {
+fn checkout_commit(root: &Path) -> Result<String> {
     let git = |arguments: &[&str]| -> Result<String> {
         let output = Command::new("git")
             .current_dir(root)

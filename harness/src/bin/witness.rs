@@ -52,7 +52,9 @@ enum Verb {
 struct Test {
     /// Run on this host (repeatable): a name from hosts.toml (`witness
     /// hosts` lists them), `wasmtime-cli=PATH` for any wasmtime CLI, or
-    /// `adapter=COMMAND` for any program that speaks the adapter protocol.
+    /// `adapter=COMMAND` for any program that speaks the adapter protocol;
+    /// `NAME:wasmtime-cli=PATH` and `NAME:adapter=COMMAND` name it (its
+    /// records are `NAME.toml`) rather than by its version or program.
     #[arg(long = "host", value_name = "NAME")]
     hosts: Vec<String>,
     /// Run on every host that is installed; say which are skipped, and why.

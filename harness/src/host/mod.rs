@@ -196,18 +196,20 @@ pub fn embedded(cache_dir: PathBuf, sync_program: PathBuf) -> Vec<Arc<dyn Host>>
 
 /// `--host adapter=COMMAND`: any program that speaks the adapter protocol
 /// (README, "The adapter protocol"), its arguments after it as a shell
-/// would split them, named for the program (`my-runtime` for
-/// `/opt/my-runtime --flag`: records/my-runtime.toml). It claims no
+/// would split them, named `given` or else for the program (`my-runtime`
+/// for `/opt/my-runtime --flag`: records/my-runtime.toml). It claims no
 /// capability beyond the protocol's core.
-fn adapter_host(command: &str) -> Result<adapter::AdapterHost, String> {
+fn adapter_host(command: &str, given: Option<String>) -> Result<adapter::AdapterHost, String> {
     let words = (shlex::split(command))
         .filter(|words| !words.is_empty())
         .ok_or_else(|| {
             format!("`adapter={command}`: give the adapter's program, then its own arguments, as a shell command line")
         })?;
-    let name = (Path::new(&words[0]).file_stem())
-        .map(|stem| stem.to_string_lossy().into_owned())
-        .unwrap_or_else(|| words[0].clone());
+    let name = given.unwrap_or_else(|| {
+        (Path::new(&words[0]).file_stem())
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_else(|| words[0].clone())
+    });
     let command = words.into_iter().map(Into::into).collect();
     Ok(adapter::AdapterHost::new(
         &name,
@@ -217,7 +219,7 @@ fn adapter_host(command: &str) -> Result<adapter::AdapterHost, String> {
 }
 
 /// Why an embedded host is not in a lean build.
-const NOT_IN_THIS_BUILD: &str = "an embedded host, and this witness was built without them (without the `embedded` feature, as for a run on out-of-process hosts alone): `cargo xtask test` builds them when a run asks for one";
+const NOT_IN_THIS_BUILD: &str = "an embedded host, and this witness was built without them (without the `embedded` feature: a packaged suite, or `cargo xtask test` naming only hosts in processes of their own); in a checkout, `cargo xtask test --host wasmtime` builds them";
 
 /// The hosts a run uses, and the known hosts it leaves out with the reason.
 pub struct Chosen {
@@ -267,12 +269,20 @@ pub fn choose(
         return Ok(chosen);
     }
     for name in wanted {
-        let name = name.as_str();
+        // `NAME:wasmtime-cli=PATH`, `NAME:adapter=COMMAND`: named by the user.
+        let (given, name) = match name.split_once(':') {
+            Some((given, rest))
+                if rest.starts_with("wasmtime-cli=") || rest.starts_with("adapter=") =>
+            {
+                (Some(given.to_string()), rest)
+            }
+            _ => (None, name.as_str()),
+        };
         if let Some(program) = name.strip_prefix("wasmtime-cli=") {
-            let host = wasmtime_cli::WasmtimeCliHost::new(PathBuf::from(program), None)?;
+            let host = wasmtime_cli::WasmtimeCliHost::new(PathBuf::from(program), given)?;
             chosen.hosts.push(Arc::new(host));
         } else if let Some(command) = name.strip_prefix("adapter=") {
-            chosen.hosts.push(Arc::new(adapter_host(command)?));
+            chosen.hosts.push(Arc::new(adapter_host(command, given)?));
         } else if let Some(host) = embedded.iter().find(|host| host.name() == name) {
             chosen.hosts.push(host.clone());
         } else if EMBEDDED_HOSTS.contains(&name) {
@@ -289,10 +299,12 @@ mod tests {
     #[test]
     fn an_adapter_command_is_split_as_a_shell_would_and_named_for_its_program() {
         use super::Host;
-        let host = super::adapter_host("'/opt/my runtime/run-wasi.sh' --fast 'a b'").unwrap();
-        assert_eq!(host.name(), "run-wasi");
-        assert!(super::adapter_host("'unclosed").is_err());
-        assert!(super::adapter_host("").is_err());
+        let host = super::adapter_host("'/opt/my runtime/run-wasi.sh' --fast 'a b'", None);
+        assert_eq!(host.unwrap().name(), "run-wasi");
+        let host = super::adapter_host("/opt/run-wasi.sh", Some("mine".into()));
+        assert_eq!(host.unwrap().name(), "mine");
+        assert!(super::adapter_host("'unclosed", None).is_err());
+        assert!(super::adapter_host("", None).is_err());
     }
 
     #[cfg(feature = "embedded")]

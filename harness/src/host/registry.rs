@@ -197,6 +197,14 @@ impl Registry {
         }
     }
 
+    /// How a user installs a host here: in a packaged suite, its runner.
+    fn install_command(&self) -> &'static str {
+        match self.source_root.join(crate::package::MANIFEST).is_file() {
+            true => "./witness hosts install",
+            false => "cargo xtask hosts install",
+        }
+    }
+
     /// Where `cargo install` builds (kept: a reinstall is then quick).
     fn cargo_target_dir(&self) -> PathBuf {
         self.install_root.join(".cargo-target")
@@ -204,7 +212,7 @@ impl Registry {
 
     pub fn status(&self, name: &str, entry: &Entry) -> Status {
         let not_installed = || Status::NotInstalled {
-            help: format!("not installed: run `cargo xtask hosts install {name}`"),
+            help: format!("not installed: run `{} {name}`", self.install_command()),
         };
         match entry.kind {
             Kind::Embedded => Status::Ready,
@@ -249,7 +257,8 @@ impl Registry {
             {
                 Status::NotInstalled {
                     help: format!(
-                        "not installed from the committed lock (stale): run `cargo xtask hosts install {name}`"
+                        "not installed from the committed lock (stale): run `{} {name}`",
+                        self.install_command()
                     ),
                 }
             }
@@ -308,9 +317,10 @@ impl Registry {
                 let host = WasmtimeCliHost::new(self.program(name, entry), Some(name.to_string()))?;
                 match &entry.version {
                     Some(version) if *version != host.version => Err(format!(
-                        "{} says it is wasmtime {}, hosts.toml says {version}: reinstall it with `cargo xtask hosts install {name}`",
+                        "{} says it is wasmtime {}, hosts.toml says {version}: reinstall it with `{} {name}`",
                         self.program(name, entry).display(),
-                        host.version
+                        host.version,
+                        self.install_command()
                     )),
                     _ => Ok(Arc::new(host)),
                 }
@@ -563,12 +573,14 @@ impl Registry {
 }
 
 /// The first lines of an installer's report that say what went wrong
-/// (cargo's `error...` and the `-->` under it; npm's and pip's `ERR`),
+/// (cargo's and pip's `error...` and the `-->` under it; `npm error`),
 /// so that a refused install says why without its whole log.
 fn first_errors(stderr: &str) -> String {
     let lines: Vec<&str> = (stderr.lines())
         .map(str::trim)
-        .filter(|line| line.starts_with("error") || line.starts_with("-->") || line.contains("ERR"))
+        .filter(|line| {
+            line.starts_with("error") || line.starts_with("npm error") || line.starts_with("-->")
+        })
         .take(4)
         .collect();
     match lines.is_empty() {

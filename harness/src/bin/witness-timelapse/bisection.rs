@@ -79,9 +79,6 @@ impl Bisection {
                     && let Err(why) = self.join(registry, lineup, runner, &release, wit)
                 {
                     println!("  {name} left out: {why}");
-                    if release.entry.cargo.is_some() {
-                        self.failed_builds.add(&name, &why)?;
-                    }
                     self.refused.insert(name, why);
                     continue;
                 }
@@ -204,6 +201,10 @@ impl Bisection {
             let result = while_saying(name, installing, || registry.install(name));
             if let Err(why) = result {
                 registry.entries.remove(name);
+                // A build that failed fails again with this toolchain.
+                if entry.cargo.is_some() {
+                    self.failed_builds.add(name, &why);
+                }
                 return Err(why);
             }
             println!("  installed {name} in {}s", installing.elapsed().as_secs());
@@ -410,14 +411,25 @@ impl FailedBuilds {
             .collect()
     }
 
-    fn add(&mut self, name: &str, why: &str) -> Result<(), String> {
+    /// Keeps a failed build; one that cannot be kept only costs its build
+    /// again next time.
+    fn add(&mut self, name: &str, why: &str) {
         let build = FailedBuild {
             toolchain: self.toolchain.clone(),
             why: why.to_string(),
         };
         self.builds.insert(name.to_string(), build);
-        let text = toml::to_string_pretty(&self.builds).map_err(|e| e.to_string())?;
-        std::fs::write(&self.path, text)
-            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))
+        let written =
+            (toml::to_string_pretty(&self.builds).map_err(|e| e.to_string())).and_then(|text| {
+                (self.path.parent().map_or(Ok(()), std::fs::create_dir_all))
+                    .and_then(|()| std::fs::write(&self.path, text))
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(error) = written {
+            println!(
+                "  (cannot keep the failed build in {}: {error})",
+                self.path.display()
+            );
+        }
     }
 }
