@@ -201,7 +201,8 @@ struct Hosts {
     /// Run on this host (repeatable): a name from hosts.toml (`cargo xtask
     /// hosts` lists them), `wasmtime-cli=PATH` for any wasmtime CLI, or
     /// `adapter=COMMAND` for any program that speaks the adapter protocol
-    /// (an absolute path: the suite runs in harness/).
+    /// (an absolute path: the suite runs in harness/); `NAME:` before
+    /// either names it (records/NAME.toml).
     /// Default: the embedded hosts, and jco where Node is.
     #[arg(long = "host", value_name = "NAME")]
     names: Vec<String>,
@@ -680,8 +681,11 @@ fn suite(
         let mut names = Vec::new();
         for name in &hosts.names {
             names.push(match name.split_once('=') {
-                Some(("wasmtime-cli", program)) => {
-                    format!("wasmtime-cli={}", std::path::absolute(program)?.display())
+                // `wasmtime-cli=PATH`, or named: `NAME:wasmtime-cli=PATH`.
+                Some((kind, program))
+                    if kind == "wasmtime-cli" || kind.ends_with(":wasmtime-cli") =>
+                {
+                    format!("{kind}={}", std::path::absolute(program)?.display())
                 }
                 // An adapter's command line is the user's to make absolute.
                 _ => name.clone(),
