@@ -329,7 +329,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 None => {
                     // Listing runs nothing, so it needs no guests: keep it instant.
                     if !libtest.iter().any(|arg| arg == "--list") {
-                        prepare(&root, build)?;
+                        prepare(&root, build, &hosts)?;
                     }
                     status(test)
                 }
@@ -341,7 +341,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Verb::Bless { hosts, filter } => {
             let build = Build::of(&root, &hosts)?;
-            prepare(&root, build)?;
+            prepare(&root, build, &hosts)?;
             let mut bless = suite(&root, build, &hosts, &Reports::none(), filter.as_slice())?;
             bless.env("WITNESS_BLESS", "1");
             let blessed = status(bless)?;
@@ -350,7 +350,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(blessed)
         }
         Verb::Selftest { libtest } => {
-            prepare(&root, Build::Full)?;
+            prepare(&root, Build::Full, &Hosts::default())?;
             // One package at a time: `--workspace` would resolve features
             // across xtask too, and build wasmtime a second time, apart
             // from the suite's build.
@@ -379,7 +379,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             status(test)
         }
         Verb::BuildGuests => {
-            prepare(&root, Build::Full)?;
+            prepare(&root, Build::Full, &Hosts::default())?;
             Ok(ExitCode::SUCCESS)
         }
         Verb::Spec { verb } => {
@@ -441,7 +441,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 upstream.arg("--check");
             }
             if components {
-                prepare(&root, Build::Full)?;
+                prepare(&root, Build::Full, &Hosts::default())?;
                 upstream
                     .arg("--components")
                     .arg(root.join("target/witness/upstream"));
@@ -449,7 +449,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             status(upstream)
         }
         Verb::Bench { runs, per_case } => {
-            prepare(&root, Build::Full)?;
+            prepare(&root, Build::Full, &Hosts::default())?;
             let mut bench = witness_bin(&root, Build::Full, "witness-bench");
             bench
                 .env("WITNESS_ALL_HOSTS", "1")
@@ -485,7 +485,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             no_wasi_releases,
             fresh,
         } => {
-            prepare(&root, Build::Full)?;
+            prepare(&root, Build::Full, &Hosts::default())?;
             let mut timelapse = witness_bin(&root, Build::Full, "witness-timelapse");
             let wasi_releases = hosts.is_empty() && !no_wasi_releases;
             for (release, work) in timelapse::guests_per_release(&root, &hosts, wasi_releases)? {
@@ -552,7 +552,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 /// the default hosts installed (jco, where Node is). The harness builds
 /// beside the guests: their builds lock different directories, and on a
 /// fresh clone the guests' build then hides inside the harness's.
-fn prepare(root: &Path, build: Build) -> Result<()> {
+fn prepare(root: &Path, build: Build, hosts: &Hosts) -> Result<()> {
     match build {
         Build::Full => {
             eprintln!("building the guests and the harness (about 5 minutes on a fresh clone)")
@@ -566,11 +566,20 @@ fn prepare(root: &Path, build: Build) -> Result<()> {
         .args(["build", "--quiet", "--package", "witness", "--bins"])
         .args(build.features());
     build_beside_guests(root, harness)?;
-    succeed(witness_hosts(
-        root,
-        build,
-        &["install".into(), "--defaults".into()],
-    ))
+    // The hosts of hosts.toml this run names, or else the defaults, that
+    // are not installed yet.
+    let named: Vec<String> = (hosts.names.iter())
+        .flat_map(|names| names.split(','))
+        .filter(|name| !name.contains('='))
+        .map(|name| name.trim().to_string())
+        .collect();
+    let mut install = vec!["install".to_string()];
+    match named.is_empty() && hosts.names.is_empty() {
+        true => install.push("--defaults".into()),
+        false if named.is_empty() => return Ok(()),
+        false => install.extend(std::iter::once("--missing".to_string()).chain(named)),
+    }
+    succeed(witness_hosts(root, build, &install))
 }
 
 /// Builds the guests (target/components/) while `harness` builds the harness.

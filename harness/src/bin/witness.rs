@@ -103,6 +103,9 @@ enum HostsVerb {
         /// machine can (jco needs Node); say why for the others.
         #[arg(long, conflicts_with = "names")]
         defaults: bool,
+        /// Only those of NAMES that are not ready (a run's hosts).
+        #[arg(long)]
+        missing: bool,
         #[arg(required_unless_present = "defaults")]
         names: Vec<String>,
     },
@@ -195,8 +198,18 @@ fn hosts(layout: &Layout, verb: HostsVerb) -> Result<(), String> {
             }
             Ok(())
         }
-        HostsVerb::Install { defaults, names } => {
+        HostsVerb::Install {
+            defaults,
+            missing,
+            names,
+        } => {
             let names = match defaults {
+                false if missing => (names.into_iter())
+                    .filter(|name| {
+                        !(registry.entries.get(name))
+                            .is_some_and(|entry| registry.status(name, entry) == Status::Ready)
+                    })
+                    .collect(),
                 false => names,
                 true => registry
                     .entries
