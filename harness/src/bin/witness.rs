@@ -245,7 +245,7 @@ fn manifest(layout: &Layout, commit: &str, out: &PathBuf) -> Result<(), String> 
         toml::to_string_pretty(&manifest).map_err(|e| e.to_string())?
     );
     std::fs::write(out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-    println!(
+    eprintln!(
         "{MANIFEST}: {} guests, WASI {}",
         manifest.guests.len(),
         manifest.wit
