@@ -211,6 +211,15 @@ struct Hosts {
     all_hosts: bool,
 }
 
+impl Hosts {
+    /// Each host named: `--host a,b` is two, as the suite reads them.
+    fn each(&self) -> impl Iterator<Item = &str> {
+        (self.names.iter())
+            .flat_map(|names| names.split(','))
+            .map(str::trim)
+    }
+}
+
 /// Where to write the run's results for CI.
 #[derive(clap::Args, Clone)]
 struct Reports {
@@ -568,10 +577,9 @@ fn prepare(root: &Path, build: Build, hosts: &Hosts) -> Result<()> {
     build_beside_guests(root, harness)?;
     // The hosts of hosts.toml this run names, or else the defaults, that
     // are not installed yet.
-    let named: Vec<String> = (hosts.names.iter())
-        .flat_map(|names| names.split(','))
+    let named: Vec<String> = (hosts.each())
         .filter(|name| !name.contains('='))
-        .map(|name| name.trim().to_string())
+        .map(str::to_string)
         .collect();
     let mut install = vec!["install".to_string()];
     match named.is_empty() && hosts.names.is_empty() {
@@ -638,9 +646,7 @@ impl Build {
                 .and_then(|entry| entry.get("kind"))
                 .is_some_and(|kind| kind.as_str() == Some("embedded"))
         };
-        // `--host a,b` is two hosts, as the suite reads them.
-        let mut names = hosts.names.iter().flat_map(|names| names.split(','));
-        Ok(match names.any(|name| embedded(&name.trim().to_string())) {
+        Ok(match hosts.each().any(|name| embedded(&name.to_string())) {
             true => Build::Full,
             false => Build::Lean,
         })
