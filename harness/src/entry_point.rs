@@ -7,6 +7,7 @@ use crate::host::{self, Host};
 use crate::layout::Layout;
 use crate::ledger::Ledger;
 use crate::report::diff::Run;
+use crate::report::rerun::Rerun;
 use crate::report::results::Results;
 use crate::spec::Spec;
 use crate::suite::Suite;
@@ -135,6 +136,7 @@ pub fn run_suite(
         }
     };
     let mut suite = Suite::conformance(layout);
+    suite.rerun = Rerun::new(layout, chosen.selected_as.clone());
     if options.bless {
         suite = suite.blessing();
     } else if let Some(repeat) = options.repeat {

@@ -11,6 +11,7 @@ use crate::judge::verdict::{RecordVerdict, Sightings, SpecVerdict, Verdicts};
 use crate::layout::{Layout, SELFTEST_GUESTS, SELFTEST_HOSTS};
 use crate::outcome::{Observed, Outcome};
 use crate::report::failure as report;
+use crate::report::rerun::Rerun;
 use crate::report::results::{Results, TrialDetail};
 use crate::spec::{Spec, Stale};
 use libtest_mimic::{Failed, Trial};
@@ -45,6 +46,8 @@ pub struct Suite {
     /// --repeat N`); every run must pass, so a case whose outcome varies
     /// beyond its record's intermittent alternatives fails.
     pub repeat: usize,
+    /// How a failure's report says to run its trial again.
+    pub rerun: Rerun,
 }
 
 /// What a case's trial saw and concluded: the run it reports, its
@@ -125,6 +128,7 @@ impl Suite {
             blessings: None,
             not_applicable: Mutex::default(),
             repeat: 1,
+            rerun: Rerun::new(layout, BTreeMap::new()),
         }
     }
 
@@ -311,6 +315,7 @@ impl Suite {
         } else {
             Err(report::failure(
                 &self.layout,
+                &self.rerun,
                 trial,
                 host,
                 case,
@@ -326,7 +331,7 @@ impl Suite {
     fn detail(&self, trial: &str, host: &str, case: &Case, observed: &Observed) -> TrialDetail {
         let records = self.host_records(host);
         let record = (records.as_ref().as_ref().ok()).and_then(|records| records.get(&case.name));
-        report::detail(trial, case, observed, record)
+        report::detail(&self.rerun, trial, host, case, observed, record)
     }
 
     /// `<records_dir>/<host>.toml`, read once.

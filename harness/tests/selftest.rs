@@ -230,7 +230,7 @@ fn spec_violates_with_what_the_spec_allows_and_what_was_observed_side_by_side() 
     );
     assert_contains(
         report,
-        "reproduce: cargo xtask test -- --exact wasmtime-faulty::wrong::observe-answer",
+        "reproduce: cargo xtask test --host wasmtime-faulty -- --exact wasmtime-faulty::wrong::observe-answer",
     );
 }
 
@@ -416,7 +416,7 @@ fn a_changed_record_fails_with_recorded_and_observed_side_by_side_and_the_bless_
     );
     assert_contains(
         report,
-        "reproduce: cargo xtask test -- --exact wasmtime-faulty::behaviour::observe-answer",
+        "reproduce: cargo xtask test --host wasmtime-faulty -- --exact wasmtime-faulty::behaviour::observe-answer",
     );
     assert_contains(
         report,
@@ -2358,7 +2358,7 @@ fn changing_one_expectation_fails_exactly_that_case() {
     );
     assert_contains(
         report,
-        "reproduce: cargo xtask test -- --exact wasmtime::poll::never-and-1ms",
+        "reproduce: cargo xtask test --host wasmtime -- --exact wasmtime::poll::never-and-1ms",
     );
 }
 

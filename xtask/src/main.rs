@@ -694,7 +694,7 @@ fn suite(
     if !hosts.names.is_empty() {
         // The test binary runs in harness/: a program's path must not be relative.
         let mut names = Vec::new();
-        for name in &hosts.names {
+        for name in hosts.each() {
             names.push(match name.split_once('=') {
                 // `wasmtime-cli=PATH`, or named: `NAME:wasmtime-cli=PATH`.
                 Some((kind, program))
@@ -703,7 +703,7 @@ fn suite(
                     format!("{kind}={}", std::path::absolute(program)?.display())
                 }
                 // An adapter's command line is the user's to make absolute.
-                _ => name.clone(),
+                _ => name.to_string(),
             });
         }
         test.env("WITNESS_HOSTS", names.join(","));

@@ -20,7 +20,7 @@ pub mod world;
 
 use crate::outcome::HostRun;
 use crate::spec::worlds::Needs;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -225,6 +225,9 @@ const NOT_IN_THIS_BUILD: &str = "an embedded host, and this witness was built wi
 pub struct Chosen {
     pub hosts: Vec<Arc<dyn Host>>,
     pub skipped: Vec<(String, String)>,
+    /// A host's `--host` value where it is not the host's name
+    /// (`wasmtime-cli=PATH`, `NAME:adapter=COMMAND`).
+    pub selected_as: BTreeMap<String, String>,
 }
 
 /// The hosts of this run, `embedded` those of this build ([`embedded`];
@@ -243,6 +246,7 @@ pub fn choose(
     let mut chosen = Chosen {
         hosts: Vec::new(),
         skipped: Vec::new(),
+        selected_as: BTreeMap::new(),
     };
     if wanted.is_empty() {
         chosen.hosts = embedded;
@@ -268,15 +272,15 @@ pub fn choose(
         }
         return Ok(chosen);
     }
-    for name in wanted {
+    for wanted in wanted {
         // `NAME:wasmtime-cli=PATH`, `NAME:adapter=COMMAND`: named by the user.
-        let (given, name) = match name.split_once(':') {
+        let (given, name) = match wanted.split_once(':') {
             Some((given, rest))
                 if rest.starts_with("wasmtime-cli=") || rest.starts_with("adapter=") =>
             {
                 (Some(given.to_string()), rest)
             }
-            _ => (None, name.as_str()),
+            _ => (None, wanted.as_str()),
         };
         if let Some(program) = name.strip_prefix("wasmtime-cli=") {
             let host = wasmtime_cli::WasmtimeCliHost::new(PathBuf::from(program), given)?;
@@ -289,6 +293,10 @@ pub fn choose(
             return Err(format!("host `{name}`: {NOT_IN_THIS_BUILD}"));
         } else {
             chosen.hosts.push(registry.open(name)?);
+        }
+        let host = chosen.hosts.last().expect("just chosen").name();
+        if host != wanted {
+            chosen.selected_as.insert(host.to_string(), wanted.clone());
         }
     }
     Ok(chosen)

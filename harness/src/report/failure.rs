@@ -7,6 +7,7 @@ use crate::judge::records::{HostRecords, Record};
 use crate::judge::verdict::{RecordVerdict, SpecVerdict, Verdicts};
 use crate::layout::Layout;
 use crate::outcome::Observed;
+use crate::report::rerun::Rerun;
 use crate::report::results::TrialDetail;
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
@@ -14,7 +15,9 @@ use std::fmt::Write;
 /// A case's trial in full, for the HTML report: the same texts the
 /// terminal report is made of.
 pub fn detail(
+    rerun: &Rerun,
     trial: &str,
+    host: &str,
     case: &Case,
     observed: &Observed,
     record: Option<&Record>,
@@ -26,13 +29,15 @@ pub fn detail(
         recorded: record.map(|record| record.seen.render()),
         observed: observed_text(observed),
         stderr: tail(&observed.stderr, STDERR_SHOWN).0.to_string(),
-        reproduce: reproduce(trial),
+        reproduce: rerun.trial(host, trial),
     }
 }
 
 /// Renders a failed trial for the terminal.
+#[allow(clippy::too_many_arguments)]
 pub fn failure(
     layout: &Layout,
+    rerun: &Rerun,
     trial: &str,
     host: &str,
     case: &Case,
@@ -64,7 +69,7 @@ pub fn failure(
             ),
             (RecordVerdict::Unrecorded, _) => format!(
                 "unrecorded: nothing is recorded for `{host}` on this case; record what it did with `{}`",
-                bless_command(host, case)
+                rerun.bless(host, &case.name)
             ),
             (verdict, _) => verdict.label().to_string(),
         }
@@ -146,12 +151,12 @@ pub fn failure(
             let _ = writeln!(out, "  | {line}");
         }
     }
-    let _ = writeln!(out, "\nreproduce: {}", reproduce(trial));
+    let _ = writeln!(out, "\nreproduce: {}", rerun.trial(host, trial));
     if matches!(verdicts.record, RecordVerdict::Changed { .. }) {
         let _ = writeln!(
             out,
             "if the change is intended: {}",
-            bless_command(host, case)
+            rerun.bless(host, &case.name)
         );
     }
     out
@@ -184,16 +189,6 @@ fn spec_line(verdict: &SpecVerdict, host: &str) -> String {
         ),
         SpecVerdict::NotJudged => "not judged: the spec is silent".into(),
     }
-}
-
-/// The command that records what `host` did on `case`.
-pub fn bless_command(host: &str, case: &Case) -> String {
-    format!("cargo xtask bless --host {host} {}", case.name)
-}
-
-/// The command that runs just this trial.
-pub fn reproduce(trial: &str) -> String {
-    format!("cargo xtask test -- --exact {trial}")
 }
 
 fn observed_text(observed: &Observed) -> String {
