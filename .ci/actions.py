@@ -18,8 +18,10 @@
       cannot evaluate is an error, never a guess. Exits 1 when a step failed.
 """
 import argparse
+import atexit
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -92,6 +94,8 @@ class Context:
     def __init__(self, workspace, action_path, inputs):
         self.workspace = workspace
         self.temp = tempfile.mkdtemp(prefix="runner-temp.")
+        # A runner deletes its temp directory after the job.
+        atexit.register(shutil.rmtree, self.temp, True)
         self.summary = os.path.join(self.temp, "step-summary.md")
         open(self.summary, "w").close()
         self.action_path = action_path
