@@ -420,7 +420,7 @@ fn a_changed_record_fails_with_recorded_and_observed_side_by_side_and_the_bless_
     );
     assert_contains(
         report,
-        "if the change is intended: cargo xtask bless --host wasmtime-faulty behaviour::observe-answer",
+        "if the change is intended: cargo xtask bless --host wasmtime-faulty --exact wasmtime-faulty::behaviour::observe-answer",
     );
 }
 
@@ -438,7 +438,7 @@ fn an_unrecorded_case_fails_and_prints_the_bless_command() {
     let report = judged.report();
     assert_contains(
         report,
-        "record verdict: unrecorded: nothing is recorded for `wasmtime-faulty` on this case; record what it did with `cargo xtask bless --host wasmtime-faulty behaviour::observe-answer`",
+        "record verdict: unrecorded: nothing is recorded for `wasmtime-faulty` on this case; record what it did with `cargo xtask bless --host wasmtime-faulty --exact wasmtime-faulty::behaviour::observe-answer`",
     );
     assert_contains(
         report,

@@ -62,6 +62,10 @@ enum Verb {
         /// Only trials whose name contains this, e.g. `poll::` or
         /// `poll::empty-list` (libtest's filter).
         filter: Option<String>,
+        /// Only the trial the filter names whole, e.g.
+        /// `wasmtime::poll::empty-list` (as a failure's command gives it).
+        #[arg(long, requires = "filter")]
+        exact: bool,
     },
     /// Run the harness's own tests: unit tests and self-tests that prove it
     /// can fail (wrong expectations, guest panics, hangs, a panicking host).
@@ -348,10 +352,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Verb::Bless { hosts, filter } => {
+        Verb::Bless {
+            hosts,
+            filter,
+            exact,
+        } => {
             let build = Build::of(&root, &hosts)?;
             prepare(&root, build, &hosts)?;
-            let mut bless = suite(&root, build, &hosts, &Reports::none(), filter.as_slice())?;
+            let libtest: Vec<String> = (filter.into_iter())
+                .chain(exact.then(|| "--exact".to_string()))
+                .collect();
+            let mut bless = suite(&root, build, &hosts, &Reports::none(), &libtest)?;
             bless.env("WITNESS_BLESS", "1");
             let blessed = status(bless)?;
             // The drafts in upstream/ quote the records: keep them in step.

@@ -59,7 +59,7 @@ pub fn make(root: &Path, out: &Path, commit: Option<String>) -> Result<PathBuf> 
     // size): `-S` is both binutils' and macOS's.
     let mut strip = Command::new("strip");
     strip.arg("-S").arg(&program);
-    succeed(strip).context("cannot strip the runner's debug info: is binutils installed?")?;
+    succeed(strip).context("cannot strip the runner's debug info with `strip -S` (binutils)")?;
     // The checkout's runner writes the manifest of its guests.
     let mut manifest = Command::new(&built);
     manifest

@@ -69,7 +69,7 @@ pub fn failure(
             ),
             (RecordVerdict::Unrecorded, _) => format!(
                 "unrecorded: nothing is recorded for `{host}` on this case; record what it did with `{}`",
-                rerun.bless(host, &case.name)
+                rerun.bless(host, trial)
             ),
             (verdict, _) => verdict.label().to_string(),
         }
@@ -156,7 +156,7 @@ pub fn failure(
         let _ = writeln!(
             out,
             "if the change is intended: {}",
-            rerun.bless(host, &case.name)
+            rerun.bless(host, trial)
         );
     }
     out

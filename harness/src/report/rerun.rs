@@ -5,13 +5,12 @@
 
 use crate::layout::Layout;
 use std::collections::BTreeMap;
-use std::fmt::Display;
 use std::path::PathBuf;
 
 #[derive(Clone, Debug, Default)]
 pub struct Rerun {
     /// The package's runner, in a packaged suite; else `cargo xtask`.
-    packaged: Option<PathBuf>,
+    packaged: Option<&'static str>,
     /// A host's `--host` value where it is not the host's name
     /// (`wasmtime-cli=PATH`, `NAME:adapter=COMMAND`).
     selected_as: BTreeMap<String, String>,
@@ -23,7 +22,8 @@ impl Rerun {
     /// For a run of `layout` whose hosts `--host` chose as `selected_as`
     /// says (host name, the value that chose it).
     pub fn new(layout: &Layout, selected_as: BTreeMap<String, String>) -> Rerun {
-        let packaged = layout.is_packaged().then(|| layout.root().join("witness"));
+        // Where README's `tar -xzf` puts it: a CI job's copy is gone with the job.
+        let packaged = layout.is_packaged().then_some("./witness/witness");
         let records =
             (layout.records_dir() != layout.root().join("records")).then(|| layout.records_dir());
         Rerun {
@@ -41,21 +41,22 @@ impl Rerun {
                 self.host(host)
             ),
             Some(runner) => format!(
-                "{} test --host {}{} --exact {trial}",
-                quote(&runner.to_string_lossy()),
+                "{runner} test --host {}{} --exact {trial}",
                 self.host(host),
                 self.records()
             ),
         }
     }
 
-    /// The command that records what `host` did on the case `case`.
-    pub fn bless(&self, host: &str, case: impl Display) -> String {
+    /// The command that records what `host` did on `trial` alone.
+    pub fn bless(&self, host: &str, trial: &str) -> String {
         match &self.packaged {
-            None => format!("cargo xtask bless --host {} {case}", self.host(host)),
+            None => format!(
+                "cargo xtask bless --host {} --exact {trial}",
+                self.host(host)
+            ),
             Some(runner) => format!(
-                "{} test --bless --host {}{} {case}",
-                quote(&runner.to_string_lossy()),
+                "{runner} test --bless --host {}{} --exact {trial}",
                 self.host(host),
                 self.records()
             ),
@@ -96,15 +97,15 @@ mod tests {
             "cargo xtask test --host 'mine:adapter=/opt/my runtime --serve' -- --exact mine::poll::empty-list"
         );
         assert_eq!(
-            rerun.bless("jco", "poll::empty-list"),
-            "cargo xtask bless --host jco poll::empty-list"
+            rerun.bless("jco", "jco::filesystem::link"),
+            "cargo xtask bless --host jco --exact jco::filesystem::link"
         );
     }
 
     #[test]
     fn a_packaged_run_is_rerun_by_its_runner_with_its_records() {
         let rerun = Rerun {
-            packaged: Some(PathBuf::from("/ci/witness/witness")),
+            packaged: Some("./witness/witness"),
             selected_as: BTreeMap::from([(
                 "wasmtime-cli".to_string(),
                 "wasmtime-cli=/ci/bin/wasmtime".to_string(),
@@ -113,11 +114,11 @@ mod tests {
         };
         assert_eq!(
             rerun.trial("wasmtime-cli", "wasmtime-cli::poll::empty-list"),
-            "/ci/witness/witness test --host 'wasmtime-cli=/ci/bin/wasmtime' --records /ci/records --exact wasmtime-cli::poll::empty-list"
+            "./witness/witness test --host 'wasmtime-cli=/ci/bin/wasmtime' --records /ci/records --exact wasmtime-cli::poll::empty-list"
         );
         assert_eq!(
-            rerun.bless("wasmtime-cli", "poll::empty-list"),
-            "/ci/witness/witness test --bless --host 'wasmtime-cli=/ci/bin/wasmtime' --records /ci/records poll::empty-list"
+            rerun.bless("wasmtime-cli", "wasmtime-cli::poll::empty-list"),
+            "./witness/witness test --bless --host 'wasmtime-cli=/ci/bin/wasmtime' --records /ci/records --exact wasmtime-cli::poll::empty-list"
         );
     }
 }

@@ -363,13 +363,16 @@ impl Results {
         if !failed.is_empty() {
             let _ = writeln!(out, "\n### Failed\n");
             for result in failed {
+                // The command that runs it again, where the case ran.
+                let reproduce = (result.detail.as_ref())
+                    .map(|detail| format!(": `{}`", detail.reproduce))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "- `{}` (spec: {}, record: {}): `cargo xtask test -- --exact {}`",
+                    "- `{}` (spec: {}, record: {}){reproduce}",
                     result.trial,
                     result.spec.as_deref().unwrap_or("-"),
                     result.record.as_deref().unwrap_or("-"),
-                    result.trial
                 );
             }
         }
@@ -585,7 +588,7 @@ mod tests {
         );
         assert!(markdown.contains("| spec | 2 conforms |\n"), "{markdown}");
         assert!(
-            markdown.contains("- `a::f::broken` (spec: -, record: -): `cargo xtask test -- --exact a::f::broken`\n"),
+            markdown.contains("- `a::f::broken` (spec: -, record: -)\n"),
             "{markdown}"
         );
         assert!(
