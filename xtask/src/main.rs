@@ -154,7 +154,7 @@ enum Verb {
     /// columns: the newest CLI with the guests of each WASI 0.2 release),
     /// each kind oldest first, installing those missing, each host with the
     /// guests of the WASI release it implements. History, not a gate:
-    /// nothing fails and no record is read. Names, per case, the first
+    /// nothing fails and records only say what varies. Names, per case, the first
     /// release of each kind that behaved otherwise than the one before; the
     /// matrix goes to target/witness/timelapse.json and, from a run on every
     /// host, the findings to history.toml (then `cargo xtask upstream`).

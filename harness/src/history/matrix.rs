@@ -32,6 +32,12 @@ pub enum Cell {
         /// evidence of a change.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         varies: Vec<String>,
+        /// Where the records of this kind's hosts list what it did among
+        /// the outcomes they vary between from run to run: which record,
+        /// and why. Two such cells in a row are no evidence of a change,
+        /// however steady each was when run again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alternates: Option<String>,
         /// Whether that is what the case's clause allows, where the clause
         /// holds in the release the guests carried.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,6 +73,38 @@ impl Cell {
             Cell::NotApplicable { not_applicable } => format!("not applicable: {not_applicable}"),
             Cell::Error { error } => format!("harness error: {error}"),
         }
+    }
+}
+
+impl Cell {
+    /// This cell with what the host did when the case ran `again`: the
+    /// other behaviours, and a violation if any run violated (a host that
+    /// breaks the clause some of the time breaks it).
+    pub fn with_runs_again(mut self, again: &[Cell]) -> Cell {
+        let first = self.summary();
+        let violated = (again.iter()).any(|cell| {
+            matches!(
+                cell,
+                Cell::Did {
+                    verdict: Some(Verdict::Violates),
+                    ..
+                }
+            )
+        });
+        if let Cell::Did {
+            varies, verdict, ..
+        } = &mut self
+        {
+            for other in again.iter().map(Cell::summary) {
+                if other != first && !varies.contains(&other) {
+                    varies.push(other);
+                }
+            }
+            if violated {
+                *verdict = Some(Verdict::Violates);
+            }
+        }
+        self
     }
 }
 
@@ -111,13 +149,27 @@ impl Cell {
     pub fn varies(&self) -> bool {
         matches!(self, Cell::Did { varies, .. } if !varies.is_empty())
     }
+
+    /// Whether a record lists what the host did among the outcomes it
+    /// varies between.
+    pub fn alternates(&self) -> bool {
+        matches!(
+            self,
+            Cell::Did {
+                alternates: Some(_),
+                ..
+            }
+        )
+    }
 }
 
 /// Each column whose cell differs from the column before it of the same
 /// kind: the first installed version that behaved otherwise. Passed over:
 /// columns without a cell for the case (a release a bisection installed for
 /// other cases) and cells that varied when run again (no evidence either
-/// way, which must not hide a change between their neighbours).
+/// way, which must not hide a change between their neighbours). Nor is a
+/// difference between two outcomes a record knows the kind to alternate
+/// between a change.
 pub fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change> {
     let present: Vec<(&Column, &Cell)> = (columns.iter())
         .filter_map(|column| Some((column, cells.get(&column.name)?)))
@@ -126,6 +178,7 @@ pub fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change
     present
         .windows(2)
         .filter(|pair| pair[0].0.kind == pair[1].0.kind)
+        .filter(|pair| !(pair[0].1.alternates() && pair[1].1.alternates()))
         .filter_map(|pair| {
             let ((was, before), (is, now)) = (pair[0], pair[1]);
             (before.compared() != now.compared()).then(|| Change {
@@ -177,6 +230,7 @@ mod tests {
             did: text.into(),
             message: None,
             varies: Vec::new(),
+            alternates: None,
             verdict: None,
         }
     }
@@ -242,6 +296,7 @@ mod tests {
             did: "indices = [0, 1]".into(),
             message: None,
             varies: vec!["indices = [1, 0]".into()],
+            alternates: None,
             verdict: None,
         };
         let cells = BTreeMap::from([
@@ -256,6 +311,62 @@ mod tests {
     }
 
     #[test]
+    fn a_cell_that_violates_on_some_run_violates() {
+        let judged = |text: &str, verdict| Cell::Did {
+            did: text.into(),
+            message: None,
+            varies: Vec::new(),
+            alternates: None,
+            verdict: Some(verdict),
+        };
+        let first = judged("completed, exit 0", Verdict::Conforms);
+        let again = [
+            judged("completed, exit 0", Verdict::Conforms),
+            judged("hang", Verdict::Violates),
+            judged("hang", Verdict::Violates),
+        ];
+        let cell = first.clone().with_runs_again(&again);
+        assert_eq!(cell.summary(), "completed, exit 0, or on another run: hang");
+        assert!(matches!(
+            cell,
+            Cell::Did {
+                verdict: Some(Verdict::Violates),
+                ..
+            }
+        ));
+        let steady = first.clone().with_runs_again(&again[..1]);
+        assert!(steady == first);
+    }
+
+    #[test]
+    fn two_outcomes_a_record_knows_the_kind_to_alternate_between_are_no_change() {
+        let columns = [
+            column("jco", "1.2.4", "0.2.12"),
+            column("jco", "1.16.1", "0.2.12"),
+            column("jco", "1.25.2", "0.2.12"),
+        ];
+        let alternating = |did: &str| Cell::Did {
+            did: did.into(),
+            message: None,
+            varies: Vec::new(),
+            alternates: Some("records/jco.toml: the worker's timing".into()),
+            verdict: None,
+        };
+        let cells = BTreeMap::from([
+            ("jco-1.2.4".to_string(), did("trap by guest")),
+            (
+                "jco-1.16.1".to_string(),
+                alternating("before-poll = pending"),
+            ),
+            ("jco-1.25.2".to_string(), alternating("before-poll = ok")),
+        ]);
+        let changes = changes(&columns, &cells);
+        // Into the alternation is a change; within it is none.
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].host, "jco-1.16.1");
+    }
+
+    #[test]
     fn a_release_that_varied_between_two_that_differ_does_not_hide_their_change() {
         let columns = [
             column("wasmtime-cli", "19.0.2", "0.2.0"),
@@ -266,6 +377,7 @@ mod tests {
             did: "hang".into(),
             message: None,
             varies: vec!["trap by host".into()],
+            alternates: None,
             verdict: None,
         };
         let cells = BTreeMap::from([

@@ -290,6 +290,7 @@ mod tests {
             did: text.into(),
             message: None,
             varies: Vec::new(),
+            alternates: None,
             verdict,
         }
     }

@@ -426,7 +426,13 @@ fn timelapse_view(timelapse: &Timelapse) -> String {
             );
             for (host, cell) in &strip {
                 // Coloured as changes are found: not applicable is one.
-                let summary = cell.summary();
+                let summary = match cell {
+                    Cell::Did {
+                        alternates: Some(why),
+                        ..
+                    } => format!("{}; known to alternate ({why})", cell.summary()),
+                    _ => cell.summary(),
+                };
                 let colour = (behaviours
                     .iter()
                     .position(|known| *known == cell.compared()))
@@ -683,6 +689,7 @@ mod tests {
                         did: (*did).into(),
                         message: None,
                         varies: Vec::new(),
+                        alternates: None,
                         verdict: (host.version == "45.0.2" && did.contains("ok"))
                             .then_some(Verdict::Violates),
                     };

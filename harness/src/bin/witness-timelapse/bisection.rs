@@ -89,8 +89,9 @@ impl Bisection {
                     &indices,
                     |index| {
                         let case = &cases[*index];
-                        let first = runner.cell(&name, &lineup.hosts[at], case);
-                        let cell = runner.confirmed(&name, &lineup.hosts[at], case, first);
+                        let (column, host) = (&lineup.columns[at], &lineup.hosts[at]);
+                        let first = runner.cell(column, host, case);
+                        let cell = runner.confirmed(column, host, case, first);
                         println!("  {} on {name}: {}", case.name, cell.summary());
                         cell
                     },

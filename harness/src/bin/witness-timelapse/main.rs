@@ -1,13 +1,16 @@
 //! `witness-timelapse`, run by `cargo xtask timelapse`: every conformance
 //! case on every installed host of `timelapse.toml`, oldest first. History,
-//! not a gate: nothing is judged and no record is read. For each kind of
+//! not a gate: cells are judged by the clause only, and records are read
+//! only for what they know to vary from run to run. For each kind of
 //! host (wasmtime CLIs, jco) it names the first installed version whose
 //! behaviour on a case differs from the version before; the whole matrix,
 //! case × host, goes to `target/witness/timelapse.json`.
 
+mod alternation;
 mod bisection;
 mod cache;
 
+use alternation::Alternation;
 use bisection::Bisection;
 use cache::CellCache;
 use clap::Parser;
@@ -181,9 +184,11 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
         &layout.root().join("harness/jco"),
         cli.fresh,
     )?;
+    let alternation = Alternation::load(&known, &layout.records_dir())?;
     let runner = Runner {
         guests: &guests,
         cache: &cache,
+        alternation: &alternation,
     };
     let mut rows = rows_in_parallel(&runner, &lineup, &cases);
     let saving = Saving {
@@ -382,11 +387,12 @@ fn numbers(version: &str) -> Vec<u64> {
 /// a change from a host that does otherwise from run to run.
 const CONFIRMING_RUNS: usize = 3;
 
-/// What runs a case on a column: the guests of each release, and the
-/// cells of earlier runs.
+/// What runs a case on a column: the guests of each release, the cells
+/// of earlier runs, and what the records know to vary.
 struct Runner<'a> {
     guests: &'a BTreeMap<ReleaseKey, Guests>,
     cache: &'a CellCache,
+    alternation: &'a Alternation,
 }
 
 /// One case on every host, each with the guests of its release; where
@@ -394,7 +400,7 @@ struct Runner<'a> {
 /// hold.
 fn row(runner: &Runner, lineup: &Lineup, case: &Case) -> Row {
     let cells: BTreeMap<String, Cell> = (lineup.columns.iter().zip(&lineup.hosts))
-        .map(|(column, host)| (column.name.clone(), runner.cell(&column.name, host, case)))
+        .map(|(column, host)| (column.name.clone(), runner.cell(column, host, case)))
         .collect();
     let mut row = Row {
         case: case.name.to_string(),
@@ -421,7 +427,7 @@ fn row(runner: &Runner, lineup: &Lineup, case: &Case) -> Row {
             let at = (lineup.columns.iter().position(|column| column.name == side))
                 .expect("a change names a column");
             let first = row.cells[&side].clone();
-            let again = runner.confirmed(&side, &lineup.hosts[at], case, first);
+            let again = runner.confirmed(&lineup.columns[at], &lineup.hosts[at], case, first);
             row.cells.insert(side.clone(), again);
             confirmed.insert(side);
         }
@@ -432,12 +438,12 @@ fn row(runner: &Runner, lineup: &Lineup, case: &Case) -> Row {
 impl Runner<'_> {
     /// What `host`, the time-lapse's column `column`, did on `case`: as an
     /// earlier run saw it, or run now.
-    fn cell(&self, column: &str, host: &Slot, case: &Case) -> Cell {
+    fn cell(&self, column: &Column, host: &Slot, case: &Case) -> Cell {
         let key = self.key(column, host, case);
         if let Some((cell, _)) = key.as_deref().and_then(|key| self.cache.get(key)) {
             return cell;
         }
-        let cell = self.observe(host, case);
+        let cell = self.observe(column, host, case);
         // A harness error may pass: it is not kept.
         if let (Some(key), false) = (key, matches!(cell, Cell::Error { .. })) {
             self.cache.put(&key, &cell, false);
@@ -445,18 +451,22 @@ impl Runner<'_> {
         cell
     }
 
-    fn key(&self, column: &str, (_, release, identity): &Slot, case: &Case) -> Option<String> {
+    fn key(&self, column: &Column, (_, release, identity): &Slot, case: &Case) -> Option<String> {
         let component = self.guests[release]
             .suite
             .built_component(&case.guest)
             .ok()?;
-        self.cache
-            .key(&format!("{column}\n{identity}"), &component, case)
+        let alternation = self.alternation.key(&column.kind, case);
+        self.cache.key(
+            &format!("{}\n{identity}\n{alternation}", column.name),
+            &component,
+            case,
+        )
     }
 
     /// What `host` did on `case`, judged by the clause where the clause
     /// holds in the release its guests carried.
-    fn observe(&self, (host, release, _): &Slot, case: &Case) -> Cell {
+    fn observe(&self, column: &Column, (host, release, _): &Slot, case: &Case) -> Cell {
         let of = &self.guests[release];
         // A guest calling what an older release lacks does not build
         // against it: history, not a harness error.
@@ -477,6 +487,7 @@ impl Runner<'_> {
                     did: observed.behaviour(),
                     message: observed.outcome.message().map(str::to_string),
                     varies: Vec::new(),
+                    alternates: self.alternation.of(&column.kind, case, &observed),
                     // A panic or a crash violates every case, silent ones too.
                     verdict: match (
                         citation(&of.spec, &of.release, case),
@@ -497,21 +508,15 @@ impl Runner<'_> {
     /// `first`, with what else `host` did when `case` ran again
     /// [`CONFIRMING_RUNS`] times: a cell that varies is no evidence of a
     /// change.
-    fn confirmed(&self, column: &str, host: &Slot, case: &Case, mut first: Cell) -> Cell {
+    fn confirmed(&self, column: &Column, host: &Slot, case: &Case, first: Cell) -> Cell {
         let key = self.key(column, host, case);
         if let Some((cell, true)) = key.as_deref().and_then(|key| self.cache.get(key)) {
             return cell;
         }
-        let mut others: Vec<String> = Vec::new();
-        for _ in 0..CONFIRMING_RUNS {
-            let again = self.observe(host, case).summary();
-            if again != first.summary() && !others.contains(&again) {
-                others.push(again);
-            }
-        }
-        if let Cell::Did { varies, .. } = &mut first {
-            *varies = others;
-        }
+        let again: Vec<Cell> = (0..CONFIRMING_RUNS)
+            .map(|_| self.observe(column, host, case))
+            .collect();
+        let first = first.with_runs_again(&again);
         if let (Some(key), false) = (key, matches!(first, Cell::Error { .. })) {
             self.cache.put(&key, &first, true);
         }
