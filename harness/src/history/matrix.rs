@@ -77,11 +77,15 @@ impl Cell {
 }
 
 impl Cell {
-    /// This cell with what the host did when the case ran `again`: the
-    /// other behaviours, and a violation if any run violated (a host that
-    /// breaks the clause some of the time breaks it).
+    /// This cell with what the host did when the case ran `again` (a run
+    /// the harness could not make is no behaviour): the other behaviours,
+    /// and a violation if any run violated (a host that breaks the clause
+    /// some of the time breaks it).
     pub fn with_runs_again(mut self, again: &[Cell]) -> Cell {
         let first = self.summary();
+        let again: Vec<&Cell> = (again.iter())
+            .filter(|cell| !matches!(cell, Cell::Error { .. }))
+            .collect();
         let violated = (again.iter()).any(|cell| {
             matches!(
                 cell,
@@ -95,7 +99,7 @@ impl Cell {
             varies, verdict, ..
         } = &mut self
         {
-            for other in again.iter().map(Cell::summary) {
+            for other in again.iter().map(|cell| cell.summary()) {
                 if other != first && !varies.contains(&other) {
                     varies.push(other);
                 }
@@ -150,16 +154,13 @@ impl Cell {
         matches!(self, Cell::Did { varies, .. } if !varies.is_empty())
     }
 
-    /// Whether a record lists what the host did among the outcomes it
-    /// varies between.
-    pub fn alternates(&self) -> bool {
-        matches!(
-            self,
-            Cell::Did {
-                alternates: Some(_),
-                ..
-            }
-        )
+    /// Which record lists what the host did among the outcomes it varies
+    /// between, and why.
+    pub fn alternation(&self) -> Option<&str> {
+        match self {
+            Cell::Did { alternates, .. } => alternates.as_deref(),
+            _ => None,
+        }
     }
 }
 
@@ -168,7 +169,7 @@ impl Cell {
 /// columns without a cell for the case (a release a bisection installed for
 /// other cases) and cells that varied when run again (no evidence either
 /// way, which must not hide a change between their neighbours). Nor is a
-/// difference between two outcomes a record knows the kind to alternate
+/// difference between two outcomes one record knows the kind to alternate
 /// between a change.
 pub fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change> {
     let present: Vec<(&Column, &Cell)> = (columns.iter())
@@ -178,7 +179,10 @@ pub fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change
     present
         .windows(2)
         .filter(|pair| pair[0].0.kind == pair[1].0.kind)
-        .filter(|pair| !(pair[0].1.alternates() && pair[1].1.alternates()))
+        .filter(|pair| {
+            let alternation = pair[0].1.alternation();
+            alternation.is_none() || alternation != pair[1].1.alternation()
+        })
         .filter_map(|pair| {
             let ((was, before), (is, now)) = (pair[0], pair[1]);
             (before.compared() != now.compared()).then(|| Change {
@@ -360,10 +364,26 @@ mod tests {
             ),
             ("jco-1.25.2".to_string(), alternating("before-poll = ok")),
         ]);
-        let changes = changes(&columns, &cells);
+        let found = changes(&columns, &cells);
         // Into the alternation is a change; within it is none.
-        assert_eq!(changes.len(), 1);
-        assert_eq!(changes[0].host, "jco-1.16.1");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].host, "jco-1.16.1");
+        // Outcomes two records list, each its own alternation, are a change.
+        let other = Cell::Did {
+            did: "before-poll = ok".into(),
+            message: None,
+            varies: Vec::new(),
+            alternates: Some("records/jco-1.25.2.toml: another timing".into()),
+            verdict: None,
+        };
+        let cells = BTreeMap::from([
+            (
+                "jco-1.16.1".to_string(),
+                alternating("before-poll = pending"),
+            ),
+            ("jco-1.25.2".to_string(), other),
+        ]);
+        assert_eq!(changes(&columns, &cells).len(), 1);
     }
 
     #[test]

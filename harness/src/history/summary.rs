@@ -239,8 +239,9 @@ fn cell(text: &str) -> String {
 
 /// Since when `kind`'s releases do on `row`'s case what the newest does,
 /// when that violates the clause: the first release of its newest change
-/// (as [`super::matrix::changes`] names them), or the oldest release with a cell when it
-/// never changed.
+/// (as [`super::matrix::changes`] names them), or the oldest release with a
+/// cell when it never changed, but never at or before a release that
+/// conformed.
 fn since(timelapse: &Timelapse, row: &Row, kind: &str) -> Option<Since> {
     let lineage: Vec<(&str, &str, &Cell)> = (timelapse.hosts.iter())
         .filter(|column| column.kind == kind)
@@ -257,9 +258,16 @@ fn since(timelapse: &Timelapse, row: &Row, kind: &str) -> Option<Since> {
     if verdict(newest) != Some(Verdict::Violates) {
         return None;
     }
-    let first = (row.changes.iter().rev())
+    // After the newest release that conformed too: a change between two
+    // outcomes a record knows the kind to alternate between is no change,
+    // yet one of them may conform.
+    let changed = (row.changes.iter().rev())
         .find_map(|change| lineage.iter().position(|(name, ..)| *name == change.host))
         .unwrap_or(0);
+    let conformed = (lineage.iter())
+        .rposition(|(_, _, cell)| verdict(cell) == Some(Verdict::Conforms))
+        .map_or(0, |at| at + 1);
+    let first = changed.max(conformed);
     let last_good = (lineage[..first].iter().rev())
         .find(|(_, _, cell)| verdict(cell) == Some(Verdict::Conforms))
         .map(|(_, version, _)| version.to_string());
@@ -331,6 +339,37 @@ mod tests {
         assert_eq!(summary.changes.len(), 3);
         assert_eq!(summary.changes[2].first, "45.0.2");
         assert_eq!(summary.changes[2].after, "44.0.1");
+        // Two outcomes a record knows the kind to alternate between, one
+        // conforming: the violation is first seen after the conforming one.
+        let alternating = |text: &str, verdict| Cell::Did {
+            did: text.into(),
+            message: None,
+            varies: Vec::new(),
+            alternates: Some("records/wasmtime-cli-49.0.3.toml: timing".into()),
+            verdict: Some(verdict),
+        };
+        let steady: Vec<Column> = ["44.0.1", "45.0.2", "49.0.3"].map(column).into();
+        let cells: BTreeMap<String, Cell> = [
+            ("44.0.1", alternating("ready", Conforms)),
+            ("45.0.2", alternating("hang", Violates)),
+            ("49.0.3", alternating("hang", Violates)),
+        ]
+        .into_iter()
+        .map(|(version, cell)| (format!("wasmtime-cli-{version}"), cell))
+        .collect();
+        let alternation = Summary::of(&Timelapse {
+            cases: vec![Row {
+                case: "poll::timing".into(),
+                citations: BTreeMap::new(),
+                changes: crate::history::matrix::changes(&steady, &cells),
+                cells,
+            }],
+            hosts: steady,
+        });
+        assert!(alternation.changes.is_empty());
+        let since = alternation.since("poll::timing", "wasmtime-cli").unwrap();
+        assert_eq!(since.first_seen, "45.0.2");
+        assert_eq!(since.last_good.as_deref(), Some("44.0.1"));
         // Read back as written.
         assert_eq!(
             toml::from_str::<Summary>(&summary.render()).unwrap(),

@@ -371,7 +371,10 @@ fn timelapse_view(timelapse: &Timelapse) -> String {
     // A case whose host varied when run again is shown too: no change, but
     // history all the same.
     let shown: Vec<_> = (timelapse.cases.iter())
-        .filter(|row| !row.changes.is_empty() || row.cells.values().any(|cell| cell.varies()))
+        .filter(|row| {
+            !row.changes.is_empty()
+                || (row.cells.values()).any(|cell| cell.varies() || cell.alternation().is_some())
+        })
         .collect();
     let mut out = format!(
         "<section id=\"timelapse\"><h2>Time-lapse</h2>\n<p>{changed} of {} cases changed between installed versions; {} more varied from run to run on a host. Each release is coloured by what it did; a thick left edge marks the first release of a new behaviour, a red outline a violation of the clause; hover a release for what it did and the WASI release its guests carried.</p>\n",

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use witness::case::Case;
+use witness::history::summary::WASI_RELEASES;
 use witness::host::registry::{Registry, Runtime};
 use witness::judge::records::{HostRecords, Record};
 use witness::outcome::Observed;
@@ -31,12 +32,17 @@ impl Alternation {
         Ok(Alternation { by_kind })
     }
 
-    /// The records of `kind` on `case` that list outcomes it varies between.
+    /// The records of `kind` on `case` that list outcomes it varies between
+    /// (the WASI release columns' are their wasmtime CLI's).
     fn records<'a>(
         &'a self,
         kind: &str,
         case: &Case,
     ) -> impl Iterator<Item = (&'a str, &'a Record)> {
+        let kind = match kind {
+            WASI_RELEASES => "wasmtime-cli",
+            kind => kind,
+        };
         (self.by_kind.get(kind).into_iter().flatten())
             .filter_map(|(host, records)| Some((host.as_str(), records.get(&case.name)?)))
             .filter(|(_, record)| !record.intermittent.is_empty())

@@ -1,8 +1,9 @@
 //! Cells of earlier time-lapse runs, under target/timelapse/cells/: an
 //! installed release does not change, so what it did on a case is kept,
 //! keyed by everything the run depends on — the column (the host's entry,
-//! and the release its guests carried), the guest component's bytes, the
-//! case file's text, and the harness itself (this program's bytes,
+//! the release its guests carried, and the records that say what the kind
+//! varies between on the case), the guest component's bytes, the case
+//! file's text, and the harness itself (this program's bytes,
 //! harness/jco/'s runners and locks): a change to any of them runs the case
 //! afresh. A harness error is not kept.
 //! `--fresh` runs every case afresh (and keeps what it saw).

@@ -517,7 +517,9 @@ impl Runner<'_> {
             .map(|_| self.observe(column, host, case))
             .collect();
         let first = first.with_runs_again(&again);
-        if let (Some(key), false) = (key, matches!(first, Cell::Error { .. })) {
+        // A harness error may pass: a cell with one is not kept.
+        let error = (again.iter().chain([&first])).any(|cell| matches!(cell, Cell::Error { .. }));
+        if let (Some(key), false) = (key, error) {
             self.cache.put(&key, &first, true);
         }
         first
@@ -622,6 +624,28 @@ fn report(rows: &[Row]) {
         println!("\nno change, but a host that varies from run to run:");
         for (row, host, cell) in varying {
             println!("{} on {host}: {}", row.case, cell.summary());
+        }
+    }
+    // Cases where a kind did otherwise only between outcomes a record
+    // knows it to alternate between.
+    let alternating: BTreeMap<&str, BTreeSet<&str>> = (rows.iter())
+        .flat_map(|row| {
+            (row.cells.values())
+                .filter_map(move |cell| Some((row.case.as_str(), cell.alternation()?)))
+        })
+        .fold(BTreeMap::new(), |mut by_case, (case, why)| {
+            by_case.entry(case).or_default().insert(why);
+            by_case
+        });
+    if !alternating.is_empty() {
+        println!(
+            "\noutcomes a record knows the host to alternate between (no change between them):"
+        );
+        for (case, why) in alternating {
+            println!(
+                "{case}: {}",
+                why.into_iter().collect::<Vec<_>>().join(" | ")
+            );
         }
     }
 }
