@@ -12,8 +12,9 @@ use std::collections::BTreeSet;
 
 /// The releases of `served` (one kind's, oldest first) strictly between
 /// the two columns of `change`, leaving out those that cannot be installed
-/// here (`refused`) and the trains a column has already: a column passed
-/// over because it varied is not run again (it would vary again).
+/// here (`refused`) and the trains a column has already (the caller passes
+/// the columns that ran the case): a column passed over because it varied
+/// is not run again (it would vary again).
 pub fn between<'a>(
     served: &'a [Release],
     kind: Kind,

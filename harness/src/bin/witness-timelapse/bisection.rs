@@ -134,8 +134,8 @@ impl Bisection {
                     continue;
                 };
                 let served = &self.served[&older.kind];
-                let between =
-                    bisect::between(served, older.kind, &lineup.columns, change, &refused);
+                let ran = ran(&lineup.columns, row);
+                let between = bisect::between(served, older.kind, &ran, change, &refused);
                 if let Some(next) = bisect::middle(&between) {
                     let slot = wanted
                         .entry(next.name.clone())
@@ -215,7 +215,15 @@ impl Bisection {
             registry.entries.remove(name);
         })?;
         if fresh {
-            append(&self.timelapse_toml, name, &entry)?;
+            // An old release may build only with an older Rust: say which.
+            let how = match &entry.cargo {
+                Some(_) => format!(
+                    "installed by a bisection, built with {}",
+                    self.failed_builds.toolchain
+                ),
+                None => "installed by a bisection".to_string(),
+            };
+            append(&self.timelapse_toml, name, &entry, &how)?;
         }
         let column = Column {
             name: name.clone(),
@@ -282,8 +290,8 @@ impl Bisection {
                 else {
                     continue;
                 };
-                let untried =
-                    bisect::between(served, *kind, &lineup.columns, change, &BTreeSet::new());
+                let ran = ran(&lineup.columns, row);
+                let untried = bisect::between(served, *kind, &ran, change, &BTreeSet::new());
                 let why = match untried.is_empty() {
                     true => "exactly".to_string(),
                     false => format!(
@@ -301,6 +309,15 @@ impl Bisection {
             }
         }
     }
+}
+
+/// The columns that ran `row`'s case: a release installed for other cases
+/// is tried on this one as any other, without installing it again.
+fn ran(columns: &[Column], row: &Row) -> Vec<Column> {
+    (columns.iter())
+        .filter(|column| row.cells.contains_key(&column.name))
+        .cloned()
+        .collect()
 }
 
 fn ordinal(n: usize) -> String {
@@ -335,8 +352,9 @@ fn while_saying<T>(name: &str, since: Instant, install: impl FnOnce() -> T) -> T
     })
 }
 
-/// Adds host `name` to timelapse.toml, keeping the file's comments.
-fn append(path: &Path, name: &str, entry: &Entry) -> Result<(), String> {
+/// Adds host `name` to timelapse.toml, keeping the file's comments,
+/// saying `how` it was installed.
+fn append(path: &Path, name: &str, entry: &Entry, how: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut document: toml_edit::DocumentMut =
@@ -355,7 +373,7 @@ fn append(path: &Path, name: &str, entry: &Entry) -> Result<(), String> {
             table[key] = toml_edit::value(value.as_str());
         }
     }
-    table["about"] = toml_edit::value(format!("{} (installed by a bisection)", entry.about));
+    table["about"] = toml_edit::value(format!("{} ({how})", entry.about));
     document[name] = toml_edit::Item::Table(table);
     std::fs::write(path, document.to_string())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
