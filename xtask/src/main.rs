@@ -180,6 +180,11 @@ enum Verb {
         /// (target/timelapse/cells/).
         #[arg(long)]
         fresh: bool,
+        /// Run nothing: write history.toml again from the matrix an earlier
+        /// run on every host saved (target/witness/timelapse.json), as
+        /// this harness summarises it.
+        #[arg(long, value_name = "JSON", conflicts_with_all = ["filter", "hosts", "bisect", "fresh"])]
+        from_matrix: Option<PathBuf>,
     },
     /// Write a self-contained HTML page of a run: the case × host matrix
     /// with verdicts, filters by family, host and verdict, each cell
@@ -504,9 +509,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             bisect,
             no_wasi_releases,
             fresh,
+            from_matrix,
         } => {
             prepare(&root, Build::Full, &Hosts::default())?;
             let mut timelapse = witness_bin(&root, Build::Full, "witness-timelapse");
+            if let Some(matrix) = from_matrix {
+                timelapse
+                    .arg("--from-matrix")
+                    .arg(std::path::absolute(matrix)?);
+                return status(timelapse);
+            }
             let wasi_releases = hosts.is_empty() && !no_wasi_releases;
             for (release, work) in timelapse::guests_per_release(&root, &hosts, wasi_releases)? {
                 timelapse

@@ -258,18 +258,21 @@ fn since(timelapse: &Timelapse, row: &Row, kind: &str) -> Option<Since> {
     if verdict(newest) != Some(Verdict::Violates) {
         return None;
     }
-    // After the newest release that conformed too: a change between two
-    // outcomes a record knows the kind to alternate between is no change,
-    // yet one of them may conform.
+    // A release conformed when what it did conforms and is not one run of
+    // outcomes a record knows the kind to alternate between (no evidence).
+    let good =
+        |cell: &Cell| verdict(cell) == Some(Verdict::Conforms) && cell.alternation().is_none();
+    // After the newest release that conformed too: one whose runs varied,
+    // all conforming, is no side of a change, yet it conformed.
     let changed = (row.changes.iter().rev())
         .find_map(|change| lineage.iter().position(|(name, ..)| *name == change.host))
         .unwrap_or(0);
     let conformed = (lineage.iter())
-        .rposition(|(_, _, cell)| verdict(cell) == Some(Verdict::Conforms))
+        .rposition(|(_, _, cell)| good(cell))
         .map_or(0, |at| at + 1);
     let first = changed.max(conformed);
     let last_good = (lineage[..first].iter().rev())
-        .find(|(_, _, cell)| verdict(cell) == Some(Verdict::Conforms))
+        .find(|(_, _, cell)| good(cell))
         .map(|(_, version, _)| version.to_string());
     Some(Since {
         case: row.case.clone(),
@@ -339,8 +342,8 @@ mod tests {
         assert_eq!(summary.changes.len(), 3);
         assert_eq!(summary.changes[2].first, "45.0.2");
         assert_eq!(summary.changes[2].after, "44.0.1");
-        // Two outcomes a record knows the kind to alternate between, one
-        // conforming: the violation is first seen after the conforming one.
+        // Outcomes a record knows the kind to alternate between, one run
+        // each: one that conformed is no evidence the release was good.
         let alternating = |text: &str, verdict| Cell::Did {
             did: text.into(),
             message: None,
@@ -368,8 +371,39 @@ mod tests {
         });
         assert!(alternation.changes.is_empty());
         let since = alternation.since("poll::timing", "wasmtime-cli").unwrap();
-        assert_eq!(since.first_seen, "45.0.2");
-        assert_eq!(since.last_good.as_deref(), Some("44.0.1"));
+        assert_eq!(since.first_seen, "44.0.1");
+        assert_eq!(since.last_good, None);
+        // A release whose runs varied, every one conforming, is no side of
+        // a change, yet the last good release.
+        let all_conforming = Cell::Did {
+            did: "indices = [0, 1]".into(),
+            message: None,
+            varies: vec!["indices = [1, 0]".into()],
+            alternates: None,
+            verdict: Some(Conforms),
+        };
+        let cells: BTreeMap<String, Cell> = [
+            ("44.0.1", did("hang", Some(Violates))),
+            ("45.0.2", all_conforming),
+            ("49.0.3", did("hang", Some(Violates))),
+        ]
+        .into_iter()
+        .map(|(version, cell)| (format!("wasmtime-cli-{version}"), cell))
+        .collect();
+        let steady: Vec<Column> = ["44.0.1", "45.0.2", "49.0.3"].map(column).into();
+        let varied = Summary::of(&Timelapse {
+            cases: vec![Row {
+                case: "poll::order".into(),
+                citations: BTreeMap::new(),
+                changes: crate::history::matrix::changes(&steady, &cells),
+                cells,
+            }],
+            hosts: steady,
+        });
+        assert!(varied.changes.is_empty());
+        let since = varied.since("poll::order", "wasmtime-cli").unwrap();
+        assert_eq!(since.first_seen, "49.0.3");
+        assert_eq!(since.last_good.as_deref(), Some("45.0.2"));
         // Read back as written.
         assert_eq!(
             toml::from_str::<Summary>(&summary.render()).unwrap(),

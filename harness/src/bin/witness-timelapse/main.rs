@@ -65,6 +65,11 @@ struct Cli {
     /// same harness saw on the same release (target/timelapse/cells/).
     #[arg(long)]
     fresh: bool,
+    /// Run nothing: write history.toml again from the matrix an earlier
+    /// run on every host saved (target/witness/timelapse.json), as this
+    /// harness summarises it.
+    #[arg(long, value_name = "JSON", conflicts_with_all = ["filter", "hosts", "bisect", "fresh"])]
+    from_matrix: Option<PathBuf>,
 }
 
 fn release_and_dir(text: &str) -> Result<(String, PathBuf), String> {
@@ -141,6 +146,9 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
             ));
         }
     }
+    if let Some(matrix) = &cli.from_matrix {
+        return history_from(&layout, &registry, matrix);
+    }
     let mut guests: BTreeMap<ReleaseKey, Guests> = BTreeMap::from([(None, Guests::of(&layout)?)]);
     for (release, dir) in &cli.guests {
         guests.insert(
@@ -193,7 +201,6 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
     let mut rows = rows_in_parallel(&runner, &lineup, &cases);
     let saving = Saving {
         layout: &layout,
-        cases: &cases,
         history: cli.hosts.is_empty() && lineup.left_out.is_empty(),
     };
     saving.save(&lineup.columns, &rows)?;
@@ -236,7 +243,6 @@ fn timelapse(cli: &Cli) -> Result<(), String> {
 /// history of the cases it ran.
 struct Saving<'a> {
     layout: &'a Layout,
-    cases: &'a [Case],
     /// Only a run on every host says what the history is.
     history: bool,
 }
@@ -257,9 +263,7 @@ impl Saving<'_> {
             .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         if self.history {
             let path = self.layout.root().join("history.toml");
-            let ran = (self.cases.iter())
-                .map(|case| case.name.to_string())
-                .collect();
+            let ran = rows.iter().map(|row| row.case.clone()).collect();
             let summary = (Summary::load(&path).map_err(|e| e.to_string())?)
                 .merged(Summary::of(&timelapse), &ran);
             std::fs::write(&path, summary.render())
@@ -267,6 +271,39 @@ impl Saving<'_> {
         }
         Ok(out)
     }
+}
+
+/// history.toml from the saved matrix `path`, which must hold every host
+/// of `registry`.
+fn history_from(
+    layout: &Layout,
+    registry: &Registry,
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let matrix = Timelapse::load(path)?;
+    let missing: Vec<&str> = (registry.entries.keys())
+        .filter(|name| !(matrix.hosts.iter()).any(|column| column.name == **name))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{} lacks {} of timelapse.toml: history.toml comes from a run on every host (`cargo xtask timelapse`)",
+            path.display(),
+            missing.join(", ")
+        ));
+    }
+    let saving = Saving {
+        layout,
+        history: true,
+    };
+    saving.save(&matrix.hosts, &matrix.cases)?;
+    println!(
+        "history.toml written from {} ({} cases on {} hosts): then run `cargo xtask upstream`",
+        path.display(),
+        matrix.cases.len(),
+        matrix.hosts.len()
+    );
+    Ok(())
 }
 
 /// A column's host, the guests it runs, and what it is (its entry, for the
