@@ -216,12 +216,13 @@ impl Bisection {
         })?;
         if fresh {
             // An old release may build only with an older Rust: say which.
-            let how = match &entry.cargo {
-                Some(_) => format!(
+            let built = entry.cargo.is_some() && self.installed.contains(name);
+            let how = match built {
+                true => format!(
                     "installed by a bisection, built with {}",
                     self.failed_builds.toolchain
                 ),
-                None => "installed by a bisection".to_string(),
+                false => "installed by a bisection".to_string(),
             };
             append(&self.timelapse_toml, name, &entry, &how)?;
         }
@@ -398,7 +399,9 @@ struct FailedBuild {
 
 impl FailedBuilds {
     fn open(path: PathBuf) -> FailedBuilds {
-        let toolchain = std::process::Command::new("rustc")
+        // The rustc `cargo install` uses: RUSTC's, else PATH's.
+        let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+        let toolchain = std::process::Command::new(rustc)
             .arg("--version")
             .output()
             .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
