@@ -306,33 +306,38 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_violation_is_first_seen_where_the_newest_behaviour_began_and_last_good_where_it_conformed()
-    {
-        use Verdict::*;
-        let hosts: Vec<Column> = ["17.0.3", "18.0.4", "44.0.1", "45.0.2", "49.0.3"]
-            .map(column)
-            .into();
-        let cells: BTreeMap<String, Cell> = [
-            ("17.0.3", did("hang", Some(Violates))),
-            ("18.0.4", did("err(closed)", Some(Conforms))),
-            ("44.0.1", did("trap by host", Some(Violates))),
-            ("45.0.2", did("ok([])", Some(Violates))),
-            ("49.0.3", did("ok([])", Some(Violates))),
-        ]
-        .into_iter()
-        .map(|(version, cell)| (format!("wasmtime-cli-{version}"), cell))
-        .collect();
+    /// The history of `case` on the CLIs of `cells`, one cell each.
+    fn history(case: &str, cells: Vec<(&str, Cell)>) -> Summary {
+        let hosts: Vec<Column> = cells.iter().map(|(version, _)| column(version)).collect();
+        let cells: BTreeMap<String, Cell> = (cells.into_iter())
+            .map(|(version, cell)| (format!("wasmtime-cli-{version}"), cell))
+            .collect();
         let row = Row {
-            case: "streams::closed-input-read-zero".into(),
+            case: case.into(),
             citations: BTreeMap::new(),
             changes: crate::history::matrix::changes(&hosts, &cells),
             cells,
         };
-        let summary = Summary::of(&Timelapse {
+        Summary::of(&Timelapse {
             hosts,
             cases: vec![row],
-        });
+        })
+    }
+
+    #[test]
+    fn a_violation_is_first_seen_where_the_newest_behaviour_began_and_last_good_where_it_conformed()
+    {
+        use Verdict::*;
+        let summary = history(
+            "streams::closed-input-read-zero",
+            vec![
+                ("17.0.3", did("hang", Some(Violates))),
+                ("18.0.4", did("err(closed)", Some(Conforms))),
+                ("44.0.1", did("trap by host", Some(Violates))),
+                ("45.0.2", did("ok([])", Some(Violates))),
+                ("49.0.3", did("ok([])", Some(Violates))),
+            ],
+        );
         let since = summary
             .since("streams::closed-input-read-zero", "wasmtime-cli")
             .unwrap();
@@ -351,24 +356,14 @@ mod tests {
             alternates: Some("records/wasmtime-cli-49.0.3.toml: timing".into()),
             verdict: Some(verdict),
         };
-        let steady: Vec<Column> = ["44.0.1", "45.0.2", "49.0.3"].map(column).into();
-        let cells: BTreeMap<String, Cell> = [
-            ("44.0.1", alternating("ready", Conforms)),
-            ("45.0.2", alternating("hang", Violates)),
-            ("49.0.3", alternating("hang", Violates)),
-        ]
-        .into_iter()
-        .map(|(version, cell)| (format!("wasmtime-cli-{version}"), cell))
-        .collect();
-        let alternation = Summary::of(&Timelapse {
-            cases: vec![Row {
-                case: "poll::timing".into(),
-                citations: BTreeMap::new(),
-                changes: crate::history::matrix::changes(&steady, &cells),
-                cells,
-            }],
-            hosts: steady,
-        });
+        let alternation = history(
+            "poll::timing",
+            vec![
+                ("44.0.1", alternating("ready", Conforms)),
+                ("45.0.2", alternating("hang", Violates)),
+                ("49.0.3", alternating("hang", Violates)),
+            ],
+        );
         assert!(alternation.changes.is_empty());
         let since = alternation.since("poll::timing", "wasmtime-cli").unwrap();
         assert_eq!(since.first_seen, "44.0.1");
@@ -382,24 +377,14 @@ mod tests {
             alternates: None,
             verdict: Some(Conforms),
         };
-        let cells: BTreeMap<String, Cell> = [
-            ("44.0.1", did("hang", Some(Violates))),
-            ("45.0.2", all_conforming),
-            ("49.0.3", did("hang", Some(Violates))),
-        ]
-        .into_iter()
-        .map(|(version, cell)| (format!("wasmtime-cli-{version}"), cell))
-        .collect();
-        let steady: Vec<Column> = ["44.0.1", "45.0.2", "49.0.3"].map(column).into();
-        let varied = Summary::of(&Timelapse {
-            cases: vec![Row {
-                case: "poll::order".into(),
-                citations: BTreeMap::new(),
-                changes: crate::history::matrix::changes(&steady, &cells),
-                cells,
-            }],
-            hosts: steady,
-        });
+        let varied = history(
+            "poll::order",
+            vec![
+                ("44.0.1", did("hang", Some(Violates))),
+                ("45.0.2", all_conforming),
+                ("49.0.3", did("hang", Some(Violates))),
+            ],
+        );
         assert!(varied.changes.is_empty());
         let since = varied.since("poll::order", "wasmtime-cli").unwrap();
         assert_eq!(since.first_seen, "49.0.3");

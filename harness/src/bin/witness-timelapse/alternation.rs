@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use witness::case::Case;
 use witness::history::summary::WASI_RELEASES;
-use witness::host::registry::{Registry, Runtime};
+use witness::host::registry::{Kind, Registry, Runtime};
 use witness::judge::records::{HostRecords, Record};
 use witness::outcome::Observed;
 
@@ -40,7 +40,7 @@ impl Alternation {
         case: &Case,
     ) -> impl Iterator<Item = (&'a str, &'a Record)> {
         let kind = match kind {
-            WASI_RELEASES => "wasmtime-cli",
+            WASI_RELEASES => Kind::WasmtimeCli.name(),
             kind => kind,
         };
         (self.by_kind.get(kind).into_iter().flatten())

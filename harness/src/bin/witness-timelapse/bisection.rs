@@ -129,12 +129,12 @@ impl Bisection {
         let refused: BTreeSet<String> = self.refused.keys().cloned().collect();
         let mut wanted = Wanted::new();
         for (index, row) in rows.iter().enumerate() {
+            let ran = ran(&lineup.columns, row);
             for change in &row.changes {
                 let Some(older) = older(change) else {
                     continue;
                 };
                 let served = &self.served[&older.kind];
-                let ran = ran(&lineup.columns, row);
                 let between = bisect::between(served, older.kind, &ran, change, &refused);
                 if let Some(next) = bisect::middle(&between) {
                     let slot = wanted
@@ -281,6 +281,7 @@ impl Bisection {
             println!("not installed here: {name}: {why}");
         }
         for row in rows {
+            let ran = ran(&lineup.columns, row);
             for change in &row.changes {
                 let column = lineup
                     .columns
@@ -291,7 +292,6 @@ impl Bisection {
                 else {
                     continue;
                 };
-                let ran = ran(&lineup.columns, row);
                 let untried = bisect::between(served, *kind, &ran, change, &BTreeSet::new());
                 let why = match untried.is_empty() {
                     true => "exactly".to_string(),
