@@ -40,6 +40,8 @@ pub struct WasmtimeCliHost {
     pub version: String,
     /// The names `wasmtime run -S help` lists (`cwd`, `cli-exit-with-code`).
     wasi_options: BTreeSet<String>,
+    /// The options witness wants that this `wasmtime serve` has.
+    serve_options: serve::wasmtime::ServeOptions,
     /// It runs in the private network, where there is one (all but a
     /// self-test's host that proves the network matters).
     in_private_network: bool,
@@ -70,11 +72,21 @@ impl WasmtimeCliHost {
             .output()
             .map_err(|e| format!("cannot run {} run -S help: {e}", program.display()))?;
         let wasi_options = wasi_options(&String::from_utf8_lossy(&help.stdout));
+        let serve_help = Command::new(&program)
+            .args(["serve", "--help"])
+            .output()
+            .map_err(|e| format!("cannot run {} serve --help: {e}", program.display()))?;
+        let serve_options = serve::wasmtime::ServeOptions {
+            cli: wasi_options.contains("cli"),
+            no_logging_prefix: String::from_utf8_lossy(&serve_help.stdout)
+                .contains("--no-logging-prefix"),
+        };
         Ok(WasmtimeCliHost {
             name: name.unwrap_or_else(|| format!("wasmtime-cli-{version}")),
             program,
             version,
             wasi_options,
+            serve_options,
             in_private_network: true,
         })
     }
@@ -124,8 +136,16 @@ impl Host for WasmtimeCliHost {
             .env("WASMTIME_BACKTRACE_DETAILS", "0");
         if !settings.needs.command {
             let component = request.component.display().to_string();
-            cli.args(serve::wasmtime::arguments(&component, "127.0.0.1:0"));
-            return Server::Wasmtime.run(cli, request, serve::wasmtime::ready);
+            cli.args(serve::wasmtime::arguments(
+                &component,
+                "127.0.0.1:0",
+                &self.serve_options,
+            ));
+            let mut run = Server::Wasmtime.run(cli, request, serve::wasmtime::ready)?;
+            if !self.serve_options.no_logging_prefix {
+                run.stdout = serve::wasmtime::unprefixed(&run.stdout);
+            }
+            return Ok(run);
         }
         let network = (self.in_private_network.then(private_network::get)).and_then(Result::ok);
         // Lives until the CLI has exited: it answers the guest's requests.

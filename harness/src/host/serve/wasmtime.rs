@@ -19,21 +19,49 @@ use crate::host::wasmtime_cli::{panic_message, trap_code};
 use crate::outcome::{Outcome, Trap};
 use std::net::SocketAddr;
 
-/// `wasmtime serve`'s arguments: the guest's stdout and stderr (`-S cli`)
-/// and wasi:http, without the `stdout [0] ::` prefix on each line, at
-/// `address` (witness's: `127.0.0.1:0`, a port the kernel picks).
-pub fn arguments(component: &str, address: &str) -> Vec<String> {
-    [
-        "serve",
-        "-S",
-        "cli,http",
-        "--addr",
-        address,
-        "--no-logging-prefix",
-        component,
-    ]
-    .map(str::to_string)
-    .to_vec()
+/// The options of a `wasmtime serve` that older releases lack.
+pub struct ServeOptions {
+    /// `-S cli`, the guest's stdout and stderr beyond the proxy world's
+    /// (wasmtime 20 added it): without it, the proxy world alone.
+    pub cli: bool,
+    /// `--no-logging-prefix` (wasmtime 29 added it, after
+    /// bytecodealliance/wasmtime#9799): without it the server prefixes
+    /// each line the guest prints, which [`unprefixed`] takes off.
+    pub no_logging_prefix: bool,
+}
+
+/// `wasmtime serve`'s arguments: wasi:http, and as many of the options
+/// witness wants as the CLI has, at `address` (witness's: `127.0.0.1:0`,
+/// a port the kernel picks).
+pub fn arguments(component: &str, address: &str, options: &ServeOptions) -> Vec<String> {
+    let wasi = match options.cli {
+        true => "cli,http",
+        false => "http",
+    };
+    let mut arguments = ["serve", "-S", wasi, "--addr", address]
+        .map(str::to_string)
+        .to_vec();
+    if options.no_logging_prefix {
+        arguments.push("--no-logging-prefix".into());
+    }
+    arguments.push(component.into());
+    arguments
+}
+
+/// What the guest printed, from what a `wasmtime serve` without
+/// `--no-logging-prefix` printed: each line's `stdout [N] :: ` taken off.
+pub fn unprefixed(stdout: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(stdout);
+    let lines = text.split_inclusive('\n').map(|line| {
+        let Some(rest) = line.strip_prefix("stdout [") else {
+            return line;
+        };
+        match rest.split_once("] :: ") {
+            Some((id, guest)) if id.bytes().all(|byte| byte.is_ascii_digit()) => guest,
+            _ => line,
+        }
+    });
+    lines.collect::<String>().into_bytes()
 }
 
 /// Where the server listens: `Serving HTTP on http://ADDRESS/`.
@@ -91,6 +119,16 @@ mod tests {
 
     fn exited(code: i32) -> Settled {
         Settled::Exited(ExitStatus::from_raw(code << 8))
+    }
+
+    #[test]
+    fn an_older_serve_s_prefixes_come_off_the_guest_s_lines_and_nothing_else() {
+        let printed =
+            b"stdout [0] :: WITNESS observation a = 1\nstdout [12] :: b\nstdout [x] :: c\nplain";
+        assert_eq!(
+            String::from_utf8(unprefixed(printed)).unwrap(),
+            "WITNESS observation a = 1\nb\nstdout [x] :: c\nplain"
+        );
     }
 
     /// What wasmtime 49.0.3 prints for a handler that traps before it sets

@@ -326,7 +326,14 @@ fn python_bytes(bytes: &[u8]) -> String {
 
 /// `wasmtime serve` of `component` as witness runs it, on port 8080.
 fn wasmtime_serve(component: &str) -> String {
-    let arguments = crate::host::serve::wasmtime::arguments(component, "127.0.0.1:8080");
+    let arguments = crate::host::serve::wasmtime::arguments(
+        component,
+        "127.0.0.1:8080",
+        &crate::host::serve::wasmtime::ServeOptions {
+            cli: true,
+            no_logging_prefix: true,
+        },
+    );
     format!(
         "wasmtime {}",
         quote_all(arguments.iter().map(String::as_str))
