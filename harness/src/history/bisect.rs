@@ -81,6 +81,7 @@ mod tests {
             before: "hang".into(),
             now: "trap by host".into(),
             guests: None,
+            passed_over: Vec::new(),
         }
     }
 

@@ -126,6 +126,11 @@ pub struct Change {
     /// change may be the guests', not only the host's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guests: Option<String>,
+    /// The hosts of the kind between the two that ran the case and said
+    /// nothing (their runs varied, or the harness could not run them):
+    /// while there are any, the change is not exact.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passed_over: Vec<String>,
 }
 
 /// One case on every host, and where each kind of host changed.
@@ -154,6 +159,12 @@ impl Cell {
         matches!(self, Cell::Did { varies, .. } if !varies.is_empty())
     }
 
+    /// Whether this cell says what the release does: not when its runs
+    /// varied, nor when the harness could not run it.
+    pub fn is_evidence(&self) -> bool {
+        !self.varies() && !matches!(self, Cell::Error { .. })
+    }
+
     /// Which record lists what the host did among the outcomes it varies
     /// between, and why.
     pub fn alternation(&self) -> Option<&str> {
@@ -167,14 +178,14 @@ impl Cell {
 /// Each column whose cell differs from the column before it of the same
 /// kind: the first installed version that behaved otherwise. Passed over:
 /// columns without a cell for the case (a release a bisection installed for
-/// other cases) and cells that varied when run again (no evidence either
-/// way, which must not hide a change between their neighbours). Nor is a
-/// difference between two outcomes one record knows the kind to alternate
-/// between a change.
+/// other cases), cells that varied when run again and cells the harness
+/// could not run (no evidence either way, which must not hide a change
+/// between their neighbours). Nor is a difference between two outcomes one
+/// record knows the kind to alternate between a change.
 pub fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change> {
     let present: Vec<(&Column, &Cell)> = (columns.iter())
         .filter_map(|column| Some((column, cells.get(&column.name)?)))
-        .filter(|(_, cell)| !cell.varies())
+        .filter(|(_, cell)| cell.is_evidence())
         .collect();
     present
         .windows(2)
@@ -191,6 +202,13 @@ pub fn changes(columns: &[Column], cells: &BTreeMap<String, Cell>) -> Vec<Change
                 before: before.summary(),
                 now: now.summary(),
                 guests: (was.wit != is.wit).then(|| format!("{} → {}", was.wit, is.wit)),
+                passed_over: (columns.iter())
+                    .skip_while(|column| column.name != was.name)
+                    .skip(1)
+                    .take_while(|column| column.name != is.name)
+                    .filter(|column| column.kind == is.kind && cells.contains_key(&column.name))
+                    .map(|column| column.name.clone())
+                    .collect(),
             })
         })
         .collect()
@@ -387,7 +405,7 @@ mod tests {
     }
 
     #[test]
-    fn a_release_that_varied_between_two_that_differ_does_not_hide_their_change() {
+    fn a_release_that_varied_or_could_not_run_between_two_that_differ_does_not_hide_their_change() {
         let columns = [
             column("wasmtime-cli", "19.0.2", "0.2.0"),
             column("wasmtime-cli", "28.0.1", "0.2.0"),
@@ -405,9 +423,22 @@ mod tests {
             ("wasmtime-cli-28.0.1".to_string(), varying),
             ("wasmtime-cli-36.0.9".to_string(), did("trap by host")),
         ]);
-        let changes = changes(&columns, &cells);
-        assert_eq!(changes.len(), 1);
-        assert_eq!(changes[0].before_host, "wasmtime-cli-19.0.2");
-        assert_eq!(changes[0].host, "wasmtime-cli-36.0.9");
+        let found = changes(&columns, &cells);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].before_host, "wasmtime-cli-19.0.2");
+        assert_eq!(found[0].host, "wasmtime-cli-36.0.9");
+        // Which makes the change inexact.
+        assert_eq!(found[0].passed_over, ["wasmtime-cli-28.0.1"]);
+        // Nor does one the harness could not run.
+        let mut cells = cells;
+        cells.insert(
+            "wasmtime-cli-28.0.1".to_string(),
+            Cell::Error {
+                error: "the guest was not built".into(),
+            },
+        );
+        let found = changes(&columns, &cells);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].before_host, "wasmtime-cli-19.0.2");
     }
 }

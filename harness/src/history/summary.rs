@@ -49,6 +49,11 @@ pub struct Found {
     /// `0.2.0 → 0.2.12` when the guests' WASI release changed too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guests: Option<String>,
+    /// Releases between the two that ran the case and said nothing (their
+    /// runs varied, or the harness could not run them): the change is not
+    /// exact while there are any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passed_over: Vec<String>,
 }
 
 /// Since which release a kind of host does what its newest release does
@@ -99,6 +104,9 @@ impl Summary {
                     before: change.before.clone(),
                     now: change.now.clone(),
                     guests: change.guests.clone(),
+                    passed_over: (change.passed_over.iter())
+                        .filter_map(|host| Some(version(host)?.1))
+                        .collect(),
                 });
             }
             // The WASI release columns are one host's: its violations are
@@ -191,8 +199,15 @@ impl Summary {
             let guests = (found.guests.as_ref())
                 .map(|guests| format!(" (guests {guests})"))
                 .unwrap_or_default();
+            let passed_over = match found.passed_over.is_empty() {
+                true => String::new(),
+                false => format!(
+                    " (not exact: between them, {} gave no steady answer)",
+                    found.passed_over.join(", ")
+                ),
+            };
             text.push_str(&format!(
-                "| `{}` | {} | {}{guests} | {} | {} | {} |\n",
+                "| `{}` | {} | {}{guests} | {}{passed_over} | {} | {} |\n",
                 found.case,
                 found.kind,
                 found.first,
@@ -219,15 +234,26 @@ impl Summary {
         text
     }
 
-    /// `since`'s first release, said to be the history's oldest where it is.
+    /// `since`'s first release, said to be the history's oldest where it
+    /// is, and not exact where the change to it passed over releases.
     pub fn first_seen(&self, since: &Since) -> String {
         let oldest = (self.releases.get(&since.kind)).and_then(|releases| releases.first());
-        match oldest == Some(&since.first_seen) {
-            true => format!(
+        let change = (self.changes.iter()).find(|found| {
+            (found.case == since.case && found.kind == since.kind)
+                && found.first == since.first_seen
+        });
+        match (oldest == Some(&since.first_seen), change) {
+            (true, _) => format!(
                 "{} (the oldest in the history: every release)",
                 since.first_seen
             ),
-            false => since.first_seen.clone(),
+            (false, Some(change)) if !change.passed_over.is_empty() => format!(
+                "{} (not exact: between it and {}, {} gave no steady answer)",
+                since.first_seen,
+                change.after,
+                change.passed_over.join(", ")
+            ),
+            (false, _) => since.first_seen.clone(),
         }
     }
 }
@@ -389,6 +415,32 @@ mod tests {
         let since = varied.since("poll::order", "wasmtime-cli").unwrap();
         assert_eq!(since.first_seen, "49.0.3");
         assert_eq!(since.last_good.as_deref(), Some("45.0.2"));
+        // A change across a release that said nothing is not exact, and
+        // the README's table says so.
+        let across = history(
+            "poll::order",
+            vec![
+                ("44.0.1", did("hang", Some(Violates))),
+                (
+                    "45.0.2",
+                    Cell::Error {
+                        error: "the guest was not built".into(),
+                    },
+                ),
+                ("49.0.3", did("trap by host", Some(Violates))),
+            ],
+        );
+        assert_eq!(across.changes[0].passed_over, ["45.0.2"]);
+        let since = across.since("poll::order", "wasmtime-cli").unwrap();
+        assert_eq!(
+            across.first_seen(since),
+            "49.0.3 (not exact: between it and 44.0.1, 45.0.2 gave no steady answer)"
+        );
+        assert!(
+            across
+                .readme_section()
+                .contains("| 44.0.1 (not exact: between them, 45.0.2 gave no steady answer) |")
+        );
         // Read back as written.
         assert_eq!(
             toml::from_str::<Summary>(&summary.render()).unwrap(),

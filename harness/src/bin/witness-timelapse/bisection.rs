@@ -4,7 +4,7 @@
 //! until every change names the first release that behaves the new way.
 //! What it installs joins timelapse.toml, so the next run has it.
 
-use super::{Lineup, ReleaseKey, Runner, Saving, in_parallel, numbers};
+use super::{Lineup, ReleaseKey, Runner, Saving, identity, in_parallel, numbers};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -242,7 +242,7 @@ impl Bisection {
         lineup.columns.insert(at, column);
         lineup
             .hosts
-            .insert(at, (host, entry.wit.clone(), format!("{entry:?}")));
+            .insert(at, (host, entry.wit.clone(), identity(&entry)));
         Ok(())
     }
 
@@ -293,15 +293,25 @@ impl Bisection {
                     continue;
                 };
                 let untried = bisect::between(served, *kind, &ran, change, &BTreeSet::new());
-                let why = match untried.is_empty() {
-                    true => "exactly".to_string(),
-                    false => format!(
-                        "not exactly: between them, {} could not be installed",
+                let mut unknown = Vec::new();
+                if !untried.is_empty() {
+                    unknown.push(format!(
+                        "{} could not be installed",
                         (untried.iter())
                             .map(|release| release.name.as_str())
                             .collect::<Vec<_>>()
                             .join(", ")
-                    ),
+                    ));
+                }
+                if !change.passed_over.is_empty() {
+                    unknown.push(format!(
+                        "{} gave no steady answer",
+                        change.passed_over.join(", ")
+                    ));
+                }
+                let why = match unknown.is_empty() {
+                    true => "exactly".to_string(),
+                    false => format!("not exactly: between them, {}", unknown.join("; ")),
                 };
                 println!(
                     "{}: first {} (after {}), {why}",

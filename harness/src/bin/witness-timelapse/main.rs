@@ -26,7 +26,7 @@ use witness::case::Citation;
 use witness::history::matrix::{Cell, Column, Row, Timelapse, Verdict, changes};
 use witness::history::summary::{Summary, WASI_RELEASES};
 use witness::host::Host;
-use witness::host::registry::{Entry, Registry, Status};
+use witness::host::registry::{Entry, Kind, Registry, Status};
 use witness::judge::verdict::SpecVerdict;
 use witness::layout::Layout;
 use witness::spec::Spec;
@@ -280,7 +280,11 @@ fn history_from(
     registry: &Registry,
     path: &std::path::Path,
 ) -> Result<(), String> {
-    let matrix = Timelapse::load(path)?;
+    let mut matrix = Timelapse::load(path)?;
+    // What counts as a change may have changed too.
+    for row in &mut matrix.cases {
+        row.changes = changes(&matrix.hosts, &row.cells);
+    }
     let missing: Vec<&str> = (registry.entries.keys())
         .filter(|name| !(matrix.hosts.iter()).any(|column| column.name == **name))
         .map(String::as_str)
@@ -309,6 +313,16 @@ fn history_from(
 /// A column's host, the guests it runs, and what it is (its entry, for the
 /// kept cells' key: another install of the same name is another host).
 type Slot = (Arc<dyn Host>, ReleaseKey, String);
+
+/// What `entry` installs and runs, for the kept cells' key: its `about`
+/// is words, which a bisection adds to when it writes the entry.
+fn identity(entry: &Entry) -> String {
+    let installed = Entry {
+        about: String::new(),
+        ..entry.clone()
+    };
+    format!("{installed:?}")
+}
 
 /// The hosts in the matrix's order: their columns, and each host with the
 /// guests it runs.
@@ -362,11 +376,9 @@ fn installed_in_order(
             version: entry.version.clone().unwrap_or_default(),
             wit: of.release.clone(),
         };
-        lineup.hosts.push((
-            registry.open(name)?,
-            entry.wit.clone(),
-            format!("{entry:?}"),
-        ));
+        lineup
+            .hosts
+            .push((registry.open(name)?, entry.wit.clone(), identity(entry)));
         lineup.columns.push(column);
     }
     Ok(lineup)
@@ -380,7 +392,7 @@ fn add_wasi_release_columns(
     guests: &BTreeMap<ReleaseKey, Guests>,
 ) -> Result<(), String> {
     let newest = (lineup.columns.iter())
-        .rposition(|column| column.kind == "wasmtime-cli")
+        .rposition(|column| column.kind == Kind::WasmtimeCli.name())
         .ok_or("the WASI release columns run on a wasmtime CLI, and the lineup has none")?;
     let (host, _, identity) = lineup.hosts[newest].clone();
     let name = lineup.columns[newest].name.clone();
