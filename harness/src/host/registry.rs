@@ -452,7 +452,11 @@ impl Registry {
     /// it writes on `runtime` (`JCO_RUN_PATH` and `JCO_RUN_ARGS`, read by
     /// jco's `serve`, name the program and its arguments).
     fn jco_serve(&self, name: &str, runtime: Runtime) -> ProxyServer {
-        let jco = (self.install_dir(name)).join("node_modules/@bytecodealliance/jco/dist/jco.js");
+        let jco = jco_cli(
+            &self
+                .install_dir(name)
+                .join("node_modules/@bytecodealliance/jco"),
+        );
         let program = self.runtime_program(name, runtime);
         let env = (runtime
             .jco_serve_variables(&program.to_string_lossy())
@@ -603,6 +607,20 @@ fn node_runs() -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|output| output.status.success())
+}
+
+/// jco's CLI script in its package at `package`, as its `package.json`'s
+/// `bin` names it: `dist/jco.js` from jco 1.26, `src/jco.js` before.
+fn jco_cli(package: &Path) -> PathBuf {
+    let named = std::fs::read_to_string(package.join("package.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|manifest| match &manifest["bin"] {
+            serde_json::Value::String(script) => Some(script.clone()),
+            bin => Some(bin["jco"].as_str()?.to_string()),
+        });
+    // Without one, today's place: the run then says what is missing.
+    package.join(named.as_deref().unwrap_or("dist/jco.js"))
 }
 
 #[cfg(test)]

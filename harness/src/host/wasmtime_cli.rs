@@ -77,7 +77,10 @@ impl WasmtimeCliHost {
             .output()
             .map_err(|e| format!("cannot run {} serve --help: {e}", program.display()))?;
         let serve_options = serve::wasmtime::ServeOptions {
-            cli: wasi_options.contains("cli"),
+            cli: match wasi_options.contains("cli") {
+                true => "cli",
+                false => "common",
+            },
             no_logging_prefix: String::from_utf8_lossy(&serve_help.stdout)
                 .contains("--no-logging-prefix"),
         };
@@ -143,7 +146,8 @@ impl Host for WasmtimeCliHost {
             ));
             let mut run = Server::Wasmtime.run(cli, request, serve::wasmtime::ready)?;
             if !self.serve_options.no_logging_prefix {
-                run.stdout = serve::wasmtime::unprefixed(&run.stdout);
+                run.stdout = serve::wasmtime::unprefixed(&run.stdout, "stdout");
+                run.stderr = serve::wasmtime::unprefixed(&run.stderr, "stderr");
             }
             return Ok(run);
         }

@@ -21,24 +21,30 @@ use std::net::SocketAddr;
 
 /// The options of a `wasmtime serve` that older releases lack.
 pub struct ServeOptions {
-    /// `-S cli`, the guest's stdout and stderr beyond the proxy world's
-    /// (wasmtime 20 added it): without it, the proxy world alone.
-    pub cli: bool,
+    /// What `-S` calls the linker of every WASI interface beyond the proxy
+    /// world's: `cli` from wasmtime 20, `common` before (20 kept it as an
+    /// alias).
+    pub cli: &'static str,
     /// `--no-logging-prefix` (wasmtime 29 added it, after
     /// bytecodealliance/wasmtime#9799): without it the server prefixes
     /// each line the guest prints, which [`unprefixed`] takes off.
     pub no_logging_prefix: bool,
 }
 
-/// `wasmtime serve`'s arguments: wasi:http, and as many of the options
-/// witness wants as the CLI has, at `address` (witness's: `127.0.0.1:0`,
-/// a port the kernel picks).
-pub fn arguments(component: &str, address: &str, options: &ServeOptions) -> Vec<String> {
-    let wasi = match options.cli {
-        true => "cli,http",
-        false => "http",
+impl ServeOptions {
+    /// A `wasmtime serve` that has every option witness passes.
+    pub const NEWEST: ServeOptions = ServeOptions {
+        cli: "cli",
+        no_logging_prefix: true,
     };
-    let mut arguments = ["serve", "-S", wasi, "--addr", address]
+}
+
+/// `wasmtime serve`'s arguments: every WASI interface and wasi:http, at
+/// `address` (witness's: `127.0.0.1:0`, a port the kernel picks), and the
+/// guest's lines without a prefix where the CLI can leave it off.
+pub fn arguments(component: &str, address: &str, options: &ServeOptions) -> Vec<String> {
+    let wasi = format!("{},http", options.cli);
+    let mut arguments = ["serve", "-S", &wasi, "--addr", address]
         .map(str::to_string)
         .to_vec();
     if options.no_logging_prefix {
@@ -48,20 +54,23 @@ pub fn arguments(component: &str, address: &str, options: &ServeOptions) -> Vec<
     arguments
 }
 
-/// What the guest printed, from what a `wasmtime serve` without
-/// `--no-logging-prefix` printed: each line's `stdout [N] :: ` taken off.
-pub fn unprefixed(stdout: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(stdout);
-    let lines = text.split_inclusive('\n').map(|line| {
-        let Some(rest) = line.strip_prefix("stdout [") else {
-            return line;
-        };
-        match rest.split_once("] :: ") {
-            Some((id, guest)) if id.bytes().all(|byte| byte.is_ascii_digit()) => guest,
-            _ => line,
-        }
-    });
-    lines.collect::<String>().into_bytes()
+/// What the guest printed on `stream` (`stdout`, `stderr`), from what a
+/// `wasmtime serve` without `--no-logging-prefix` printed: each line's
+/// `stdout [N] :: ` taken off. The server's own lines have none. wasmtime
+/// 17 to 22 also end every write with a newline: a guest line written in
+/// pieces comes back in as many lines, which then read as the guest's.
+pub fn unprefixed(printed: &[u8], stream: &str) -> Vec<u8> {
+    let prefix = format!("{stream} [");
+    let mut guest = Vec::with_capacity(printed.len());
+    for line in printed.split_inclusive(|byte| *byte == b'\n') {
+        let after_id = (line.strip_prefix(prefix.as_bytes())).and_then(|rest| {
+            let digits = rest.iter().take_while(|byte| byte.is_ascii_digit()).count();
+            (digits > 0).then_some(())?;
+            rest[digits..].strip_prefix(b"] :: ")
+        });
+        guest.extend_from_slice(after_id.unwrap_or(line));
+    }
+    guest
 }
 
 /// Where the server listens: `Serving HTTP on http://ADDRESS/`.
@@ -124,10 +133,15 @@ mod tests {
     #[test]
     fn an_older_serve_s_prefixes_come_off_the_guest_s_lines_and_nothing_else() {
         let printed =
-            b"stdout [0] :: WITNESS observation a = 1\nstdout [12] :: b\nstdout [x] :: c\nplain";
+            b"stdout [0] :: @witness a = 1\nstdout [12] :: b\nstdout [x] :: c\nstdout [] :: d\nplain";
         assert_eq!(
-            String::from_utf8(unprefixed(printed)).unwrap(),
-            "WITNESS observation a = 1\nb\nstdout [x] :: c\nplain"
+            unprefixed(printed, "stdout"),
+            b"@witness a = 1\nb\nstdout [x] :: c\nstdout [] :: d\nplain"
+        );
+        let printed = b"stderr [3] :: the guest's\nwasm trap: the server's\n";
+        assert_eq!(
+            unprefixed(printed, "stderr"),
+            b"the guest's\nwasm trap: the server's\n"
         );
     }
 

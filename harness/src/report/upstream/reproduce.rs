@@ -329,10 +329,7 @@ fn wasmtime_serve(component: &str) -> String {
     let arguments = crate::host::serve::wasmtime::arguments(
         component,
         "127.0.0.1:8080",
-        &crate::host::serve::wasmtime::ServeOptions {
-            cli: true,
-            no_logging_prefix: true,
-        },
+        &crate::host::serve::wasmtime::ServeOptions::NEWEST,
     );
     format!(
         "wasmtime {}",
