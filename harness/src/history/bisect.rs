@@ -14,7 +14,8 @@ use std::collections::BTreeSet;
 /// the two columns of `change`, leaving out those that cannot be installed
 /// here (`refused`) and the trains a column has already (the caller passes
 /// the columns that ran the case): a column passed over because it varied
-/// is not run again (it would vary again).
+/// is not run again (it would vary again), nor one the harness could not
+/// run (the change then says it passed over it).
 pub fn between<'a>(
     served: &'a [Release],
     kind: Kind,

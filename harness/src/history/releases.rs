@@ -22,6 +22,14 @@ pub struct Release {
     pub unusable: Option<String>,
 }
 
+/// `36.0.9` as numbers, so that 100 comes after 99.
+pub fn numbers(version: &str) -> Vec<u64> {
+    version
+        .split('.')
+        .filter_map(|part| part.parse().ok())
+        .collect()
+}
+
 /// A release's train: its major for wasmtime, its major and minor for jco.
 pub fn train(kind: Kind, version: &Version) -> (u64, u64) {
     match kind {

@@ -5,6 +5,7 @@
 //! host rewrites it (a run of some cases rewrites theirs).
 
 use super::matrix::{Cell, Row, Timelapse, Verdict};
+use super::releases::numbers;
 use crate::file_error::FileError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,7 +43,8 @@ pub struct Found {
     /// The first release that behaves the new way.
     pub first: String,
     /// The release before it in the history, which behaves the old way:
-    /// the change is exact when no release lies between the two.
+    /// the change is exact when no release lies between the two and none
+    /// was passed over.
     pub after: String,
     pub before: String,
     pub now: String,
@@ -247,15 +249,28 @@ impl Summary {
                 "{} (the oldest in the history: every release)",
                 since.first_seen
             ),
-            (false, Some(change)) if !change.passed_over.is_empty() => format!(
+            (false, Some(change)) if !unsure(change, since).is_empty() => format!(
                 "{} (not exact: between it and {}, {} gave no steady answer)",
                 since.first_seen,
-                change.after,
-                change.passed_over.join(", ")
+                since.last_good.as_ref().unwrap_or(&change.after),
+                unsure(change, since).join(", ")
             ),
             (false, _) => since.first_seen.clone(),
         }
     }
+}
+
+/// The releases `change` passed over after `since`'s last good one: one
+/// whose runs varied but all conformed is good, so the violation is not
+/// before it.
+fn unsure<'a>(change: &'a Found, since: &Since) -> Vec<&'a str> {
+    let after_good = |release: &&String| {
+        (since.last_good.as_ref()).is_none_or(|good| numbers(release) > numbers(good))
+    };
+    (change.passed_over.iter())
+        .filter(after_good)
+        .map(String::as_str)
+        .collect()
 }
 
 /// `text` fit for a Markdown table's cell.
@@ -441,6 +456,29 @@ mod tests {
                 .readme_section()
                 .contains("| 44.0.1 (not exact: between them, 45.0.2 gave no steady answer) |")
         );
+        // A release passed over whose runs all conformed is the last good
+        // one: the violation is not said to be unsure across it.
+        let good_between = history(
+            "poll::order",
+            vec![
+                ("44.0.1", did("hang", Some(Violates))),
+                (
+                    "45.0.2",
+                    Cell::Did {
+                        did: "ready".into(),
+                        message: None,
+                        varies: vec!["ready, later".into()],
+                        alternates: None,
+                        verdict: Some(Conforms),
+                    },
+                ),
+                ("49.0.3", did("trap by host", Some(Violates))),
+            ],
+        );
+        assert_eq!(good_between.changes[0].passed_over, ["45.0.2"]);
+        let since = good_between.since("poll::order", "wasmtime-cli").unwrap();
+        assert_eq!(since.last_good.as_deref(), Some("45.0.2"));
+        assert_eq!(good_between.first_seen(since), "49.0.3");
         // Read back as written.
         assert_eq!(
             toml::from_str::<Summary>(&summary.render()).unwrap(),

@@ -4,7 +4,7 @@
 //! until every change names the first release that behaves the new way.
 //! What it installs joins timelapse.toml, so the next run has it.
 
-use super::{Lineup, ReleaseKey, Runner, Saving, identity, in_parallel, numbers};
+use super::{Lineup, ReleaseKey, Runner, Saving, identity, in_parallel};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use witness::case::Case;
 use witness::history::bisect;
 use witness::history::matrix::{Change, Column, Row, changes};
+use witness::history::releases::numbers;
 use witness::history::releases::{self, Release, train};
 use witness::host::registry::{Entry, Kind, Registry, Status};
 
@@ -296,7 +297,7 @@ impl Bisection {
                 let mut unknown = Vec::new();
                 if !untried.is_empty() {
                     unknown.push(format!(
-                        "{} could not be installed",
+                        "{} could not be installed or did not run the case",
                         (untried.iter())
                             .map(|release| release.name.as_str())
                             .collect::<Vec<_>>()

@@ -24,6 +24,7 @@ use std::time::Instant;
 use witness::case::Case;
 use witness::case::Citation;
 use witness::history::matrix::{Cell, Column, Row, Timelapse, Verdict, changes};
+use witness::history::releases::numbers;
 use witness::history::summary::{Summary, WASI_RELEASES};
 use witness::host::Host;
 use witness::host::registry::{Entry, Kind, Registry, Status};
@@ -422,14 +423,6 @@ fn add_wasi_release_columns(
 /// `36.0.9` as numbers, so that 100 comes after 99.
 fn version_key(entry: &Entry) -> Vec<u64> {
     numbers(entry.version.as_deref().unwrap_or_default())
-}
-
-/// `36.0.9` as numbers.
-fn numbers(version: &str) -> Vec<u64> {
-    version
-        .split('.')
-        .filter_map(|part| part.parse().ok())
-        .collect()
 }
 
 /// How many more times each cell on either side of a change runs, to tell
