@@ -201,13 +201,7 @@ impl Summary {
             let guests = (found.guests.as_ref())
                 .map(|guests| format!(" (guests {guests})"))
                 .unwrap_or_default();
-            let passed_over = match found.passed_over.is_empty() {
-                true => String::new(),
-                false => format!(
-                    " (not exact: between them, {} gave no steady answer)",
-                    found.passed_over.join(", ")
-                ),
-            };
+            let passed_over = not_exact("them", &found.passed_over);
             text.push_str(&format!(
                 "| `{}` | {} | {}{guests} | {}{passed_over} | {} | {} |\n",
                 found.case,
@@ -249,13 +243,26 @@ impl Summary {
                 "{} (the oldest in the history: every release)",
                 since.first_seen
             ),
-            (false, Some(change)) if !unsure(change, since).is_empty() => format!(
-                "{} (not exact: between it and {}, {} gave no steady answer)",
-                since.first_seen,
-                since.last_good.as_ref().unwrap_or(&change.after),
-                unsure(change, since).join(", ")
-            ),
-            (false, _) => since.first_seen.clone(),
+            (false, Some(change)) => {
+                let after = since.last_good.as_ref().unwrap_or(&change.after);
+                let between = format!("it and {after}");
+                let unsure = not_exact(&between, &unsure(change, since));
+                format!("{}{unsure}", since.first_seen)
+            }
+            (false, None) => since.first_seen.clone(),
+        }
+    }
+}
+
+/// ` (not exact: between BETWEEN, RELEASES gave no steady answer)`, or
+/// nothing where no release was passed over.
+fn not_exact<S: AsRef<str>>(between: &str, releases: &[S]) -> String {
+    match releases.is_empty() {
+        true => String::new(),
+        false => {
+            let releases: Vec<&str> = releases.iter().map(AsRef::as_ref).collect();
+            let releases = releases.join(", ");
+            format!(" (not exact: between {between}, {releases} gave no steady answer)")
         }
     }
 }
@@ -422,7 +429,7 @@ mod tests {
             "poll::order",
             vec![
                 ("44.0.1", did("hang", Some(Violates))),
-                ("45.0.2", all_conforming),
+                ("45.0.2", all_conforming.clone()),
                 ("49.0.3", did("hang", Some(Violates))),
             ],
         );
@@ -462,16 +469,7 @@ mod tests {
             "poll::order",
             vec![
                 ("44.0.1", did("hang", Some(Violates))),
-                (
-                    "45.0.2",
-                    Cell::Did {
-                        did: "ready".into(),
-                        message: None,
-                        varies: vec!["ready, later".into()],
-                        alternates: None,
-                        verdict: Some(Conforms),
-                    },
-                ),
+                ("45.0.2", all_conforming),
                 ("49.0.3", did("trap by host", Some(Violates))),
             ],
         );

@@ -282,10 +282,6 @@ fn history_from(
     path: &std::path::Path,
 ) -> Result<(), String> {
     let mut matrix = Timelapse::load(path)?;
-    // What counts as a change may have changed too.
-    for row in &mut matrix.cases {
-        row.changes = changes(&matrix.hosts, &row.cells);
-    }
     let missing: Vec<&str> = (registry.entries.keys())
         .filter(|name| !(matrix.hosts.iter()).any(|column| column.name == **name))
         .map(String::as_str)
@@ -296,6 +292,10 @@ fn history_from(
             path.display(),
             missing.join(", ")
         ));
+    }
+    // What counts as a change may have changed too.
+    for row in &mut matrix.cases {
+        row.changes = changes(&matrix.hosts, &row.cells);
     }
     let saving = Saving {
         layout,
