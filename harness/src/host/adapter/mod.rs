@@ -237,7 +237,7 @@ impl AdapterHost {
                     .chain(&server.env)
                     .map(|(name, value)| (name, value)),
             );
-        Server::Jco.run(command, request, serve::jco::ready)
+        Server::Jco.run(command, request, |line| serve::jco::ready(line, address))
     }
 }
 

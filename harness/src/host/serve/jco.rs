@@ -83,10 +83,35 @@ pub fn arguments(component: &str, address: SocketAddr, dir: &Path) -> Vec<String
     .to_vec()
 }
 
-/// Where the server listens: `Server listening @ HOST:PORT...`.
-pub fn ready(line: &str) -> Option<SocketAddr> {
-    let address = line.trim().strip_prefix("Server listening @ ")?;
-    address.trim_end_matches("...").parse().ok()
+/// What a release's ready line says of where its server listens.
+enum Listening {
+    /// `Server listening @ HOST:PORT...` (jco 1.11 on).
+    At(SocketAddr),
+    /// `Server listening on PORT...` (1.9 and before, on the host passed).
+    OnPort(u16),
+    /// `Server listening on port...` (1.10, which names no address).
+    Unnamed,
+}
+
+fn listening(line: &str) -> Option<Listening> {
+    let said = line.trim().strip_prefix("Server listening ")?;
+    let said = said.strip_suffix("...")?;
+    match (said.strip_prefix("@ "), said.strip_prefix("on ")) {
+        (Some(address), _) => address.parse().ok().map(Listening::At),
+        (_, Some("port")) => Some(Listening::Unnamed),
+        (_, Some(port)) => port.parse().ok().map(Listening::OnPort),
+        (None, None) => None,
+    }
+}
+
+/// Where the server listens, from its ready line, `passed` being the
+/// address the harness gave it.
+pub fn ready(line: &str, passed: SocketAddr) -> Option<SocketAddr> {
+    match listening(line)? {
+        Listening::At(address) => Some(address),
+        Listening::OnPort(port) => (port == passed.port()).then_some(passed),
+        Listening::Unnamed => Some(passed),
+    }
 }
 
 pub fn classify(settled: &Settled, stderr: &str) -> Result<Outcome, String> {
@@ -99,7 +124,7 @@ pub fn classify(settled: &Settled, stderr: &str) -> Result<Outcome, String> {
         return Err(format!("no rule for {settled:?}"));
     };
     let printed: Vec<&str> = (stderr.lines())
-        .skip_while(|line| ready(line).is_none())
+        .skip_while(|line| listening(line).is_none())
         .skip(1)
         .collect();
     if let Some((kind, message)) = printed.iter().find_map(|line| uncaught(line)) {
@@ -222,9 +247,29 @@ mod tests {
     const READY: &str = "Server listening @ 127.0.0.1:18085...\n";
 
     #[test]
-    fn the_ready_line_gives_the_address() {
-        assert_eq!(ready(READY), Some("127.0.0.1:18085".parse().unwrap()));
-        assert_eq!(ready("Listening"), None);
+    fn each_release_s_ready_line_gives_the_address() {
+        let passed: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        assert_eq!(
+            ready(READY, passed),
+            Some("127.0.0.1:18085".parse().unwrap())
+        );
+        // jco 1.10.2 and 1.9.1, which print the port or nothing.
+        assert_eq!(ready("Server listening on port...\n", passed), Some(passed));
+        assert_eq!(ready("Server listening on 80...\n", passed), Some(passed));
+        assert_eq!(ready("Server listening on 81...", passed), None);
+        assert_eq!(ready("Listening", passed), None);
+        assert_eq!(ready("Server listening on port", passed), None);
+    }
+
+    #[test]
+    fn what_follows_an_older_release_s_ready_line_is_classified() {
+        let stderr = "Server listening on port...\nTypeError: x is not a function\n";
+        assert_eq!(
+            classify(&exited(1), stderr),
+            Ok(Outcome::HostPanic {
+                message: "TypeError: x is not a function".into()
+            })
+        );
     }
 
     #[test]
