@@ -76,13 +76,14 @@ impl WasmtimeCliHost {
             .args(["serve", "--help"])
             .output()
             .map_err(|e| format!("cannot run {} serve --help: {e}", program.display()))?;
+        let serve_help = String::from_utf8_lossy(&serve_help.stdout);
         let serve_options = serve::wasmtime::ServeOptions {
             cli: match wasi_options.contains("cli") {
                 true => "cli",
                 false => "common",
             },
-            no_logging_prefix: String::from_utf8_lossy(&serve_help.stdout)
-                .contains("--no-logging-prefix"),
+            no_logging_prefix: serve_help.contains("--no-logging-prefix"),
+            graceful: serve_help.contains("--shutdown-addr"),
         };
         Ok(WasmtimeCliHost {
             name: name.unwrap_or_else(|| format!("wasmtime-cli-{version}")),
@@ -144,7 +145,10 @@ impl Host for WasmtimeCliHost {
                 "127.0.0.1:0",
                 &self.serve_options,
             ));
-            let mut run = Server::Wasmtime.run(cli, request, serve::wasmtime::ready)?;
+            let mut run = Server::Wasmtime {
+                graceful: self.serve_options.graceful,
+            }
+            .run(cli, request, serve::wasmtime::ready)?;
             if !self.serve_options.no_logging_prefix {
                 run.stdout = serve::wasmtime::unprefixed(&run.stdout, "stdout");
                 run.stderr = serve::wasmtime::unprefixed(&run.stderr, "stderr");

@@ -118,7 +118,7 @@ pub fn classify(settled: &Settled, stderr: &str) -> Result<Outcome, String> {
     let code = match settled {
         Settled::Answered => return Ok(Outcome::Completed { exit: 0 }),
         Settled::Exited(status) => status.code(),
-        Settled::Running => None,
+        Settled::Running | Settled::Dropped { .. } => None,
     };
     let Some(code) = code else {
         return Err(format!("no rule for {settled:?}"));

@@ -43,9 +43,10 @@ const LINE_LIMIT: u64 = 4096;
 /// The servers witness drives, each with its own rules.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Server {
-    /// `wasmtime serve`: ends gracefully on SIGINT once every handler and
-    /// connection is done.
-    Wasmtime,
+    /// `wasmtime serve`: from 32 (`graceful`) it ends on SIGINT once every
+    /// handler and connection is done; before, it ends at once, dropping
+    /// every handler still running (bytecodealliance/wasmtime#10394).
+    Wasmtime { graceful: bool },
     /// `jco serve`: runs each handler on its one JavaScript thread, to the
     /// end, before it takes the next request.
     Jco,
@@ -59,6 +60,12 @@ pub enum Settled {
     Exited(ExitStatus),
     /// jco: a second request was answered, so the case's handler returned.
     Answered,
+    /// A `wasmtime serve` without graceful shutdown ended at the SIGINT
+    /// that stopped it, dropping the handler if it still ran, or died of
+    /// that SIGINT before its own handler for it was in place: `unfinished`
+    /// says whether the response was still open then. A handler that
+    /// returns ends its response, so an open one shows it had not.
+    Dropped { unfinished: bool },
     /// Nothing showed it within [`SETTLE`]: the handler is still running.
     Running,
 }
@@ -266,7 +273,7 @@ impl Server {
         // Lets the tasks of a connection let go run their aborts (closing
         // it) before the settling, which blocks this thread.
         tokio::task::yield_now().await;
-        let settled = self.settle(network, address, process).await;
+        let settled = self.settle(network, address, process, unfinished).await;
         (response, settled)
     }
 
@@ -277,17 +284,18 @@ impl Server {
         network: &PrivateNetwork,
         address: SocketAddr,
         process: &Process,
+        unfinished: bool,
     ) -> Settled {
         let exited = |wait: Duration| match process.exited.recv_timeout(wait) {
             Ok(status) => Settled::Exited(status),
             Err(_) => Settled::Running,
         };
         match self {
-            Server::Wasmtime => {
+            Server::Wasmtime { graceful } => {
                 // SAFETY: kill(2) to the server, the group's leader, which
                 // is waited for (reaped) only by the exit thread.
                 unsafe { libc::kill(process.group, libc::SIGINT) };
-                exited(SETTLE)
+                stopped(exited(SETTLE), graceful, unfinished)
             }
             Server::Jco => {
                 let until = tokio::time::Instant::now() + SETTLE;
@@ -320,9 +328,26 @@ impl Server {
                 };
                 Ok(Outcome::Crash { detail })
             }
-            (_, Server::Wasmtime) => wasmtime::classify(settled, stderr),
+            (Settled::Dropped { unfinished }, _) => {
+                wasmtime::classify_dropped(stderr, *unfinished, deadline)
+            }
+            (_, Server::Wasmtime { .. }) => wasmtime::classify(settled, stderr),
             (_, Server::Jco) => jco::classify(settled, stderr),
         }
+    }
+}
+
+/// How a `wasmtime serve` ended after witness's SIGINT: one without
+/// graceful shutdown that exited, or died of that signal, dropped its
+/// handler.
+fn stopped(settled: Settled, graceful: bool, unfinished: bool) -> Settled {
+    match settled {
+        Settled::Exited(status)
+            if !graceful && (status.code() == Some(0) || status.signal() == Some(libc::SIGINT)) =>
+        {
+            Settled::Dropped { unfinished }
+        }
+        settled => settled,
     }
 }
 
@@ -404,7 +429,8 @@ mod tests {
     #[test]
     fn a_handler_still_running_is_a_hang_and_a_signal_a_crash_on_every_server() {
         let deadline = Duration::from_secs(1);
-        for server in [Server::Wasmtime, Server::Jco] {
+        let servers = [true, false].map(|graceful| Server::Wasmtime { graceful });
+        for server in servers.into_iter().chain([Server::Jco]) {
             assert_eq!(
                 server.classify(&Settled::Running, "", deadline),
                 Ok(Outcome::Hang { deadline })
@@ -415,5 +441,23 @@ mod tests {
                 Ok(Outcome::Crash { .. })
             ));
         }
+    }
+
+    #[test]
+    fn a_server_that_drops_its_handler_when_stopped_has_not_crashed() {
+        let deadline = Duration::from_secs(1);
+        let sigint = || Settled::Exited(ExitStatus::from_raw(libc::SIGINT));
+        let exit_0 = || Settled::Exited(ExitStatus::from_raw(0));
+        for ended in [sigint(), exit_0()] {
+            let settled = stopped(ended, false, false);
+            assert_eq!(
+                Server::Wasmtime { graceful: false }.classify(&settled, "", deadline),
+                Ok(Outcome::Completed { exit: 0 })
+            );
+        }
+        // A graceful server ends after its handler: SIGINT's death is one.
+        assert!(matches!(stopped(sigint(), true, false), Settled::Exited(_)));
+        let segv = Settled::Exited(ExitStatus::from_raw(libc::SIGSEGV));
+        assert!(matches!(stopped(segv, false, false), Settled::Exited(_)));
     }
 }

@@ -13,11 +13,19 @@
 //! | killed by a signal | `crash` |
 //!
 //! The last two are every server's ([`Server::classify`](super::Server)).
+//! Before 32, SIGINT ends the server at once, dropping a handler still
+//! running, and one stopped before its handler for SIGINT is in place dies
+//! of it; neither is a crash ([`Settled::Dropped`](super::Settled)). On
+//! those servers a run without a trap or a panic is a `hang` if its
+//! response was still open when witness stopped the server, and
+//! `completed` if it had ended: a handler that runs on after it ended its
+//! response is not seen.
 
 use super::Settled;
 use crate::host::wasmtime_cli::{panic_message, trap_code};
 use crate::outcome::{Outcome, Trap};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// The options of a `wasmtime serve` that older releases lack.
 pub struct ServeOptions {
@@ -29,6 +37,9 @@ pub struct ServeOptions {
     /// bytecodealliance/wasmtime#9799): without it the server prefixes
     /// each line the guest prints, which [`unprefixed`] takes off.
     pub no_logging_prefix: bool,
+    /// Graceful shutdown on SIGINT, which wasmtime 32 added with
+    /// `--shutdown-addr` (bytecodealliance/wasmtime#10394).
+    pub graceful: bool,
 }
 
 impl ServeOptions {
@@ -36,6 +47,7 @@ impl ServeOptions {
     pub const NEWEST: ServeOptions = ServeOptions {
         cli: "cli",
         no_logging_prefix: true,
+        graceful: true,
     };
 }
 
@@ -80,12 +92,28 @@ pub fn ready(line: &str) -> Option<SocketAddr> {
 }
 
 pub fn classify(settled: &Settled, stderr: &str) -> Result<Outcome, String> {
-    let Some(code) = (match settled {
-        Settled::Exited(status) => status.code(),
-        _ => None,
-    }) else {
-        return Err(format!("no rule for {settled:?}"));
-    };
+    match settled {
+        Settled::Exited(status) if let Some(code) = status.code() => printed(code, stderr),
+        _ => Err(format!("no rule for {settled:?}")),
+    }
+}
+
+/// A server without graceful shutdown, stopped by witness: what it printed
+/// says how the handler ended, if it did; else the response does
+/// (the module's rules).
+pub fn classify_dropped(
+    stderr: &str,
+    unfinished: bool,
+    deadline: Duration,
+) -> Result<Outcome, String> {
+    match printed(0, stderr)? {
+        Outcome::Completed { .. } if unfinished => Ok(Outcome::Hang { deadline }),
+        outcome => Ok(outcome),
+    }
+}
+
+/// The outcome a server that exited with `code` shows in what it printed.
+fn printed(code: i32, stderr: &str) -> Result<Outcome, String> {
     let lines: Vec<&str> = stderr.lines().collect();
     if let Some(text) = (lines.iter()).find_map(|line| line.trim().strip_prefix("wasm trap: ")) {
         return Ok(Outcome::Trap(Trap::ByGuest {
@@ -189,6 +217,24 @@ Caused by:
                 }))
             );
         }
+    }
+
+    #[test]
+    fn a_server_without_graceful_shutdown_shows_a_hang_by_its_open_response() {
+        let deadline = Duration::from_secs(1);
+        let served = "Serving HTTP on http://127.0.0.1:40919/\n";
+        assert_eq!(
+            classify_dropped(served, true, deadline),
+            Ok(Outcome::Hang { deadline })
+        );
+        assert_eq!(
+            classify_dropped(served, false, deadline),
+            Ok(Outcome::Completed { exit: 0 })
+        );
+        assert!(matches!(
+            classify_dropped(TRAP_BEFORE_SET_49, true, deadline),
+            Ok(Outcome::Trap(Trap::ByGuest { .. }))
+        ));
     }
 
     #[test]
