@@ -401,12 +401,21 @@ pub(in crate::host) fn panic_message(stderr: &str) -> String {
 /// wasmtime's name for the trap whose text this is, in kebab case as the
 /// embedded host names traps; the text itself when no trap says it.
 pub(in crate::host) fn trap_code(text: &str) -> String {
-    (0..=u8::MAX)
-        .filter_map(wasmtime_environ::Trap::from_u8)
-        // A trap displays as `wasm trap: <text>`, as the CLI prints it.
-        .find(|trap| trap.to_string().strip_prefix("wasm trap: ") == Some(text))
+    // A trap displays as `wasm trap: <text>`, as the CLI prints it.
+    trap_where(|trap| trap.to_string().strip_prefix("wasm trap: ") == Some(text))
         .map(|trap| crate::outcome::trap_name(&trap))
         .unwrap_or_else(|| text.to_string())
+}
+
+/// The trap an error's Debug form names (`source: UnreachableCodeReached`).
+pub(in crate::host) fn trap_named(variant: &str) -> Option<wasmtime_environ::Trap> {
+    trap_where(|trap| format!("{trap:?}") == variant)
+}
+
+fn trap_where(is: impl Fn(&wasmtime_environ::Trap) -> bool) -> Option<wasmtime_environ::Trap> {
+    (0..=u8::MAX)
+        .filter_map(wasmtime_environ::Trap::from_u8)
+        .find(is)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //!
 //! | the server | outcome |
 //! | --- | --- |
-//! | exited, stderr has `wasm trap: <text>` | `trap` by the guest, named as the CLI's `run` names it |
+//! | exited, stderr has `wasm trap: <text>`, or (before 31) an error's Debug form with `source: <trap>` | `trap` by the guest, named as the CLI's `run` names it |
 //! | exited, stderr has `error while executing at wasm backtrace` and no wasm trap | `trap` by the host; the message is the report's last cause |
 //! | exited, stderr has `panicked at` | `host-panic` |
 //! | exited with status 0 otherwise | `completed` (`error: guest never invoked ...` or `error: ErrorCode::...` are the server's reasons for its 500, in the record) |
@@ -22,7 +22,7 @@
 //! response is not seen.
 
 use super::Settled;
-use crate::host::wasmtime_cli::{panic_message, trap_code};
+use crate::host::wasmtime_cli::{panic_message, trap_code, trap_named};
 use crate::outcome::{Outcome, Trap};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -116,9 +116,26 @@ pub fn classify_dropped(
 fn printed(code: i32, stderr: &str) -> Result<Outcome, String> {
     let lines: Vec<&str> = stderr.lines().collect();
     if let Some(text) = (lines.iter()).find_map(|line| line.trim().strip_prefix("wasm trap: ")) {
+        // Before 31 the server's own error is hyper's Debug form,
+        // `hyper::Error(User(Service), REPORT)`: its `)` ends the last line.
+        let text = match stderr.contains("hyper::Error(User(Service), ") {
+            true => text.strip_suffix(')').unwrap_or(text),
+            false => text,
+        };
         return Ok(Outcome::Trap(Trap::ByGuest {
             code: trap_code(text),
             message: text.to_string(),
+        }));
+    }
+    // Before 31 a handler's error is logged in its Debug form, `Error {
+    // context: "error while executing at wasm backtrace: ...", source:
+    // UnreachableCodeReached }`, the source naming the trap.
+    let named = |line: &&str| trap_named(line.trim().strip_prefix("source: ")?.strip_suffix(',')?);
+    if let Some(trap) = lines.iter().find_map(named) {
+        let text = trap.to_string();
+        return Ok(Outcome::Trap(Trap::ByGuest {
+            code: crate::outcome::trap_name(&trap),
+            message: (text.strip_prefix("wasm trap: ").unwrap_or(&text)).to_string(),
         }));
     }
     if let Some(at) =
@@ -235,6 +252,31 @@ Caused by:
             classify_dropped(TRAP_BEFORE_SET_49, true, deadline),
             Ok(Outcome::Trap(Trap::ByGuest { .. }))
         ));
+    }
+
+    /// What wasmtime 19.0.2 to 30.0.2 print for a handler that traps before
+    /// it sets its response (frames cut); 17 and 18 end it at `method)`.
+    const TRAP_BEFORE_SET_19: &str = "Serving HTTP on http://127.0.0.1:18751/
+2026-12-06T05:17:19.840871Z ERROR wasmtime_cli::commands::serve: [0] :: Error {
+    context: \"error while executing at wasm backtrace:\\n    0: 0x4437 - proxy.wasm!f\",
+    source: UnreachableCodeReached,
+}    
+error: hyper::Error(User(Service), guest never invoked `response-outparam::set` method: error while executing at wasm backtrace:
+    0: 0x4437 - proxy.wasm!f
+
+Caused by:
+    wasm trap: wasm `unreachable` instruction executed)
+";
+
+    #[test]
+    fn an_older_server_s_reports_of_a_wasm_trap_are_a_trap_by_the_guest() {
+        let unreachable = Ok(Outcome::Trap(Trap::ByGuest {
+            code: "unreachable-code-reached".into(),
+            message: "wasm `unreachable` instruction executed".into(),
+        }));
+        assert_eq!(classify(&exited(0), TRAP_BEFORE_SET_19), unreachable);
+        let debug_form_alone = TRAP_BEFORE_SET_19.split("error: hyper").next().unwrap();
+        assert_eq!(classify(&exited(0), debug_form_alone), unreachable);
     }
 
     #[test]
