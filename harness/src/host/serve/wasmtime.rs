@@ -6,7 +6,8 @@
 //! | the server | outcome |
 //! | --- | --- |
 //! | exited, stderr has `wasm trap: <text>`, or (before 31) an error's Debug form with `source: <trap>` | `trap` by the guest, named as the CLI's `run` names it |
-//! | exited, stderr has `error while executing at wasm backtrace` and no wasm trap | `trap` by the host; the message is the report's last cause |
+//! | exited, stderr has `error while executing at wasm backtrace` and no wasm trap | `trap` by the host; the message is the report's last cause (before 31, the Debug form's quoted `source`) |
+//! | exited, that report names no cause (39 to 45) | harness error: whose trap is unknown |
 //! | exited, stderr has `panicked at` | `host-panic` |
 //! | exited with status 0 otherwise | `completed` (`error: guest never invoked ...` or `error: ErrorCode::...` are the server's reasons for its 500, in the record) |
 //! | still running [`SETTLE`](super::SETTLE) after SIGINT | `hang` |
@@ -128,29 +129,49 @@ fn printed(code: i32, stderr: &str) -> Result<Outcome, String> {
         }));
     }
     // Before 31 a handler's error is logged in its Debug form, `Error {
-    // context: "error while executing at wasm backtrace: ...", source:
-    // UnreachableCodeReached }`, the source naming the trap.
-    let named = |line: &&str| trap_named(line.trim().strip_prefix("source: ")?.strip_suffix(',')?);
-    if let Some(trap) = lines.iter().find_map(named) {
-        let text = trap.to_string();
-        return Ok(Outcome::Trap(Trap::ByGuest {
-            code: crate::outcome::trap_name(&trap),
-            message: (text.strip_prefix("wasm trap: ").unwrap_or(&text)).to_string(),
-        }));
+    // context: "error while executing at wasm backtrace: ...", source: S }`:
+    // S names the trap the wasm raised (`UnreachableCodeReached`) or quotes
+    // the host's error (`"unknown handle index 1"`).
+    let source = (stderr.contains("context: \"error while executing at wasm backtrace"))
+        .then(|| {
+            (lines.iter()).find_map(|line| line.trim().strip_prefix("source: ")?.strip_suffix(','))
+        })
+        .flatten();
+    if let Some(source) = source {
+        if let Some(trap) = trap_named(source) {
+            let text = trap.to_string();
+            return Ok(Outcome::Trap(Trap::ByGuest {
+                code: crate::outcome::trap_name(&trap),
+                message: (text.strip_prefix("wasm trap: ").unwrap_or(&text)).to_string(),
+            }));
+        }
+        if let Ok(message) = serde_json::from_str::<String>(source) {
+            return Ok(Outcome::Trap(Trap::ByHost { message }));
+        }
     }
     if let Some(at) =
         (lines.iter()).position(|line| line.contains("error while executing at wasm backtrace"))
     {
-        // The causes are the indented lines after `Caused by:` (36's log
-        // puts the server's next line right after them).
-        let message = lines[at..]
+        // The causes are the indented lines after the report's `Caused
+        // by:` (36's log puts the server's next line right after them); an
+        // unindented line starts another report, with causes of its own.
+        let cause = lines[at + 1..]
             .iter()
+            .take_while(|line| {
+                line.starts_with(' ') || line.trim().is_empty() || line.trim() == "Caused by:"
+            })
             .skip_while(|line| line.trim() != "Caused by:")
             .skip(1)
             .take_while(|line| line.starts_with(' ') && !line.trim().is_empty())
-            .last()
-            .map_or_else(String::new, |cause| cause.trim().to_string());
-        return Ok(Outcome::Trap(Trap::ByHost { message }));
+            .last();
+        // 39 to 45 print `worker error: <context>` alone: a trap, but
+        // whether the wasm's or the host's they do not say.
+        let Some(cause) = cause else {
+            return Err("the server reported a failed call with no cause, so whose trap it was is unknown (wasmtime 39 to 45 print only `worker error: <context>`)".into());
+        };
+        return Ok(Outcome::Trap(Trap::ByHost {
+            message: cause.trim().to_string(),
+        }));
     }
     if stderr.contains("panicked at") {
         return Ok(Outcome::HostPanic {
@@ -277,6 +298,27 @@ Caused by:
         assert_eq!(classify(&exited(0), TRAP_BEFORE_SET_19), unreachable);
         let debug_form_alone = TRAP_BEFORE_SET_19.split("error: hyper").next().unwrap();
         assert_eq!(classify(&exited(0), debug_form_alone), unreachable);
+        let host_s =
+            debug_form_alone.replace("UnreachableCodeReached", "\"unknown handle index 1\"");
+        assert_eq!(
+            classify(&exited(0), &host_s),
+            Ok(Outcome::Trap(Trap::ByHost {
+                message: "unknown handle index 1".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn a_failed_call_reported_without_a_cause_is_not_read() {
+        // wasmtime 39.0.2 on a handler that traps after its response.
+        let stderr = "worker error: error while executing at wasm backtrace:\n    0:   0x4095 - proxy.wasm!f\n";
+        assert!(classify(&exited(0), stderr).is_err());
+        // Before its response is set: the server's own error that follows
+        // has a cause, which is not the handler's.
+        let before_set = format!(
+            "{stderr}error: guest never invoked `response-outparam::set` method\n\nCaused by:\n    channel closed\n"
+        );
+        assert!(classify(&exited(0), &before_set).is_err());
     }
 
     #[test]
