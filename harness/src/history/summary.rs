@@ -254,15 +254,18 @@ impl Summary {
     }
 }
 
-/// ` (not exact: between BETWEEN, RELEASES gave no steady answer)`, or
-/// nothing where no release was passed over.
+/// ` (not exact: between BETWEEN, RELEASES gave no steady answer witness
+/// could read)` (their runs varied, or witness could not run or read them),
+/// or nothing where no release was passed over.
 fn not_exact<S: AsRef<str>>(between: &str, releases: &[S]) -> String {
     match releases.is_empty() {
         true => String::new(),
         false => {
             let releases: Vec<&str> = releases.iter().map(AsRef::as_ref).collect();
             let releases = releases.join(", ");
-            format!(" (not exact: between {between}, {releases} gave no steady answer)")
+            format!(
+                " (not exact: between {between}, {releases} gave no steady answer witness could read)"
+            )
         }
     }
 }
@@ -456,13 +459,11 @@ mod tests {
         let since = across.since("poll::order", "wasmtime-cli").unwrap();
         assert_eq!(
             across.first_seen(since),
-            "49.0.3 (not exact: between it and 44.0.1, 45.0.2 gave no steady answer)"
+            "49.0.3 (not exact: between it and 44.0.1, 45.0.2 gave no steady answer witness could read)"
         );
-        assert!(
-            across
-                .readme_section()
-                .contains("| 44.0.1 (not exact: between them, 45.0.2 gave no steady answer) |")
-        );
+        assert!(across.readme_section().contains(
+            "| 44.0.1 (not exact: between them, 45.0.2 gave no steady answer witness could read) |"
+        ));
         // A release passed over whose runs all conformed is the last good
         // one: the violation is not said to be unsure across it.
         let good_between = history(

@@ -306,7 +306,7 @@ impl Bisection {
                 }
                 if !change.passed_over.is_empty() {
                     unknown.push(format!(
-                        "{} gave no steady answer",
+                        "{} gave no steady answer witness could read",
                         change.passed_over.join(", ")
                     ));
                 }

@@ -87,20 +87,17 @@ pub fn arguments(component: &str, address: SocketAddr, dir: &Path) -> Vec<String
 enum Listening {
     /// `Server listening @ HOST:PORT...` (jco 1.11 on).
     At(SocketAddr),
-    /// `Server listening on PORT...` (1.9 and before, on the host passed).
-    OnPort(u16),
-    /// `Server listening on port...` (1.10, which names no address).
+    /// `Server listening on port...` (1.10, which names no address). 1.4
+    /// to 1.9, given `--port`, throw a `ReferenceError` printing theirs.
     Unnamed,
 }
 
 fn listening(line: &str) -> Option<Listening> {
     let said = line.trim().strip_prefix("Server listening ")?;
     let said = said.strip_suffix("...")?;
-    match (said.strip_prefix("@ "), said.strip_prefix("on ")) {
-        (Some(address), _) => address.parse().ok().map(Listening::At),
-        (_, Some("port")) => Some(Listening::Unnamed),
-        (_, Some(port)) => port.parse().ok().map(Listening::OnPort),
-        (None, None) => None,
+    match said.strip_prefix("@ ") {
+        Some(address) => address.parse().ok().map(Listening::At),
+        None => (said == "on port").then_some(Listening::Unnamed),
     }
 }
 
@@ -109,7 +106,6 @@ fn listening(line: &str) -> Option<Listening> {
 pub fn ready(line: &str, passed: SocketAddr) -> Option<SocketAddr> {
     match listening(line)? {
         Listening::At(address) => Some(address),
-        Listening::OnPort(port) => (port == passed.port()).then_some(passed),
         Listening::Unnamed => Some(passed),
     }
 }
@@ -253,10 +249,8 @@ mod tests {
             ready(READY, passed),
             Some("127.0.0.1:18085".parse().unwrap())
         );
-        // jco 1.10.2 and 1.9.1, which print the port or nothing.
+        // jco 1.10.2, which names no address.
         assert_eq!(ready("Server listening on port...\n", passed), Some(passed));
-        assert_eq!(ready("Server listening on 80...\n", passed), Some(passed));
-        assert_eq!(ready("Server listening on 81...", passed), None);
         assert_eq!(ready("Listening", passed), None);
         assert_eq!(ready("Server listening on port", passed), None);
     }
