@@ -71,6 +71,10 @@ pub struct Since {
     /// The newest release before that which conformed, if any did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_good: Option<String>,
+    /// The releases that gave no steady answer witness could read, from the
+    /// first (or those before it since the last good one) on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<String>,
 }
 
 impl Summary {
@@ -239,9 +243,14 @@ impl Summary {
                 && found.first == since.first_seen
         });
         match (oldest == Some(&since.first_seen), change) {
-            (true, _) => format!(
+            (true, _) if since.unread.is_empty() => format!(
                 "{} (the oldest in the history: every release)",
                 since.first_seen
+            ),
+            (true, _) => format!(
+                "{} (the oldest in the history: every release but {}, which gave no steady answer witness could read)",
+                since.first_seen,
+                since.unread.join(", ")
             ),
             (false, Some(change)) => {
                 let after = since.last_good.as_ref().unwrap_or(&change.after);
@@ -249,6 +258,11 @@ impl Summary {
                 let unsure = not_exact(&between, &unsure(change, since));
                 format!("{}{unsure}", since.first_seen)
             }
+            (false, None) if !since.unread.is_empty() => format!(
+                "{} (not exact: {} gave no steady answer witness could read)",
+                since.first_seen,
+                since.unread.join(", ")
+            ),
             (false, None) => since.first_seen.clone(),
         }
     }
@@ -321,15 +335,24 @@ fn since(timelapse: &Timelapse, row: &Row, kind: &str) -> Option<Since> {
     let conformed = (lineage.iter())
         .rposition(|(_, _, cell)| good(cell))
         .map_or(0, |at| at + 1);
-    let first = changed.max(conformed);
+    let start = changed.max(conformed);
+    // Releases that said nothing at the start are not where it was seen.
+    let first = (lineage[start..].iter())
+        .position(|(_, _, cell)| cell.is_evidence())
+        .map_or(start, |at| start + at);
     let last_good = (lineage[..first].iter().rev())
         .find(|(_, _, cell)| good(cell))
         .map(|(_, version, _)| version.to_string());
+    let unread = (lineage[start..].iter())
+        .filter(|(_, _, cell)| !cell.is_evidence())
+        .map(|(_, version, _)| version.to_string())
+        .collect();
     Some(Since {
         case: row.case.clone(),
         kind: kind.to_string(),
         first_seen: lineage[first].1.to_string(),
         last_good,
+        unread,
     })
 }
 
@@ -478,6 +501,45 @@ mod tests {
         let since = good_between.since("poll::order", "wasmtime-cli").unwrap();
         assert_eq!(since.last_good.as_deref(), Some("45.0.2"));
         assert_eq!(good_between.first_seen(since), "49.0.3");
+        // A violation of every release but one that said nothing.
+        let unread = history(
+            "poll::order",
+            vec![
+                ("44.0.1", did("hang", Some(Violates))),
+                (
+                    "45.0.2",
+                    Cell::Error {
+                        error: "no cause".into(),
+                    },
+                ),
+                ("49.0.3", did("hang", Some(Violates))),
+            ],
+        );
+        let since = unread.since("poll::order", "wasmtime-cli").unwrap();
+        assert_eq!(
+            unread.first_seen(since),
+            "44.0.1 (the oldest in the history: every release but 45.0.2, which gave no steady answer witness could read)"
+        );
+        // One that said nothing at the history's start is not where the
+        // violation was first seen.
+        let unread_first = history(
+            "poll::order",
+            vec![
+                (
+                    "44.0.1",
+                    Cell::Error {
+                        error: "no cause".into(),
+                    },
+                ),
+                ("45.0.2", did("hang", Some(Violates))),
+                ("49.0.3", did("hang", Some(Violates))),
+            ],
+        );
+        let since = unread_first.since("poll::order", "wasmtime-cli").unwrap();
+        assert_eq!(
+            unread_first.first_seen(since),
+            "45.0.2 (not exact: 44.0.1 gave no steady answer witness could read)"
+        );
         // Read back as written.
         assert_eq!(
             toml::from_str::<Summary>(&summary.render()).unwrap(),

@@ -455,6 +455,13 @@ mod tests {
                 Ok(Outcome::Completed { exit: 0 })
             );
         }
+        let open = Settled::Dropped { unfinished: true };
+        assert_eq!(
+            Server::Wasmtime { graceful: false }.classify(&open, "", deadline),
+            Ok(Outcome::Hang { deadline })
+        );
+        let exit_1 = Settled::Exited(ExitStatus::from_raw(1 << 8));
+        assert!(matches!(stopped(exit_1, false, false), Settled::Exited(_)));
         // A graceful server ends after its handler: SIGINT's death is one.
         assert!(matches!(stopped(sigint(), true, false), Settled::Exited(_)));
         let segv = Settled::Exited(ExitStatus::from_raw(libc::SIGSEGV));

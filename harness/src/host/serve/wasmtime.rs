@@ -116,62 +116,53 @@ pub fn classify_dropped(
 /// The outcome a server that exited with `code` shows in what it printed.
 fn printed(code: i32, stderr: &str) -> Result<Outcome, String> {
     let lines: Vec<&str> = stderr.lines().collect();
+    // 17 to 32 print the server's own error in hyper's Debug form,
+    // `hyper::Error(User(Service), REPORT)`: its `)` ends the last line.
+    let hyper = stderr.contains("hyper::Error(User(Service), ");
+    let unwrapped = |text: &str| match hyper {
+        true => text.strip_suffix(')').unwrap_or(text).to_string(),
+        false => text.to_string(),
+    };
+    let by_guest = |text: String| {
+        Outcome::Trap(Trap::ByGuest {
+            code: trap_code(&text),
+            message: text,
+        })
+    };
     if let Some(text) = (lines.iter()).find_map(|line| line.trim().strip_prefix("wasm trap: ")) {
-        // Before 31 the server's own error is hyper's Debug form,
-        // `hyper::Error(User(Service), REPORT)`: its `)` ends the last line.
-        let text = match stderr.contains("hyper::Error(User(Service), ") {
-            true => text.strip_suffix(')').unwrap_or(text),
-            false => text,
-        };
-        return Ok(Outcome::Trap(Trap::ByGuest {
-            code: trap_code(text),
-            message: text.to_string(),
-        }));
+        return Ok(by_guest(unwrapped(text)));
     }
     // Before 31 a handler's error is logged in its Debug form, `Error {
     // context: "error while executing at wasm backtrace: ...", source: S }`:
     // S names the trap the wasm raised (`UnreachableCodeReached`) or quotes
     // the host's error (`"unknown handle index 1"`).
-    let source = (stderr.contains("context: \"error while executing at wasm backtrace"))
-        .then(|| {
-            (lines.iter()).find_map(|line| line.trim().strip_prefix("source: ")?.strip_suffix(','))
-        })
-        .flatten();
+    let source = (lines.iter())
+        .skip_while(|line| !line.trim().starts_with("context: \"error while executing"))
+        .take_while(|line| !line.starts_with('}'))
+        .find_map(|line| line.trim().strip_prefix("source: ")?.strip_suffix(','));
     if let Some(source) = source {
         if let Some(trap) = trap_named(source) {
             let text = trap.to_string();
-            return Ok(Outcome::Trap(Trap::ByGuest {
-                code: crate::outcome::trap_name(&trap),
-                message: (text.strip_prefix("wasm trap: ").unwrap_or(&text)).to_string(),
-            }));
+            return Ok(by_guest(
+                text.strip_prefix("wasm trap: ").unwrap_or(&text).into(),
+            ));
         }
         if let Ok(message) = serde_json::from_str::<String>(source) {
             return Ok(Outcome::Trap(Trap::ByHost { message }));
         }
     }
-    if let Some(at) =
-        (lines.iter()).position(|line| line.contains("error while executing at wasm backtrace"))
-    {
-        // The causes are the indented lines after the report's `Caused
-        // by:` (36's log puts the server's next line right after them); an
-        // unindented line starts another report, with causes of its own.
-        let cause = lines[at + 1..]
-            .iter()
-            .take_while(|line| {
-                line.starts_with(' ') || line.trim().is_empty() || line.trim() == "Caused by:"
-            })
-            .skip_while(|line| line.trim() != "Caused by:")
-            .skip(1)
-            .take_while(|line| line.starts_with(' ') && !line.trim().is_empty())
-            .last();
-        // 39 to 45 print `worker error: <context>` alone: a trap, but
-        // whether the wasm's or the host's they do not say.
-        let Some(cause) = cause else {
-            return Err("the server reported a failed call with no cause, so whose trap it was is unknown (wasmtime 39 to 45 print only `worker error: <context>`)".into());
-        };
+    let reports: Vec<usize> = (lines.iter().enumerate())
+        .filter(|(_, line)| line.contains("error while executing at wasm backtrace"))
+        .map(|(at, _)| at)
+        .collect();
+    if let Some(cause) = (reports.iter()).find_map(|at| cause(&lines[at + 1..])) {
         return Ok(Outcome::Trap(Trap::ByHost {
-            message: cause.trim().to_string(),
+            message: unwrapped(cause.trim()),
         }));
+    }
+    if !reports.is_empty() {
+        // 39 to 45 print `worker error: <context>` alone.
+        return Err("the server reported a failed call without its cause, so whether the guest or the host trapped is unknown (wasmtime 39 to 45 print only `worker error: <context>`)".into());
     }
     if stderr.contains("panicked at") {
         return Ok(Outcome::HostPanic {
@@ -184,6 +175,21 @@ fn printed(code: i32, stderr: &str) -> Result<Outcome, String> {
             "status {code} without a trap or a panic: no rule says what that is"
         )),
     }
+}
+
+/// The last cause of the report whose lines follow: the indented lines
+/// after its `Caused by:` (36's log puts the server's next line right after
+/// them). An unindented line starts another report, with causes of its own.
+fn cause<'a>(report: &[&'a str]) -> Option<&'a str> {
+    (report.iter())
+        .take_while(|line| {
+            line.starts_with(' ') || line.trim().is_empty() || line.trim() == "Caused by:"
+        })
+        .skip_while(|line| line.trim() != "Caused by:")
+        .skip(1)
+        .take_while(|line| line.starts_with(' ') && !line.trim().is_empty())
+        .last()
+        .copied()
 }
 
 #[cfg(test)]
@@ -304,6 +310,30 @@ Caused by:
             classify(&exited(0), &host_s),
             Ok(Outcome::Trap(Trap::ByHost {
                 message: "unknown handle index 1".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn the_debug_form_is_read_only_inside_its_braces_and_else_the_next_report_s_cause() {
+        let unknown_source = TRAP_BEFORE_SET_19
+            .replace("UnreachableCodeReached", "NotPresent")
+            .replace(
+                "wasm trap: wasm `unreachable` instruction executed)",
+                "empty poll list)",
+            );
+        assert_eq!(
+            classify(&exited(0), &unknown_source),
+            Ok(Outcome::Trap(Trap::ByHost {
+                message: "empty poll list".into()
+            }))
+        );
+        // A guest's own line, outside any Debug form, names no trap.
+        let guest_line = "source: UnreachableCodeReached,\nworker failed: error while executing at wasm backtrace:\n    0: 0x1 - p!f\n\nCaused by:\n    empty poll list\n";
+        assert_eq!(
+            classify(&exited(0), guest_line),
+            Ok(Outcome::Trap(Trap::ByHost {
+                message: "empty poll list".into()
             }))
         );
     }
