@@ -248,7 +248,7 @@ impl Summary {
                 since.first_seen
             ),
             (true, _) => format!(
-                "{} (the oldest in the history: every release but {}, which gave no steady answer witness could read)",
+                "{} (the oldest in the history: every release but {}, which {NO_STEADY_ANSWER})",
                 since.first_seen,
                 since.unread.join(", ")
             ),
@@ -259,7 +259,7 @@ impl Summary {
                 format!("{}{unsure}", since.first_seen)
             }
             (false, None) if !since.unread.is_empty() => format!(
-                "{} (not exact: {} gave no steady answer witness could read)",
+                "{} (not exact: {} {NO_STEADY_ANSWER})",
                 since.first_seen,
                 since.unread.join(", ")
             ),
@@ -267,6 +267,10 @@ impl Summary {
         }
     }
 }
+
+/// What the history says of releases whose runs varied, or that witness
+/// could not run or read.
+const NO_STEADY_ANSWER: &str = "gave no steady answer witness could read";
 
 /// ` (not exact: between BETWEEN, RELEASES gave no steady answer witness
 /// could read)` (their runs varied, or witness could not run or read them),
@@ -277,9 +281,7 @@ fn not_exact<S: AsRef<str>>(between: &str, releases: &[S]) -> String {
         false => {
             let releases: Vec<&str> = releases.iter().map(AsRef::as_ref).collect();
             let releases = releases.join(", ");
-            format!(
-                " (not exact: between {between}, {releases} gave no steady answer witness could read)"
-            )
+            format!(" (not exact: between {between}, {releases} {NO_STEADY_ANSWER})")
         }
     }
 }
