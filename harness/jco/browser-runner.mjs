@@ -19,9 +19,11 @@
 // first drop closes for good. Classification: classify.mjs, with the
 // browser build's own deliberate refusals (BROWSER_BUILD_TRAPS there).
 //
-// The deadline: a run past it is a hang; the page may be spinning, so this
-// process replies, says it takes no further run, and ends (chromium ends
-// with the pipe playwright drives it through).
+// The deadline counts from the guest's `run` starting, not from the page
+// loading the shim and the guest or compiling its core modules, which
+// under load alone could eat a 3 s deadline. A run past it is a hang; the
+// page may be spinning, so this process replies, says it takes no further
+// run, and ends (chromium ends with the pipe playwright drives it through).
 import {
   linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync,
 } from 'node:fs';
@@ -125,9 +127,14 @@ async function openPage() {
     return route.fulfill({ contentType: TYPES[extname(path)], body });
   });
   const opened = await context.newPage();
+  await opened.exposeFunction('witnessRunStarts', () => runStarts());
   await opened.goto(`${ORIGIN}/`);
   return opened;
 }
+
+/// What the page calls as the guest's `run` starts (`witnessRunStarts`):
+/// set by each run, to frame it and start its deadline there.
+let runStarts = () => {};
 
 /// The directory at `path` as the in-memory filesystem's file data, sent
 /// as JSON: a symlink is `{ symlink }`, a file `{ source, inode }`, where
@@ -344,6 +351,9 @@ async function runInPage(request) {
   } catch (error) {
     return ended({ outcome: 'link-error', message: `${error && error.message ? error.message : error}` });
   }
+  // The guest's time starts here: loading the shim and the guest, and
+  // compiling its core modules, are the page's, as a server's start is.
+  await globalThis.witnessRunStarts();
   try {
     await Promise.race([guest.run.run(), faulted]);
     return ended({ outcome: 'completed', exit: 0 });
@@ -358,8 +368,10 @@ async function runInPage(request) {
 const OUTPUT_LIMIT = 4 << 20;
 
 /// Runs `request` in the page: how it ended, its output written to this
-/// process's stdout and stderr. Past the deadline: a hang, and this
-/// process serves no further run (`spent`): the page may be spinning.
+/// process's stdout and stderr. `request.begin` is called as the guest's
+/// `run` starts, and the deadline counts from then. Past the deadline: a
+/// hang, and this process serves no further run (`spent`): the page may be
+/// spinning.
 let spent = false;
 async function run(request) {
   let module;
@@ -379,8 +391,16 @@ async function run(request) {
     outputLimit: OUTPUT_LIMIT + 1,
   };
   page ??= await openPage();
+  const asked = Date.now();
+  let loading;
   let timer;
-  const deadline = new Promise((done) => (timer = setTimeout(() => done(null), request.deadlineMs)));
+  const deadline = new Promise((done) => {
+    runStarts = async () => {
+      loading = Date.now() - asked;
+      await request.begin();
+      timer = setTimeout(() => done(null), request.deadlineMs);
+    };
+  });
   // A page that failed (it crashed, or its run threw outside the call)
   // is in a state nobody knows: this process serves no further run.
   const ended = await Promise.race([page.evaluate(runInPage, sent), deadline]).catch((error) => {
@@ -395,6 +415,9 @@ async function run(request) {
   clearTimeout(timer);
   if (ended === null) {
     spent = true;
+    // Where the time went, for whoever reads the hang (the page kept the
+    // guest's output, which is lost with it).
+    process.stderr.write(`\nbrowser-runner.mjs: the page took ${loading} ms to load the guest; its run had not ended ${request.deadlineMs} ms after it started\n`);
     return { outcome: 'hang' };
   }
   const { stdout, stderr, trees, ...outcome } = ended;
@@ -432,6 +455,7 @@ if (!options.serve) {
     env: options.env,
     'initial-cwd': options['initial-cwd'],
     readStdin: () => readFileSync(0),
+    begin: async () => {},
     deadlineMs: Number(options['deadline-ms']),
   });
   reply(options.reply, outcome);
@@ -441,12 +465,22 @@ if (!options.serve) {
 
 for await (const line of createInterface({ input: process.stdin })) {
   const request = JSON.parse(line);
-  await frame(request.token);
+  // The first token comes as the guest's `run` starts (the harness's own
+  // deadline counts from it), or, for a run that never got there, now.
+  let begun = false;
+  const begin = async () => {
+    if (!begun) {
+      begun = true;
+      await frame(request.token);
+    }
+  };
   const outcome = await runOrFail({
     ...request,
     readStdin: () => readFileSync(request.stdin),
+    begin,
     deadlineMs: Number(request['deadline-ms']),
   });
+  await begin();
   reply(request.reply, outcome, request.token);
   await frame(request.token);
   if (spent) break;

@@ -2629,8 +2629,9 @@ fn fake_serving_adapter() -> AdapterHost {
 /// run's tokens is no run's; one that ended between runs, died or crashed
 /// during one, or broke the protocol is replaced for the next run, which
 /// ends as it would have on a fresh process (one that broke the protocol
-/// serves no further run); one that never answers is a hang at the
-/// deadline, its process group killed.
+/// serves no further run); the deadline counts from the run's first token;
+/// one that never answers is a hang at the deadline, its process group
+/// killed.
 #[test]
 fn a_serving_adapter_takes_run_after_run_and_its_faults_stay_in_their_run() {
     let host = fake_serving_adapter();
@@ -2681,6 +2682,13 @@ fn a_serving_adapter_takes_run_after_run_and_its_faults_stay_in_their_run() {
         assert_contains(&error, "broke the adapter protocol");
         assert_contains(&error, says);
     }
+    answered(&host, 7);
+    // What a process does before the run's first token is not the run's
+    // time: one that begins past the deadline and grace and then answers
+    // completed the run, in the same process.
+    let run = run_on(&host, "slow-start-then-answer").unwrap();
+    assert_eq!(run.outcome, Outcome::Completed { exit: 0 });
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "guest output\n");
     answered(&host, 7);
     let started = std::time::Instant::now();
     let run = run_on(&host, "never-answer").unwrap();

@@ -308,7 +308,7 @@ impl Registry {
             )
         })?;
         if let Status::NotInstalled { help } = self.status(name, entry) {
-            return Err(format!("host `{name}` is {help}"));
+            return Err(format!("host `{name}` cannot run: {help}"));
         }
         match entry.kind {
             Kind::Embedded => Err(format!("`{name}` is embedded: it needs no opening")),

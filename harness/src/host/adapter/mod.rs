@@ -321,23 +321,25 @@ impl Host for AdapterHost {
         // A serving process's responder listens for its whole life, and
         // answers every run's requests well: a run whose peer does not (it
         // listens not, closes early, never answers, or sends raw bytes) has
-        // a process, and a responder, of its own, which lives until the run
-        // has ended, so that what that peer leaves in the host (a socket's
-        // late error) cannot reach another run.
-        // A run whose stdio is a terminal has a process of its own, whose
+        // a serving process, and a responder, of its own (`alone`), which
+        // lives until the run has ended, so that what that peer leaves in
+        // the host (a socket's late error) cannot reach another run. It is
+        // served all the same, so that its deadline counts from the run's
+        // first token, not from the start of a runtime or a browser.
+        // A run whose stdio is a terminal has a one-run process, whose
         // stdio the terminal is.
-        let in_turn = self.capabilities.serving
-            && settings.invocation.terminal.is_empty()
-            && wanted.is_none_or(|wanted| wanted.keeps_to_http());
-        let responder = Responder::for_run(network, wanted.filter(|_| !in_turn))?;
+        let serves = self.capabilities.serving && settings.invocation.terminal.is_empty();
+        let in_turn = serves && wanted.is_none_or(|wanted| wanted.keeps_to_http());
+        let alone = Servers::default();
         // Processes with a responder are a pool of their own, so that
         // `witness.invalid` stays unnamed for the runs that want none.
-        let pool = if wanted.is_some() {
-            &self.answering
-        } else {
-            &self.servers
+        let serving = match (in_turn, serves, wanted.is_some()) {
+            (true, _, true) => Some(&self.answering),
+            (true, _, false) => Some(&self.servers),
+            (false, true, _) => Some(&alone),
+            (false, false, _) => None,
         };
-        let serving = in_turn.then_some(pool);
+        let responder = Responder::for_run(network, wanted.filter(|_| serving.is_none()))?;
         let (ended, token) = match serving {
             Some(servers) => {
                 let stdin_file = work.path().join("stdin");
@@ -372,12 +374,14 @@ impl Host for AdapterHost {
                     responder: wanted,
                 };
                 // Only a process that replied to this run as the protocol
-                // says, and not `last`, serves a further run.
+                // says, and not `last`, serves a further run; a process of
+                // the run's own serves none.
                 let serves_on = || {
-                    std::fs::read_to_string(&reply_file)
-                        .ok()
-                        .and_then(|text| serde_json::from_str::<Reply>(&text).ok())
-                        .is_some_and(|reply| !reply.last && reply.run.as_ref() == Some(&token))
+                    in_turn
+                        && std::fs::read_to_string(&reply_file)
+                            .ok()
+                            .and_then(|text| serde_json::from_str::<Reply>(&text).ok())
+                            .is_some_and(|reply| !reply.last && reply.run.as_ref() == Some(&token))
                 };
                 let served = servers
                     .run(&launch, request, settings.deadline, GRACE, serves_on)

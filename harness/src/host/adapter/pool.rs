@@ -11,7 +11,9 @@
 //!
 //! The harness keeps a few idle processes per host, as many as ran at
 //! once. It owns the deadline as in one-run mode: a run with no end token
-//! `GRACE` past it is a hang, and its process group is killed. A process
+//! `GRACE` past it is a hang, and its process group is killed. The deadline
+//! counts from the run's first token; before it, the process has
+//! `BEGINNING` to start and load the guest. A process
 //! that ended while idle is replaced; one that ends during a run ends the
 //! run (a crash, or the reply it left); neither serves again.
 
@@ -30,6 +32,12 @@ use std::time::{Duration, Instant};
 /// Runs a process serves before it is retired: what runs leave behind
 /// that no reset reaches (memory, the shim's worker's tables) stays small.
 const RUNS_PER_PROCESS: usize = 256;
+
+/// How long a process may take to begin a run it took (its first token):
+/// its own start, a runtime's or a browser's, and loading the guest, which
+/// are not the guest's time and, under load, can take longer than a short
+/// deadline.
+const BEGINNING: Duration = Duration::from_secs(30);
 
 /// How long the harness waits for what a killed or ended process still
 /// had in its pipes.
@@ -97,16 +105,27 @@ impl Servers {
             .to_string();
         let line = format!("{}\n", serde_json::Value::Object(request));
         // A process that ends before it began the run (it was ending when
-        // it took the request), or that has not begun it by the deadline (a
+        // it took the request), or that has not begun it in `BEGINNING` (a
         // start that stalled: seen of Bun, a fresh process that never wrote
         // its first frame token), tells nothing of the run: once, another.
         let mut retried = false;
         let (mut server, mut frames, mut started) = self.begin(launch, &line, &token)?;
         while !frames.iter().all(Frame::ended) {
-            let left = (deadline + grace).saturating_sub(started.elapsed());
+            let allowed = match frames.iter().any(|frame| frame.begun) {
+                true => deadline + grace,
+                false => BEGINNING,
+            };
+            let left = allowed.saturating_sub(started.elapsed());
             match server.output.recv_timeout(left) {
                 Ok((stream, Some(bytes))) => {
+                    let begun = frames.iter().any(|frame| frame.begun);
                     server.leftover[stream] = frames[stream].feed(bytes);
+                    // The run's time starts at its first token: what the
+                    // adapter does before it (a browser loading the guest)
+                    // is the adapter's start, not the guest's.
+                    if !begun && frames[stream].begun {
+                        started = Instant::now();
+                    }
                 }
                 Ok((stream, None)) => {
                     server.open[stream] = false;
