@@ -93,7 +93,7 @@ function served(url) {
 }
 
 /// The browser's page, opened on first use; a chromium that does not start
-/// ends this process with what it said.
+/// is an error saying so.
 let page = null;
 async function openPage() {
   const executablePath = process.env.WITNESS_CHROMIUM || 'chromium';
@@ -107,8 +107,7 @@ async function openPage() {
       args: ['--no-sandbox', '--disable-features=LocalNetworkAccessChecks'],
     })
     .catch((error) => {
-      console.error(`browser-runner.mjs: cannot start ${executablePath}: ${error.message}`);
-      process.exit(2);
+      throw `browser-runner.mjs: cannot start ${executablePath}: ${error.message}`;
     });
   const context = await browser.newContext();
   await context.route(`${ORIGIN}/**`, async (route) => {
@@ -390,7 +389,14 @@ async function run(request) {
     preopens: granted.map(([host, guest]) => ({ guest, data: fileData(host) })),
     outputLimit: OUTPUT_LIMIT + 1,
   };
-  page ??= await openPage();
+  // No page, no run: what chromium said goes in the run's output, and
+  // this process ends.
+  page ??= await openPage().catch(async (said) => {
+    await request.begin();
+    process.stderr.write(`${said}\n`);
+    await drained(process.stderr);
+    process.exit(2);
+  });
   const asked = Date.now();
   let loading;
   let timer;
@@ -413,6 +419,9 @@ async function run(request) {
     };
   });
   clearTimeout(timer);
+  // A run that never got to the guest's `run` (the guest did not link)
+  // begins here, before its output.
+  await request.begin();
   if (ended === null) {
     spent = true;
     // Where the time went, for whoever reads the hang (the page kept the
