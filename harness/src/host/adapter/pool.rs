@@ -111,19 +111,19 @@ impl Servers {
         let mut retried = false;
         let (mut server, mut frames, mut started) = self.begin(launch, &line, &token)?;
         while !frames.iter().all(Frame::ended) {
-            let allowed = match frames.iter().any(|frame| frame.begun) {
+            let allowed = match begun(&frames) {
                 true => deadline + grace,
                 false => BEGINNING,
             };
             let left = allowed.saturating_sub(started.elapsed());
             match server.output.recv_timeout(left) {
                 Ok((stream, Some(bytes))) => {
-                    let begun = frames.iter().any(|frame| frame.begun);
+                    let was_begun = begun(&frames);
                     server.leftover[stream] = frames[stream].feed(bytes);
                     // The run's time starts at its first token: what the
                     // adapter does before it (a browser loading the guest)
                     // is the adapter's start, not the guest's.
-                    if !begun && frames[stream].begun {
+                    if !was_begun && begun(&frames) {
                         started = Instant::now();
                     }
                 }
@@ -132,7 +132,7 @@ impl Servers {
                     if server.open.iter().any(|open| *open) {
                         continue;
                     }
-                    if !retried && !frames.iter().any(|frame| frame.begun) {
+                    if !retried && !begun(&frames) {
                         retried = true;
                         server.kill();
                         (server, frames, started) = self.begin(launch, &line, &token)?;
@@ -140,7 +140,7 @@ impl Servers {
                     }
                     return Ok(server.ended(frames));
                 }
-                Err(_) if !retried && !frames.iter().any(|frame| frame.begun) => {
+                Err(_) if !retried && !begun(&frames) => {
                     retried = true;
                     server.kill();
                     (server, frames, started) = self.begin(launch, &line, &token)?;
@@ -148,13 +148,13 @@ impl Servers {
                 Err(_) => {
                     server.kill();
                     server.drain_into(&mut frames);
-                    let begun = frames.iter().any(|frame| frame.begun);
+                    let had_begun = begun(&frames);
                     let [stdout, mut stderr] = frames.map(Frame::output);
                     // Where the time went, for whoever reads the failure:
                     // an adapter that never began the run hung before the
                     // guest could.
                     stderr.extend_from_slice(
-                        hang_note(begun, server.runs, started.elapsed()).as_bytes(),
+                        hang_note(had_begun, server.runs, started.elapsed()).as_bytes(),
                     );
                     return Ok(Served::Decided(HostRun {
                         outcome: Outcome::Hang { deadline },
@@ -450,6 +450,11 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Whether the run has begun: its first token came on either stream.
+fn begun(frames: &[Frame]) -> bool {
+    frames.iter().any(|frame| frame.begun)
 }
 
 /// One stream of one run: what lies between the run's two tokens, of
